@@ -1,0 +1,140 @@
+// The fault path for a range of pages: handle_mm_fault -> __handle_mm_fault allocating
+// PUD/PMD/PTE tables on demand, then handle_pte_fault per page (mm/memory.c):
+//   none entry, write -> do_anonymous_page: a new anonymous page (MM_ANONPAGES + 1)
+//   none entry, read  -> do_anonymous_page: the shared zero page, read-only (no RSS)
+//   zero page, write  -> do_wp_page -> wp_page_copy: a new anonymous page replaces it
+//   swap entry        -> do_swap_page: swapped back in (MM_SWAPENTS - 1, MM_ANONPAGES + 1)
+//   migration/device  -> the page is back in place (RSS unchanged)
+//   uffd-wp marker    -> as none (no userfaultfd context is registered)
+//   guard marker      -> SIGSEGV;  hwpoison / poisoned marker -> SIGBUS
+
+import {
+  PAGE_SHIFT, PMD_SIZE, PMD_MASK, MAX_SWAPFILES, SWP_HWPOISON, SWP_DEVICE_EXCLUSIVE,
+  PTE_MARKER_GUARD, PTE_MARKER_POISONED, ANON_PTE_FLAGS, ZERO_PTE_FLAGS, ZERO_PFN,
+  _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY,
+  pfn_pte, swp_type, swp_offset, span_end,
+} from "./pgtable";
+import { FRAME_PUD, FRAME_PMD, FRAME_PTE, OK, arena_reserve } from "./arena";
+import {
+  pgd_offset, pud_offset, pmd_offset, pte_offset, entry_table, table_alloc_populate,
+  count_missing_tables,
+} from "./mm";
+import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
+
+/** The access hit a guard region: the process would get SIGSEGV at fault_address(). */
+export const FAULT_SIGSEGV: i32 = -3;
+/** The access hit a poisoned page: SIGBUS at fault_address(). */
+export const FAULT_SIGBUS: i32 = -4;
+
+let faultAddress: u64 = 0;
+/** Page frame numbers are 40 bits wide (bits 12..51 of an entry). */
+const PFN_MAX: u64 = (<u64>1 << 40) - 1;
+
+export function fault_address(): u64 {
+  return faultAddress;
+}
+
+@inline function new_anon_pte(): u64 {
+  const pfn = stat_get(Stat.NextPfn);
+  stat_set(Stat.NextPfn, pfn + 1);
+  return pfn_pte(pfn, ANON_PTE_FLAGS);
+}
+
+/** Walk to the PTE table for addr, allocating missing levels (space is reserved). */
+function pte_alloc_walk(addr: u64): usize {
+  const pgdp = pgd_offset(addr);
+  let e = load<u64>(pgdp);
+  const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
+  const pudp = pud_offset(pudTable, addr);
+  e = load<u64>(pudp);
+  const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
+  const pmdp = pmd_offset(pmdTable, addr);
+  e = load<u64>(pmdp);
+  return e != 0 ? entry_table(e) : table_alloc_populate(pmdp, FRAME_PTE);
+}
+
+/**
+ * Fault every 4 KiB page of [start, end), all inside one VMA, in address order.
+ * Returns OK, an arena error (nothing changed), or FAULT_SIGSEGV / FAULT_SIGBUS (the pages
+ * before fault_address() were faulted, as a real program's loop would have done).
+ */
+export function fault_range(start: u64, end: u64, write: bool): i32 {
+  const status = arena_reserve(count_missing_tables(start, end));
+  if (status != OK) return status;
+  let anon: i64 = 0;
+  let swap: i64 = 0;
+  let result = OK;
+  let addr = start;
+  while (addr < end && result == OK) {
+    const next = span_end(addr, end, PMD_SIZE);
+    const table = pte_alloc_walk(addr);
+    const first = pte_offset(table, addr);
+    const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
+    for (let p = first; p < last; p += 8) {
+      const e = load<u64>(p);
+      if (e == 0) {
+        if (write) {
+          store<u64>(p, new_anon_pte());
+          anon++;
+          stat_inc(Stat.FaultAnon);
+        } else {
+          store<u64>(p, pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS));
+          stat_inc(Stat.FaultZeroPage);
+        }
+      } else if ((e & _PAGE_PRESENT) != 0) {
+        if (!write) {
+          if ((e & _PAGE_ACCESSED) == 0) store<u64>(p, e | _PAGE_ACCESSED);
+          stat_inc(Stat.FaultAccessOnly);
+        } else if ((e & _PAGE_RW) == 0) {
+          if ((e & _PAGE_SPECIAL) != 0) {
+            store<u64>(p, new_anon_pte()); // wp_page_copy from the zero page
+            anon++;
+            stat_inc(Stat.FaultWpCopy);
+          } else {
+            store<u64>(p, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED); // wp_page_reuse
+            stat_inc(Stat.FaultOther);
+          }
+        } else {
+          if ((e & (_PAGE_DIRTY | _PAGE_ACCESSED)) != (_PAGE_DIRTY | _PAGE_ACCESSED)) {
+            store<u64>(p, e | _PAGE_DIRTY | _PAGE_ACCESSED);
+          }
+          stat_inc(Stat.FaultAccessOnly);
+        }
+      } else {
+        const type = swp_type(e);
+        if (type < MAX_SWAPFILES) {
+          store<u64>(p, new_anon_pte());
+          swap--;
+          anon++;
+          stat_inc(Stat.FaultSwapIn);
+        } else if (type == SWP_HWPOISON) {
+          result = FAULT_SIGBUS;
+        } else if (type <= SWP_DEVICE_EXCLUSIVE) {
+          // Migration finished / device page migrated back: the same page, mapped again.
+          store<u64>(p, pfn_pte(swp_offset(e) & PFN_MAX, ANON_PTE_FLAGS));
+          stat_inc(Stat.FaultOther);
+        } else {
+          const marker = swp_offset(e);
+          if ((marker & PTE_MARKER_GUARD) != 0) result = FAULT_SIGSEGV;
+          else if ((marker & PTE_MARKER_POISONED) != 0) result = FAULT_SIGBUS;
+          else if (write) {
+            store<u64>(p, new_anon_pte());
+            anon++;
+            stat_inc(Stat.FaultAnon);
+          } else {
+            store<u64>(p, pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS));
+            stat_inc(Stat.FaultZeroPage);
+          }
+        }
+        if (result != OK) {
+          faultAddress = (addr & PMD_MASK) + (<u64>((p - table) >> 3) << PAGE_SHIFT);
+          break;
+        }
+      }
+    }
+    addr = next;
+  }
+  stat_add(Stat.RssAnon, <u64>anon);
+  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + swap));
+  return result;
+}

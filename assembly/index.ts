@@ -1,0 +1,158 @@
+// The WebAssembly core's exported interface. Addresses cross the JS boundary as f64:
+// user addresses are below 2^47, so every one is exact, and no BigInt is needed per call.
+// Status codes: 0 ok, -1 arena full, -2 memory could not grow, -3 SIGSEGV, -4 SIGBUS.
+
+import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN, USER_VA_END } from "./pgtable";
+import {
+  OK, ERR_ARENA_FULL, arena_init, arena_reserve, arena_limit, arena_available,
+  arena_frames_touched, arena_frames_base, frame_state,
+} from "./arena";
+import { mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables } from "./mm";
+import { fault_range as __fault_range, fault_address as __fault_address } from "./fault";
+import { unmap_page_range } from "./zap";
+import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
+import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
+import { madvise_free_range as __madvise_free_range } from "./madvise_free";
+import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
+import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add } from "./stats";
+import { entry_table, pgd_offset, pud_offset, pmd_offset } from "./mm";
+import { FRAME_PUD, FRAME_PMD, FRAME_PTE } from "./arena";
+import { table_alloc_populate } from "./mm";
+
+export { Stat, EntryKind };
+export {
+  ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
+} from "./zap";
+export { PATH_AUTO, PATH_FAST, PATH_SLOW } from "./pt_reclaim";
+
+/** Start a fresh, empty mm. limitFrames = 0 means "as many as 4 GiB of memory holds". */
+export function init(limitFrames: u32): i32 {
+  stats_reset();
+  const status = arena_init(limitFrames);
+  if (status != OK) return status;
+  if (arena_reserve(1) != OK) return ERR_ARENA_FULL;
+  mm_init();
+  stat_set(Stat.NextPfn, FIRST_ANON_PFN);
+  return OK;
+}
+
+export function stats_ptr(): usize {
+  return __stats_ptr();
+}
+export function stats_count(): i32 {
+  return <i32>Stat.Count;
+}
+export function set_path_mode(mode: u32): void {
+  __set_path_mode(mode);
+}
+
+export function fault_range(start: f64, end: f64, write: bool): i32 {
+  return __fault_range(<u64>start, <u64>end, write);
+}
+export function fault_address(): f64 {
+  return <f64>__fault_address();
+}
+
+/** Zap [start, end) of one VMA; call between gather_begin and gather_end. */
+export function zap_range(start: f64, end: f64, flags: u32): void {
+  unmap_page_range(<u64>start, <u64>end, flags);
+}
+export function madvise_free(start: f64, end: f64): void {
+  __madvise_free_range(<u64>start, <u64>end);
+}
+/** free_pgd_range; ceiling 0 means "no ceiling" as in the kernel. */
+export function free_pgd_range(addr: f64, end: f64, floor: f64, ceiling: f64): void {
+  __free_pgd_range(<u64>addr, <u64>end, <u64>floor, <u64>ceiling);
+}
+export function gather_begin(): void {
+  tlb_gather_mmu();
+}
+export function gather_end(): void {
+  tlb_finish_mmu();
+}
+
+/** The entry mapping addr at a level (0 PTE, 1 PMD, 2 PUD, 3 PGD); 0 where a level is missing. */
+export function entry_at(addr: f64, level: i32): u64 {
+  const a = <u64>addr;
+  if (level == 3) return load<u64>(pgd_offset(a));
+  if (level == 2) {
+    const pgde = load<u64>(pgd_offset(a));
+    return pgde == 0 ? 0 : load<u64>(pud_offset(entry_table(pgde), a));
+  }
+  if (level == 1) {
+    const pmdp = walk_pmd(a);
+    return pmdp == 0 ? 0 : load<u64>(pmdp);
+  }
+  const ptep = walk_pte(a);
+  return ptep == 0 ? 0 : load<u64>(ptep);
+}
+
+/** Kind of the PTE mapping addr (EntryKind). */
+export function pte_kind_at(addr: f64): i32 {
+  return <i32>entry_kind(<u64>entry_at(addr, 0));
+}
+
+/**
+ * Install an entry of a given kind at addr, allocating tables as a fault would, and
+ * account it as the kernel would have when it was created. For tests and workloads that
+ * need swap, migration, device, marker and poison entries. Returns a status code.
+ */
+export function install_entry(addr: f64, kind: i32): i32 {
+  const a = <u64>addr & ~((<u64>1 << PAGE_SHIFT) - 1);
+  const status = arena_reserve(count_missing_tables(a, a + 1));
+  if (status != OK) return status;
+  const pgdp = pgd_offset(a);
+  let e = load<u64>(pgdp);
+  const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
+  const pudp = pud_offset(pudTable, a);
+  e = load<u64>(pudp);
+  const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
+  const pmdp = pmd_offset(pmdTable, a);
+  e = load<u64>(pmdp);
+  if (e == 0) table_alloc_populate(pmdp, FRAME_PTE);
+  const ptep = walk_pte(a);
+  if (load<u64>(ptep) != 0) return -5; // occupied
+  const pfn = stat_get(Stat.NextPfn);
+  stat_set(Stat.NextPfn, pfn + 1);
+  const k = <EntryKind>kind;
+  store<u64>(ptep, make_entry(k, pfn));
+  if (k == EntryKind.Page || k == EntryKind.Migration || k == EntryKind.DevicePrivate ||
+      k == EntryKind.DeviceExclusive) {
+    stat_add(Stat.RssAnon, 1);
+  } else if (k == EntryKind.FilePage) {
+    stat_add(Stat.RssFile, 1);
+  } else if (k == EntryKind.Swap) {
+    stat_add(Stat.RssSwapEnts, 1);
+  }
+  return OK;
+}
+
+/** True when the PTE table mapping addr exists and all its entries are none. */
+export function pte_table_empty_at(addr: f64): bool {
+  const pmdp = walk_pmd(<u64>addr);
+  if (pmdp == 0 || load<u64>(pmdp) == 0) return false;
+  return pte_table_all_none(entry_table(load<u64>(pmdp)));
+}
+
+// Arena facts for the driver (memory accounting, clear errors).
+export function arena_limit_frames(): u32 {
+  return arena_limit();
+}
+export function arena_available_frames(): u32 {
+  return arena_available();
+}
+export function arena_touched_frames(): u32 {
+  return arena_frames_touched();
+}
+export function arena_base(): usize {
+  return arena_frames_base();
+}
+export function pgd_frame(): u32 {
+  return mm_pgd_frame();
+}
+export function frame_state_of(frame: u32): u32 {
+  return frame_state(frame);
+}
+export function user_va_end(): f64 {
+  return <f64>USER_VA_END;
+}

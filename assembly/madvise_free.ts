@@ -1,0 +1,58 @@
+// MADV_FREE: madvise_free_single_vma -> madvise_free_pte_range (mm/madvise.c).
+// Lazy free: anonymous pages stay mapped but are marked clean and old, so reclaim may
+// drop them later instead of swapping them out; a later write simply re-dirties them.
+// Swap entries and poison entries in the range are dropped. No table is ever freed and
+// none is allocated (the page walk skips missing tables).
+
+import {
+  PAGE_SHIFT, PMD_SIZE, MAX_SWAPFILES, SWP_HWPOISON, SWP_PTE_MARKER, PTE_MARKER_POISONED,
+  _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_SIM_FILE, _PAGE_ACCESSED, _PAGE_DIRTY,
+  span_end, swp_type, swp_offset,
+} from "./pgtable";
+import { walk_pmd, entry_table, pte_offset } from "./mm";
+import { tlb_remove_tlb_entry } from "./mmu_gather";
+import { Stat, stat_inc, stat_get, stat_set } from "./stats";
+
+export function madvise_free_range(start: u64, end: u64): void {
+  let swap: i64 = 0;
+  let addr = start;
+  while (addr < end) {
+    const next = span_end(addr, end, PMD_SIZE);
+    const pmdp = walk_pmd(addr);
+    const pmde = pmdp != 0 ? load<u64>(pmdp) : 0;
+    if (pmde != 0) {
+      stat_inc(Stat.PtlLocks);
+      const table = entry_table(pmde);
+      const first = pte_offset(table, addr);
+      const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
+      for (let p = first; p < last; p += 8) {
+        const e = load<u64>(p);
+        if (e == 0) continue;
+        if ((e & _PAGE_PRESENT) != 0) {
+          // Only normal anonymous folios become lazy-free (zero page and file pages stay).
+          if ((e & (_PAGE_SPECIAL | _PAGE_SIM_FILE)) != 0) continue;
+          if ((e & (_PAGE_ACCESSED | _PAGE_DIRTY)) != 0) {
+            store<u64>(p, e & ~(_PAGE_ACCESSED | _PAGE_DIRTY));
+            tlb_remove_tlb_entry();
+          }
+          stat_inc(Stat.LazyfreePages);
+          continue;
+        }
+        const type = swp_type(e);
+        if (type < MAX_SWAPFILES) {
+          store<u64>(p, 0);
+          swap--;
+          stat_inc(Stat.EntriesCleared);
+        } else if (
+          type == SWP_HWPOISON ||
+          (type == SWP_PTE_MARKER && (swp_offset(e) & PTE_MARKER_POISONED) != 0)
+        ) {
+          store<u64>(p, 0);
+          stat_inc(Stat.EntriesCleared);
+        }
+      }
+    }
+    addr = next;
+  }
+  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + swap));
+}

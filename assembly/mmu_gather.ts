@@ -1,0 +1,133 @@
+// mmu_gather: batched TLB invalidation and deferred freeing (mm/mmu_gather.c,
+// include/asm-generic/tlb.h).
+//
+// The contract, in the kernel's order: first unhook a page or a table from the page
+// tables, then invalidate the TLB, and only then free it. Pages are gathered into
+// batches; when no batch is left, the caller must flush now (zap_pte_range sets
+// force_flush and force_break). Page tables are gathered the same way and, with
+// MMU_GATHER_RCU_TABLE_FREE (x86), freed only after an RCU grace period, because
+// lockless walkers (GUP-fast) may still be reading them.
+//
+// Batch geometry for 4 KiB pages on 64-bit:
+//   local bundle          MMU_GATHER_BUNDLE = 8 slots
+//   one batch page        MAX_GATHER_BATCH = (4096 - 16 header bytes) / 8 = 510 slots
+//   batch pages per mm    MAX_GATHER_BATCH_COUNT = 10000 / 510 = 19
+// A batch counts as full one slot early, so that a "page + nr_pages" pair always fits.
+
+import { FRAME_PENDING, frame_addr, arena_free, set_frame_state } from "./arena";
+import { Stat, stat_inc, stat_set } from "./stats";
+
+export const MMU_GATHER_BUNDLE: u32 = 8;
+export const MAX_GATHER_BATCH: u32 = (4096 - 16) / 8;
+export const MAX_GATHER_BATCH_COUNT: u32 = 10000 / MAX_GATHER_BATCH;
+
+const NIL: u32 = 0xffffffff;
+
+let activeBatch: u32 = 0; // 0 = the local bundle, k = the k-th batch page
+let activeNr: u32 = 0;
+let activeMax: u32 = MMU_GATHER_BUNDLE;
+let batchCount: u32 = 0; // batch pages allocated by this gather
+let delayedRmap: bool = false;
+let rangeDirty: bool = false; // tlb->end != 0: something to invalidate
+let pendingHead: u32 = NIL; // tables unhooked, waiting for flush + grace period
+let pendingCount: u32 = 0;
+
+/** tlb_gather_mmu: start a gather for one operation. */
+export function tlb_gather_mmu(): void {
+  activeBatch = 0;
+  activeNr = 0;
+  activeMax = MMU_GATHER_BUNDLE;
+  batchCount = 0;
+  delayedRmap = false;
+  rangeDirty = false;
+}
+
+/** tlb_next_batch: move to the next batch page; false when no more can be had. */
+function tlb_next_batch(): bool {
+  if (delayedRmap && activeBatch != 0) return false;
+  if (activeBatch < batchCount) {
+    activeBatch++;
+  } else {
+    if (batchCount == MAX_GATHER_BATCH_COUNT) return false;
+    batchCount++;
+    activeBatch = batchCount;
+  }
+  activeNr = 0;
+  activeMax = MAX_GATHER_BATCH;
+  return true;
+}
+
+/** tlb_remove_tlb_entry: an entry was cleared, so the range must be flushed. */
+@inline export function tlb_remove_tlb_entry(): void {
+  rangeDirty = true;
+}
+
+/**
+ * __tlb_remove_folio_pages for one small folio: queue the page for freeing after the flush.
+ * Returns true when the gather is full and the caller must flush before going on.
+ */
+@inline export function tlb_remove_page(delayRmap: bool): bool {
+  stat_inc(Stat.PagesGathered);
+  if (delayRmap) delayedRmap = true;
+  activeNr++;
+  if (activeNr >= activeMax - 1) return !tlb_next_batch();
+  return false;
+}
+
+/** tlb_flush_mmu_tlbonly: invalidate the TLB for the gathered range, if any. */
+export function tlb_flush_mmu_tlbonly(): void {
+  if (!rangeDirty) return;
+  stat_inc(Stat.TlbFlushes);
+  rangeDirty = false;
+}
+
+/** tlb_flush_mmu_free: free the gathered pages; batch pages are kept for reuse. */
+function tlb_flush_mmu_free(): void {
+  activeBatch = 0;
+  activeNr = 0;
+  activeMax = MMU_GATHER_BUNDLE;
+  delayedRmap = false;
+}
+
+/** tlb_flush_mmu: flush, then free what the flush made safe to free. */
+export function tlb_flush_mmu(): void {
+  tlb_flush_mmu_tlbonly();
+  tlb_flush_mmu_free();
+}
+
+/**
+ * pte_free_tlb / pmd_free_tlb / pud_free_tlb -> tlb_remove_table: the table is already
+ * unhooked; it stays allocated until the flush and the grace period are over.
+ */
+export function tlb_remove_table(frame: u32): void {
+  set_frame_state(frame, FRAME_PENDING);
+  store<u32>(frame_addr(frame), pendingHead);
+  pendingHead = frame;
+  pendingCount++;
+  rangeDirty = true;
+  stat_inc(Stat.TablesGathered);
+  stat_set(Stat.ArenaFramesPending, pendingCount);
+}
+
+/**
+ * tlb_finish_mmu: final flush. The table batches go to RCU; the simulated grace period
+ * ends with the operation, so their frames return to the arena here.
+ */
+export function tlb_finish_mmu(): void {
+  tlb_flush_mmu();
+  batchCount = 0;
+  let frame = pendingHead;
+  while (frame != NIL) {
+    const next = load<u32>(frame_addr(frame));
+    arena_free(frame);
+    frame = next;
+  }
+  pendingHead = NIL;
+  pendingCount = 0;
+  stat_set(Stat.ArenaFramesPending, 0);
+}
+
+/** Tables unhooked in this operation and not yet returned to the arena. */
+export function tlb_pending_tables(): u32 {
+  return pendingCount;
+}

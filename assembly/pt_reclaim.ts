@@ -1,0 +1,109 @@
+// PT_RECLAIM: freeing empty PTE tables from MADV_DONTNEED (mm/pt_reclaim.c, mainline 6.14+).
+//
+// zap_pte_range() decides between two ways to free the table it just emptied:
+//   fast path  - the loop walked the whole PMD span without dropping the PTE lock and
+//                skipped nothing: trylock the PMD lock while still holding the PTE lock,
+//                read and clear the PMD (try_get_and_clear_pmd), then free the table.
+//   slow path  - the trylock failed or the loop broke early: after dropping the PTE lock,
+//                take the PMD lock, then the PTE lock nested, check the PMD is unchanged
+//                and all 512 entries are none, then clear the PMD and free the table
+//                (try_to_free_pte).
+// Either way the table goes through mmu_gather (pte_free_tlb) and VmPTE drops at once.
+
+import { PMD_SIZE, PTRS_PER_TABLE } from "./pgtable";
+import { entry_table, table_frame, mm_dec_nr_ptes } from "./mm";
+import { tlb_remove_table } from "./mmu_gather";
+import { Stat, stat_inc, stat_add } from "./stats";
+
+/** zap_details.reclaim_pt: only MADV_DONTNEED asks for table reclaim. */
+export const ZAP_RECLAIM_PT: u32 = 1 << 0;
+
+// --path: which way a reclaim goes. `auto` and `fast` behave alike in a single-threaded
+// simulation (the trylock cannot fail); `slow` makes every PMD trylock fail.
+export const PATH_AUTO: u32 = 0;
+export const PATH_FAST: u32 = 1;
+export const PATH_SLOW: u32 = 2;
+
+let pathMode: u32 = PATH_AUTO;
+
+export function set_path_mode(mode: u32): void {
+  pathMode = mode;
+}
+
+/** reclaim_pt_is_enabled: asked for, and this call covers a whole PMD span. */
+@inline export function reclaim_pt_is_enabled(start: u64, end: u64, flags: u32): bool {
+  return (flags & ZAP_RECLAIM_PT) != 0 && end - start >= PMD_SIZE;
+}
+
+/** spin_trylock(pmd_lockptr()): the contention point of the fast path. */
+@inline function pmd_trylock(): bool {
+  if (pathMode == PATH_SLOW) {
+    stat_inc(Stat.PmdTrylockFail);
+    return false;
+  }
+  stat_inc(Stat.PmdTrylockOk);
+  return true;
+}
+
+/**
+ * try_get_and_clear_pmd: with the PTE lock held, try the PMD lock; on success read and
+ * clear the PMD. Returns the old PMD value, or 0 when the trylock failed.
+ */
+export function try_get_and_clear_pmd(pmdp: usize): u64 {
+  if (!pmd_trylock()) return 0;
+  const pmdval = load<u64>(pmdp);
+  store<u64>(pmdp, 0);
+  return pmdval;
+}
+
+/** free_pte: hand the unhooked table to mmu_gather and drop it from VmPTE. */
+export function free_pte(pmdval: u64): void {
+  tlb_remove_table(table_frame(entry_table(pmdval)));
+  mm_dec_nr_ptes();
+}
+
+/**
+ * True when all 512 entries of the table are none. SIMD OR-reduction, 64 bytes a step:
+ * the slow path's full scan is the dominant cost it adds over the fast path.
+ */
+export function pte_table_all_none(table: usize): bool {
+  let acc = i64x2.splat(0);
+  const end = table + (<usize>PTRS_PER_TABLE << 3);
+  for (let p = table; p < end; p += 64) {
+    acc = v128.or(acc, v128.or(
+      v128.or(v128.load(p), v128.load(p, 16)),
+      v128.or(v128.load(p, 32), v128.load(p, 48)),
+    ));
+  }
+  return !v128.any_true(acc);
+}
+
+/** Entries a scan for emptiness reads before it can stop (the first non-none one, or all). */
+function scan_length(table: usize): u32 {
+  for (let i: u32 = 0; i < PTRS_PER_TABLE; i++) {
+    if (load<u64>(table + (<usize>i << 3)) != 0) return i + 1;
+  }
+  return PTRS_PER_TABLE;
+}
+
+/** try_to_free_pte: the slow path. Returns true if the table was freed. */
+export function try_to_free_pte(pmdp: usize): bool {
+  stat_inc(Stat.PmdLocks);
+  const pmdval = load<u64>(pmdp);
+  if (pmdval == 0) {
+    stat_inc(Stat.ReclaimSlowFailed);
+    return false;
+  }
+  stat_inc(Stat.PtlLocks); // nested PTE lock (split PTE locks: a different lock)
+  const table = entry_table(pmdval);
+  if (!pte_table_all_none(table)) {
+    stat_add(Stat.EntriesReadScan, scan_length(table));
+    stat_inc(Stat.ReclaimSlowFailed);
+    return false;
+  }
+  stat_add(Stat.EntriesReadScan, PTRS_PER_TABLE);
+  store<u64>(pmdp, 0);
+  free_pte(pmdval);
+  stat_inc(Stat.ReclaimSlow);
+  return true;
+}

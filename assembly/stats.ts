@@ -1,0 +1,93 @@
+// Counters of the simulated mm and of the work the hot loops did.
+//
+// The first group is the kernel's own accounting (mm->rss_stat, mm->pgtables_bytes split
+// by level); the rest counts events so strategies can be compared. All live in one
+// static block of u64 slots that the driver reads in place (stats_ptr / Stat.Count).
+
+export enum Stat {
+  // mm->rss_stat, in the kernel's order (include/linux/mm_types_task.h).
+  RssFile = 0,
+  RssAnon,
+  RssSwapEnts,
+  RssShmem,
+  // Live page tables per level (mm_pgtables_bytes = 4 KiB x their sum; the PGD is not counted).
+  NrPte,
+  NrPmd,
+  NrPud,
+  PeakPgtables,
+  // Table lifetime per level.
+  AllocPte,
+  AllocPmd,
+  AllocPud,
+  FreedPte,
+  FreedPmd,
+  FreedPud,
+  // PT_RECLAIM outcomes (mm/pt_reclaim.c).
+  ReclaimFast,
+  ReclaimSlow,
+  ReclaimSlowFailed,
+  // Entries the loops read and wrote.
+  EntriesReadZap,
+  EntriesReadScan,
+  EntriesCleared,
+  EntriesSkipped,
+  // Faults by outcome.
+  FaultAnon,
+  FaultZeroPage,
+  FaultWpCopy,
+  FaultSwapIn,
+  FaultOther,
+  FaultAccessOnly,
+  // mmu_gather.
+  TlbFlushes,
+  ForceFlush,
+  ForceBreak,
+  ZapRetries,
+  PagesGathered,
+  TablesGathered,
+  // Locks.
+  PtlLocks,
+  PmdLocks,
+  PmdTrylockOk,
+  PmdTrylockFail,
+  // Arena.
+  ArenaFramesLive,
+  ArenaFramesCapacity,
+  ArenaFramesPending,
+  ArenaFramesHigh,
+  // MADV_FREE.
+  LazyfreePages,
+  /** Next page frame number handed to a new anonymous page. */
+  NextPfn,
+  Count,
+}
+
+const STATS: usize = memory.data(<i32>Stat.Count * 8, 16);
+
+export function stats_ptr(): usize {
+  return STATS;
+}
+
+@inline export function stat_get(s: Stat): u64 {
+  return load<u64>(STATS + (<usize>s << 3));
+}
+@inline export function stat_set(s: Stat, v: u64): void {
+  store<u64>(STATS + (<usize>s << 3), v);
+}
+@inline export function stat_add(s: Stat, v: u64): void {
+  const p = STATS + (<usize>s << 3);
+  store<u64>(p, load<u64>(p) + v);
+}
+@inline export function stat_inc(s: Stat): void {
+  stat_add(s, 1);
+}
+
+/** Track the high-water mark of live page tables (VmPTE peak). */
+@inline export function note_pgtables_peak(): void {
+  const live = stat_get(Stat.NrPte) + stat_get(Stat.NrPmd) + stat_get(Stat.NrPud);
+  if (live > stat_get(Stat.PeakPgtables)) stat_set(Stat.PeakPgtables, live);
+}
+
+export function stats_reset(): void {
+  memory.fill(STATS, 0, <usize>Stat.Count << 3);
+}

@@ -1,0 +1,233 @@
+// The zap path: unmap_page_range -> zap_pud_range -> zap_pmd_range -> zap_pte_range
+// (mm/memory.c), with zap_present_ptes / zap_nonpresent_ptes deciding entry by entry.
+//
+// The caller (the driver) clips the range to one VMA and brackets a whole syscall with
+// tlb_gather_mmu / tlb_finish_mmu, as madvise and munmap do.
+
+import {
+  PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PMD_MASK, MAX_SWAPFILES, SWP_HWPOISON,
+  SWP_MIGRATION_WRITE, SWP_DEVICE_EXCLUSIVE, PTE_MARKER_GUARD, PTE_MARKER_POISONED,
+  PTE_MARKER_UFFD_WP, SWP_PTE_MARKER, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_SIM_FILE, _PAGE_DIRTY,
+  span_end, swp_type, swp_offset, swp_entry,
+} from "./pgtable";
+import { pgd_offset, pud_offset, pmd_offset, pte_offset, entry_table } from "./mm";
+import {
+  tlb_remove_tlb_entry, tlb_remove_page, tlb_flush_mmu_tlbonly, tlb_flush_mmu,
+} from "./mmu_gather";
+import {
+  ZAP_RECLAIM_PT, reclaim_pt_is_enabled, try_get_and_clear_pmd, free_pte, try_to_free_pte,
+} from "./pt_reclaim";
+import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
+
+// zap_details and the VMA properties the zap loop looks at, as one flags word.
+export { ZAP_RECLAIM_PT };
+/** ZAP_FLAG_DROP_MARKER: munmap and exit drop guard and uffd-wp markers too. */
+export const ZAP_DROP_MARKERS: u32 = 1 << 1;
+/** zap_details.even_cows: zap private (COWed) anonymous pages as well. */
+export const ZAP_EVEN_COWS: u32 = 1 << 2;
+/** vma_is_anonymous(vma). */
+export const VMA_ANON: u32 = 1 << 3;
+/** userfaultfd_wp(vma): the VMA is registered for uffd write-protect. */
+export const VMA_UFFD_WP: u32 = 1 << 4;
+
+/** should_zap_cows: zap COWed pages unless the caller asked to keep them. */
+@inline function should_zap_cows(flags: u32): bool {
+  return (flags & (ZAP_RECLAIM_PT | ZAP_EVEN_COWS)) != 0;
+}
+
+/** should_zap_folio for an anonymous (true) or file-backed folio. */
+@inline function should_zap_folio(flags: u32, anon: bool): bool {
+  return should_zap_cows(flags) || !anon;
+}
+
+/**
+ * zap_install_uffd_wp_if_needed: a file-backed uffd-wp VMA keeps a marker where a page
+ * was zapped, unless markers are being dropped. Anonymous VMAs always drop everything.
+ * Returns true when a marker was installed (the entry then counts as skipped).
+ */
+@inline function zap_install_uffd_wp_if_needed(ptep: usize, flags: u32): bool {
+  if ((flags & VMA_ANON) != 0 || (flags & ZAP_DROP_MARKERS) != 0 || (flags & VMA_UFFD_WP) == 0) {
+    return false;
+  }
+  store<u64>(ptep, swp_entry(SWP_PTE_MARKER, PTE_MARKER_UFFD_WP));
+  return true;
+}
+
+// Per-call RSS deltas (add_mm_rss_vec), kept in globals so helpers can update them.
+let rssFile: i64 = 0;
+let rssAnon: i64 = 0;
+let rssSwap: i64 = 0;
+let skippedAny: bool = false;
+let forceFlush: bool = false;
+let forceBreak: bool = false;
+
+/** An entry was left in place: the table cannot be reclaimed by this call. */
+@inline function note_skipped(): void {
+  skippedAny = true;
+  stat_inc(Stat.EntriesSkipped);
+}
+
+@inline function add_mm_rss_vec(): void {
+  stat_set(Stat.RssFile, <u64>(<i64>stat_get(Stat.RssFile) + rssFile));
+  stat_set(Stat.RssAnon, <u64>(<i64>stat_get(Stat.RssAnon) + rssAnon));
+  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + rssSwap));
+  rssFile = 0;
+  rssAnon = 0;
+  rssSwap = 0;
+}
+
+/** zap_present_ptes for one small folio (or the zero page). */
+@inline function zap_present_pte(ptep: usize, e: u64, flags: u32): void {
+  if ((e & _PAGE_SPECIAL) != 0) {
+    // vm_normal_page() == NULL: the zero page. Nothing to free, no RSS.
+    store<u64>(ptep, 0);
+    tlb_remove_tlb_entry();
+    stat_inc(Stat.EntriesCleared);
+    return;
+  }
+  const anon = (e & _PAGE_SIM_FILE) == 0;
+  if (!should_zap_folio(flags, anon)) {
+    note_skipped();
+    return;
+  }
+  store<u64>(ptep, 0);
+  stat_inc(Stat.EntriesCleared);
+  let delayRmap = false;
+  if (anon) {
+    rssAnon--;
+  } else {
+    rssFile--;
+    // A dirty file page must be flushed from the TLB before its rmap goes (tlb_delay_rmap).
+    if ((e & _PAGE_DIRTY) != 0) {
+      delayRmap = true;
+      forceFlush = true;
+    }
+  }
+  tlb_remove_tlb_entry();
+  if (zap_install_uffd_wp_if_needed(ptep, flags)) note_skipped();
+  if (tlb_remove_page(delayRmap)) {
+    forceFlush = true;
+    forceBreak = true;
+  }
+}
+
+/** zap_nonpresent_ptes for one entry. */
+function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
+  const type = swp_type(e);
+  if (type < MAX_SWAPFILES) {
+    // Genuine swap entry: a private anonymous page that was swapped out.
+    if (!should_zap_cows(flags)) { note_skipped(); return; }
+    rssSwap--;
+  } else if (type == SWP_HWPOISON) {
+    if (!should_zap_cows(flags)) { note_skipped(); return; }
+  } else if (type <= SWP_MIGRATION_WRITE) {
+    // Migration entry of an anonymous folio: still counted in MM_ANONPAGES.
+    if (!should_zap_folio(flags, true)) { note_skipped(); return; }
+    rssAnon--;
+  } else if (type <= SWP_DEVICE_EXCLUSIVE) {
+    // Device-private or device-exclusive: anonymous only.
+    if (!should_zap_folio(flags, true)) { note_skipped(); return; }
+    rssAnon--;
+  } else {
+    const marker = swp_offset(e);
+    if ((marker & PTE_MARKER_GUARD) != 0) {
+      // Ordinary zapping keeps guard regions; only munmap/exit drop them.
+      if ((flags & ZAP_DROP_MARKERS) == 0) { note_skipped(); return; }
+    } else if ((marker & PTE_MARKER_POISONED) != 0) {
+      if (!should_zap_cows(flags)) { note_skipped(); return; }
+    } else if ((marker & PTE_MARKER_UFFD_WP) != 0) {
+      // Anonymous: always dropped. File: only when markers are dropped.
+      if ((flags & VMA_ANON) == 0 && (flags & ZAP_DROP_MARKERS) == 0) { note_skipped(); return; }
+    }
+  }
+  store<u64>(ptep, 0);
+  stat_inc(Stat.EntriesCleared);
+  if (zap_install_uffd_wp_if_needed(ptep, flags)) note_skipped();
+}
+
+/**
+ * zap_pte_range over [addr, end) within one PMD span, including the PT_RECLAIM decision.
+ * The loop restarts from where it stopped after a forced flush (the kernel's `retry:`).
+ */
+function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
+  const start = addr;
+  let canReclaim = reclaim_pt_is_enabled(start, end, flags);
+  let directReclaim = true;
+  let pmdval: u64 = 0;
+  const table = entry_table(load<u64>(pmdp));
+  const spanBase = addr & PMD_MASK;
+  while (true) {
+    forceFlush = false;
+    forceBreak = false;
+    skippedAny = false;
+    stat_inc(Stat.PtlLocks);
+    const first = pte_offset(table, addr);
+    const last = first + (<usize>((end - addr) >> PAGE_SHIFT) << 3);
+    let p = first;
+    while (p < last) {
+      const e = load<u64>(p);
+      p += 8;
+      if (e == 0) continue;
+      if ((e & _PAGE_PRESENT) != 0) zap_present_pte(p - 8, e, flags);
+      else zap_nonpresent_pte(p - 8, e, flags);
+      if (forceBreak) break;
+    }
+    stat_add(Stat.EntriesReadZap, <u64>((p - first) >> 3));
+    if (skippedAny) canReclaim = false;
+    addr = spanBase + (<u64>((p - table) >> 3) << PAGE_SHIFT);
+    if (forceBreak) {
+      directReclaim = false;
+      stat_inc(Stat.ForceBreak);
+    }
+    // Fast path: try to hold the PMD lock and unhook the table while the PTE lock is held.
+    if (canReclaim && directReclaim && addr == end) {
+      pmdval = try_get_and_clear_pmd(pmdp);
+      directReclaim = pmdval != 0;
+    }
+    add_mm_rss_vec();
+    if (forceFlush) {
+      stat_inc(Stat.ForceFlush);
+      tlb_flush_mmu_tlbonly();
+    }
+    // PTE lock dropped here.
+    if (forceFlush) tlb_flush_mmu();
+    if (addr == end) break;
+    stat_inc(Stat.ZapRetries);
+  }
+  if (canReclaim) {
+    if (directReclaim) {
+      free_pte(pmdval);
+      stat_inc(Stat.ReclaimFast);
+    } else {
+      try_to_free_pte(pmdp);
+    }
+  }
+}
+
+function zap_pmd_range(pmdTable: usize, addr: u64, end: u64, flags: u32): void {
+  while (addr != end) {
+    const next = span_end(addr, end, PMD_SIZE);
+    const pmdp = pmd_offset(pmdTable, addr);
+    if (load<u64>(pmdp) != 0) zap_pte_range(pmdp, addr, next, flags);
+    addr = next;
+  }
+}
+
+function zap_pud_range(pudTable: usize, addr: u64, end: u64, flags: u32): void {
+  while (addr != end) {
+    const next = span_end(addr, end, PUD_SIZE);
+    const pude = load<u64>(pud_offset(pudTable, addr));
+    if (pude != 0) zap_pmd_range(entry_table(pude), addr, next, flags);
+    addr = next;
+  }
+}
+
+/** unmap_page_range over [addr, end) of one VMA. */
+export function unmap_page_range(addr: u64, end: u64, flags: u32): void {
+  while (addr != end) {
+    const next = span_end(addr, end, PGDIR_SIZE);
+    const pgde = load<u64>(pgd_offset(addr));
+    if (pgde != 0) zap_pud_range(entry_table(pgde), addr, next, flags);
+    addr = next;
+  }
+}

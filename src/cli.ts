@@ -1,0 +1,111 @@
+/**
+ * The `ptreclaim` command line: declares commands and flags, validates them into typed
+ * options, and calls the library. Everything here is also available as a typed API.
+ */
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { runOps, type RunResult } from './run.js';
+import { readTraceFile, formatTrace, parseNumber } from './trace/parse.js';
+import { getWorkload, WORKLOADS } from './workloads/index.js';
+import { parseStrategyList } from './strategies.js';
+import { formatRunTable } from './report/text.js';
+import { PtreclaimError, UsageError } from './errors.js';
+import { writeFileAtomic } from './io.js';
+import { packageRoot } from './paths.js';
+import type { ReclaimPath } from './core/types.js';
+
+function sizeArg(value: string): number {
+  const v = parseNumber(value);
+  if (typeof v === 'string') throw new InvalidArgumentError(v);
+  return v;
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface RunFlags {
+  trace?: string;
+  strategy: string;
+  path: ReclaimPath;
+  json?: boolean;
+  core: 'wasm' | 'ts';
+  wasm: 'release' | 'debug';
+  arenaLimit?: number;
+}
+
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+  const program = new Command('ptreclaim')
+    .description('Simulate and benchmark Linux user page-table reclaim (PT_RECLAIM) in WebAssembly')
+    .version(version())
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('run')
+    .description('run a built-in workload or a trace file and report page-table memory')
+    .argument('[workload]', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
+    .option('--trace <file>', 'run a trace file (format v1, see README) instead of a workload')
+    .option('--strategy <names>', 'strategy, comma list, or "all"', 'pt-reclaim')
+    .addOption(new Option('--path <path>', 'force the PT_RECLAIM path').choices(['auto', 'fast', 'slow']).default('auto'))
+    .option('--json', 'print one JSON object (or an array for several strategies) on stdout')
+    .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default('wasm'))
+    .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default('release'))
+    .option('--arena-limit <bytes>', 'most page-table memory the arena may use (e.g. 512M, 3G)', sizeArg)
+    .action((workload: string | undefined, flags: RunFlags) => {
+      if (workload && flags.trace) throw new UsageError('give either a workload name or --trace FILE, not both');
+      if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
+      const strategies = parseStrategyList(flags.strategy);
+      const source = flags.trace ?? workload!;
+      const ops = flags.trace ? readTraceFile(flags.trace) : undefined;
+      const results: RunResult[] = strategies.map((strategy) =>
+        runOps(ops ?? getWorkload(workload!).ops(), {
+          strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
+        }),
+      );
+      if (flags.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+      else out(formatRunTable(results) + '\n');
+      if (results.some((r) => !r.exit.clean)) process.exitCode = 1;
+    });
+
+  program
+    .command('trace')
+    .description('write a built-in workload as a trace file (format v1)')
+    .argument('<workload>', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
+    .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+    .action((name: string, flags: { output?: string }) => {
+      const w = getWorkload(name);
+      const text = formatTrace(w.ops(), `ptreclaim workload ${w.name}: ${w.description}`);
+      if (flags.output) writeFileAtomic(flags.output, text);
+      else out(text);
+    });
+
+  return program;
+}
+
+/** Entry point of bin/ptreclaim.js: clear messages, no stack dumps for user errors. */
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && code.startsWith('commander.')) {
+      process.exitCode = (e as { exitCode?: number }).exitCode ?? 2;
+      return;
+    }
+    if (e instanceof PtreclaimError) {
+      process.stderr.write(`ptreclaim: ${e.message}\n`);
+      process.exitCode = e instanceof UsageError ? 2 : 1;
+      return;
+    }
+    process.stderr.write(`ptreclaim: internal error: ${(e as Error).message}\n`);
+    if (process.env.PTRECLAIM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    else process.stderr.write('(set PTRECLAIM_DEBUG=1 for a stack trace; please report this)\n');
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,688 @@
+/**
+ * TypeScript reference of the hot loops: the same semantics as the WebAssembly core
+ * (assembly/), written independently over typed arrays, so property tests can hold the
+ * two against each other: same tables, same entries, same counters.
+ *
+ * A table is a Uint32Array of 1024 words: entry i is (lo = words[2i], hi = words[2i+1]).
+ * Frames are handed out in the same order as the WASM arena (LIFO free list, then bump),
+ * so even upper-level entries (which hold frame numbers) agree.
+ */
+import {
+  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type StatName, EntryKind,
+  STAT_NAMES, CORE_OK, CORE_ARENA_FULL, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED,
+  ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
+  PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE,
+} from './types.js';
+
+// Entry bits, split into the low and high 32-bit words.
+const P = 1 << 0;
+const RW = 1 << 1;
+const US = 1 << 2;
+const A = 1 << 5;
+const D = 1 << 6;
+const SPECIAL = 1 << 9;
+const HI_SIM_FILE = 1 << 20; // bit 52
+const HI_NX = 1 << 31; // bit 63
+const TABLE_LO = P | RW | US | A | D;
+const ANON_LO = P | RW | US | A | D;
+const ZERO_LO = P | US | A | SPECIAL;
+const ZERO_PFN = 1;
+const FIRST_ANON_PFN = 0x100;
+
+// Swap types (top 5 bits) and PTE markers, as in assembly/pgtable.ts.
+const MAX_SWAPFILES = 24;
+const SWP_HWPOISON = 24;
+const SWP_MIGRATION_WRITE = 27;
+const SWP_DEVICE_WRITE = 28;
+const SWP_DEVICE_EXCLUSIVE = 30;
+const SWP_PTE_MARKER = 31;
+const MARKER_UFFD_WP = 1;
+const MARKER_POISONED = 2;
+const MARKER_GUARD = 4;
+
+const MMU_GATHER_BUNDLE = 8;
+const MAX_GATHER_BATCH = Math.floor((4096 - 16) / 8);
+const MAX_GATHER_BATCH_COUNT = Math.floor(10000 / MAX_GATHER_BATCH);
+
+const enum Level { PGD = 1, PUD = 2, PMD = 3, PTE = 4 }
+const PENDING = 5;
+const TWO32 = 2 ** 32;
+
+const swpType = (hi: number) => hi >>> 27;
+/** The 50-bit offset of a swap-format entry (stored inverted in bits 9..58). */
+function swpOffset(lo: number, hi: number): number {
+  const low = ~((lo >>> 9) | (hi << 23)) >>> 0;
+  const high = ~(hi >>> 9) & 0x3ffff;
+  return high * TWO32 + low;
+}
+function swpEntry(type: number, offset: number): [number, number] {
+  const inv = 2 ** 50 - 1 - offset; // ~offset within 50 bits
+  const invLow = inv % TWO32;
+  const invHigh = Math.floor(inv / TWO32);
+  return [(invLow << 9) >>> 0, ((invLow >>> 23) | (invHigh << 9) | (type << 27)) >>> 0];
+}
+function pfnWords(pfn: number, lo: number, hi: number): [number, number] {
+  return [(((pfn % 0x100000) << 12) | lo) >>> 0, (Math.floor(pfn / 0x100000) | hi) >>> 0];
+}
+const pfnOf = (lo: number, hi: number) => (hi & 0xfffff) * 0x100000 + (lo >>> 12);
+const toBig = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+
+const idx = (addr: number, size: number) => Math.floor(addr / size) % 512;
+/** End of the aligned `size` block containing addr, clamped to end. */
+const spanEnd = (addr: number, end: number, size: number) => Math.min((Math.floor(addr / size) + 1) * size, end);
+
+export class ReferenceCore implements PageTableCore {
+  readonly kind = 'ts' as const;
+  private frames: Uint32Array[] = [];
+  private state: number[] = [];
+  private freeList: number[] = [];
+  private limit = 0;
+  private pgd = 0;
+  private s = new Float64Array(STAT_NAMES.length);
+  private readonly si = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
+  private path = 0;
+  private faultAddr = 0;
+  // mmu_gather
+  private activeBatch = 0;
+  private activeNr = 0;
+  private activeMax = MMU_GATHER_BUNDLE;
+  private batchCount = 0;
+  private delayedRmap = false;
+  private rangeDirty = false;
+  private pending: number[] = [];
+  // per zap_pte_range call
+  private rssAnon = 0;
+  private rssFile = 0;
+  private rssSwap = 0;
+  private skipped = false;
+  private forceFlush = false;
+  private forceBreak = false;
+
+  constructor(opts: CoreOptions = {}) {
+    this.reset(opts);
+  }
+
+  private inc(n: StatName, v = 1): void {
+    const i = this.si[n];
+    this.s[i] = this.s[i]! + v;
+  }
+  private get(n: StatName): number {
+    return this.s[this.si[n]]!;
+  }
+  private set(n: StatName, v: number): void {
+    this.s[this.si[n]] = v;
+  }
+
+  reset(opts: CoreOptions = {}): void {
+    this.frames = [];
+    this.state = [];
+    this.freeList = [];
+    this.pending = [];
+    this.s.fill(0);
+    // Same ceiling as the WASM arena: what 4 GiB of linear memory holds after its metadata.
+    const hardMax = 1048576 - 257;
+    this.limit = !opts.limitFrames || opts.limitFrames > hardMax ? hardMax : opts.limitFrames;
+    this.pgd = this.allocFrame(Level.PGD);
+    this.set('NextPfn', FIRST_ANON_PFN);
+  }
+
+  setPathMode(path: ReclaimPath): void {
+    this.path = { auto: 0, fast: 1, slow: 2 }[path];
+  }
+
+  // ---- arena ----
+  private available(): number {
+    return this.freeList.length + (this.limit - this.frames.length);
+  }
+  private allocFrame(level: number): number {
+    let f: number;
+    if (this.freeList.length) {
+      f = this.freeList.pop()!;
+      this.frames[f]!.fill(0);
+    } else {
+      f = this.frames.length;
+      this.frames.push(new Uint32Array(1024));
+      this.state.push(0);
+    }
+    this.state[f] = level;
+    this.inc('ArenaFramesLive');
+    if (this.get('ArenaFramesLive') > this.get('ArenaFramesHigh')) this.set('ArenaFramesHigh', this.get('ArenaFramesLive'));
+    this.set('ArenaFramesCapacity', this.frames.length);
+    return f;
+  }
+  private freeFrame(f: number): void {
+    this.state[f] = 0;
+    this.freeList.push(f);
+    this.inc('ArenaFramesLive', -1);
+  }
+
+  // ---- walking ----
+  private child(table: Uint32Array, i: number): number {
+    const lo = table[2 * i]!;
+    const hi = table[2 * i + 1]!;
+    return lo === 0 && hi === 0 ? -1 : pfnOf(lo, hi);
+  }
+  private populate(table: Uint32Array, i: number, level: Level): number {
+    const f = this.allocFrame(level);
+    const [lo, hi] = pfnWords(f, TABLE_LO, 0);
+    table[2 * i] = lo;
+    table[2 * i + 1] = hi;
+    if (level === Level.PTE) this.inc('NrPte'), this.inc('AllocPte');
+    else if (level === Level.PMD) this.inc('NrPmd'), this.inc('AllocPmd');
+    else this.inc('NrPud'), this.inc('AllocPud');
+    const live = this.get('NrPte') + this.get('NrPmd') + this.get('NrPud');
+    if (live > this.get('PeakPgtables')) this.set('PeakPgtables', live);
+    return f;
+  }
+  /** Frames of the PUD, PMD and PTE tables for addr (-1 where missing). */
+  private walk(addr: number): [number, number, number] {
+    const pud = this.child(this.frames[this.pgd]!, idx(addr, PGDIR_SIZE));
+    if (pud < 0) return [-1, -1, -1];
+    const pmd = this.child(this.frames[pud]!, idx(addr, PUD_SIZE));
+    if (pmd < 0) return [pud, -1, -1];
+    return [pud, pmd, this.child(this.frames[pmd]!, idx(addr, PMD_SIZE))];
+  }
+  private missingTables(start: number, end: number): number {
+    let n = 0;
+    for (let a = start; a < end; a = spanEnd(a, end, PMD_SIZE)) {
+      const [pud, pmd, pte] = this.walk(a);
+      // Count each missing level once per span that owns it.
+      if (pud < 0 && (a === start || a % PGDIR_SIZE === 0)) n++;
+      if (pmd < 0 && (a === start || a % PUD_SIZE === 0)) n++;
+      if (pte < 0) n++;
+    }
+    return n;
+  }
+  private allocWalk(addr: number): Uint32Array {
+    const pgd = this.frames[this.pgd]!;
+    let pud = this.child(pgd, idx(addr, PGDIR_SIZE));
+    if (pud < 0) pud = this.populate(pgd, idx(addr, PGDIR_SIZE), Level.PUD);
+    let pmd = this.child(this.frames[pud]!, idx(addr, PUD_SIZE));
+    if (pmd < 0) pmd = this.populate(this.frames[pud]!, idx(addr, PUD_SIZE), Level.PMD);
+    let pte = this.child(this.frames[pmd]!, idx(addr, PMD_SIZE));
+    if (pte < 0) pte = this.populate(this.frames[pmd]!, idx(addr, PMD_SIZE), Level.PTE);
+    return this.frames[pte]!;
+  }
+
+  // ---- fault ----
+  private newAnon(t: Uint32Array, i: number): void {
+    const pfn = this.get('NextPfn');
+    this.set('NextPfn', pfn + 1);
+    const [lo, hi] = pfnWords(pfn, ANON_LO, HI_NX);
+    t[2 * i] = lo;
+    t[2 * i + 1] = hi;
+  }
+  private zeroPage(t: Uint32Array, i: number): void {
+    const [lo, hi] = pfnWords(ZERO_PFN, ZERO_LO, HI_NX);
+    t[2 * i] = lo;
+    t[2 * i + 1] = hi;
+  }
+
+  faultRange(start: number, end: number, write: boolean): number {
+    if (this.missingTables(start, end) > this.available()) return CORE_ARENA_FULL;
+    let anon = 0;
+    let swap = 0;
+    let result = CORE_OK;
+    for (let addr = start; addr < end && result === CORE_OK; ) {
+      const next = spanEnd(addr, end, PMD_SIZE);
+      const t = this.allocWalk(addr);
+      const first = idx(addr, PAGE_SIZE);
+      const last = first + (next - addr) / PAGE_SIZE;
+      for (let i = first; i < last; i++) {
+        const lo = t[2 * i]!;
+        const hi = t[2 * i + 1]!;
+        if (lo === 0 && hi === 0) {
+          if (write) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
+          else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
+        } else if (lo & P) {
+          if (!write) {
+            if (!(lo & A)) t[2 * i] = (lo | A) >>> 0;
+            this.inc('FaultAccessOnly');
+          } else if (!(lo & RW)) {
+            if (lo & SPECIAL) { this.newAnon(t, i); anon++; this.inc('FaultWpCopy'); }
+            else { t[2 * i] = (lo | RW | D | A) >>> 0; this.inc('FaultOther'); }
+          } else {
+            if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
+            this.inc('FaultAccessOnly');
+          }
+        } else {
+          const type = swpType(hi);
+          if (type < MAX_SWAPFILES) {
+            this.newAnon(t, i); swap--; anon++; this.inc('FaultSwapIn');
+          } else if (type === SWP_HWPOISON) {
+            result = CORE_SIGBUS;
+          } else if (type <= SWP_DEVICE_EXCLUSIVE) {
+            const [nlo, nhi] = pfnWords(swpOffset(lo, hi) % 2 ** 40, ANON_LO, HI_NX);
+            t[2 * i] = nlo;
+            t[2 * i + 1] = nhi;
+            this.inc('FaultOther');
+          } else {
+            const marker = swpOffset(lo, hi);
+            if (marker & MARKER_GUARD) result = CORE_SIGSEGV;
+            else if (marker & MARKER_POISONED) result = CORE_SIGBUS;
+            else if (write) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
+            else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
+          }
+          if (result !== CORE_OK) {
+            this.faultAddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE;
+            break;
+          }
+        }
+      }
+      addr = next;
+    }
+    this.inc('RssAnon', anon);
+    this.inc('RssSwapEnts', swap);
+    return result;
+  }
+  faultAddress(): number {
+    return this.faultAddr;
+  }
+
+  // ---- mmu_gather ----
+  gatherBegin(): void {
+    this.activeBatch = 0;
+    this.activeNr = 0;
+    this.activeMax = MMU_GATHER_BUNDLE;
+    this.batchCount = 0;
+    this.delayedRmap = false;
+    this.rangeDirty = false;
+  }
+  private nextBatch(): boolean {
+    if (this.delayedRmap && this.activeBatch !== 0) return false;
+    if (this.activeBatch < this.batchCount) this.activeBatch++;
+    else {
+      if (this.batchCount === MAX_GATHER_BATCH_COUNT) return false;
+      this.batchCount++;
+      this.activeBatch = this.batchCount;
+    }
+    this.activeNr = 0;
+    this.activeMax = MAX_GATHER_BATCH;
+    return true;
+  }
+  private removePage(delayRmap: boolean): boolean {
+    this.inc('PagesGathered');
+    if (delayRmap) this.delayedRmap = true;
+    this.activeNr++;
+    if (this.activeNr >= this.activeMax - 1) return !this.nextBatch();
+    return false;
+  }
+  private flushTlbOnly(): void {
+    if (!this.rangeDirty) return;
+    this.inc('TlbFlushes');
+    this.rangeDirty = false;
+  }
+  private flushMmu(): void {
+    this.flushTlbOnly();
+    this.activeBatch = 0;
+    this.activeNr = 0;
+    this.activeMax = MMU_GATHER_BUNDLE;
+    this.delayedRmap = false;
+  }
+  private removeTable(frame: number): void {
+    this.state[frame] = PENDING;
+    this.pending.push(frame);
+    this.rangeDirty = true;
+    this.inc('TablesGathered');
+    this.set('ArenaFramesPending', this.pending.length);
+  }
+  gatherEnd(): void {
+    this.flushMmu();
+    this.batchCount = 0;
+    for (let i = this.pending.length - 1; i >= 0; i--) this.freeFrame(this.pending[i]!);
+    this.pending = [];
+    this.set('ArenaFramesPending', 0);
+  }
+
+  // ---- zap ----
+  private noteSkipped(): void {
+    this.skipped = true;
+    this.inc('EntriesSkipped');
+  }
+  private installUffdWp(t: Uint32Array, i: number, flags: number): boolean {
+    if (flags & VMA_ANON || flags & ZAP_DROP_MARKERS || !(flags & VMA_UFFD_WP)) return false;
+    [t[2 * i], t[2 * i + 1]] = swpEntry(SWP_PTE_MARKER, MARKER_UFFD_WP);
+    return true;
+  }
+  private zapEntry(t: Uint32Array, i: number, flags: number): void {
+    const lo = t[2 * i]!;
+    const hi = t[2 * i + 1]!;
+    const cows = (flags & (ZAP_RECLAIM_PT | ZAP_EVEN_COWS)) !== 0;
+    if (lo & P) {
+      if (lo & SPECIAL) {
+        t[2 * i] = 0; t[2 * i + 1] = 0;
+        this.rangeDirty = true;
+        this.inc('EntriesCleared');
+        return;
+      }
+      const anon = (hi & HI_SIM_FILE) === 0;
+      if (!(cows || !anon)) { this.noteSkipped(); return; }
+      t[2 * i] = 0; t[2 * i + 1] = 0;
+      this.inc('EntriesCleared');
+      let delay = false;
+      if (anon) this.rssAnon--;
+      else {
+        this.rssFile--;
+        if (lo & D) { delay = true; this.forceFlush = true; }
+      }
+      this.rangeDirty = true;
+      if (this.installUffdWp(t, i, flags)) this.noteSkipped();
+      if (this.removePage(delay)) { this.forceFlush = true; this.forceBreak = true; }
+      return;
+    }
+    const type = swpType(hi);
+    if (type < MAX_SWAPFILES) {
+      if (!cows) { this.noteSkipped(); return; }
+      this.rssSwap--;
+    } else if (type === SWP_HWPOISON) {
+      if (!cows) { this.noteSkipped(); return; }
+    } else if (type <= SWP_DEVICE_EXCLUSIVE) {
+      if (!cows) { this.noteSkipped(); return; }
+      this.rssAnon--;
+    } else {
+      const marker = swpOffset(lo, hi);
+      if (marker & MARKER_GUARD) {
+        if (!(flags & ZAP_DROP_MARKERS)) { this.noteSkipped(); return; }
+      } else if (marker & MARKER_POISONED) {
+        if (!cows) { this.noteSkipped(); return; }
+      } else if (marker & MARKER_UFFD_WP) {
+        if (!(flags & VMA_ANON) && !(flags & ZAP_DROP_MARKERS)) { this.noteSkipped(); return; }
+      }
+    }
+    t[2 * i] = 0; t[2 * i + 1] = 0;
+    this.inc('EntriesCleared');
+    if (this.installUffdWp(t, i, flags)) this.noteSkipped();
+  }
+
+  private tableAllNone(t: Uint32Array): boolean {
+    for (let i = 0; i < 1024; i++) if (t[i] !== 0) return false;
+    return true;
+  }
+
+  private zapPteRange(pmdTable: Uint32Array, pmdIdx: number, addr: number, end: number, flags: number): void {
+    const start = addr;
+    let canReclaim = (flags & ZAP_RECLAIM_PT) !== 0 && end - start >= PMD_SIZE;
+    let direct = true;
+    let cleared = false;
+    const frame = this.child(pmdTable, pmdIdx);
+    const t = this.frames[frame]!;
+    const spanBase = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+    for (;;) {
+      this.forceFlush = false;
+      this.forceBreak = false;
+      this.skipped = false;
+      this.inc('PtlLocks');
+      const first = idx(addr, PAGE_SIZE);
+      const last = first + (end - addr) / PAGE_SIZE;
+      let i = first;
+      while (i < last) {
+        const nonNone = t[2 * i] !== 0 || t[2 * i + 1] !== 0;
+        i++;
+        if (!nonNone) continue;
+        this.zapEntry(t, i - 1, flags);
+        if (this.forceBreak) break;
+      }
+      this.inc('EntriesReadZap', i - first);
+      if (this.skipped) canReclaim = false;
+      addr = spanBase + i * PAGE_SIZE;
+      if (this.forceBreak) { direct = false; this.inc('ForceBreak'); }
+      if (canReclaim && direct && addr === end) {
+        if (this.path === 2) { this.inc('PmdTrylockFail'); direct = false; }
+        else {
+          this.inc('PmdTrylockOk');
+          pmdTable[2 * pmdIdx] = 0;
+          pmdTable[2 * pmdIdx + 1] = 0;
+          cleared = true;
+        }
+      }
+      this.inc('RssAnon', this.rssAnon);
+      this.inc('RssFile', this.rssFile);
+      this.inc('RssSwapEnts', this.rssSwap);
+      this.rssAnon = this.rssFile = this.rssSwap = 0;
+      if (this.forceFlush) { this.inc('ForceFlush'); this.flushTlbOnly(); }
+      if (this.forceFlush) this.flushMmu();
+      if (addr === end) break;
+      this.inc('ZapRetries');
+    }
+    if (!canReclaim) return;
+    if (direct && cleared) {
+      this.freePte(frame);
+      this.inc('ReclaimFast');
+      return;
+    }
+    // Slow path: PMD lock, nested PTE lock, recheck all 512 entries.
+    this.inc('PmdLocks');
+    const f = this.child(pmdTable, pmdIdx);
+    if (f < 0) { this.inc('ReclaimSlowFailed'); return; }
+    this.inc('PtlLocks');
+    const table = this.frames[f]!;
+    if (!this.tableAllNone(table)) {
+      let n = 0;
+      while (table[2 * n] === 0 && table[2 * n + 1] === 0) n++;
+      this.inc('EntriesReadScan', n + 1);
+      this.inc('ReclaimSlowFailed');
+      return;
+    }
+    this.inc('EntriesReadScan', 512);
+    pmdTable[2 * pmdIdx] = 0;
+    pmdTable[2 * pmdIdx + 1] = 0;
+    this.freePte(f);
+    this.inc('ReclaimSlow');
+  }
+
+  private freePte(frame: number): void {
+    this.removeTable(frame);
+    this.inc('NrPte', -1);
+    this.inc('FreedPte');
+  }
+
+  zapRange(start: number, end: number, flags: number): void {
+    for (let a = start; a !== end; ) {
+      const nPgd = spanEnd(a, end, PGDIR_SIZE);
+      const pud = this.child(this.frames[this.pgd]!, idx(a, PGDIR_SIZE));
+      if (pud >= 0) {
+        for (let b = a; b !== nPgd; ) {
+          const nPud = spanEnd(b, nPgd, PUD_SIZE);
+          const pmd = this.child(this.frames[pud]!, idx(b, PUD_SIZE));
+          if (pmd >= 0) {
+            const pmdTable = this.frames[pmd]!;
+            for (let c = b; c !== nPud; ) {
+              const nPmd = spanEnd(c, nPud, PMD_SIZE);
+              if (this.child(pmdTable, idx(c, PMD_SIZE)) >= 0) this.zapPteRange(pmdTable, idx(c, PMD_SIZE), c, nPmd, flags);
+              c = nPmd;
+            }
+          }
+          b = nPud;
+        }
+      }
+      a = nPgd;
+    }
+  }
+
+  madviseFree(start: number, end: number): void {
+    let swap = 0;
+    for (let addr = start; addr < end; ) {
+      const next = spanEnd(addr, end, PMD_SIZE);
+      const pte = this.walk(addr)[2];
+      if (pte >= 0) {
+        this.inc('PtlLocks');
+        const t = this.frames[pte]!;
+        const first = idx(addr, PAGE_SIZE);
+        const last = first + (next - addr) / PAGE_SIZE;
+        for (let i = first; i < last; i++) {
+          const lo = t[2 * i]!;
+          const hi = t[2 * i + 1]!;
+          if (lo === 0 && hi === 0) continue;
+          if (lo & P) {
+            if (lo & SPECIAL || hi & HI_SIM_FILE) continue;
+            if (lo & (A | D)) {
+              t[2 * i] = (lo & ~(A | D)) >>> 0;
+              this.rangeDirty = true;
+            }
+            this.inc('LazyfreePages');
+            continue;
+          }
+          const type = swpType(hi);
+          if (type < MAX_SWAPFILES) {
+            t[2 * i] = 0; t[2 * i + 1] = 0; swap--; this.inc('EntriesCleared');
+          } else if (type === SWP_HWPOISON || (type === SWP_PTE_MARKER && swpOffset(lo, hi) & MARKER_POISONED)) {
+            t[2 * i] = 0; t[2 * i + 1] = 0; this.inc('EntriesCleared');
+          }
+        }
+      }
+      addr = next;
+    }
+    this.inc('RssSwapEnts', swap);
+  }
+
+  // ---- free_pgtables ----
+  private upperFreeable(start: number, end: number, floor: number, ceiling: number, size: number): boolean {
+    start = Math.floor(start / size) * size;
+    if (start < floor) return false;
+    if (ceiling !== 0) {
+      ceiling = Math.floor(ceiling / size) * size;
+      if (ceiling === 0) return false;
+    }
+    // end - 1 > ceiling - 1 in unsigned arithmetic; ceiling 0 stands for 2^64.
+    return !(ceiling !== 0 && end - 1 > ceiling - 1);
+  }
+
+  freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
+    addr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+    if (addr < floor) addr += PMD_SIZE;
+    if (ceiling !== 0) {
+      ceiling = Math.floor(ceiling / PMD_SIZE) * PMD_SIZE;
+      if (ceiling === 0) return;
+    }
+    if (ceiling !== 0 && end - 1 > ceiling - 1) end -= PMD_SIZE;
+    if (addr > end - 1) return;
+    const pgd = this.frames[this.pgd]!;
+    for (let a = addr; a !== end; ) {
+      const nPgd = spanEnd(a, end, PGDIR_SIZE);
+      const gi = idx(a, PGDIR_SIZE);
+      const pudF = this.child(pgd, gi);
+      if (pudF >= 0) {
+        const pud = this.frames[pudF]!;
+        for (let b = a; b !== nPgd; ) {
+          const nPud = spanEnd(b, nPgd, PUD_SIZE);
+          const ui = idx(b, PUD_SIZE);
+          const pmdF = this.child(pud, ui);
+          if (pmdF >= 0) {
+            const pmd = this.frames[pmdF]!;
+            for (let c = b; c !== nPud; ) {
+              const nPmd = spanEnd(c, nPud, PMD_SIZE);
+              const mi = idx(c, PMD_SIZE);
+              const pteF = this.child(pmd, mi);
+              if (pteF >= 0) {
+                pmd[2 * mi] = 0;
+                pmd[2 * mi + 1] = 0;
+                this.freePte(pteF);
+              }
+              c = nPmd;
+            }
+            if (this.upperFreeable(b, nPud, floor, ceiling, PUD_SIZE)) {
+              pud[2 * ui] = 0;
+              pud[2 * ui + 1] = 0;
+              this.removeTable(pmdF);
+              this.inc('NrPmd', -1);
+              this.inc('FreedPmd');
+            }
+          }
+          b = nPud;
+        }
+        if (this.upperFreeable(a, nPgd, floor, ceiling, PGDIR_SIZE)) {
+          pgd[2 * gi] = 0;
+          pgd[2 * gi + 1] = 0;
+          this.removeTable(pudF);
+          this.inc('NrPud', -1);
+          this.inc('FreedPud');
+        }
+      }
+      a = nPgd;
+    }
+  }
+
+  // ---- inspection ----
+  stats(): RawStats {
+    const out = {} as RawStats;
+    STAT_NAMES.forEach((n, i) => (out[n] = this.s[i]!));
+    return out;
+  }
+
+  entryAt(addr: number, level: number): bigint {
+    const pgd = this.frames[this.pgd]!;
+    const read = (t: Uint32Array, i: number) => toBig(t[2 * i]!, t[2 * i + 1]!);
+    if (level === 3) return read(pgd, idx(addr, PGDIR_SIZE));
+    const [pud, pmd, pte] = this.walk(addr);
+    if (level === 2) return pud < 0 ? 0n : read(this.frames[pud]!, idx(addr, PUD_SIZE));
+    if (level === 1) return pmd < 0 ? 0n : read(this.frames[pmd]!, idx(addr, PMD_SIZE));
+    return pte < 0 ? 0n : read(this.frames[pte]!, idx(addr, PAGE_SIZE));
+  }
+
+  installEntry(addr: number, kind: EntryKind): number {
+    const a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    if (this.missingTables(a, a + 1) > this.available()) return CORE_ARENA_FULL;
+    const t = this.allocWalk(a);
+    const i = idx(a, PAGE_SIZE);
+    if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) return CORE_OCCUPIED;
+    const pfn = this.get('NextPfn');
+    this.set('NextPfn', pfn + 1);
+    let w: [number, number];
+    switch (kind) {
+      case EntryKind.Page: w = pfnWords(pfn, ANON_LO, HI_NX); break;
+      case EntryKind.FilePage: w = pfnWords(pfn, ANON_LO, HI_NX | HI_SIM_FILE); break;
+      case EntryKind.ZeroPage: w = pfnWords(ZERO_PFN, ZERO_LO, HI_NX); break;
+      case EntryKind.Swap: w = swpEntry(0, pfn); break;
+      case EntryKind.Migration: w = swpEntry(SWP_MIGRATION_WRITE, pfn); break;
+      case EntryKind.DevicePrivate: w = swpEntry(SWP_DEVICE_WRITE, pfn); break;
+      case EntryKind.DeviceExclusive: w = swpEntry(SWP_DEVICE_EXCLUSIVE, pfn); break;
+      case EntryKind.UffdWpMarker: w = swpEntry(SWP_PTE_MARKER, MARKER_UFFD_WP); break;
+      case EntryKind.GuardMarker: w = swpEntry(SWP_PTE_MARKER, MARKER_GUARD); break;
+      case EntryKind.Hwpoison: w = swpEntry(SWP_HWPOISON, pfn); break;
+      case EntryKind.PoisonedMarker: w = swpEntry(SWP_PTE_MARKER, MARKER_POISONED); break;
+      default: w = [0, 0];
+    }
+    [t[2 * i], t[2 * i + 1]] = w;
+    if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive) this.inc('RssAnon');
+    else if (kind === EntryKind.FilePage) this.inc('RssFile');
+    else if (kind === EntryKind.Swap) this.inc('RssSwapEnts');
+    return CORE_OK;
+  }
+
+  leafEntries(): Map<number, bigint> {
+    const out = new Map<number, bigint>();
+    for (const base of this.tableBases().pte) {
+      const t = this.frames[this.walk(base)[2]]!;
+      for (let i = 0; i < 512; i++) {
+        if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) out.set(base + i * PAGE_SIZE, toBig(t[2 * i]!, t[2 * i + 1]!));
+      }
+    }
+    return out;
+  }
+
+  tableBases(): { pte: number[]; pmd: number[]; pud: number[] } {
+    const out = { pte: [] as number[], pmd: [] as number[], pud: [] as number[] };
+    const pgd = this.frames[this.pgd]!;
+    for (let i = 0; i < 512; i++) {
+      const pud = this.child(pgd, i);
+      if (pud < 0) continue;
+      out.pud.push(i * PGDIR_SIZE);
+      for (let j = 0; j < 512; j++) {
+        const pmd = this.child(this.frames[pud]!, j);
+        if (pmd < 0) continue;
+        out.pmd.push(i * PGDIR_SIZE + j * PUD_SIZE);
+        for (let k = 0; k < 512; k++) {
+          if (this.child(this.frames[pmd]!, k) >= 0) out.pte.push(i * PGDIR_SIZE + j * PUD_SIZE + k * PMD_SIZE);
+        }
+      }
+    }
+    return out;
+  }
+
+  arenaLimitFrames(): number {
+    return this.limit;
+  }
+  memoryBytes(): number {
+    return this.frames.length * PAGE_SIZE;
+  }
+}

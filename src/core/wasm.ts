@@ -1,0 +1,214 @@
+/**
+ * The WebAssembly core: loads build/ptreclaim.wasm (AssemblyScript, stub runtime) and
+ * adapts its raw exports to PageTableCore. Each instance is one simulated mm with its
+ * own linear memory; the compiled module is shared.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { buildPath } from '../paths.js';
+import {
+  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, EntryKind,
+  PATH_MODES, STAT_NAMES, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE,
+} from './types.js';
+import { ArenaFullError, PtreclaimError } from '../errors.js';
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(limitFrames: number): number;
+  stats_ptr(): number;
+  stats_count(): number;
+  set_path_mode(mode: number): void;
+  fault_range(start: number, end: number, write: number): number;
+  fault_address(): number;
+  zap_range(start: number, end: number, flags: number): void;
+  madvise_free(start: number, end: number): void;
+  free_pgd_range(addr: number, end: number, floor: number, ceiling: number): void;
+  gather_begin(): void;
+  gather_end(): void;
+  entry_at(addr: number, level: number): bigint;
+  install_entry(addr: number, kind: number): number;
+  arena_limit_frames(): number;
+  arena_base(): number;
+  pgd_frame(): number;
+  [name: string]: unknown;
+}
+
+export type WasmFlavor = 'release' | 'debug';
+
+const FILES: Record<WasmFlavor, string> = {
+  release: 'ptreclaim.wasm',
+  debug: 'ptreclaim.debug.wasm',
+};
+const modules = new Map<WasmFlavor, { module: WebAssembly.Module; sha256: string }>();
+
+function loadModule(flavor: WasmFlavor): { module: WebAssembly.Module; sha256: string } {
+  const cached = modules.get(flavor);
+  if (cached) return cached;
+  const file = buildPath(FILES[flavor]);
+  if (!existsSync(file)) {
+    throw new PtreclaimError(`WebAssembly core not built: ${file} is missing (run \`npm run build\`)`);
+  }
+  const bytes = readFileSync(file);
+  const entry = {
+    module: new WebAssembly.Module(bytes),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+  modules.set(flavor, entry);
+  return entry;
+}
+
+/** SHA-256 of the WASM build in use (recorded in benchmark context blocks). */
+export function wasmBuildHash(flavor: WasmFlavor = 'release'): string {
+  return loadModule(flavor).sha256;
+}
+
+/** Read an AssemblyScript string (UTF-16, byte length in the word before it). */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0]! >>> 1;
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, len));
+}
+
+export class WasmCore implements PageTableCore {
+  readonly kind = 'wasm' as const;
+  private readonly x: CoreExports;
+  private statsView: BigUint64Array | undefined;
+  private statsBuffer: ArrayBuffer | undefined;
+
+  constructor(readonly flavor: WasmFlavor = 'release', opts: CoreOptions = {}) {
+    const { module } = loadModule(flavor);
+    let memory: WebAssembly.Memory | undefined;
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        abort(msg: number, file: number, line: number, col: number): never {
+          const m = memory ? readAsString(memory, msg) : '?';
+          const f = memory ? readAsString(memory, file) : '?';
+          throw new Error(`ptreclaim internal error: WASM assertion failed: ${m} (${f}:${line}:${col})`);
+        },
+      },
+    });
+    this.x = instance.exports as unknown as CoreExports;
+    memory = this.x.memory;
+    if (this.x.stats_count() !== STAT_NAMES.length) {
+      throw new Error(`ptreclaim internal error: WASM has ${this.x.stats_count()} counters, driver expects ${STAT_NAMES.length}`);
+    }
+    this.reset(opts);
+  }
+
+  /** Names of the counter enum as the WASM module exports it ("Stat.RssAnon" -> 1). */
+  exportedStatIndices(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, value] of Object.entries(this.x)) {
+      if (name.startsWith('Stat.') && value instanceof WebAssembly.Global) out.set(name.slice(5), value.value as number);
+    }
+    return out;
+  }
+
+  reset(opts: CoreOptions = {}): void {
+    const status = this.x.init(opts.limitFrames ?? 0);
+    if (status !== CORE_OK) {
+      throw new ArenaFullError(`cannot create the page-table arena (status ${status}): the limit of ${opts.limitFrames} frames is too small or memory could not grow`, 0, opts.limitFrames ?? 0);
+    }
+  }
+
+  setPathMode(path: ReclaimPath): void {
+    this.x.set_path_mode(PATH_MODES[path]);
+  }
+
+  faultRange(start: number, end: number, write: boolean): number {
+    return this.x.fault_range(start, end, write ? 1 : 0);
+  }
+  faultAddress(): number {
+    return this.x.fault_address();
+  }
+  gatherBegin(): void {
+    this.x.gather_begin();
+  }
+  gatherEnd(): void {
+    this.x.gather_end();
+  }
+  zapRange(start: number, end: number, flags: number): void {
+    this.x.zap_range(start, end, flags);
+  }
+  madviseFree(start: number, end: number): void {
+    this.x.madvise_free(start, end);
+  }
+  freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
+    this.x.free_pgd_range(addr, end, floor, ceiling);
+  }
+
+  private view(): BigUint64Array {
+    const buffer = this.x.memory.buffer;
+    if (this.statsBuffer !== buffer || !this.statsView) {
+      this.statsView = new BigUint64Array(buffer, this.x.stats_ptr(), STAT_NAMES.length);
+      this.statsBuffer = buffer;
+    }
+    return this.statsView;
+  }
+
+  stats(): RawStats {
+    const v = this.view();
+    const out = {} as RawStats;
+    STAT_NAMES.forEach((name, i) => {
+      out[name] = Number(BigInt.asIntN(64, v[i]!));
+    });
+    return out;
+  }
+
+  entryAt(addr: number, level: number): bigint {
+    return BigInt.asUintN(64, this.x.entry_at(addr, level));
+  }
+
+  installEntry(addr: number, kind: EntryKind): number {
+    return this.x.install_entry(addr, kind);
+  }
+
+  private table(frame: number): BigUint64Array {
+    return new BigUint64Array(this.x.memory.buffer, this.x.arena_base() + frame * PAGE_SIZE, 512);
+  }
+
+  /** Visit every present table below the PGD: callback(level, baseAddress, entries). */
+  private walk(visit: (level: 'pud' | 'pmd' | 'pte', base: number, entries: BigUint64Array) => void): void {
+    const frameOf = (e: bigint) => Number((e & 0x000ffffffffff000n) >> 12n);
+    const pgd = this.table(this.x.pgd_frame());
+    for (let i = 0; i < 512; i++) {
+      if (!pgd[i]) continue;
+      const pudBase = i * PGDIR_SIZE;
+      const pud = this.table(frameOf(pgd[i]!));
+      visit('pud', pudBase, pud);
+      for (let j = 0; j < 512; j++) {
+        if (!pud[j]) continue;
+        const pmdBase = pudBase + j * PUD_SIZE;
+        const pmd = this.table(frameOf(pud[j]!));
+        visit('pmd', pmdBase, pmd);
+        for (let k = 0; k < 512; k++) {
+          if (!pmd[k]) continue;
+          visit('pte', pmdBase + k * PMD_SIZE, this.table(frameOf(pmd[k]!)));
+        }
+      }
+    }
+  }
+
+  leafEntries(): Map<number, bigint> {
+    const out = new Map<number, bigint>();
+    this.walk((level, base, entries) => {
+      if (level !== 'pte') return;
+      for (let i = 0; i < 512; i++) if (entries[i]) out.set(base + i * PAGE_SIZE, entries[i]!);
+    });
+    return out;
+  }
+
+  tableBases(): { pte: number[]; pmd: number[]; pud: number[] } {
+    const out = { pte: [] as number[], pmd: [] as number[], pud: [] as number[] };
+    this.walk((level, base) => out[level].push(base));
+    return out;
+  }
+
+  arenaLimitFrames(): number {
+    return this.x.arena_limit_frames();
+  }
+
+  memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
+  }
+}

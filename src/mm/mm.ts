@@ -1,0 +1,301 @@
+/**
+ * The simulated process address space: VMAs in TypeScript, page tables in the core.
+ * Each method is one system call (or one access pattern) with the kernel's semantics for
+ * private anonymous memory; errors come back as errno values, like the syscalls' own.
+ */
+import {
+  type PageTableCore, type RawStats, type ReclaimPath, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
+  CORE_SIGSEGV, CORE_SIGBUS, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
+} from '../core/types.js';
+import { ArenaFullError, PtreclaimError } from '../errors.js';
+import { getStrategy, type Strategy } from '../strategies.js';
+import {
+  type Vma, VmaList, VM_READ, VM_WRITE, anonVmasCompatible, sameMappingKind, pgoffContiguous,
+  placeTopDown, isAnonymous,
+} from './vma.js';
+import type { Access, Advice } from '../trace/ops.js';
+
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'SIGSEGV' | 'SIGBUS';
+
+export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Errno; detail: string };
+
+/** mmap_min_addr default: the lowest address a mapping may use. */
+export const MMAP_MIN_ADDR = 0x10000;
+/** mmap_base of a 47-bit task without ASLR: TASK_SIZE minus the 128 MiB minimum stack gap. */
+export const DEFAULT_MMAP_BASE = TASK_SIZE - 128 * 1024 * 1024;
+
+export interface MmOptions {
+  strategy?: string;
+  path?: ReclaimPath;
+  /** Most page-table frames the arena may use (PGD included); 0 = what 4 GiB allows. */
+  limitFrames?: number;
+  mmapBase?: number;
+}
+
+const pageAlignUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+const ok = (addr?: number): SyscallResult => (addr === undefined ? { ok: true } : { ok: true, addr });
+const fail = (errno: Errno, detail: string): SyscallResult => ({ ok: false, errno, detail });
+
+export interface ExitReport {
+  /** The kernel's complaints at mm teardown (check_mm), empty when clean. */
+  problems: string[];
+  /** Counters right after teardown. */
+  stats: RawStats;
+}
+
+let mmIds = 0;
+
+export class Mm {
+  readonly id = ++mmIds;
+  readonly strategy: Strategy;
+  readonly vmas = new VmaList();
+  private nextAnonVma = 1;
+  private readonly mmapBase: number;
+  private exited = false;
+
+  constructor(
+    readonly core: PageTableCore,
+    readonly opts: MmOptions = {},
+  ) {
+    this.strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
+    this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
+    core.reset({ limitFrames: opts.limitFrames ?? 0 });
+    core.setPathMode(opts.path ?? 'auto');
+  }
+
+  private live(): void {
+    if (this.exited) throw new PtreclaimError('this mm has exited; create a new one');
+  }
+
+  /**
+   * mmap(addr, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_FIXED_NOREPLACE]).
+   * addr = null places the mapping top-down like Linux 6.12+.
+   */
+  mmap(addr: number | null, len: number): SyscallResult {
+    this.live();
+    if (len <= 0) return fail('EINVAL', 'length must be positive');
+    len = pageAlignUp(len);
+    if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
+    if (addr === null) {
+      const placed = placeTopDown(this.vmas, len, MMAP_MIN_ADDR, this.mmapBase);
+      if (placed === undefined) return fail('ENOMEM', 'no gap large enough below mmap_base');
+      addr = placed;
+    } else {
+      if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
+      if (addr + len > TASK_SIZE) return fail('ENOMEM', 'mapping would end above TASK_SIZE');
+      if (addr < MMAP_MIN_ADDR) return fail('EPERM', `address below mmap_min_addr (0x${MMAP_MIN_ADDR.toString(16)})`);
+      if (this.vmas.overlaps(addr, addr + len)) return fail('EEXIST', 'range overlaps an existing mapping (MAP_FIXED_NOREPLACE)');
+    }
+    this.insertMerged({ start: addr, end: addr + len, flags: VM_READ | VM_WRITE, pgoff: addr / PAGE_SIZE, anonVma: 0 });
+    return ok(addr);
+  }
+
+  /** vma_merge_new_range: join the new range with compatible neighbours, else insert it. */
+  private insertMerged(v: Vma): void {
+    const i = this.vmas.findIndex(v.start);
+    const prev = this.vmas.at(i - 1);
+    const next = this.vmas.at(i);
+    const canLeft = prev !== undefined && prev.end === v.start && sameMappingKind(prev, v) &&
+      pgoffContiguous(prev, v) && anonVmasCompatible(prev.anonVma, v.anonVma);
+    let canRight = next !== undefined && next.start === v.end && sameMappingKind(next, v) &&
+      pgoffContiguous(v, next) && anonVmasCompatible(v.anonVma, next.anonVma);
+    // Merging both sides also needs prev and next compatible with each other.
+    if (canLeft && canRight && !anonVmasCompatible(prev!.anonVma, next!.anonVma)) canRight = false;
+    if (canLeft && canRight) {
+      prev!.end = next!.end;
+      prev!.anonVma ||= next!.anonVma;
+      this.vmas.removeRange(i, 1);
+    } else if (canLeft) {
+      prev!.end = v.end;
+      prev!.anonVma ||= v.anonVma;
+    } else if (canRight) {
+      next!.start = v.start;
+      next!.pgoff = v.pgoff;
+      next!.anonVma ||= v.anonVma;
+    } else {
+      this.vmas.insertAt(i, v);
+    }
+  }
+
+  /** munmap(addr, len): split, zap, free_pgtables with the neighbours as floor and ceiling. */
+  munmap(addr: number, len: number): SyscallResult {
+    this.live();
+    if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
+    len = pageAlignUp(len);
+    if (len === 0) return fail('EINVAL', 'length must be positive');
+    if (addr + len > TASK_SIZE) return fail('EINVAL', 'range ends above TASK_SIZE');
+    const end = addr + len;
+    let i = this.vmas.findIndex(addr);
+    const first = this.vmas.at(i);
+    if (!first || first.start >= end) return ok();
+    if (first.start < addr) {
+      this.vmas.splitAt(i, addr);
+      i++;
+    }
+    let j = i;
+    while (j < this.vmas.size && this.vmas.at(j)!.start < end) j++;
+    const last = this.vmas.at(j - 1)!;
+    if (last.end > end) this.vmas.splitAt(j - 1, end);
+    const prev = this.vmas.at(i - 1);
+    const next = this.vmas.at(j);
+    const detached = this.vmas.removeRange(i, j - i);
+    this.unmapRegion(detached, prev ? prev.end : 0, next ? next.start : 0);
+    return ok();
+  }
+
+  /** unmap_vmas + free_pgtables for detached VMAs, in one mmu_gather. */
+  private unmapRegion(detached: readonly Vma[], floor: number, ceiling: number): void {
+    const core = this.core;
+    core.gatherBegin();
+    for (const v of detached) core.zapRange(v.start, v.end, this.unmapFlags(v));
+    // free_pgtables: VMAs less than a PMD apart are freed in one call.
+    for (let k = 0; k < detached.length; ) {
+      const start = detached[k]!.start;
+      let m = k;
+      while (m + 1 < detached.length && detached[m + 1]!.start <= detached[m]!.end + PMD_SIZE) m++;
+      const nextVma = detached[m + 1];
+      core.freePgdRange(start, detached[m]!.end, floor, nextVma ? nextVma.start : ceiling);
+      k = m + 1;
+    }
+    core.gatherEnd();
+  }
+
+  private unmapFlags(v: Vma): number {
+    return ZAP_DROP_MARKERS | ZAP_EVEN_COWS | (isAnonymous(v) ? VMA_ANON : 0);
+  }
+
+  /**
+   * madvise(addr, len, advice), walking VMAs like madvise_walk_vmas: holes make the call
+   * return ENOMEM, but the mapped parts are still processed. One mmu_gather per call.
+   */
+  madvise(addr: number, len: number, advice: Advice): SyscallResult {
+    this.live();
+    if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
+    const alignedLen = pageAlignUp(len);
+    const end = addr + alignedLen;
+    if (end === addr) return ok();
+    if (advice === 'free') {
+      // madvise_free_single_vma refuses non-anonymous VMAs before touching anything else.
+      for (const v of this.vmasIn(addr, end)) {
+        if (!isAnonymous(v)) return fail('EINVAL', 'MADV_FREE on a non-anonymous mapping');
+      }
+    }
+    const core = this.core;
+    let hole = false;
+    let start = addr;
+    core.gatherBegin();
+    for (let i = this.vmas.findIndex(start); ; i++) {
+      const v = this.vmas.at(i);
+      if (!v) {
+        hole = true;
+        break;
+      }
+      if (start < v.start) {
+        hole = true;
+        start = v.start;
+        if (start >= end) break;
+      }
+      const stop = Math.min(v.end, end);
+      if (advice === 'dontneed') {
+        core.zapRange(start, stop, this.strategy.dontneedZapFlags | ZAP_EVEN_COWS | (isAnonymous(v) ? VMA_ANON : 0));
+      } else {
+        core.madviseFree(start, stop);
+      }
+      start = stop;
+      if (start >= end) break;
+    }
+    core.gatherEnd();
+    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  private vmasIn(start: number, end: number): Vma[] {
+    const out: Vma[] = [];
+    for (let i = this.vmas.findIndex(start); i < this.vmas.size && this.vmas.at(i)!.start < end; i++) out.push(this.vmas.at(i)!);
+    return out;
+  }
+
+  /**
+   * Access every 4 KiB page of [addr, addr+len) in order (a write or a read), faulting as
+   * needed. A range that is not wholly mapped is refused with EFAULT before any access (a
+   * real program would die with SIGSEGV at the hole).
+   */
+  touch(addr: number, len: number, access: Access): SyscallResult {
+    this.live();
+    const start = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    const end = pageAlignUp(addr + len);
+    if (end <= start) return ok();
+    const parts = this.vmasIn(start, end);
+    let cursor = start;
+    for (const v of parts) {
+      if (v.start > cursor) break;
+      cursor = v.end;
+    }
+    if (cursor < end) {
+      return fail('EFAULT', `address 0x${Math.max(cursor, start).toString(16)} is not mapped (the access would raise SIGSEGV)`);
+    }
+    for (const v of parts) {
+      const s = Math.max(v.start, start);
+      const e = Math.min(v.end, end);
+      if (access === 'write' && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
+      const status = this.core.faultRange(s, e, access === 'write');
+      if (status === CORE_OK) continue;
+      if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
+      const at = `0x${this.core.faultAddress().toString(16)}`;
+      if (status === CORE_SIGSEGV) return fail('SIGSEGV', `guard region at ${at}`);
+      if (status === CORE_SIGBUS) return fail('SIGBUS', `poisoned page at ${at}`);
+      throw new PtreclaimError(`unexpected fault status ${status}`);
+    }
+    return ok();
+  }
+
+  /** anon_vma_prepare: reuse an adjacent VMA's anon_vma when compatible, else a new one. */
+  private anonVmaPrepare(v: Vma): number {
+    const i = this.vmas.findIndex(v.start);
+    const next = this.vmas.at(i + 1);
+    const prev = this.vmas.at(i - 1);
+    if (next && next.start === v.end && next.anonVma && sameMappingKind(v, next) && pgoffContiguous(v, next)) return next.anonVma;
+    if (prev && prev.end === v.start && prev.anonVma && sameMappingKind(prev, v) && pgoffContiguous(prev, v)) return prev.anonVma;
+    return this.nextAnonVma++;
+  }
+
+  private arenaError(status: number, start: number, end: number): ArenaFullError {
+    const s = this.core.stats();
+    const live = s.NrPte + s.NrPmd + s.NrPud;
+    const limit = this.core.arenaLimitFrames();
+    const range = `[0x${start.toString(16)}, 0x${end.toString(16)})`;
+    const why = status === CORE_ARENA_FULL
+      ? `arena full: ${live} tables live, limit ${limit} frames (${((limit * PAGE_SIZE) / 2 ** 20).toFixed(0)} MiB); faulting ${range} needs more. Raise --arena-limit (at most about 4 GiB of tables fit in wasm32 memory)`
+      : `arena full: ${live} tables live; the host refused to grow WebAssembly memory while faulting ${range}`;
+    return new ArenaFullError(why, live, limit);
+  }
+
+  /** Install a special entry (swap, marker, ...) at addr, for tests and workloads. */
+  installEntry(addr: number, kind: number): number {
+    this.live();
+    return this.core.installEntry(addr, kind);
+  }
+
+  stats(): RawStats {
+    return this.core.stats();
+  }
+
+  /** exit_mmap: zap everything, free every table (floor 0, no ceiling), then check_mm. */
+  exit(): ExitReport {
+    this.live();
+    const all = this.vmas.clear();
+    if (all.length) this.unmapRegion(all, 0, 0);
+    this.exited = true;
+    const stats = this.core.stats();
+    const problems: string[] = [];
+    const rss: [keyof RawStats, string][] = [
+      ['RssFile', 'MM_FILEPAGES'], ['RssAnon', 'MM_ANONPAGES'], ['RssSwapEnts', 'MM_SWAPENTS'], ['RssShmem', 'MM_SHMEMPAGES'],
+    ];
+    for (const [key, type] of rss) {
+      if (stats[key] !== 0) problems.push(`BUG: Bad rss-counter state mm:${this.id} type:${type} val:${stats[key]}`);
+    }
+    const pgtablesBytes = (stats.NrPte + stats.NrPmd + stats.NrPud) * PAGE_SIZE;
+    if (pgtablesBytes !== 0) problems.push(`BUG: non-zero pgtables_bytes on freeing mm: ${pgtablesBytes}`);
+    if (stats.ArenaFramesLive !== 1) problems.push(`ptreclaim: ${stats.ArenaFramesLive - 1} page-table frames still allocated after exit (only the PGD should remain)`);
+    return { problems, stats };
+  }
+}

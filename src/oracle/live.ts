@@ -1,0 +1,391 @@
+/**
+ * Live-kernel oracle: replays a trace on the running Linux kernel through the native
+ * helper `build/native/ptreclaim-oracle` (built by `scripts/build-native.js` from
+ * `native/oracle/ptreclaim-oracle.c`) and returns the exact page-table accounting
+ * (VmPTE) and RSS counters the kernel reports before and after the replay.
+ *
+ * Node built-ins only. The helper is spawned directly (no shell); the trace goes to its
+ * stdin in the canonical text format produced by {@link formatCanonical}.
+ */
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, join, parse as parsePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Op, OpKind } from '../trace/ops.js';
+
+/** Counters read from /proc/self/status of the helper, all in kB. */
+export interface LiveSnapshot {
+  vmPteKb: number;
+  rssAnonKb: number;
+  rssFileKb: number;
+  rssShmemKb: number;
+  swapKb: number;
+}
+
+/** An op the kernel (or the helper's safety checks) rejected; `index` is 0-based into the ops. */
+export interface LiveOpError {
+  index: number;
+  op: OpKind;
+  errno: number;
+  /** Symbolic name such as "ENOMEM", or "UNKNOWN". */
+  name: string;
+}
+
+export type PerKind = Record<OpKind, number>;
+
+export interface LiveResult {
+  /** after.vmPteKb - before.vmPteKb */
+  vmPteDeltaKb: number;
+  /** after.rssAnonKb - before.rssAnonKb */
+  rssAnonDeltaKb: number;
+  before: LiveSnapshot;
+  after: LiveSnapshot;
+  errors: LiveOpError[];
+  /** Nanoseconds spent inside the ops of each kind. */
+  timeNs: PerKind;
+  counts: PerKind;
+  /** Wall time of the whole replay loop (includes per-op status reads with `perOp`). */
+  wallNs: number;
+  /** With `perOp`: state after each op, as deltas relative to `before`. */
+  perOp?: { vmPteKb: number; rssAnonKb: number }[];
+}
+
+export interface LiveRunOptions {
+  /** Record VmPTE and RssAnon after every op (slower; used to bisect divergences). */
+  perOp?: boolean;
+  /** Kill the helper after this many milliseconds (default 10 minutes). */
+  timeoutMs?: number;
+}
+
+export type LiveOracleStatus = { available: true; helperPath: string } | { available: false; reason: string };
+
+export interface PtReclaimProbe {
+  ptReclaim: boolean;
+  vmPteBeforeKb: number;
+  vmPteAfterKb: number;
+}
+
+const HELPER_RELATIVE = join('build', 'native', 'ptreclaim-oracle');
+const PACKAGE_NAME = 'ptreclaim';
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+
+/** Nearest ancestor directory of this module holding the "ptreclaim" package.json. */
+function findPackageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  const { root } = parsePath(dir);
+  for (;;) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (isObject(pkg) && pkg['name'] === PACKAGE_NAME) return dir;
+    } catch {
+      // no (readable) package.json here
+    }
+    if (dir === root) return null;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** Whether the live-kernel oracle can run here, and where its helper binary is. */
+export function liveOracleStatus(): LiveOracleStatus {
+  if (process.platform !== 'linux') {
+    return { available: false, reason: `the live-kernel oracle needs Linux (this is ${process.platform})` };
+  }
+  if (process.arch !== 'x64') {
+    return { available: false, reason: `the live-kernel oracle needs x86-64 (this is ${process.arch})` };
+  }
+  const root = findPackageRoot();
+  if (root === null) {
+    return {
+      available: false,
+      reason: `cannot locate the ${PACKAGE_NAME} package root (no package.json named "${PACKAGE_NAME}" above ${dirname(fileURLToPath(import.meta.url))})`,
+    };
+  }
+  const helperPath = join(root, HELPER_RELATIVE);
+  try {
+    if (!statSync(helperPath).isFile()) {
+      return { available: false, reason: `${helperPath} is not a file` };
+    }
+  } catch {
+    return {
+      available: false,
+      reason: `helper binary ${helperPath} not found; build it with "npm run build:native" (needs a C compiler)`,
+    };
+  }
+  try {
+    accessSync(helperPath, constants.X_OK);
+  } catch {
+    return { available: false, reason: `helper binary ${helperPath} is not executable` };
+  }
+  return { available: true, helperPath };
+}
+
+function hex(n: number, what: string, op: Op, i: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    const where = op.file !== undefined || op.line !== undefined ? ` (${op.file ?? ''}:${op.line ?? ''})` : '';
+    throw new RangeError(`op #${i} (${op.kind})${where}: ${what} must be a non-negative safe integer, got ${n}`);
+  }
+  return '0x' + n.toString(16);
+}
+
+/** The canonical trace text the helper reads: one op per line, lowercase 0x-hex numbers. */
+export function formatCanonical(ops: readonly Op[]): string {
+  const lines: string[] = new Array<string>(ops.length);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Op;
+    const a = hex(op.addr, 'addr', op, i);
+    const l = hex(op.len, 'len', op, i);
+    switch (op.kind) {
+      case 'mmap':
+      case 'munmap':
+        lines[i] = `${op.kind} ${a} ${l}`;
+        break;
+      case 'touch':
+        if (op.access !== 'write' && op.access !== 'read') {
+          throw new RangeError(`op #${i} (touch): access must be "write" or "read"`);
+        }
+        lines[i] = `touch ${a} ${l} ${op.access}`;
+        break;
+      case 'madvise':
+        if (op.advice !== 'dontneed' && op.advice !== 'free') {
+          throw new RangeError(`op #${i} (madvise): advice must be "dontneed" or "free"`);
+        }
+        lines[i] = `madvise ${a} ${l} ${op.advice}`;
+        break;
+      default: {
+        const never: never = op;
+        throw new RangeError(`op #${i}: unknown kind ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+interface HelperOutput {
+  stdout: string;
+  stderr: string;
+}
+
+function requireHelper(): string {
+  const st = liveOracleStatus();
+  if (!st.available) throw new Error(`live-kernel oracle unavailable: ${st.reason}`);
+  return st.helperPath;
+}
+
+/** Runs the helper; resolves with its output when it exits 0, rejects otherwise. */
+function runHelper(args: readonly string[], stdin: string | null, timeoutMs: number): Promise<HelperOutput> {
+  const helper = requireHelper();
+  return new Promise<HelperOutput>((resolvePromise, reject) => {
+    const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let settled = false;
+    const finish = (e: Error | null, value?: HelperOutput): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolvePromise(value as HelperOutput);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    // The helper may exit early (e.g. parse error) while we still write: ignore EPIPE here,
+    // the exit status and stderr tell the real story.
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => finish(new Error(`cannot run ${helper}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      const cmd = [helper, ...args].join(' ');
+      if (timedOut) {
+        finish(new Error(`${cmd} timed out after ${timeoutMs} ms${stderr ? `; stderr: ${stderr}` : ''}`));
+      } else if (code !== 0) {
+        const how = code === null ? `was killed by ${signal ?? 'a signal'}` : `exited with code ${code}`;
+        const meaning =
+          code === 2 ? ' (usage or parse error)' : code === 3 ? ' (unsupported system)' : '';
+        finish(new Error(`${cmd} ${how}${meaning}${stderr ? `: ${stderr}` : ' (no stderr)'}`));
+      } else {
+        finish(null, { stdout, stderr });
+      }
+    });
+    if (stdin !== null) child.stdin.end(stdin);
+    else child.stdin.end();
+  });
+}
+
+// ---------------------------------------------------------------- validation
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class BadOutput extends Error {}
+
+function num(o: Record<string, unknown>, key: string, path: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadOutput(`${path}.${key} is not a number`);
+  return v;
+}
+
+function obj(o: Record<string, unknown>, key: string, path: string): Record<string, unknown> {
+  const v = o[key];
+  if (!isObject(v)) throw new BadOutput(`${path}.${key} is not an object`);
+  return v;
+}
+
+function snapshot(o: Record<string, unknown>, key: string): LiveSnapshot {
+  const s = obj(o, key, '$');
+  const p = `$.${key}`;
+  return {
+    vmPteKb: num(s, 'vmPteKb', p),
+    rssAnonKb: num(s, 'rssAnonKb', p),
+    rssFileKb: num(s, 'rssFileKb', p),
+    rssShmemKb: num(s, 'rssShmemKb', p),
+    swapKb: num(s, 'swapKb', p),
+  };
+}
+
+function perKind(o: Record<string, unknown>, key: string): PerKind {
+  const s = obj(o, key, '$');
+  const r = {} as PerKind;
+  for (const k of KINDS) r[k] = num(s, k, `$.${key}`);
+  return r;
+}
+
+function parseJson(stdout: string, stderr: string, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(stdout);
+  } catch (e) {
+    throw new Error(
+      `${what}: helper printed invalid JSON (${(e as Error).message}): ${stdout.slice(0, 200)}${stderr ? `; stderr: ${stderr}` : ''}`,
+    );
+  }
+  if (!isObject(v)) throw new Error(`${what}: helper output is not a JSON object${stderr ? `; stderr: ${stderr}` : ''}`);
+  return v;
+}
+
+function validated<T>(what: string, stderr: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BadOutput) {
+      throw new Error(`${what}: unexpected helper output: ${e.message}${stderr ? `; stderr: ${stderr}` : ''}`);
+    }
+    throw e;
+  }
+}
+
+function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: boolean): LiveResult {
+  if (o['ok'] !== true) throw new BadOutput('$.ok is not true');
+  const ops = num(o, 'ops', '$');
+  if (ops !== nOps) throw new BadOutput(`helper replayed ${ops} ops, expected ${nOps}`);
+  const before = snapshot(o, 'before');
+  const after = snapshot(o, 'after');
+  const rawErrors = o['errors'];
+  if (!Array.isArray(rawErrors)) throw new BadOutput('$.errors is not an array');
+  const errors: LiveOpError[] = rawErrors.map((e: unknown, i): LiveOpError => {
+    const p = `$.errors[${i}]`;
+    if (!isObject(e)) throw new BadOutput(`${p} is not an object`);
+    const op = e['op'];
+    if (typeof op !== 'string' || !(KINDS as readonly string[]).includes(op)) throw new BadOutput(`${p}.op is invalid`);
+    const name = e['name'];
+    if (typeof name !== 'string') throw new BadOutput(`${p}.name is not a string`);
+    const index = num(e, 'index', p);
+    if (!Number.isInteger(index) || index < 0 || index >= nOps) throw new BadOutput(`${p}.index out of range`);
+    return { index, op: op as OpKind, errno: num(e, 'errno', p), name };
+  });
+  const result: LiveResult = {
+    vmPteDeltaKb: after.vmPteKb - before.vmPteKb,
+    rssAnonDeltaKb: after.rssAnonKb - before.rssAnonKb,
+    before,
+    after,
+    errors,
+    timeNs: perKind(o, 'timeNs'),
+    counts: perKind(o, 'counts'),
+    wallNs: num(o, 'wallNs', '$'),
+  };
+  if (wantPerOp) {
+    const raw = o['perOp'];
+    if (!Array.isArray(raw) || raw.length !== nOps) throw new BadOutput(`$.perOp is not an array of ${nOps} entries`);
+    result.perOp = raw.map((pair: unknown, i) => {
+      if (
+        !Array.isArray(pair) ||
+        pair.length !== 2 ||
+        typeof pair[0] !== 'number' ||
+        typeof pair[1] !== 'number' ||
+        pair[0] < 0 ||
+        pair[1] < 0
+      ) {
+        throw new BadOutput(`$.perOp[${i}] is not a [vmPteKb, rssAnonKb] pair`);
+      }
+      return { vmPteKb: pair[0] - before.vmPteKb, rssAnonKb: pair[1] - before.rssAnonKb };
+    });
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- public API
+
+/**
+ * Replays `ops` on the live kernel (in a fresh helper process) and returns the kernel's
+ * accounting. Ops that fail with an errno are data (see `errors`), not exceptions; a helper
+ * failure (bad exit, bad JSON) rejects with an Error that includes the helper's stderr.
+ */
+export async function runLiveTrace(ops: readonly Op[], opts: LiveRunOptions = {}): Promise<LiveResult> {
+  const text = formatCanonical(ops);
+  const perOp = opts.perOp === true;
+  const args = perOp ? ['--per-op'] : [];
+  const { stdout, stderr } = await runHelper(args, text, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const what = 'runLiveTrace';
+  const o = parseJson(stdout, stderr, what);
+  return validated(what, stderr, () => parseLiveResult(o, ops.length, perOp));
+}
+
+/**
+ * mmaps each length (private anonymous, no address hint) in order in a fresh helper and
+ * returns the addresses the kernel chose.
+ */
+export async function probePlacement(lengths: number[], opts: { timeoutMs?: number } = {}): Promise<number[]> {
+  if (lengths.length === 0) return [];
+  for (const l of lengths) {
+    if (!Number.isSafeInteger(l) || l <= 0) throw new RangeError(`probePlacement: bad length ${l}`);
+  }
+  const list = lengths.map((l) => '0x' + l.toString(16)).join(',');
+  const { stdout, stderr } = await runHelper(['--probe-placement', list], null, opts.timeoutMs ?? 30_000);
+  const what = 'probePlacement';
+  const o = parseJson(stdout, stderr, what);
+  return validated(what, stderr, () => {
+    const addrs = o['addrs'];
+    if (!Array.isArray(addrs) || addrs.length !== lengths.length) {
+      throw new BadOutput(`$.addrs is not an array of ${lengths.length} entries`);
+    }
+    return addrs.map((a: unknown, i) => {
+      if (typeof a !== 'string' || !/^0x[0-9a-f]+$/.test(a)) throw new BadOutput(`$.addrs[${i}] is not a hex string`);
+      const n = Number.parseInt(a.slice(2), 16);
+      if (!Number.isSafeInteger(n)) throw new BadOutput(`$.addrs[${i}] is out of range`);
+      return n;
+    });
+  });
+}
+
+/** Empirical check: does MADV_DONTNEED of a whole 2 MiB range free its PTE table here? */
+export async function probePtReclaim(opts: { timeoutMs?: number } = {}): Promise<PtReclaimProbe> {
+  const { stdout, stderr } = await runHelper(['--probe-pt-reclaim'], null, opts.timeoutMs ?? 30_000);
+  const what = 'probePtReclaim';
+  const o = parseJson(stdout, stderr, what);
+  return validated(what, stderr, () => {
+    const pt = o['ptReclaim'];
+    if (typeof pt !== 'boolean') throw new BadOutput('$.ptReclaim is not a boolean');
+    return { ptReclaim: pt, vmPteBeforeKb: num(o, 'vmPteBeforeKb', '$'), vmPteAfterKb: num(o, 'vmPteAfterKb', '$') };
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Human-readable output of runs: one table, strategies side by side.
+ */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type { RunResult } from '../run.js';
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const kb = (n: number) => `${int(n)} kB`;
+
+interface Row {
+  label: string;
+  value: (r: RunResult) => string;
+  /** Numeric value for highlighting the best column (lower is better). */
+  score?: (r: RunResult) => number;
+}
+
+const ROWS: Row[] = [
+  { label: 'VmPTE final', value: (r) => kb(r.vmPteKb), score: (r) => r.vmPteKb },
+  { label: 'VmPTE peak', value: (r) => kb(r.peakVmPteKb), score: (r) => r.peakVmPteKb },
+  { label: 'tables live (PTE/PMD/PUD)', value: (r) => `${int(r.tables.pte)} / ${int(r.tables.pmd)} / ${int(r.tables.pud)}` },
+  { label: 'tables allocated (PTE/PMD/PUD)', value: (r) => `${int(r.tablesAllocated.pte)} / ${int(r.tablesAllocated.pmd)} / ${int(r.tablesAllocated.pud)}` },
+  { label: 'tables freed (PTE/PMD/PUD)', value: (r) => `${int(r.tablesFreed.pte)} / ${int(r.tablesFreed.pmd)} / ${int(r.tablesFreed.pud)}` },
+  { label: 'reclaims fast / slow', value: (r) => `${int(r.reclaim.fast)} / ${int(r.reclaim.slow)}` },
+  { label: 'slow-path scans that kept the table', value: (r) => int(r.reclaim.slowFailed) },
+  { label: 'entries read (zap / slow scan)', value: (r) => `${int(r.entries.readZap)} / ${int(r.entries.readScan)}` },
+  { label: 'TLB flushes (forced)', value: (r) => `${int(r.tlb.flushes)} (${int(r.tlb.forceFlush)})` },
+  { label: 'RSS (anon pages)', value: (r) => `${kb(r.rss.rssKb)} (${int(r.rss.anonPages)})` },
+  { label: 'swap entries', value: (r) => int(r.rss.swapEnts) },
+  { label: 'operations (failed)', value: (r) => `${int(r.ops)} (${int(r.errorCount)})` },
+  { label: 'exit teardown', value: (r) => (r.exit.clean ? 'clean' : pc.red(`${r.exit.problems.length} problem(s)`)) },
+  { label: 'wall time', value: (r) => `${r.wallMs.toFixed(1)} ms`, score: (r) => r.wallMs },
+  { label: 'simulated ops/s', value: (r) => int(r.opsPerSec) },
+];
+
+/** Render runs of the same source as one table, best value per scored row in green. */
+export function formatRunTable(results: readonly RunResult[]): string {
+  const head = ['', ...results.map((r) => pc.bold(r.strategy + (r.path !== 'auto' ? ` (${r.path})` : '')))];
+  const table = new Table({ head, style: { head: [], border: [] } });
+  for (const row of ROWS) {
+    const cells = results.map((r) => row.value(r));
+    if (row.score && results.length > 1) {
+      const scores = results.map(row.score);
+      const best = Math.min(...scores);
+      if (scores.some((s) => s !== best)) scores.forEach((s, i) => s === best && (cells[i] = pc.green(cells[i]!)));
+    }
+    table.push([row.label, ...cells]);
+  }
+  const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), table.toString()];
+  for (const r of results) {
+    for (const p of r.exit.problems) lines.push(pc.red(`[${r.strategy}] ${p}`));
+    if (r.errorCount) {
+      const first = r.errors[0]!;
+      const where = first.file ? `${first.file}:${first.line}` : `op ${first.index + 1}`;
+      lines.push(pc.yellow(`[${r.strategy}] ${r.errorCount} operation(s) failed; first: ${where} ${first.op}: ${first.errno} (${first.detail})`));
+    }
+  }
+  return lines.join('\n');
+}

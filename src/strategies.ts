@@ -1,0 +1,47 @@
+/**
+ * Reclaim strategies: how (and whether) the kernel frees empty PTE tables. Each names the
+ * upstream source its semantics follow; the README has one paragraph per strategy.
+ */
+import { ZAP_RECLAIM_PT } from './core/types.js';
+import { UsageError } from './errors.js';
+
+export interface Strategy {
+  readonly name: string;
+  readonly title: string;
+  /** The upstream code or thread the model follows. */
+  readonly upstream: string;
+  /** zap_details bits MADV_DONTNEED passes for this strategy. */
+  readonly dontneedZapFlags: number;
+}
+
+export const STRATEGIES = {
+  none: {
+    name: 'none',
+    title: 'no page-table reclaim',
+    upstream: 'Linux before 6.14, or CONFIG_PT_RECLAIM=n: MADV_DONTNEED frees pages, never their tables',
+    dontneedZapFlags: 0,
+  },
+  'pt-reclaim': {
+    name: 'pt-reclaim',
+    title: 'synchronous reclaim in MADV_DONTNEED (mainline 6.14+)',
+    upstream: 'mm/pt_reclaim.c and zap_pte_range() in mm/memory.c, with the Feb 2025 direct_reclaim fix',
+    dontneedZapFlags: ZAP_RECLAIM_PT,
+  },
+} as const satisfies Record<string, Strategy>;
+
+export type StrategyName = keyof typeof STRATEGIES;
+export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
+
+export function getStrategy(name: string): Strategy {
+  const s = (STRATEGIES as Record<string, Strategy>)[name];
+  if (!s) throw new UsageError(`unknown strategy "${name}": expected one of ${STRATEGY_NAMES.join(', ')}`);
+  return s;
+}
+
+/** Expand "all" and comma lists into strategy names, validated. */
+export function parseStrategyList(spec: string): StrategyName[] {
+  if (spec === 'all') return [...STRATEGY_NAMES];
+  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('empty strategy list: expected a name, a comma list, or "all"');
+  return names.map((n) => getStrategy(n).name as StrategyName);
+}

@@ -1,0 +1,46 @@
+/**
+ * Built-in workloads: named generators of trace operations. Each documents where its
+ * shape comes from.
+ */
+import type { Op } from '../trace/ops.js';
+import { UsageError } from '../errors.js';
+
+export interface Workload {
+  readonly name: string;
+  readonly description: string;
+  /** Operations in order; generated lazily so large workloads need no big arrays. */
+  ops(): Iterable<Op>;
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+/**
+ * The PT_RECLAIM series' own microbenchmark (cover letter of v1, Oct 2024): one anonymous
+ * mapping in an otherwise empty address space, then for each 2 MiB chunk in order: write
+ * every page, then MADV_DONTNEED the chunk.
+ */
+export function seedWorkload(sizeBytes = 50 * GiB, base = 0x200000000000, chunk = 2 * MiB): Workload {
+  return {
+    name: sizeBytes === 50 * GiB ? 'seed' : `seed-${sizeBytes / GiB}g`,
+    description: `PT_RECLAIM series microbenchmark: mmap ${sizeBytes / GiB} GiB at 0x${base.toString(16)}, then ${sizeBytes / chunk} x (touch ${chunk / MiB} MiB, MADV_DONTNEED it)`,
+    *ops(): Iterable<Op> {
+      yield { kind: 'mmap', addr: base, len: sizeBytes };
+      for (let a = base; a < base + sizeBytes; a += chunk) {
+        yield { kind: 'touch', addr: a, len: chunk, access: 'write' };
+        yield { kind: 'madvise', addr: a, len: chunk, advice: 'dontneed' };
+      }
+    },
+  };
+}
+
+export const WORKLOADS: Record<string, () => Workload> = {
+  seed: () => seedWorkload(),
+  'seed-5g': () => seedWorkload(5 * GiB),
+};
+
+export function getWorkload(name: string): Workload {
+  const make = WORKLOADS[name];
+  if (!make) throw new UsageError(`unknown workload "${name}": expected one of ${Object.keys(WORKLOADS).join(', ')} (or --trace FILE)`);
+  return make();
+}
