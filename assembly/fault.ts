@@ -27,6 +27,15 @@ export const FAULT_SIGSEGV: i32 = -3;
 export const FAULT_SIGBUS: i32 = -4;
 
 let faultAddress: u64 = 0;
+/**
+ * Whether read faults may map the shared zero page (mm_forbids_zeropage() false). Some
+ * hosts disable it (e.g. a hypervisor's pvm_no_zero_page=1): reads then allocate pages.
+ */
+let zeroPageEnabled: bool = true;
+
+export function set_zero_page(enabled: bool): void {
+  zeroPageEnabled = enabled;
+}
 /** Page frame numbers are 40 bits wide (bits 12..51 of an entry). */
 const PFN_MAX: u64 = (<u64>1 << 40) - 1;
 
@@ -73,7 +82,7 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
     for (let p = first; p < last; p += 8) {
       const e = load<u64>(p);
       if (e == 0) {
-        if (write) {
+        if (write || !zeroPageEnabled) {
           store<u64>(p, new_anon_pte());
           anon++;
           stat_inc(Stat.FaultAnon);
@@ -117,7 +126,7 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
           const marker = swp_offset(e);
           if ((marker & PTE_MARKER_GUARD) != 0) result = FAULT_SIGSEGV;
           else if ((marker & PTE_MARKER_POISONED) != 0) result = FAULT_SIGBUS;
-          else if (write) {
+          else if (write || !zeroPageEnabled) {
             store<u64>(p, new_anon_pte());
             anon++;
             stat_inc(Stat.FaultAnon);

@@ -8,7 +8,7 @@ import {
   arena_frames_touched, arena_frames_base, frame_state,
 } from "./arena";
 import { mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables } from "./mm";
-import { fault_range as __fault_range, fault_address as __fault_address } from "./fault";
+import { fault_range as __fault_range, fault_address as __fault_address, set_zero_page as __set_zero_page } from "./fault";
 import { unmap_page_range } from "./zap";
 import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
 import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
@@ -44,6 +44,11 @@ export function stats_count(): i32 {
 }
 export function set_path_mode(mode: u32): void {
   __set_path_mode(mode);
+}
+
+/** Whether read faults may map the shared zero page (see assembly/fault.ts). */
+export function set_zero_page(enabled: bool): void {
+  __set_zero_page(enabled);
 }
 
 export function fault_range(start: f64, end: f64, write: bool): i32 {

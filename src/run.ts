@@ -23,6 +23,8 @@ export interface RunOptions {
   arenaLimitBytes?: number;
   /** Label for the result: workload name or trace path. */
   source?: string;
+  /** Read faults map the shared zero page (default true, as upstream Linux). */
+  zeroPage?: boolean;
   /** Most errors listed individually in the result (all are counted). */
   maxErrors?: number;
 }
@@ -101,7 +103,7 @@ export function applyOp(mm: Mm, op: Op): { errno: Errno; detail: string } | unde
 export function runOps(ops: Iterable<Op>, opts: RunOptions = {}): RunResult {
   const strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
   const core = makeCore(opts);
-  const mm = new Mm(core, { strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes) });
+  const mm = new Mm(core, { strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes), zeroPage: opts.zeroPage });
   const maxErrors = opts.maxErrors ?? 100;
   const opCounts: Record<OpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
   const errors: OpError[] = [];

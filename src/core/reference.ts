@@ -81,6 +81,7 @@ export class ReferenceCore implements PageTableCore {
   private s = new Float64Array(STAT_NAMES.length);
   private readonly si = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
   private path = 0;
+  private zeroPageEnabled = true;
   private faultAddr = 0;
   // mmu_gather
   private activeBatch = 0;
@@ -128,6 +129,10 @@ export class ReferenceCore implements PageTableCore {
 
   setPathMode(path: ReclaimPath): void {
     this.path = { auto: 0, fast: 1, slow: 2 }[path];
+  }
+
+  setZeroPage(enabled: boolean): void {
+    this.zeroPageEnabled = enabled;
   }
 
   // ---- arena ----
@@ -232,7 +237,7 @@ export class ReferenceCore implements PageTableCore {
         const lo = t[2 * i]!;
         const hi = t[2 * i + 1]!;
         if (lo === 0 && hi === 0) {
-          if (write) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
+          if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
           else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
         } else if (lo & P) {
           if (!write) {
@@ -260,7 +265,7 @@ export class ReferenceCore implements PageTableCore {
             const marker = swpOffset(lo, hi);
             if (marker & MARKER_GUARD) result = CORE_SIGSEGV;
             else if (marker & MARKER_POISONED) result = CORE_SIGBUS;
-            else if (write) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
+            else if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
             else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
           }
           if (result !== CORE_OK) {

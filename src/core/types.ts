@@ -68,6 +68,8 @@ export interface PageTableCore {
   /** Start a fresh, empty mm. */
   reset(opts?: CoreOptions): void;
   setPathMode(path: ReclaimPath): void;
+  /** Whether read faults may map the shared zero page (default true, as upstream). */
+  setZeroPage(enabled: boolean): void;
   /** Fault [start, end) inside one VMA; returns a CORE_* status. */
   faultRange(start: number, end: number, write: boolean): number;
   /** Address of the SIGSEGV/SIGBUS reported by the last faultRange. */

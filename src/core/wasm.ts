@@ -18,6 +18,7 @@ interface CoreExports {
   stats_ptr(): number;
   stats_count(): number;
   set_path_mode(mode: number): void;
+  set_zero_page(enabled: number): void;
   fault_range(start: number, end: number, write: number): number;
   fault_address(): number;
   zap_range(start: number, end: number, flags: number): void;
@@ -113,6 +114,10 @@ export class WasmCore implements PageTableCore {
 
   setPathMode(path: ReclaimPath): void {
     this.x.set_path_mode(PATH_MODES[path]);
+  }
+
+  setZeroPage(enabled: boolean): void {
+    this.x.set_zero_page(enabled ? 1 : 0);
   }
 
   faultRange(start: number, end: number, write: boolean): number {

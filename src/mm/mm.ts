@@ -30,6 +30,8 @@ export interface MmOptions {
   /** Most page-table frames the arena may use (PGD included); 0 = what 4 GiB allows. */
   limitFrames?: number;
   mmapBase?: number;
+  /** Read faults map the shared zero page (upstream default). false models hosts that forbid it. */
+  zeroPage?: boolean;
 }
 
 const pageAlignUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -61,6 +63,7 @@ export class Mm {
     this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
     core.reset({ limitFrames: opts.limitFrames ?? 0 });
     core.setPathMode(opts.path ?? 'auto');
+    core.setZeroPage(opts.zeroPage ?? true);
   }
 
   private live(): void {
