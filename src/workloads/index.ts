@@ -2,7 +2,7 @@
  * Built-in workloads: named generators of trace operations. Each documents where its
  * shape comes from.
  */
-import type { Op } from '../trace/ops.js';
+import type { Advice, Op } from '../trace/ops.js';
 import { UsageError } from '../errors.js';
 
 export interface Workload {
@@ -20,15 +20,19 @@ const MiB = 2 ** 20;
  * mapping in an otherwise empty address space, then for each 2 MiB chunk in order: write
  * every page, then MADV_DONTNEED the chunk.
  */
-export function seedWorkload(sizeBytes = 50 * GiB, base = 0x200000000000, chunk = 2 * MiB): Workload {
+export function seedWorkload(
+  sizeBytes = 50 * GiB,
+  { base = 0x200000000000, chunk = 2 * MiB, advice = 'dontneed' as Advice } = {},
+): Workload {
+  const suffix = `${sizeBytes === 50 * GiB ? '' : `-${sizeBytes / GiB}g`}${advice === 'free' ? '-free' : ''}`;
   return {
-    name: sizeBytes === 50 * GiB ? 'seed' : `seed-${sizeBytes / GiB}g`,
-    description: `PT_RECLAIM series microbenchmark: mmap ${sizeBytes / GiB} GiB at 0x${base.toString(16)}, then ${sizeBytes / chunk} x (touch ${chunk / MiB} MiB, MADV_DONTNEED it)`,
+    name: `seed${suffix}`,
+    description: `PT_RECLAIM series microbenchmark: mmap ${sizeBytes / GiB} GiB at 0x${base.toString(16)}, then ${sizeBytes / chunk} x (touch ${chunk / MiB} MiB, MADV_${advice.toUpperCase()} it)`,
     *ops(): Iterable<Op> {
       yield { kind: 'mmap', addr: base, len: sizeBytes };
       for (let a = base; a < base + sizeBytes; a += chunk) {
         yield { kind: 'touch', addr: a, len: chunk, access: 'write' };
-        yield { kind: 'madvise', addr: a, len: chunk, advice: 'dontneed' };
+        yield { kind: 'madvise', addr: a, len: chunk, advice };
       }
     },
   };
@@ -37,6 +41,7 @@ export function seedWorkload(sizeBytes = 50 * GiB, base = 0x200000000000, chunk 
 export const WORKLOADS: Record<string, () => Workload> = {
   seed: () => seedWorkload(),
   'seed-5g': () => seedWorkload(5 * GiB),
+  'seed-5g-free': () => seedWorkload(5 * GiB, { advice: 'free' }),
 };
 
 export function getWorkload(name: string): Workload {

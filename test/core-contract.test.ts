@@ -1,0 +1,45 @@
+/** The WASM module and the TypeScript driver agree on their shared vocabulary. */
+import { describe, it, expect } from 'vitest';
+import { WasmCore } from '../src/core/wasm.js';
+import { STAT_NAMES } from '../src/core/types.js';
+import { Mm } from '../src/mm/mm.js';
+import { ArenaFullError } from '../src/errors.js';
+import { runOps } from '../src/run.js';
+import { seedWorkload } from '../src/workloads/index.js';
+
+describe('WASM core contract', () => {
+  it('exports the counter enum in the order the driver reads it', () => {
+    for (const flavor of ['release', 'debug'] as const) {
+      const exported = new WasmCore(flavor).exportedStatIndices();
+      expect([...exported.entries()].filter(([n]) => n !== 'Count').sort((a, b) => a[1] - b[1]).map(([n]) => n)).toEqual([...STAT_NAMES]);
+      expect(exported.get('Count')).toBe(STAT_NAMES.length);
+    }
+  });
+
+  it('reports a full arena as a clear error and changes nothing', () => {
+    const mm = new Mm(new WasmCore('debug'), { limitFrames: 4 }); // PGD + PUD + PMD + one PTE table
+    expect(mm.mmap(0x300000000000, 8 * 2 ** 20)).toMatchObject({ ok: true });
+    expect(mm.touch(0x300000000000, 2 ** 20, 'write')).toMatchObject({ ok: true });
+    const before = mm.stats();
+    expect(() => mm.touch(0x300000000000, 4 * 2 ** 20, 'write')).toThrow(ArenaFullError);
+    expect(() => mm.touch(0x300000000000, 4 * 2 ** 20, 'write')).toThrow(/arena full: 3 tables live, limit 4 frames/);
+    expect(mm.stats()).toEqual(before);
+    expect(mm.exit().problems).toEqual([]);
+  });
+
+  it('names the trace line when a run exceeds --arena-limit', () => {
+    const ops = [...seedWorkload(64 * 2 ** 20).ops()].map((op, i) => ({ ...op, file: 'x.trace', line: i + 1 }));
+    expect(() => runOps(ops, { strategy: 'none', arenaLimitBytes: 16 * 4096 })).toThrow(/^x\.trace:\d+: arena full/);
+  });
+
+  it('reaches any 47-bit user address', () => {
+    const mm = new Mm(new WasmCore('debug'));
+    const top = 2 ** 47 - 2 * 2 ** 20;
+    expect(mm.mmap(top, 2 ** 20)).toMatchObject({ ok: true });
+    expect(mm.mmap(0x10000, 4096)).toMatchObject({ ok: true });
+    expect(mm.touch(top, 2 ** 20, 'write')).toMatchObject({ ok: true });
+    expect(mm.touch(0x10000, 4096, 'write')).toMatchObject({ ok: true });
+    expect(mm.stats()).toMatchObject({ NrPte: 2, NrPmd: 2, NrPud: 2 });
+    expect(mm.exit().problems).toEqual([]);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Property-based differential tests: the WebAssembly core and the TypeScript reference
+ * (src/core/reference.ts) run the same random operation sequences and must agree on every
+ * syscall result, every counter, every table and every entry.
+ */
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { Mm } from '../src/mm/mm.js';
+import { WasmCore } from '../src/core/wasm.js';
+import { ReferenceCore } from '../src/core/reference.js';
+import { EntryKind, STAT_NAMES, type StatName } from '../src/core/types.js';
+import { applyOp } from '../src/run.js';
+import type { Op } from '../src/trace/ops.js';
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+// Two windows: one inside a 1 GiB span, one straddling a 1 GiB (PMD table) boundary.
+const WINDOWS = [0x300000000000, 0x300000000000 + 3 * GiB - 6 * MiB];
+const WINDOW = 12 * MiB;
+const PAGE = 4096;
+
+/** Counters that depend on how memory is backed, not on the model (WASM grows geometrically). */
+const BACKING_ONLY: ReadonlySet<StatName> = new Set(['ArenaFramesCapacity']);
+
+const pageCount = fc.oneof(
+  fc.integer({ min: 1, max: 16 }),
+  fc.integer({ min: 1, max: 3 * 512 }),
+  fc.constantFrom(512, 1024, 1536),
+);
+const addrArb = fc.tuple(fc.constantFrom(...WINDOWS), fc.integer({ min: 0, max: WINDOW / PAGE - 1 }), fc.boolean())
+  .map(([w, page, pmdAligned]) => w + (pmdAligned ? Math.floor((page * PAGE) / (2 * MiB)) * 2 * MiB : page * PAGE));
+
+type Step = Op | { kind: 'install'; addr: number; entry: EntryKind };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('mmap' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('munmap' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('touch' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE),
+      access: fc.constantFrom('write' as const, 'read' as const),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('madvise' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE),
+      advice: fc.constantFrom('dontneed' as const, 'free' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('install' as const), addr: addrArb,
+      entry: fc.constantFrom(EntryKind.Swap, EntryKind.GuardMarker, EntryKind.Migration, EntryKind.Hwpoison,
+        EntryKind.UffdWpMarker, EntryKind.PoisonedMarker, EntryKind.DevicePrivate),
+    }),
+  },
+);
+
+/** Most sequences start with the windows mapped, so touches and madvises mostly land. */
+const scenarioArb = fc.tuple(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 40 })).map(([premap, steps]) => [
+  ...(premap ? WINDOWS.map((w): Step => ({ kind: 'mmap', addr: w, len: WINDOW })) : []),
+  ...steps,
+]);
+
+function step(mm: Mm, s: Step): unknown {
+  if (s.kind === 'install') {
+    // Only where a mapping exists, as the kernel would only create such entries there.
+    return mm.vmas.find(s.addr)?.start! <= s.addr ? mm.installEntry(s.addr, s.entry) : 'unmapped';
+  }
+  return applyOp(mm, s) ?? 'ok';
+}
+
+function compareStats(a: Mm, b: Mm, where: string): void {
+  const sa = a.stats();
+  const sb = b.stats();
+  for (const name of STAT_NAMES) {
+    if (BACKING_ONLY.has(name)) continue;
+    if (sa[name] !== sb[name]) throw new Error(`${where}: counter ${name}: wasm ${sa[name]} vs ts ${sb[name]}`);
+  }
+}
+
+describe.each(['pt-reclaim', 'none'] as const)('WASM core == TypeScript reference (%s)', (strategy) => {
+  it.each(['auto', 'slow'] as const)('on random operation sequences (path %s)', (path) => {
+    fc.assert(
+      fc.property(scenarioArb, (steps) => {
+        const w = new Mm(new WasmCore('debug'), { strategy, path });
+        const t = new Mm(new ReferenceCore(), { strategy, path });
+        steps.forEach((s, i) => {
+          expect(step(w, s), `step ${i} ${JSON.stringify(s)}`).toEqual(step(t, s));
+          compareStats(w, t, `after step ${i} ${JSON.stringify(s)}`);
+        });
+        expect(w.vmas.all()).toEqual(t.vmas.all());
+        expect(w.core.tableBases()).toEqual(t.core.tableBases());
+        expect(w.core.leafEntries()).toEqual(t.core.leafEntries());
+        for (const base of w.core.tableBases().pte) {
+          for (const level of [1, 2, 3]) expect(w.core.entryAt(base, level)).toBe(t.core.entryAt(base, level));
+        }
+        const ew = w.exit();
+        const et = t.exit();
+        expect(ew.problems).toEqual(et.problems);
+        expect(ew.problems).toEqual([]);
+        compareStats(w, t, 'after exit');
+      }),
+      { numRuns: 80, seed: 0x5eed },
+    );
+  });
+});
+
+describe('WASM core == TypeScript reference under arena limits', () => {
+  it('refuse the same faults with the same counters, changing nothing', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), scenarioArb, (limit, steps) => {
+        const w = new Mm(new WasmCore('debug'), { limitFrames: limit });
+        const t = new Mm(new ReferenceCore(), { limitFrames: limit });
+        for (const s of steps) {
+          let rw: unknown;
+          let rt: unknown;
+          try { rw = step(w, s); } catch (e) { rw = (e as Error).name; }
+          try { rt = step(t, s); } catch (e) { rt = (e as Error).name; }
+          expect(rw).toEqual(rt);
+          compareStats(w, t, JSON.stringify(s));
+        }
+        expect(w.core.leafEntries()).toEqual(t.core.leafEntries());
+        expect(w.exit().problems).toEqual([]);
+      }),
+      { numRuns: 40, seed: 42 },
+    );
+  });
+});
