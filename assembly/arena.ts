@@ -37,7 +37,8 @@ const META_BASE: usize = (__heap_base + WASM_PAGE - 1) & ~(WASM_PAGE - 1);
 const FRAMES_BASE: usize = META_BASE + META_BYTES;
 
 let capacity: u32 = 0; // frames backed by memory
-let bumpTop: u32 = 0; // frames ever handed out; above this, memory is untouched
+let bumpTop: u32 = 0; // frames handed out since init; above this, frames are free
+let dirtyTop: u32 = 0; // frames below this may hold old data (memory kept across arena_init)
 let freeHead: u32 = NIL;
 let freeCount: u32 = 0;
 let limitFrames: u32 = 0;
@@ -64,6 +65,8 @@ export function arena_init(limit: u32): i32 {
   const hardMax = <u32>((<u64>0x100000000 - <u64>FRAMES_BASE) >> FRAME_SHIFT);
   limitFrames = limit == 0 || limit > hardMax ? hardMax : limit;
   capacity = 0;
+  // Memory survives a re-init of the same instance: frames used before must be zeroed again.
+  if (bumpTop > dirtyTop) dirtyTop = bumpTop;
   bumpTop = 0;
   freeHead = NIL;
   freeCount = 0;
@@ -121,7 +124,8 @@ export function arena_alloc(state: u8): u32 {
       if (arena_reserve(1) != OK) unreachable();
     }
     frame = bumpTop++;
-    // Fresh memory is zero already.
+    // Fresh memory is zero already; memory reused from before the last init is not.
+    if (frame < dirtyTop) memory.fill(frame_addr(frame), 0, TABLE_BYTES);
   }
   assert(frame_state(frame) == FRAME_FREE, "arena: allocating a frame that is in use");
   set_frame_state(frame, state);

@@ -72,6 +72,25 @@ export function makeCore(opts: Pick<RunOptions, 'core' | 'wasm'> = {}): PageTabl
   return opts.core === 'ts' ? new ReferenceCore() : new WasmCore(opts.wasm ?? 'release');
 }
 
+// One idle WASM instance per build is kept between runs: its linear memory stays grown and
+// backed, so repeated runs (benchmarks, --strategy all) do not pay the host's page faults again.
+const idleCores = new Map<WasmFlavor, WasmCore>();
+
+function acquireCore(opts: Pick<RunOptions, 'core' | 'wasm'>): PageTableCore {
+  if (opts.core === 'ts') return new ReferenceCore();
+  const flavor = opts.wasm ?? 'release';
+  const idle = idleCores.get(flavor);
+  if (idle) {
+    idleCores.delete(flavor);
+    return idle;
+  }
+  return new WasmCore(flavor);
+}
+
+function releaseCore(core: PageTableCore): void {
+  if (core instanceof WasmCore) idleCores.set(core.flavor, core);
+}
+
 export function limitFramesFor(bytes: number | undefined): number {
   if (bytes === undefined) return 0;
   const frames = Math.floor(bytes / PAGE_SIZE);
@@ -102,7 +121,16 @@ export function applyOp(mm: Mm, op: Op): { errno: Errno; detail: string } | unde
 /** Run ops through a fresh mm with one strategy; exit's teardown is checked at the end. */
 export function runOps(ops: Iterable<Op>, opts: RunOptions = {}): RunResult {
   const strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
-  const core = makeCore(opts);
+  const core = acquireCore(opts);
+  try {
+    return runOnCore(core, ops, opts, strategy.name);
+  } finally {
+    releaseCore(core);
+  }
+}
+
+function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, strategyName: string): RunResult {
+  const strategy = getStrategy(strategyName);
   const mm = new Mm(core, { strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes), zeroPage: opts.zeroPage });
   const maxErrors = opts.maxErrors ?? 100;
   const opCounts: Record<OpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };

@@ -43,3 +43,22 @@ describe('WASM core contract', () => {
     expect(mm.exit().problems).toEqual([]);
   });
 });
+
+describe('reusing a WASM instance', () => {
+  it('gives the same results as a fresh one after a larger run (memory is re-zeroed)', () => {
+    const small = () => runOps(seedWorkload(256 * 2 ** 20).ops(), { strategy: 'none', wasm: 'debug' });
+    const first = small();
+    runOps(seedWorkload(2 * 2 ** 30).ops(), { strategy: 'none', wasm: 'debug' }); // dirties 1,000+ frames
+    const again = small();
+    expect({ ...again, wallMs: 0, opsPerSec: 0, arena: 0 }).toEqual({ ...first, wallMs: 0, opsPerSec: 0, arena: 0 });
+    const core = new WasmCore('debug');
+    const mm1 = new Mm(core, { strategy: 'none' });
+    mm1.mmap(0x300000000000, 8 * 2 ** 20);
+    mm1.touch(0x300000000000, 8 * 2 ** 20, 'write');
+    const mm2 = new Mm(core, { strategy: 'none' }); // reset the same instance
+    mm2.mmap(0x300000000000, 4096);
+    mm2.touch(0x300000000000, 4096, 'write');
+    expect(core.leafEntries().size).toBe(1);
+    expect(mm2.exit().problems).toEqual([]);
+  });
+});
