@@ -33,8 +33,12 @@ export const OK: i32 = 0;
 export const ERR_ARENA_FULL: i32 = -1;
 export const ERR_GROW_FAILED: i32 = -2;
 
-const META_BASE: usize = (__heap_base + WASM_PAGE - 1) & ~(WASM_PAGE - 1);
+// Fixed addresses, so every frame address folds to a constant plus an offset in the hot loops.
+// Static data (counters, strings) must end below META_BASE; arena_init checks it.
+const META_BASE: usize = 0x40000;
 const FRAMES_BASE: usize = META_BASE + META_BYTES;
+/** Frames a 4 GiB linear memory holds above FRAMES_BASE: the arena's hard ceiling. */
+export const ARENA_HARD_MAX_FRAMES: u32 = <u32>((<u64>0x100000000 - <u64>FRAMES_BASE) >> FRAME_SHIFT);
 
 let capacity: u32 = 0; // frames backed by memory
 let bumpTop: u32 = 0; // frames handed out since init; above this, frames are free
@@ -62,8 +66,8 @@ export function arena_limit(): u32 {
 }
 
 export function arena_init(limit: u32): i32 {
-  const hardMax = <u32>((<u64>0x100000000 - <u64>FRAMES_BASE) >> FRAME_SHIFT);
-  limitFrames = limit == 0 || limit > hardMax ? hardMax : limit;
+  if (__heap_base > META_BASE) return ERR_GROW_FAILED; // static data grew into the arena
+  limitFrames = limit == 0 || limit > ARENA_HARD_MAX_FRAMES ? ARENA_HARD_MAX_FRAMES : limit;
   capacity = 0;
   // Memory survives a re-init of the same instance: frames used before must be zeroed again.
   if (bumpTop > dirtyTop) dirtyTop = bumpTop;

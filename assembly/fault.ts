@@ -43,12 +43,6 @@ export function fault_address(): u64 {
   return faultAddress;
 }
 
-@inline function new_anon_pte(): u64 {
-  const pfn = stat_get(Stat.NextPfn);
-  stat_set(Stat.NextPfn, pfn + 1);
-  return pfn_pte(pfn, ANON_PTE_FLAGS);
-}
-
 /** Walk to the PTE table for addr, allocating missing levels (space is reserved). */
 function pte_alloc_walk(addr: u64): usize {
   const pgdp = pgd_offset(addr);
@@ -63,15 +57,47 @@ function pte_alloc_walk(addr: u64): usize {
 }
 
 /**
+ * do_anonymous_page for a run of none entries, on a write (or with no zero page): each
+ * gets a new anonymous page, frame numbers in order. With SIMD two entries are built and
+ * stored per step (the pair differs by one frame in the pfn field). Returns where the run
+ * ended (the first non-none entry, or last).
+ */
+@inline function fill_anon_run(p: usize, last: usize, pfn: u64): usize {
+  if (ASC_FEATURE_SIMD) {
+    let pair = i64x2.replace_lane(i64x2.splat(pfn_pte(pfn, ANON_PTE_FLAGS)), 1, pfn_pte(pfn + 1, ANON_PTE_FLAGS));
+    const step = i64x2.splat(<i64>2 << <i64>PAGE_SHIFT);
+    while (p + 16 <= last && !v128.any_true(v128.load(p))) {
+      v128.store(p, pair);
+      pair = i64x2.add(pair, step);
+      p += 16;
+      pfn += 2;
+    }
+  }
+  while (p < last && load<u64>(p) == 0) {
+    store<u64>(p, pfn_pte(pfn, ANON_PTE_FLAGS));
+    pfn++;
+    p += 8;
+  }
+  return p;
+}
+
+/**
  * Fault every 4 KiB page of [start, end), all inside one VMA, in address order.
  * Returns OK, an arena error (nothing changed), or FAULT_SIGSEGV / FAULT_SIGBUS (the pages
  * before fault_address() were faulted, as a real program's loop would have done).
+ * Walks each level once per PTE table; counters live in locals until the end.
  */
 export function fault_range(start: u64, end: u64, write: bool): i32 {
   const status = arena_reserve(count_missing_tables(start, end));
   if (status != OK) return status;
-  let anon: i64 = 0;
-  let swap: i64 = 0;
+  const allocOnRead = write || !zeroPageEnabled;
+  let pfn = stat_get(Stat.NextPfn);
+  let anon: u64 = 0; // FaultAnon: new pages for none entries and uffd-wp markers
+  let zero: u64 = 0;
+  let wpCopy: u64 = 0;
+  let swapIn: u64 = 0;
+  let other: u64 = 0;
+  let accessOnly: u64 = 0;
   let result = OK;
   let addr = start;
   while (addr < end && result == OK) {
@@ -79,60 +105,59 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
     const table = pte_alloc_walk(addr);
     const first = pte_offset(table, addr);
     const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
-    for (let p = first; p < last; p += 8) {
+    let p = first;
+    while (p < last) {
       const e = load<u64>(p);
       if (e == 0) {
-        if (write || !zeroPageEnabled) {
-          store<u64>(p, new_anon_pte());
-          anon++;
-          stat_inc(Stat.FaultAnon);
-        } else {
-          store<u64>(p, pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS));
-          stat_inc(Stat.FaultZeroPage);
+        if (allocOnRead) {
+          const runEnd = fill_anon_run(p, last, pfn);
+          const n = <u64>((runEnd - p) >> 3);
+          pfn += n;
+          anon += n;
+          p = runEnd;
+          continue;
         }
+        store<u64>(p, pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS));
+        zero++;
       } else if ((e & _PAGE_PRESENT) != 0) {
         if (!write) {
           if ((e & _PAGE_ACCESSED) == 0) store<u64>(p, e | _PAGE_ACCESSED);
-          stat_inc(Stat.FaultAccessOnly);
+          accessOnly++;
         } else if ((e & _PAGE_RW) == 0) {
           if ((e & _PAGE_SPECIAL) != 0) {
-            store<u64>(p, new_anon_pte()); // wp_page_copy from the zero page
-            anon++;
-            stat_inc(Stat.FaultWpCopy);
+            store<u64>(p, pfn_pte(pfn++, ANON_PTE_FLAGS)); // wp_page_copy from the zero page
+            wpCopy++;
           } else {
             store<u64>(p, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED); // wp_page_reuse
-            stat_inc(Stat.FaultOther);
+            other++;
           }
         } else {
           if ((e & (_PAGE_DIRTY | _PAGE_ACCESSED)) != (_PAGE_DIRTY | _PAGE_ACCESSED)) {
             store<u64>(p, e | _PAGE_DIRTY | _PAGE_ACCESSED);
           }
-          stat_inc(Stat.FaultAccessOnly);
+          accessOnly++;
         }
       } else {
         const type = swp_type(e);
         if (type < MAX_SWAPFILES) {
-          store<u64>(p, new_anon_pte());
-          swap--;
-          anon++;
-          stat_inc(Stat.FaultSwapIn);
+          store<u64>(p, pfn_pte(pfn++, ANON_PTE_FLAGS));
+          swapIn++;
         } else if (type == SWP_HWPOISON) {
           result = FAULT_SIGBUS;
         } else if (type <= SWP_DEVICE_EXCLUSIVE) {
           // Migration finished / device page migrated back: the same page, mapped again.
           store<u64>(p, pfn_pte(swp_offset(e) & PFN_MAX, ANON_PTE_FLAGS));
-          stat_inc(Stat.FaultOther);
+          other++;
         } else {
           const marker = swp_offset(e);
           if ((marker & PTE_MARKER_GUARD) != 0) result = FAULT_SIGSEGV;
           else if ((marker & PTE_MARKER_POISONED) != 0) result = FAULT_SIGBUS;
-          else if (write || !zeroPageEnabled) {
-            store<u64>(p, new_anon_pte());
+          else if (allocOnRead) {
+            store<u64>(p, pfn_pte(pfn++, ANON_PTE_FLAGS));
             anon++;
-            stat_inc(Stat.FaultAnon);
           } else {
             store<u64>(p, pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS));
-            stat_inc(Stat.FaultZeroPage);
+            zero++;
           }
         }
         if (result != OK) {
@@ -140,10 +165,19 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
           break;
         }
       }
+      p += 8;
     }
     addr = next;
   }
-  stat_add(Stat.RssAnon, <u64>anon);
-  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + swap));
+  stat_set(Stat.NextPfn, pfn);
+  stat_add(Stat.FaultAnon, anon);
+  stat_add(Stat.FaultZeroPage, zero);
+  stat_add(Stat.FaultWpCopy, wpCopy);
+  stat_add(Stat.FaultSwapIn, swapIn);
+  stat_add(Stat.FaultOther, other);
+  stat_add(Stat.FaultAccessOnly, accessOnly);
+  // New pages: none entries, markers, zero-page copies, swap-ins. Swap-ins leave MM_SWAPENTS.
+  stat_add(Stat.RssAnon, anon + wpCopy + swapIn);
+  stat_set(Stat.RssSwapEnts, stat_get(Stat.RssSwapEnts) - swapIn);
   return result;
 }

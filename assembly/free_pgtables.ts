@@ -13,12 +13,14 @@ import {
   mm_dec_nr_ptes, mm_dec_nr_pmds, mm_dec_nr_puds,
 } from "./mm";
 import { tlb_remove_table } from "./mmu_gather";
+import { checker_on, checker_pmd_cleared } from "./checker";
 
 /** free_pte_range: unhook and free the PTE table under one PMD entry. */
-function free_pte_range(pmdp: usize): void {
+function free_pte_range(pmdp: usize, addr: u64): void {
   const table = entry_table(load<u64>(pmdp));
   store<u64>(pmdp, 0);
-  tlb_remove_table(table_frame(table));
+  if (checker_on()) checker_pmd_cleared(pmdp);
+  tlb_remove_table(table_frame(table), addr);
   mm_dec_nr_ptes();
 }
 
@@ -39,12 +41,12 @@ function free_pmd_range(pudp: usize, addr: u64, end: u64, floor: u64, ceiling: u
   while (addr != end) {
     const next = span_end(addr, end, PMD_SIZE);
     const pmdp = pmd_offset(pmdTable, addr);
-    if (load<u64>(pmdp) != 0) free_pte_range(pmdp);
+    if (load<u64>(pmdp) != 0) free_pte_range(pmdp, addr);
     addr = next;
   }
   if (!upper_table_freeable(start, end, floor, ceiling, PUD_MASK)) return;
   store<u64>(pudp, 0);
-  tlb_remove_table(table_frame(pmdTable));
+  tlb_remove_table(table_frame(pmdTable), start);
   mm_dec_nr_pmds();
 }
 
@@ -60,7 +62,7 @@ function free_pud_range(pgdp: usize, addr: u64, end: u64, floor: u64, ceiling: u
   // The P4D level is folded at run time with 4-level paging: P4D_MASK equals PGDIR_MASK.
   if (!upper_table_freeable(start, end, floor, ceiling, PGDIR_MASK)) return;
   store<u64>(pgdp, 0);
-  tlb_remove_table(table_frame(pudTable));
+  tlb_remove_table(table_frame(pudTable), start);
   mm_dec_nr_puds();
 }
 

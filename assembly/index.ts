@@ -5,7 +5,7 @@
 import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN, USER_VA_END } from "./pgtable";
 import {
   OK, ERR_ARENA_FULL, arena_init, arena_reserve, arena_limit, arena_available,
-  arena_frames_touched, arena_frames_base, frame_state,
+  arena_frames_touched, arena_frames_base, frame_state, frame_addr,
 } from "./arena";
 import { mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables } from "./mm";
 import { fault_range as __fault_range, fault_address as __fault_address, set_zero_page as __set_zero_page } from "./fault";
@@ -18,16 +18,38 @@ import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_a
 import { entry_table, pgd_offset, pud_offset, pmd_offset } from "./mm";
 import { FRAME_PUD, FRAME_PMD, FRAME_PTE } from "./arena";
 import { table_alloc_populate } from "./mm";
+import { set_strategy_id, set_knobs as __set_knobs, strategy_id, STRATEGY_REFCOUNT } from "./strategy";
+import { set_cpus as __set_cpus, tlb_reset_range } from "./tlb";
+import { rcu_configure as __rcu_configure, rcu_reset, rcu_set_now, rcu_barrier as __rcu_barrier } from "./rcu";
+import { pte_refcount_charge_faults } from "./pte_refcount";
+import { scan_reclaim_range } from "./async_scan";
+import { tlb_remove_table } from "./mmu_gather";
+import {
+  checker_enable, checker_reset, checker_walk as __checker_walk, checker_count_anon, checker_count_file,
+  checker_count_swap, checker_log_len, checker_log_kind, checker_log_addr, checker_log_value,
+  checker_log_clear, checker_pmd_cleared, checker_on,
+} from "./checker";
 
 export { Stat, EntryKind };
 export {
   ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
 } from "./zap";
 export { PATH_AUTO, PATH_FAST, PATH_SLOW } from "./pt_reclaim";
+export {
+  STRATEGY_NONE, STRATEGY_PT_RECLAIM, STRATEGY_V1, STRATEGY_ASYNC_SCAN, STRATEGY_REFCOUNT,
+} from "./strategy";
+export { TABLE_FREE_SEMI_RCU, TABLE_FREE_RCU } from "./rcu";
+export {
+  CHECK_TABLE_FREED_NOT_EMPTY, CHECK_TABLE_FREED_HOOKED, CHECK_DANGLING_ENTRY,
+  CHECK_BREAK_BEFORE_MAKE, CHECK_PAGES_DROPPED,
+} from "./checker";
 
 /** Start a fresh, empty mm. limitFrames = 0 means "as many as 4 GiB of memory holds". */
 export function init(limitFrames: u32): i32 {
   stats_reset();
+  rcu_reset();
+  checker_reset();
+  tlb_reset_range();
   const status = arena_init(limitFrames);
   if (status != OK) return status;
   if (arena_reserve(1) != OK) return ERR_ARENA_FULL;
@@ -52,7 +74,89 @@ export function set_zero_page(enabled: bool): void {
 }
 
 export function fault_range(start: f64, end: f64, write: bool): i32 {
-  return __fault_range(<u64>start, <u64>end, write);
+  if (strategy_id() != STRATEGY_REFCOUNT) return __fault_range(<u64>start, <u64>end, write);
+  const faultsBefore = faults_total();
+  const installedBefore = stat_get(Stat.FaultAnon) + stat_get(Stat.FaultZeroPage);
+  const status = __fault_range(<u64>start, <u64>end, write);
+  pte_refcount_charge_faults(faults_total() - faultsBefore,
+    stat_get(Stat.FaultAnon) + stat_get(Stat.FaultZeroPage) - installedBefore);
+  return status;
+}
+
+function faults_total(): u64 {
+  return stat_get(Stat.FaultAnon) + stat_get(Stat.FaultZeroPage) + stat_get(Stat.FaultWpCopy) +
+    stat_get(Stat.FaultSwapIn) + stat_get(Stat.FaultOther) + stat_get(Stat.FaultAccessOnly);
+}
+
+// Strategy, contention knobs, CPUs, RCU and simulated time (set once per mm, after init).
+export function set_strategy(id: u32): void {
+  set_strategy_id(id);
+}
+/** Probabilities in [0, 1]; the seed is exact up to 2^53. */
+export function set_knobs(trylockFail: f64, resched: f64, nowaitFail: f64, seed: f64): void {
+  __set_knobs(trylockFail, resched, nowaitFail, <u64>seed);
+}
+export function set_cpus(n: u32): void {
+  __set_cpus(n);
+}
+export function rcu_configure(mode: u32, gracePeriodNs: f64): void {
+  __rcu_configure(mode, <u64>gracePeriodNs);
+}
+export function set_now(ns: f64): void {
+  rcu_set_now(<u64>ns);
+}
+export function rcu_barrier(): void {
+  __rcu_barrier();
+}
+
+/** async-scan: scan one VMA part for empty PTE tables; returns how many were freed. */
+export function scan_range(start: f64, end: f64, firstOfPass: bool): u32 {
+  if (firstOfPass) stat_add(Stat.ScanPasses, 1);
+  return scan_reclaim_range(<u64>start, <u64>end);
+}
+
+// Checker.
+export function check_enable(on: bool): void {
+  checker_enable(on);
+}
+/** Walk [lo, hi): page counts by RSS type, and every upper entry must reach a live table. */
+export function check_walk(lo: f64, hi: f64): void {
+  __checker_walk(frame_addr(mm_pgd_frame()), <u64>lo, <u64>hi);
+}
+export function check_count(type: i32): f64 {
+  return <f64>(type == 0 ? checker_count_anon() : type == 1 ? checker_count_file() : checker_count_swap());
+}
+export function check_log_len(): i32 {
+  return checker_log_len();
+}
+export function check_log_kind(i: i32): u32 {
+  return checker_log_kind(i);
+}
+export function check_log_addr(i: i32): f64 {
+  return <f64>checker_log_addr(i);
+}
+export function check_log_value(i: i32): f64 {
+  return <f64>checker_log_value(i);
+}
+export function check_log_clear(): void {
+  checker_log_clear();
+}
+
+/**
+ * Test hook for the break-before-make check: unhook the PTE table at addr into the open
+ * gather without flushing, as v1's try_to_free_pte leaves it when it drops its locks, so a
+ * concurrent fault can be replayed in that window. Call between gather_begin and gather_end.
+ */
+export function debug_unhook_pte_table(addr: f64): bool {
+  const pmdp = walk_pmd(<u64>addr);
+  if (pmdp == 0 || load<u64>(pmdp) == 0) return false;
+  const pmdval = load<u64>(pmdp);
+  store<u64>(pmdp, 0);
+  if (checker_on()) checker_pmd_cleared(pmdp);
+  tlb_remove_table(<u32>((pmdval & 0x000ffffffffff000) >> PAGE_SHIFT), <u64>addr);
+  stat_set(Stat.NrPte, stat_get(Stat.NrPte) - 1);
+  stat_add(Stat.FreedPte, 1);
+  return true;
 }
 export function fault_address(): f64 {
   return <f64>__fault_address();

@@ -33,7 +33,7 @@ export function madvise_free_range(start: u64, end: u64): void {
           if ((e & (_PAGE_SPECIAL | _PAGE_SIM_FILE)) != 0) continue;
           if ((e & (_PAGE_ACCESSED | _PAGE_DIRTY)) != 0) {
             store<u64>(p, e & ~(_PAGE_ACCESSED | _PAGE_DIRTY));
-            tlb_remove_tlb_entry();
+            tlb_remove_tlb_entry(addr + (<u64>((p - first) >> 3) << PAGE_SHIFT));
           }
           stat_inc(Stat.LazyfreePages);
           continue;

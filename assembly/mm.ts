@@ -7,6 +7,8 @@ import {
 } from "./pgtable";
 import { FRAME_PGD, FRAME_PUD, FRAME_PMD, FRAME_PTE, frame_addr, addr_frame, arena_alloc } from "./arena";
 import { Stat, stat_inc, stat_get, stat_set, note_pgtables_peak } from "./stats";
+import { note_real_peak } from "./rcu";
+import { checker_on, checker_pmd_populate } from "./checker";
 
 let pgdFrame: u32 = 0;
 
@@ -62,6 +64,14 @@ export function walk_pte(addr: u64): usize {
   return pte_offset(entry_table(pmde), addr);
 }
 
+/** Frame of the PTE table hooked for addr, or 0xffffffff when there is none. */
+export function walk_pte_table_frame(addr: u64): u32 {
+  const pmdp = walk_pmd(addr);
+  if (pmdp == 0) return 0xffffffff;
+  const pmde = load<u64>(pmdp);
+  return pmde == 0 ? 0xffffffff : table_frame(entry_table(pmde));
+}
+
 // Accounting: mm_inc_nr_ptes / mm_dec_nr_ptes and the PMD/PUD counterparts.
 @inline export function mm_inc_nr_ptes(): void {
   stat_inc(Stat.NrPte);
@@ -93,11 +103,13 @@ export function walk_pte(addr: u64): usize {
 
 /** Allocate a table for `level` and hook it into `entryp` (__pud_alloc / __pmd_alloc / __pte_alloc). */
 export function table_alloc_populate(entryp: usize, level: u8): usize {
+  if (level == FRAME_PTE && checker_on()) checker_pmd_populate(entryp, 0);
   const frame = arena_alloc(level);
   store<u64>(entryp, table_entry(frame));
   if (level == FRAME_PTE) mm_inc_nr_ptes();
   else if (level == FRAME_PMD) mm_inc_nr_pmds();
   else if (level == FRAME_PUD) mm_inc_nr_puds();
+  note_real_peak();
   return frame_addr(frame);
 }
 

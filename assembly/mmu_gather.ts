@@ -13,9 +13,19 @@
 //   one batch page        MAX_GATHER_BATCH = (4096 - 16 header bytes) / 8 = 510 slots
 //   batch pages per mm    MAX_GATHER_BATCH_COUNT = 10000 / 510 = 19
 // A batch counts as full one slot early, so that a "page + nr_pages" pair always fits.
+// The TLB side (range, ranged/full flush, IPIs) is tlb.ts; table freeing after the flush
+// (batches, RCU, the single-table fallback) is rcu.ts.
 
-import { FRAME_PENDING, frame_addr, arena_free, set_frame_state } from "./arena";
+import { FRAME_PENDING, FRAME_PTE, frame_addr, frame_state, arena_free, set_frame_state } from "./arena";
 import { Stat, stat_inc, stat_set } from "./stats";
+import { tlb_adjust_range_pte, tlb_adjust_range_table, tlb_range_dirty, tlb_flush_gathered, tlb_reset_range } from "./tlb";
+import {
+  MAX_TABLE_BATCH, TABLE_FREE_SEMI_RCU, table_free_mode, call_rcu_tables, pgtable_pending_inc,
+  tlb_remove_table_sync_one,
+} from "./rcu";
+import { nowait_alloc_fails } from "./strategy";
+import { checker_on, checker_table_freed } from "./checker";
+import { walk_pte_table_frame } from "./mm";
 
 export const MMU_GATHER_BUNDLE: u32 = 8;
 export const MAX_GATHER_BATCH: u32 = (4096 - 16) / 8;
@@ -28,7 +38,8 @@ let activeNr: u32 = 0;
 let activeMax: u32 = MMU_GATHER_BUNDLE;
 let batchCount: u32 = 0; // batch pages allocated by this gather
 let delayedRmap: bool = false;
-let rangeDirty: bool = false; // tlb->end != 0: something to invalidate
+let tableBatchNr: u32 = 0; // tables in the current table batch page
+let haveTableBatch: bool = false;
 let pendingHead: u32 = NIL; // tables unhooked, waiting for flush + grace period
 let pendingCount: u32 = 0;
 
@@ -39,7 +50,9 @@ export function tlb_gather_mmu(): void {
   activeMax = MMU_GATHER_BUNDLE;
   batchCount = 0;
   delayedRmap = false;
-  rangeDirty = false;
+  tableBatchNr = 0;
+  haveTableBatch = false;
+  tlb_reset_range();
 }
 
 /** tlb_next_batch: move to the next batch page; false when no more can be had. */
@@ -57,9 +70,9 @@ function tlb_next_batch(): bool {
   return true;
 }
 
-/** tlb_remove_tlb_entry: an entry was cleared, so the range must be flushed. */
-@inline export function tlb_remove_tlb_entry(): void {
-  rangeDirty = true;
+/** tlb_remove_tlb_entry: the entry mapping addr was changed, so the range must be flushed. */
+@inline export function tlb_remove_tlb_entry(addr: u64): void {
+  tlb_adjust_range_pte(addr);
 }
 
 /**
@@ -76,9 +89,17 @@ function tlb_next_batch(): bool {
 
 /** tlb_flush_mmu_tlbonly: invalidate the TLB for the gathered range, if any. */
 export function tlb_flush_mmu_tlbonly(): void {
-  if (!rangeDirty) return;
-  stat_inc(Stat.TlbFlushes);
-  rangeDirty = false;
+  if (!tlb_range_dirty()) return;
+  tlb_flush_gathered();
+}
+
+/** tlb_table_flush: invalidate, then hand the current table batch to call_rcu. */
+function tlb_table_flush(): void {
+  if (!haveTableBatch) return;
+  tlb_flush_mmu_tlbonly(); // tlb_table_invalidate
+  call_rcu_tables(tableBatchNr);
+  tableBatchNr = 0;
+  haveTableBatch = false;
 }
 
 /** tlb_flush_mmu_free: free the gathered pages; batch pages are kept for reuse. */
@@ -89,24 +110,47 @@ function tlb_flush_mmu_free(): void {
   delayedRmap = false;
 }
 
-/** tlb_flush_mmu: flush, then free what the flush made safe to free. */
+/** tlb_flush_mmu: flush, then free what the flush made safe to free (tables via RCU). */
 export function tlb_flush_mmu(): void {
   tlb_flush_mmu_tlbonly();
+  tlb_table_flush();
   tlb_flush_mmu_free();
 }
 
 /**
- * pte_free_tlb / pmd_free_tlb / pud_free_tlb -> tlb_remove_table: the table is already
- * unhooked; it stays allocated until the flush and the grace period are over.
+ * pte_free_tlb / pmd_free_tlb / pud_free_tlb -> tlb_remove_table: the table covering addr
+ * is already unhooked; it stays allocated until the flush and the grace period are over.
  */
-export function tlb_remove_table(frame: u32): void {
+export function tlb_remove_table(frame: u32, addr: u64): void {
+  if (checker_on()) check_unhooked(frame, addr);
   set_frame_state(frame, FRAME_PENDING);
   store<u32>(frame_addr(frame), pendingHead);
   pendingHead = frame;
   pendingCount++;
-  rangeDirty = true;
+  tlb_adjust_range_table(addr);
   stat_inc(Stat.TablesGathered);
   stat_set(Stat.ArenaFramesPending, pendingCount);
+  pgtable_pending_inc();
+  if (!haveTableBatch) {
+    if (nowait_alloc_fails()) {
+      // tlb_remove_table_one: no batch page. Invalidate now, then free this table alone.
+      stat_inc(Stat.TableFreeFallback);
+      tlb_flush_mmu_tlbonly();
+      if (table_free_mode() == TABLE_FREE_SEMI_RCU) tlb_remove_table_sync_one();
+      else call_rcu_tables(1);
+      return;
+    }
+    haveTableBatch = true;
+    stat_inc(Stat.TableBatches);
+  }
+  if (++tableBatchNr == MAX_TABLE_BATCH) tlb_table_flush();
+}
+
+/** Checker: the table must be empty and no longer reachable from its upper entry. */
+function check_unhooked(frame: u32, addr: u64): void {
+  const state = frame_state(frame);
+  const hooked = state == FRAME_PTE ? walk_pte_table_frame(addr) == frame : false;
+  checker_table_freed(frame_addr(frame), state, addr, hooked);
 }
 
 /**

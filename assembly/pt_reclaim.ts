@@ -14,12 +14,15 @@ import { PMD_SIZE, PTRS_PER_TABLE } from "./pgtable";
 import { entry_table, table_frame, mm_dec_nr_ptes } from "./mm";
 import { tlb_remove_table } from "./mmu_gather";
 import { Stat, stat_inc, stat_add } from "./stats";
+import { contended_pmd_lock } from "./strategy";
+import { checker_on, checker_pmd_cleared } from "./checker";
 
 /** zap_details.reclaim_pt: only MADV_DONTNEED asks for table reclaim. */
 export const ZAP_RECLAIM_PT: u32 = 1 << 0;
 
-// --path: which way a reclaim goes. `auto` and `fast` behave alike in a single-threaded
-// simulation (the trylock cannot fail); `slow` makes every PMD trylock fail.
+// --path: which way a reclaim goes. `auto`: the PMD trylock fails with the --trylock-fail
+// probability (never by default: nothing else runs); `fast`: it never fails; `slow`: it
+// always fails. Early breaks still send `fast` through the slow path, as the kernel does.
 export const PATH_AUTO: u32 = 0;
 export const PATH_FAST: u32 = 1;
 export const PATH_SLOW: u32 = 2;
@@ -37,7 +40,7 @@ export function set_path_mode(mode: u32): void {
 
 /** spin_trylock(pmd_lockptr()): the contention point of the fast path. */
 @inline function pmd_trylock(): bool {
-  if (pathMode == PATH_SLOW) {
+  if (pathMode == PATH_SLOW || (pathMode == PATH_AUTO && contended_pmd_lock())) {
     stat_inc(Stat.PmdTrylockFail);
     return false;
   }
@@ -53,41 +56,64 @@ export function try_get_and_clear_pmd(pmdp: usize): u64 {
   if (!pmd_trylock()) return 0;
   const pmdval = load<u64>(pmdp);
   store<u64>(pmdp, 0);
+  if (checker_on()) checker_pmd_cleared(pmdp);
   return pmdval;
 }
 
 /** free_pte: hand the unhooked table to mmu_gather and drop it from VmPTE. */
-export function free_pte(pmdval: u64): void {
-  tlb_remove_table(table_frame(entry_table(pmdval)));
+export function free_pte(pmdval: u64, addr: u64): void {
+  tlb_remove_table(table_frame(entry_table(pmdval)), addr);
   mm_dec_nr_ptes();
 }
 
 /**
- * True when all 512 entries of the table are none. SIMD OR-reduction, 64 bytes a step:
- * the slow path's full scan is the dominant cost it adds over the fast path.
+ * True when all 512 entries of the table are none: the slow path's full scan, the dominant
+ * cost it adds over the fast path. OR-reduces the whole table (no early exit: the all-none
+ * table, the case that frees, reads every entry anyway). With SIMD: 128 bytes a step into
+ * two v128 accumulators, so loads are not serialised on one register; without (the
+ * `kernels-scalar` build): the same shape over u64. ASC_FEATURE_SIMD is a compile-time
+ * constant, so only one branch is compiled.
  */
 export function pte_table_all_none(table: usize): bool {
-  let acc = i64x2.splat(0);
   const end = table + (<usize>PTRS_PER_TABLE << 3);
-  for (let p = table; p < end; p += 64) {
-    acc = v128.or(acc, v128.or(
-      v128.or(v128.load(p), v128.load(p, 16)),
-      v128.or(v128.load(p, 32), v128.load(p, 48)),
-    ));
+  if (ASC_FEATURE_SIMD) {
+    let a = i64x2.splat(0);
+    let b = i64x2.splat(0);
+    for (let p = table; p < end; p += 128) {
+      a = v128.or(a, v128.or(
+        v128.or(v128.load(p), v128.load(p, 16)),
+        v128.or(v128.load(p, 32), v128.load(p, 48)),
+      ));
+      b = v128.or(b, v128.or(
+        v128.or(v128.load(p, 64), v128.load(p, 80)),
+        v128.or(v128.load(p, 96), v128.load(p, 112)),
+      ));
+    }
+    return !v128.any_true(v128.or(a, b));
+  } else {
+    let a: u64 = 0;
+    let b: u64 = 0;
+    for (let p = table; p < end; p += 64) {
+      a |= (load<u64>(p) | load<u64>(p, 8)) | (load<u64>(p, 16) | load<u64>(p, 24));
+      b |= (load<u64>(p, 32) | load<u64>(p, 40)) | (load<u64>(p, 48) | load<u64>(p, 56));
+    }
+    return (a | b) == 0;
   }
-  return !v128.any_true(acc);
 }
 
 /** Entries a scan for emptiness reads before it can stop (the first non-none one, or all). */
-function scan_length(table: usize): u32 {
+export function scan_length(table: usize): u32 {
   for (let i: u32 = 0; i < PTRS_PER_TABLE; i++) {
     if (load<u64>(table + (<usize>i << 3)) != 0) return i + 1;
   }
   return PTRS_PER_TABLE;
 }
 
-/** try_to_free_pte: the slow path. Returns true if the table was freed. */
-export function try_to_free_pte(pmdp: usize): bool {
+/**
+ * try_to_free_pte (mainline order): PMD lock first, then map the table and take its PTE
+ * lock nested, check all 512 entries are none, clear the PMD, free. Returns true if freed.
+ */
+export function try_to_free_pte(pmdp: usize, addr: u64): bool {
   stat_inc(Stat.PmdLocks);
   const pmdval = load<u64>(pmdp);
   if (pmdval == 0) {
@@ -103,7 +129,8 @@ export function try_to_free_pte(pmdp: usize): bool {
   }
   stat_add(Stat.EntriesReadScan, PTRS_PER_TABLE);
   store<u64>(pmdp, 0);
-  free_pte(pmdval);
+  if (checker_on()) checker_pmd_cleared(pmdp);
+  free_pte(pmdval, addr);
   stat_inc(Stat.ReclaimSlow);
   return true;
 }

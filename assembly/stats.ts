@@ -59,6 +59,38 @@ export enum Stat {
   LazyfreePages,
   /** Next page frame number handed to a new anonymous page. */
   NextPfn,
+  // Strategies beyond mainline (append only: src/core/types.ts STAT_NAMES mirrors this order).
+  /** Tables freed by the asynchronous scanner (async_scan.ts). */
+  ReclaimScan,
+  /** Tables freed because their refcount reached zero (pte_refcount.ts). */
+  ReclaimRefcount,
+  /** Entries the asynchronous scanner read. */
+  EntriesReadAsyncScan,
+  ScanPasses,
+  /** Bytes of VA the scanner walked. */
+  ScanBytes,
+  /** Atomic operations on PTE-table refcounts (pte_try_get / pte_put). */
+  RefcountAtomics,
+  /** Zap loops broken by need_resched (--resched). */
+  ReschedBreaks,
+  /** pt-reclaim-v1: calls whose sub-PMD range check wrapped around and left reclaim on. */
+  V1RangeWraps,
+  // TLB (tlb.ts): flush_tlb_mm_range outcomes and shootdown IPIs.
+  TlbFlushRanged,
+  TlbFlushFull,
+  Ipis,
+  // RCU table freeing (rcu.ts).
+  TableBatches,
+  TableFreeFallback,
+  RcuCallbacks,
+  GracePeriods,
+  /** Unhooked tables not yet returned to the page allocator (gather + RCU), now and at peak. */
+  PgtablesPending,
+  PgtablesPendingPeak,
+  /** Live + pending tables: the memory page tables really hold, at peak. */
+  PgtablesRealPeak,
+  /** Checker violations recorded (checker.ts). */
+  CheckViolations,
   Count,
 }
 

@@ -17,6 +17,9 @@ import {
 import {
   ZAP_RECLAIM_PT, reclaim_pt_is_enabled, try_get_and_clear_pmd, free_pte, try_to_free_pte,
 } from "./pt_reclaim";
+import { reclaim_pt_is_enabled_v1, try_to_free_pte_v1 } from "./pt_reclaim_v1";
+import { pte_refcount_zap_done } from "./pte_refcount";
+import { STRATEGY_V1, STRATEGY_REFCOUNT, strategy_id, need_resched } from "./strategy";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 // zap_details and the VMA properties the zap loop looks at, as one flags word.
@@ -77,11 +80,11 @@ let forceBreak: bool = false;
 }
 
 /** zap_present_ptes for one small folio (or the zero page). */
-@inline function zap_present_pte(ptep: usize, e: u64, flags: u32): void {
+@inline function zap_present_pte(ptep: usize, e: u64, flags: u32, addr: u64): void {
   if ((e & _PAGE_SPECIAL) != 0) {
     // vm_normal_page() == NULL: the zero page. Nothing to free, no RSS.
     store<u64>(ptep, 0);
-    tlb_remove_tlb_entry();
+    tlb_remove_tlb_entry(addr);
     stat_inc(Stat.EntriesCleared);
     return;
   }
@@ -103,7 +106,7 @@ let forceBreak: bool = false;
       forceFlush = true;
     }
   }
-  tlb_remove_tlb_entry();
+  tlb_remove_tlb_entry(addr);
   if (zap_install_uffd_wp_if_needed(ptep, flags)) note_skipped();
   if (tlb_remove_page(delayRmap)) {
     forceFlush = true;
@@ -147,40 +150,62 @@ function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
 
 /**
  * zap_pte_range over [addr, end) within one PMD span, including the PT_RECLAIM decision.
- * The loop restarts from where it stopped after a forced flush (the kernel's `retry:`).
+ * The loop restarts from where it stopped after a forced flush or need_resched (`retry:`).
+ * Mainline resets force_flush/force_break at each retry and clears direct_reclaim on every
+ * early break; pt-reclaim-v1 does neither (see pt_reclaim_v1.ts).
  */
 function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
   const start = addr;
-  let canReclaim = reclaim_pt_is_enabled(start, end, flags);
+  const sid = strategy_id();
+  const v1 = sid == STRATEGY_V1;
+  let canReclaim = v1 ? reclaim_pt_is_enabled_v1(start, end, flags) : reclaim_pt_is_enabled(start, end, flags);
   let directReclaim = true;
   let pmdval: u64 = 0;
+  const clearedBefore = stat_get(Stat.EntriesCleared);
   const table = entry_table(load<u64>(pmdp));
   const spanBase = addr & PMD_MASK;
+  forceFlush = false;
+  forceBreak = false;
   while (true) {
-    forceFlush = false;
-    forceBreak = false;
+    // retry: (v1 placed the label below the force_* initialisation)
+    if (!v1) {
+      forceFlush = false;
+      forceBreak = false;
+    }
     skippedAny = false;
     stat_inc(Stat.PtlLocks);
     const first = pte_offset(table, addr);
     const last = first + (<usize>((end - addr) >> PAGE_SHIFT) << 3);
+    // --resched: need_resched() turns true halfway through this pass (at least one entry on).
+    let limit = last;
+    if (need_resched()) {
+      const half = (last - first) >> 4 << 3;
+      limit = first + (half != 0 ? half : 8);
+    }
     let p = first;
-    while (p < last) {
+    while (p < limit) {
       const e = load<u64>(p);
       p += 8;
       if (e == 0) continue;
-      if ((e & _PAGE_PRESENT) != 0) zap_present_pte(p - 8, e, flags);
-      else zap_nonpresent_pte(p - 8, e, flags);
-      if (forceBreak) break;
+      if ((e & _PAGE_PRESENT) != 0) {
+        zap_present_pte(p - 8, e, flags, spanBase + (<u64>((p - 8 - table) >> 3) << PAGE_SHIFT));
+        if (forceBreak) break;
+      } else {
+        zap_nonpresent_pte(p - 8, e, flags);
+      }
     }
     stat_add(Stat.EntriesReadZap, <u64>((p - first) >> 3));
     if (skippedAny) canReclaim = false;
     addr = spanBase + (<u64>((p - table) >> 3) << PAGE_SHIFT);
     if (forceBreak) {
-      directReclaim = false;
+      if (!v1) directReclaim = false;
       stat_inc(Stat.ForceBreak);
+    } else if (p < last) {
+      if (!v1) directReclaim = false;
+      stat_inc(Stat.ReschedBreaks);
     }
     // Fast path: try to hold the PMD lock and unhook the table while the PTE lock is held.
-    if (canReclaim && directReclaim && addr == end) {
+    if (canReclaim && (directReclaim || v1) && addr == end) {
       pmdval = try_get_and_clear_pmd(pmdp);
       directReclaim = pmdval != 0;
     }
@@ -196,11 +221,15 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
   }
   if (canReclaim) {
     if (directReclaim) {
-      free_pte(pmdval);
+      free_pte(pmdval, start);
       stat_inc(Stat.ReclaimFast);
+    } else if (v1) {
+      try_to_free_pte_v1(pmdp, start);
     } else {
-      try_to_free_pte(pmdp);
+      try_to_free_pte(pmdp, start);
     }
+  } else if (sid == STRATEGY_REFCOUNT) {
+    pte_refcount_zap_done(pmdp, start, stat_get(Stat.EntriesCleared) - clearedBefore);
   }
 }
 

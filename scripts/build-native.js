@@ -20,6 +20,12 @@ const COMMON_FLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra'];
 /** @type {{ source: string, output: string, flags: string[] }[]} */
 const TARGETS = [
   { source: 'native/oracle/ptreclaim-oracle.c', output: 'build/native/ptreclaim-oracle', flags: COMMON_FLAGS },
+  // The native yardstick of `ptreclaim bench kernels`: tuned for this machine on purpose.
+  {
+    source: 'bench/native/kernels.c',
+    output: 'build/native/ptreclaim-kernels',
+    flags: ['-O3', '-march=native', '-std=gnu11', '-Wall', '-Wextra'],
+  },
 ];
 
 /** First executable named `name` on PATH, or null. */

@@ -11,6 +11,8 @@ import { parseStrategyList } from './strategies.js';
 import { formatRunTable } from './report/text.js';
 import { PtreclaimError, UsageError } from './errors.js';
 import { writeFileAtomic } from './io.js';
+import { registerOracleCommands } from './cli-oracle.js';
+import { registerBenchCommands } from './cli-bench.js';
 import { packageRoot } from './paths.js';
 import type { ReclaimPath } from './core/types.js';
 
@@ -36,6 +38,23 @@ interface RunFlags {
   core: 'wasm' | 'ts';
   wasm: 'release' | 'debug';
   arenaLimit?: number;
+  trylockFail: number;
+  resched: number;
+  nowaitFail: number;
+  seed: number;
+  cpus: number;
+  tableFree: 'semi-rcu' | 'rcu';
+  tickMs: number;
+  gracePeriodMs: number;
+  scanPeriodMs: number;
+  scanBytes: number;
+  check?: boolean;
+}
+
+function numberArg(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`"${value}" is not a number`);
+  return v;
 }
 
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
@@ -55,6 +74,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default('wasm'))
     .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default('release'))
     .option('--arena-limit <bytes>', 'most page-table memory the arena may use (e.g. 512M, 3G)', sizeArg)
+    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', numberArg, 0)
+    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', numberArg, 0)
+    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', numberArg, 0)
+    .option('--seed <n>', 'seed of the probabilities above', numberArg, 1)
+    .option('--cpus <n>', 'CPUs that ran the mm (each TLB shootdown IPIs the others)', numberArg, 2)
+    .addOption(new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu').choices(['semi-rcu', 'rcu']).default('rcu'))
+    .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', numberArg, 4)
+    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', numberArg, 4)
+    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', numberArg, 100)
+    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', sizeArg, 256 * 2 ** 20)
+    .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .action((workload: string | undefined, flags: RunFlags) => {
       if (workload && flags.trace) throw new UsageError('give either a workload name or --trace FILE, not both');
       if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
@@ -64,11 +94,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const results: RunResult[] = strategies.map((strategy) =>
         runOps(ops ?? getWorkload(workload!).ops(), {
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
+          trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
+          cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,
+          scanPeriodMs: flags.scanPeriodMs, scanBytes: flags.scanBytes, check: flags.check,
         }),
       );
       if (flags.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
       else out(formatRunTable(results) + '\n');
-      if (results.some((r) => !r.exit.clean)) process.exitCode = 1;
+      if (results.some((r) => !r.exit.clean || r.check.violationCount > 0)) process.exitCode = 1;
     });
 
   program
@@ -83,6 +116,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       else out(text);
     });
 
+  registerOracleCommands(program, out);
+  registerBenchCommands(program, out);
   return program;
 }
 

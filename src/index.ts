@@ -9,6 +9,16 @@ export { runOps, applyOp, makeCore, type RunOptions, type RunResult, type OpErro
 export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION } from './trace/parse.js';
 export type { Op, OpKind, Access, Advice } from './trace/ops.js';
 export { seedWorkload, getWorkload, WORKLOADS, type Workload } from './workloads/index.js';
+export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './workloads/designs.js';
+export { type CheckViolation } from './run.js';
+export { type Violation } from './mm/checker.js';
+export { DEFAULT_COST_MODEL, type CostModel } from './mm/cost.js';
 export { formatRunTable } from './report/text.js';
 export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError } from './errors.js';
 export { writeFileAtomic } from './io.js';
+export { runLiveTrace, liveOracleStatus, OracleUnavailableError, AddressInUseError, type LiveResult } from './oracle/live.js';
+export { hostFacts, type HostFacts } from './oracle/host.js';
+export { runOracle, type OracleResult } from './oracle/oracle.js';
+export { validateTargets, validateTrace, modelForHost, loadTargets, formatOutcome, type ValidateOutcome, type ModelChoice } from './validate.js';
+export { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
+export { generateCorpus, generateTrace } from './corpus/generate.js';

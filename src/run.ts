@@ -2,10 +2,13 @@
  * Run a workload or trace through the model: the library API behind `ptreclaim run`.
  */
 import { performance } from 'node:perf_hooks';
-import { type PageTableCore, type RawStats, type ReclaimPath, PAGE_SIZE } from './core/types.js';
+import { type PageTableCore, type RawStats, type ReclaimPath, type TableFree, PAGE_SIZE } from './core/types.js';
 import { WasmCore, type WasmFlavor } from './core/wasm.js';
 import { ReferenceCore } from './core/reference.js';
-import { Mm, type Errno, type ExitReport } from './mm/mm.js';
+import { Mm, DEFAULT_CPUS, type Errno, type ExitReport } from './mm/mm.js';
+import type { Violation } from './mm/checker.js';
+import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS } from './mm/cost.js';
+import { DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './mm/async-scan.js';
 import { ArenaFullError, UsageError } from './errors.js';
 import { getStrategy } from './strategies.js';
 import type { Op, OpKind } from './trace/ops.js';
@@ -27,6 +30,34 @@ export interface RunOptions {
   zeroPage?: boolean;
   /** Most errors listed individually in the result (all are counted). */
   maxErrors?: number;
+  /** Contention and memory-pressure knobs (probabilities in [0, 1]) and their seed. */
+  trylockFail?: number;
+  resched?: number;
+  nowaitFail?: number;
+  seed?: number;
+  cpus?: number;
+  tableFree?: TableFree;
+  tickMs?: number;
+  gracePeriodMs?: number;
+  scanPeriodMs?: number;
+  scanBytes?: number;
+  /** Run the invariant checker after every operation (slower; off for timing). */
+  check?: boolean;
+  /** Sample (simulated ns, VmPTE kB, real kB) after every operation. */
+  timeline?: boolean;
+}
+
+type CostFields = 'config' | 'reclaimBy' | 'tlbCost' | 'rcu' | 'realPgtablesKb' | 'peakRealPgtablesKb' | 'pendingKb' |
+  'peakPendingKb' | 'entriesReadTotal' | 'refcountAtomics' | 'asyncScan' | 'reschedBreaks' | 'v1RangeWraps' |
+  'simulatedMs' | 'check' | 'timeline';
+
+/** A checker violation, placed: which operation, which strategy. */
+export interface CheckViolation extends Violation {
+  index: number;
+  file?: string;
+  line?: number;
+  op: OpKind | 'exit';
+  strategy: string;
 }
 
 export interface OpError {
@@ -66,6 +97,31 @@ export interface RunResult {
   exit: { clean: boolean; problems: string[] };
   wallMs: number;
   opsPerSec: number;
+  /** The knobs this run used (echoed so results are self-describing). */
+  config: {
+    trylockFail: number; resched: number; nowaitFail: number; seed: number; cpus: number; tableFree: TableFree;
+    tickMs: number; gracePeriodMs: number; scanPeriodMs: number; scanBytes: number;
+  };
+  /** Tables freed by each mechanism (PTE tables; munmap/exit frees are in tablesFreed). */
+  reclaimBy: { fast: number; slow: number; scan: number; refcount: number };
+  /** TLB shootdowns by kind, and IPIs sent for them and for semi-RCU table frees. */
+  tlbCost: { ranged: number; full: number; ipis: number };
+  /** Table freeing after the flush: batches, single-table fallbacks, RCU callbacks, grace periods. */
+  rcu: { tableBatches: number; fallbacks: number; callbacks: number; gracePeriods: number };
+  /** Page-table memory as really held: live tables plus tables still waiting to be freed. */
+  realPgtablesKb: number;
+  peakRealPgtablesKb: number;
+  pendingKb: number;
+  peakPendingKb: number;
+  entriesReadTotal: number;
+  refcountAtomics: number;
+  asyncScan: { passes: number; bytes: number; entriesRead: number };
+  reschedBreaks: number;
+  v1RangeWraps: number;
+  /** Simulated time at the end of the run (cost model, src/mm/cost.ts). */
+  simulatedMs: number;
+  check: { enabled: boolean; violationCount: number; violations: CheckViolation[] };
+  timeline?: { ns: number; vmPteKb: number; realKb: number }[];
 }
 
 export function makeCore(opts: Pick<RunOptions, 'core' | 'wasm'> = {}): PageTableCore {
@@ -131,7 +187,25 @@ export function runOps(ops: Iterable<Op>, opts: RunOptions = {}): RunResult {
 
 function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, strategyName: string): RunResult {
   const strategy = getStrategy(strategyName);
-  const mm = new Mm(core, { strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes), zeroPage: opts.zeroPage });
+  const config: RunResult['config'] = {
+    trylockFail: checkProbability('--trylock-fail', opts.trylockFail ?? 0),
+    resched: checkProbability('--resched', opts.resched ?? 0),
+    nowaitFail: checkProbability('--nowait-fail', opts.nowaitFail ?? 0),
+    seed: opts.seed ?? 1,
+    cpus: checkPositive('--cpus', opts.cpus ?? DEFAULT_CPUS, true),
+    tableFree: opts.tableFree ?? 'rcu',
+    tickMs: checkPositive('--tick-ms', opts.tickMs ?? DEFAULT_TICK_MS),
+    gracePeriodMs: checkPositive('--grace-period-ms', opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS),
+    scanPeriodMs: checkPositive('--scan-period-ms', opts.scanPeriodMs ?? DEFAULT_SCAN_PERIOD_MS),
+    scanBytes: checkPositive('--scan-bytes', opts.scanBytes ?? DEFAULT_SCAN_BYTES, true),
+  };
+  const mm = new Mm(core, {
+    strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes), zeroPage: opts.zeroPage,
+    ...config, check: opts.check,
+  });
+  const violations: CheckViolation[] = [];
+  let violationCount = 0;
+  const timeline: { ns: number; vmPteKb: number; realKb: number }[] | undefined = opts.timeline ? [] : undefined;
   const maxErrors = opts.maxErrors ?? 100;
   const opCounts: Record<OpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
   const errors: OpError[] = [];
@@ -150,6 +224,17 @@ function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, str
       throw e;
     }
     opCounts[op.kind]++;
+    if (opts.check) {
+      for (const v of mm.takeViolations()) {
+        violationCount++;
+        if (violations.length < maxErrors) violations.push({ ...v, index, file: op.file, line: op.line, op: op.kind, strategy: strategy.name });
+      }
+    }
+    if (timeline) {
+      const s = mm.stats();
+      const live = s.NrPte + s.NrPmd + s.NrPud;
+      timeline.push({ ns: mm.nowNs, vmPteKb: live * 4, realKb: (live + s.PgtablesPending) * 4 });
+    }
     if (err) {
       errorCount++;
       if (errors.length < maxErrors) errors.push({ index, file: op.file, line: op.line, op: op.kind, ...err });
@@ -157,20 +242,60 @@ function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, str
     index++;
   }
   const before = mm.stats();
+  const simulatedMs = mm.nowNs / 1e6;
   const exit = mm.exit();
   const wallMs = performance.now() - t0;
-  return buildResult({
+  if (opts.check) {
+    for (const v of mm.takeViolations()) {
+      violationCount++;
+      if (violations.length < maxErrors) violations.push({ ...v, index, op: 'exit', strategy: strategy.name });
+    }
+  }
+  const result = buildResult({
     source: opts.source ?? '<ops>', strategy: strategy.name, path: opts.path ?? 'auto', core: core.kind,
     ops: index, opCounts, errors, errorCount, stats: before, exit, wallMs, memoryBytes: core.memoryBytes(),
     limitFrames: core.arenaLimitFrames(),
   });
+  const s = before;
+  const kb = PAGE_SIZE / 1024;
+  return {
+    ...result,
+    config,
+    reclaimBy: { fast: s.ReclaimFast, slow: s.ReclaimSlow, scan: s.ReclaimScan, refcount: s.ReclaimRefcount },
+    tlbCost: { ranged: s.TlbFlushRanged, full: s.TlbFlushFull, ipis: s.Ipis },
+    rcu: { tableBatches: s.TableBatches, fallbacks: s.TableFreeFallback, callbacks: s.RcuCallbacks, gracePeriods: s.GracePeriods },
+    realPgtablesKb: (s.NrPte + s.NrPmd + s.NrPud + s.PgtablesPending) * kb,
+    peakRealPgtablesKb: s.PgtablesRealPeak * kb,
+    pendingKb: s.PgtablesPending * kb,
+    peakPendingKb: s.PgtablesPendingPeak * kb,
+    entriesReadTotal: s.EntriesReadZap + s.EntriesReadScan + s.EntriesReadAsyncScan,
+    refcountAtomics: s.RefcountAtomics,
+    asyncScan: { passes: s.ScanPasses, bytes: s.ScanBytes, entriesRead: s.EntriesReadAsyncScan },
+    reschedBreaks: s.ReschedBreaks,
+    v1RangeWraps: s.V1RangeWraps,
+    simulatedMs,
+    check: { enabled: opts.check ?? false, violationCount, violations },
+    ...(timeline ? { timeline } : {}),
+  };
+}
+
+function checkProbability(flag: string, p: number): number {
+  if (!Number.isFinite(p) || p < 0 || p > 1) throw new UsageError(`${flag} ${p}: expected a probability between 0 and 1`);
+  return p;
+}
+
+function checkPositive(flag: string, v: number, integer = false): number {
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new UsageError(`${flag} ${v}: expected a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return v;
 }
 
 function buildResult(a: {
   source: string; strategy: string; path: ReclaimPath; core: 'wasm' | 'ts'; ops: number;
   opCounts: Record<OpKind, number>; errors: OpError[]; errorCount: number; stats: RawStats;
   exit: ExitReport; wallMs: number; memoryBytes: number; limitFrames: number;
-}): RunResult {
+}): Omit<RunResult, CostFields> {
   const s = a.stats;
   const kb = PAGE_SIZE / 1024;
   return {

@@ -62,3 +62,12 @@ describe('reusing a WASM instance', () => {
     expect(mm2.exit().problems).toEqual([]);
   });
 });
+
+describe('arena layout', () => {
+  it('WASM and the reference agree on the hard frame ceiling', async () => {
+    const { ARENA_HARD_MAX_FRAMES } = await import('../src/core/types.js');
+    const { ReferenceCore } = await import('../src/core/reference.js');
+    expect(new WasmCore('release').arenaLimitFrames()).toBe(ARENA_HARD_MAX_FRAMES);
+    expect(new ReferenceCore().arenaLimitFrames()).toBe(ARENA_HARD_MAX_FRAMES);
+  });
+});

@@ -24,8 +24,20 @@
  * helper's own mappings (taken from /proc/self/maps just before the replay)
  * are refused with EFAULT as well, so a trace cannot make the helper crash.
  *
+ * A trace whose ranges overlap the helper's own mappings (libc, stack, ...) is
+ * refused as a whole before anything runs (exit 4): its result would not be
+ * comparable with a process that starts empty. The JSON lists the helper's own
+ * mappings ("helperMappings") so the caller can tell whether the trace shares
+ * page tables with them.
+ *
+ * --host prints facts about the running system the caller cannot get from
+ * /proc alone: the page size and the user address width actually in use
+ * (47 bits = 4-level paging, 56 = 5-level), probed with a fixed mapping just
+ * above 2^47.
+ *
  * Exit codes: 0 ok (failed ops are data, reported in "errors"), 1 runtime
- * failure, 2 usage / parse error, 3 unsupported system.
+ * failure, 2 usage / parse error, 3 unsupported system, 4 an address the trace
+ * uses is already in use by the helper itself.
  *
  * Single file, C11 + POSIX/Linux, libc only.
  */
@@ -80,6 +92,7 @@ struct op {
 	uint64_t len;
 	uint32_t kind;
 	uint32_t sub;
+	uint64_t line; /* 1-based input line, for refusals */
 };
 
 struct op_err {
@@ -496,7 +509,7 @@ static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 		size_t tl = next_tok(&q, le, &t);
 		if (tl == 0 || t[0] == '#')
 			continue;
-		struct op op = { 0, 0, 0, 0 };
+		struct op op = { 0, 0, 0, 0, lineno };
 		int nargs;
 		if (tok_eq(t, tl, "mmap")) {
 			op.kind = OP_MMAP;
@@ -719,6 +732,25 @@ static void warm_up(struct ivset *scratch_set)
 	pretouch_stack();
 }
 
+/* Exit 4 when any op's range meets one of the helper's own mappings. */
+static void refuse_own_overlap(const struct op *ops, size_t nops, const struct ivset *own)
+{
+	for (size_t i = 0; i < nops; i++) {
+		uint64_t lo = ops[i].addr & ~(PAGE_SZ - 1), hi = round_up_page(ops[i].addr + ops[i].len);
+		if (!iv_intersects(own, lo, hi))
+			continue;
+		size_t k = iv_lower(own, lo);
+		fprintf(stderr,
+			"ptreclaim-oracle: address in use: op #%zu (input line %llu, %s 0x%llx 0x%llx) overlaps the "
+			"helper's own mapping 0x%llx-0x%llx (its code, libc, stack or heap); move the trace's "
+			"addresses away from it (0x100000000000-0x500000000000 is clear of them)\n",
+			i, (unsigned long long)ops[i].line, kind_names[ops[i].kind], (unsigned long long)ops[i].addr,
+			(unsigned long long)ops[i].len, (unsigned long long)own->v[k].lo,
+			(unsigned long long)own->v[k].hi);
+		exit(4);
+	}
+}
+
 static void print_snap(const char *name, const struct snap *s)
 {
 	printf("\"%s\":{\"vmPteKb\":%ld,\"rssAnonKb\":%ld,\"rssFileKb\":%ld,\"rssShmemKb\":%ld,\"swapKb\":%ld}",
@@ -753,6 +785,7 @@ static int run_replay(int in_fd, int per_op)
 
 	struct ivset own;
 	load_own_maps(&own); /* after every allocation above */
+	refuse_own_overlap(ops, nops, &own);
 
 	warm_up(&scratch);
 
@@ -801,6 +834,11 @@ static int run_replay(int in_fd, int per_op)
 	for (int k = 0; k < OP_NKINDS; k++)
 		printf("%s\"%s\":%llu", k ? "," : "", kind_names[k], (unsigned long long)counts[k]);
 	printf("},\"wallNs\":%llu", (unsigned long long)(wall1 - wall0));
+	printf(",\"helperMappings\":[");
+	for (size_t k = 0; k < own.n; k++)
+		printf("%s[\"0x%llx\",\"0x%llx\"]", k ? "," : "", (unsigned long long)own.v[k].lo,
+		       (unsigned long long)own.v[k].hi);
+	putchar(']');
 	if (per_op) {
 		printf(",\"perOp\":[");
 		for (size_t i = 0; i < nops; i++)
@@ -898,6 +936,23 @@ static int probe_pt_reclaim(void)
 	return fflush(stdout) != 0;
 }
 
+/* Page size and the user address width in use: a fixed mapping at 2^47 only
+ * succeeds with 5-level paging (the 4-level TASK_SIZE ends just below it). */
+static int probe_host(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *want = (void *)(uintptr_t)(1ULL << 47);
+	void *r = mmap(want, PAGE_SZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	int va_bits = 47;
+	if (r != MAP_FAILED) {
+		if (r == want)
+			va_bits = 56;
+		munmap(r, PAGE_SZ);
+	}
+	printf("{\"pageSize\":%ld,\"vaBits\":%d}\n", page, va_bits);
+	return fflush(stdout) != 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void usage(FILE *f)
@@ -905,6 +960,7 @@ static void usage(FILE *f)
 	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op]\n"
 	      "       ptreclaim-oracle --probe-placement LEN1,LEN2,...\n"
 	      "       ptreclaim-oracle --probe-pt-reclaim\n"
+	      "       ptreclaim-oracle --host\n"
 	      "       ptreclaim-oracle --version\n"
 	      "Replays a canonical trace (stdin by default) and prints one JSON object.\n",
 	      f);
@@ -913,7 +969,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *input = NULL, *placement = NULL;
-	int per_op = 0, pt_probe = 0;
+	int per_op = 0, pt_probe = 0, host = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--version") == 0) {
@@ -926,6 +982,8 @@ int main(int argc, char **argv)
 			per_op = 1;
 		} else if (strcmp(a, "--probe-pt-reclaim") == 0) {
 			pt_probe = 1;
+		} else if (strcmp(a, "--host") == 0) {
+			host = 1;
 		} else if (strcmp(a, "--input") == 0 || strcmp(a, "--probe-placement") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ptreclaim-oracle: %s needs an argument\n", a);
@@ -942,13 +1000,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((placement != NULL) + pt_probe + (input != NULL || per_op) > 1) {
-		fputs("ptreclaim-oracle: --probe-placement, --probe-pt-reclaim and replay options are "
-		      "mutually exclusive\n", stderr);
+	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op) > 1) {
+		fputs("ptreclaim-oracle: --probe-placement, --probe-pt-reclaim, --host and replay options "
+		      "are mutually exclusive\n", stderr);
 		return 2;
 	}
 	if (sysconf(_SC_PAGESIZE) != (long)PAGE_SZ)
 		die(3, "unsupported system: page size is not 4 KiB");
+	if (host)
+		return probe_host();
 	if (placement)
 		return probe_placement(placement);
 	if (pt_probe)

@@ -8,11 +8,13 @@
  * so even upper-level entries (which hold frame numbers) agree.
  */
 import {
-  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type StatName, EntryKind,
+  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type StatName, type CoreConfig,
+  type CoreViolation, EntryKind, STRATEGY_IDS,
   STAT_NAMES, CORE_OK, CORE_ARENA_FULL, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED,
   ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
-  PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE,
+  PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, ARENA_HARD_MAX_FRAMES,
 } from './types.js';
+import { UsageError } from '../errors.js';
 
 // Entry bits, split into the low and high 32-bit words.
 const P = 1 << 0;
@@ -43,6 +45,9 @@ const MARKER_GUARD = 4;
 const MMU_GATHER_BUNDLE = 8;
 const MAX_GATHER_BATCH = Math.floor((4096 - 16) / 8);
 const MAX_GATHER_BATCH_COUNT = Math.floor(10000 / MAX_GATHER_BATCH);
+/** Tables per table batch page (assembly/rcu.ts) and the x86 single-flush ceiling (tlb.ts). */
+const MAX_TABLE_BATCH = Math.floor((4096 - 24) / 8);
+const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
 const enum Level { PGD = 1, PUD = 2, PMD = 3, PTE = 4 }
 const PENDING = 5;
@@ -89,7 +94,17 @@ export class ReferenceCore implements PageTableCore {
   private activeMax = MMU_GATHER_BUNDLE;
   private batchCount = 0;
   private delayedRmap = false;
-  private rangeDirty = false;
+  // tlb range (__tlb_adjust_range) and table batches / RCU (assembly/tlb.ts, rcu.ts)
+  private rangeStart = Infinity;
+  private rangeEnd = 0;
+  private clearedPtes = false;
+  private cpus = 1;
+  private tableBatchNr = 0;
+  private haveTableBatch = false;
+  private gpNs = 4e6;
+  private nowNs = 0;
+  private rcuQueue: { epoch: number; tables: number }[] = [];
+  private zapBase = 0;
   private pending: number[] = [];
   // per zap_pte_range call
   private rssAnon = 0;
@@ -119,9 +134,11 @@ export class ReferenceCore implements PageTableCore {
     this.state = [];
     this.freeList = [];
     this.pending = [];
+    this.rcuQueue = [];
+    this.nowNs = 0;
+    this.resetRange();
     this.s.fill(0);
-    // Same ceiling as the WASM arena: what 4 GiB of linear memory holds after its metadata.
-    const hardMax = 1048576 - 257;
+    const hardMax = ARENA_HARD_MAX_FRAMES;
     this.limit = !opts.limitFrames || opts.limitFrames > hardMax ? hardMax : opts.limitFrames;
     this.pgd = this.allocFrame(Level.PGD);
     this.set('NextPfn', FIRST_ANON_PFN);
@@ -177,6 +194,7 @@ export class ReferenceCore implements PageTableCore {
     else this.inc('NrPud'), this.inc('AllocPud');
     const live = this.get('NrPte') + this.get('NrPmd') + this.get('NrPud');
     if (live > this.get('PeakPgtables')) this.set('PeakPgtables', live);
+    this.noteRealPeak();
     return f;
   }
   /** Frames of the PUD, PMD and PTE tables for addr (-1 where missing). */
@@ -291,7 +309,9 @@ export class ReferenceCore implements PageTableCore {
     this.activeMax = MMU_GATHER_BUNDLE;
     this.batchCount = 0;
     this.delayedRmap = false;
-    this.rangeDirty = false;
+    this.tableBatchNr = 0;
+    this.haveTableBatch = false;
+    this.resetRange();
   }
   private nextBatch(): boolean {
     if (this.delayedRmap && this.activeBatch !== 0) return false;
@@ -312,24 +332,100 @@ export class ReferenceCore implements PageTableCore {
     if (this.activeNr >= this.activeMax - 1) return !this.nextBatch();
     return false;
   }
+  private resetRange(): void {
+    this.rangeStart = Infinity;
+    this.rangeEnd = 0;
+    this.clearedPtes = false;
+  }
+  private adjustRange(addr: number, pte: boolean): void {
+    if (addr < this.rangeStart) this.rangeStart = addr;
+    if (addr + PAGE_SIZE > this.rangeEnd) this.rangeEnd = addr + PAGE_SIZE;
+    if (pte) this.clearedPtes = true;
+  }
   private flushTlbOnly(): void {
-    if (!this.rangeDirty) return;
+    if (this.rangeEnd === 0) return;
     this.inc('TlbFlushes');
-    this.rangeDirty = false;
+    const stride = this.clearedPtes ? PAGE_SIZE : PMD_SIZE;
+    this.inc((this.rangeEnd - this.rangeStart) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING ? 'TlbFlushFull' : 'TlbFlushRanged');
+    if (this.cpus > 1) this.inc('Ipis', this.cpus - 1);
+    this.resetRange();
+  }
+  private tableFlush(): void {
+    if (!this.haveTableBatch) return;
+    this.flushTlbOnly();
+    this.callRcu(this.tableBatchNr);
+    this.tableBatchNr = 0;
+    this.haveTableBatch = false;
   }
   private flushMmu(): void {
     this.flushTlbOnly();
+    this.tableFlush();
     this.activeBatch = 0;
     this.activeNr = 0;
     this.activeMax = MMU_GATHER_BUNDLE;
     this.delayedRmap = false;
   }
-  private removeTable(frame: number): void {
+  private removeTable(frame: number, addr: number): void {
     this.state[frame] = PENDING;
     this.pending.push(frame);
-    this.rangeDirty = true;
+    this.adjustRange(addr, false);
     this.inc('TablesGathered');
     this.set('ArenaFramesPending', this.pending.length);
+    this.inc('PgtablesPending');
+    if (this.get('PgtablesPending') > this.get('PgtablesPendingPeak')) this.set('PgtablesPendingPeak', this.get('PgtablesPending'));
+    this.noteRealPeak();
+    if (!this.haveTableBatch) {
+      this.haveTableBatch = true;
+      this.inc('TableBatches');
+    }
+    if (++this.tableBatchNr === MAX_TABLE_BATCH) this.tableFlush();
+  }
+  private noteRealPeak(): void {
+    const real = this.get('NrPte') + this.get('NrPmd') + this.get('NrPud') + this.get('PgtablesPending');
+    if (real > this.get('PgtablesRealPeak')) this.set('PgtablesRealPeak', real);
+  }
+  private callRcu(tables: number): void {
+    this.inc('RcuCallbacks');
+    const epoch = Math.floor(this.nowNs / this.gpNs) + 1;
+    const last = this.rcuQueue[this.rcuQueue.length - 1];
+    if (last && last.epoch === epoch) last.tables += tables;
+    else this.rcuQueue.push({ epoch, tables });
+  }
+  private completeOldest(): void {
+    this.inc('PgtablesPending', -this.rcuQueue.shift()!.tables);
+    this.inc('GracePeriods');
+  }
+
+  // ---- strategy, time, checker: the reference models none and pt-reclaim only ----
+  configure(cfg: CoreConfig): void {
+    if (cfg.strategyId !== STRATEGY_IDS.none && cfg.strategyId !== STRATEGY_IDS['pt-reclaim']) {
+      throw new UsageError('the TypeScript reference core models only the strategies none and pt-reclaim (use --core wasm)');
+    }
+    if (cfg.trylockFail || cfg.resched || cfg.nowaitFail) {
+      throw new UsageError('the TypeScript reference core does not model --trylock-fail, --resched or --nowait-fail (use --core wasm)');
+    }
+    this.cpus = Math.max(1, cfg.cpus);
+    this.gpNs = Math.max(1, cfg.gracePeriodNs);
+  }
+  setNow(ns: number): void {
+    if (ns > this.nowNs) this.nowNs = ns;
+    const current = Math.floor(this.nowNs / this.gpNs);
+    while (this.rcuQueue.length && this.rcuQueue[0]!.epoch < current) this.completeOldest();
+  }
+  rcuBarrier(): void {
+    while (this.rcuQueue.length) this.completeOldest();
+  }
+  scanRange(): number {
+    throw new UsageError('the TypeScript reference core does not model async-scan (use --core wasm)');
+  }
+  checkEnable(on: boolean): void {
+    if (on) throw new UsageError('the checker runs in the WebAssembly core only (use --core wasm)');
+  }
+  checkWalk(): { anon: number; file: number; swap: number } {
+    throw new UsageError('the checker runs in the WebAssembly core only (use --core wasm)');
+  }
+  takeViolations(): CoreViolation[] {
+    return [];
   }
   gatherEnd(): void {
     this.flushMmu();
@@ -356,7 +452,7 @@ export class ReferenceCore implements PageTableCore {
     if (lo & P) {
       if (lo & SPECIAL) {
         t[2 * i] = 0; t[2 * i + 1] = 0;
-        this.rangeDirty = true;
+        this.adjustRange(this.zapBase + i * PAGE_SIZE, true);
         this.inc('EntriesCleared');
         return;
       }
@@ -370,7 +466,7 @@ export class ReferenceCore implements PageTableCore {
         this.rssFile--;
         if (lo & D) { delay = true; this.forceFlush = true; }
       }
-      this.rangeDirty = true;
+      this.adjustRange(this.zapBase + i * PAGE_SIZE, true);
       if (this.installUffdWp(t, i, flags)) this.noteSkipped();
       if (this.removePage(delay)) { this.forceFlush = true; this.forceBreak = true; }
       return;
@@ -412,6 +508,7 @@ export class ReferenceCore implements PageTableCore {
     const frame = this.child(pmdTable, pmdIdx);
     const t = this.frames[frame]!;
     const spanBase = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+    this.zapBase = spanBase;
     for (;;) {
       this.forceFlush = false;
       this.forceBreak = false;
@@ -451,7 +548,7 @@ export class ReferenceCore implements PageTableCore {
     }
     if (!canReclaim) return;
     if (direct && cleared) {
-      this.freePte(frame);
+      this.freePte(frame, start);
       this.inc('ReclaimFast');
       return;
     }
@@ -471,12 +568,12 @@ export class ReferenceCore implements PageTableCore {
     this.inc('EntriesReadScan', 512);
     pmdTable[2 * pmdIdx] = 0;
     pmdTable[2 * pmdIdx + 1] = 0;
-    this.freePte(f);
+    this.freePte(f, start);
     this.inc('ReclaimSlow');
   }
 
-  private freePte(frame: number): void {
-    this.removeTable(frame);
+  private freePte(frame: number, addr: number): void {
+    this.removeTable(frame, addr);
     this.inc('NrPte', -1);
     this.inc('FreedPte');
   }
@@ -522,7 +619,7 @@ export class ReferenceCore implements PageTableCore {
             if (lo & SPECIAL || hi & HI_SIM_FILE) continue;
             if (lo & (A | D)) {
               t[2 * i] = (lo & ~(A | D)) >>> 0;
-              this.rangeDirty = true;
+              this.adjustRange(Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE, true);
             }
             this.inc('LazyfreePages');
             continue;
@@ -581,14 +678,14 @@ export class ReferenceCore implements PageTableCore {
               if (pteF >= 0) {
                 pmd[2 * mi] = 0;
                 pmd[2 * mi + 1] = 0;
-                this.freePte(pteF);
+                this.freePte(pteF, c);
               }
               c = nPmd;
             }
             if (this.upperFreeable(b, nPud, floor, ceiling, PUD_SIZE)) {
               pud[2 * ui] = 0;
               pud[2 * ui + 1] = 0;
-              this.removeTable(pmdF);
+              this.removeTable(pmdF, b);
               this.inc('NrPmd', -1);
               this.inc('FreedPmd');
             }
@@ -598,7 +695,7 @@ export class ReferenceCore implements PageTableCore {
         if (this.upperFreeable(a, nPgd, floor, ceiling, PGDIR_SIZE)) {
           pgd[2 * gi] = 0;
           pgd[2 * gi + 1] = 0;
-          this.removeTable(pudF);
+          this.removeTable(pudF, a);
           this.inc('NrPud', -1);
           this.inc('FreedPud');
         }

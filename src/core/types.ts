@@ -16,6 +16,12 @@ export const STAT_NAMES = [
   'PtlLocks', 'PmdLocks', 'PmdTrylockOk', 'PmdTrylockFail',
   'ArenaFramesLive', 'ArenaFramesCapacity', 'ArenaFramesPending', 'ArenaFramesHigh',
   'LazyfreePages', 'NextPfn',
+  'ReclaimScan', 'ReclaimRefcount', 'EntriesReadAsyncScan', 'ScanPasses', 'ScanBytes', 'RefcountAtomics',
+  'ReschedBreaks', 'V1RangeWraps',
+  'TlbFlushRanged', 'TlbFlushFull', 'Ipis',
+  'TableBatches', 'TableFreeFallback', 'RcuCallbacks', 'GracePeriods',
+  'PgtablesPending', 'PgtablesPendingPeak', 'PgtablesRealPeak',
+  'CheckViolations',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -55,8 +61,53 @@ export const CORE_SIGSEGV = -3;
 export const CORE_SIGBUS = -4;
 export const CORE_OCCUPIED = -5;
 
+/**
+ * The most frames the arena can hold: 4 GiB of wasm32 memory less the first 0x140000 bytes
+ * (static data, then one state byte per frame). Same layout as assembly/arena.ts.
+ */
+export const ARENA_HARD_MAX_FRAMES = (2 ** 32 - 0x140000) / 4096;
+
 /** Page-table levels as `entryAt` numbers them. */
 export const LEVEL = { pte: 0, pmd: 1, pud: 2, pgd: 3 } as const;
+
+/** Strategy ids of the core (assembly/strategy.ts). */
+export const STRATEGY_IDS = { none: 0, 'pt-reclaim': 1, 'pt-reclaim-v1': 2, 'async-scan': 3, refcount: 4 } as const;
+export type StrategyId = (typeof STRATEGY_IDS)[keyof typeof STRATEGY_IDS];
+
+/** How a table leaves when no table batch page can be had (assembly/rcu.ts). */
+export type TableFree = 'semi-rcu' | 'rcu';
+export const TABLE_FREE_MODES: Record<TableFree, number> = { 'semi-rcu': 0, rcu: 1 };
+
+/** Per-mm configuration of the core, set once after reset. */
+export interface CoreConfig {
+  strategyId: StrategyId;
+  /** Probability that the PMD trylock of the fast path fails (path auto only). */
+  trylockFail: number;
+  /** Probability that need_resched() turns true during one zap_pte_range pass. */
+  resched: number;
+  /** Probability that a GFP_NOWAIT table batch page cannot be allocated. */
+  nowaitFail: number;
+  seed: number;
+  /** CPUs that ran the mm: each TLB shootdown IPIs the other cpus - 1. */
+  cpus: number;
+  tableFree: TableFree;
+  /** Length of a simulated RCU grace period. */
+  gracePeriodNs: number;
+}
+
+/** Checker violation kinds of the core (assembly/checker.ts). */
+export const CHECK_KINDS = {
+  1: 'table-freed-not-empty',
+  2: 'table-freed-still-hooked',
+  3: 'dangling-entry',
+  4: 'break-before-make',
+  5: 'pages-dropped',
+} as const;
+export interface CoreViolation {
+  kind: (typeof CHECK_KINDS)[keyof typeof CHECK_KINDS];
+  addr: number;
+  value: number;
+}
 
 export interface CoreOptions {
   /** Most page-table frames the arena may hold (PGD included); 0 = what 4 GiB allows. */
@@ -89,6 +140,20 @@ export interface PageTableCore {
   arenaLimitFrames(): number;
   /** Bytes of memory the core holds (WASM linear memory; an estimate for the reference). */
   memoryBytes(): number;
+  /** Strategy and cost-model configuration; call after reset, before any operation. */
+  configure(cfg: CoreConfig): void;
+  /** Simulated time moved on: RCU grace periods that ended free their tables. */
+  setNow(ns: number): void;
+  /** rcu_barrier: every queued RCU callback runs (exit). */
+  rcuBarrier(): void;
+  /** async-scan: scan one VMA part for empty PTE tables; returns how many were freed. */
+  scanRange(start: number, end: number, firstOfPass: boolean): number;
+  /** Invariant checks inside the core (assembly/checker.ts). */
+  checkEnable(on: boolean): void;
+  /** Pages mapped in [lo, hi) by RSS type; records dangling upper-level entries met. */
+  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number };
+  /** Violations the core recorded since the last call (then cleared). */
+  takeViolations(): CoreViolation[];
 }
 
 export const PAGE_SIZE = 4096;

@@ -7,8 +7,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { buildPath } from '../paths.js';
 import {
-  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, EntryKind,
-  PATH_MODES, STAT_NAMES, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE,
+  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type CoreConfig, type CoreViolation,
+  EntryKind, PATH_MODES, STAT_NAMES, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, TABLE_FREE_MODES, CHECK_KINDS,
 } from './types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
 
@@ -31,6 +31,22 @@ interface CoreExports {
   arena_limit_frames(): number;
   arena_base(): number;
   pgd_frame(): number;
+  set_strategy(id: number): void;
+  set_knobs(trylockFail: number, resched: number, nowaitFail: number, seed: number): void;
+  set_cpus(n: number): void;
+  rcu_configure(mode: number, gracePeriodNs: number): void;
+  set_now(ns: number): void;
+  rcu_barrier(): void;
+  scan_range(start: number, end: number, firstOfPass: number): number;
+  check_enable(on: number): void;
+  check_walk(lo: number, hi: number): void;
+  check_count(type: number): number;
+  check_log_len(): number;
+  check_log_kind(i: number): number;
+  check_log_addr(i: number): number;
+  check_log_value(i: number): number;
+  check_log_clear(): void;
+  debug_unhook_pte_table(addr: number): number;
   [name: string]: unknown;
 }
 
@@ -215,5 +231,42 @@ export class WasmCore implements PageTableCore {
 
   memoryBytes(): number {
     return this.x.memory.buffer.byteLength;
+  }
+
+  configure(cfg: CoreConfig): void {
+    this.x.set_strategy(cfg.strategyId);
+    this.x.set_knobs(cfg.trylockFail, cfg.resched, cfg.nowaitFail, cfg.seed);
+    this.x.set_cpus(cfg.cpus);
+    this.x.rcu_configure(TABLE_FREE_MODES[cfg.tableFree], cfg.gracePeriodNs);
+  }
+  setNow(ns: number): void {
+    this.x.set_now(ns);
+  }
+  rcuBarrier(): void {
+    this.x.rcu_barrier();
+  }
+  scanRange(start: number, end: number, firstOfPass: boolean): number {
+    return this.x.scan_range(start, end, firstOfPass ? 1 : 0);
+  }
+  checkEnable(on: boolean): void {
+    this.x.check_enable(on ? 1 : 0);
+  }
+  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number } {
+    this.x.check_walk(lo, hi);
+    return { anon: this.x.check_count(0), file: this.x.check_count(1), swap: this.x.check_count(2) };
+  }
+  takeViolations(): CoreViolation[] {
+    const out: CoreViolation[] = [];
+    const n = this.x.check_log_len();
+    for (let i = 0; i < n; i++) {
+      const kind = CHECK_KINDS[this.x.check_log_kind(i) as keyof typeof CHECK_KINDS];
+      out.push({ kind, addr: this.x.check_log_addr(i), value: this.x.check_log_value(i) });
+    }
+    this.x.check_log_clear();
+    return out;
+  }
+  /** Test hook: unhook the PTE table at addr into the open gather without a flush. */
+  debugUnhookPteTable(addr: number): boolean {
+    return this.x.debug_unhook_pte_table(addr) !== 0;
   }
 }

@@ -4,7 +4,7 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type PageTableCore, type RawStats, type ReclaimPath, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
+  type PageTableCore, type RawStats, type ReclaimPath, type TableFree, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
   CORE_SIGSEGV, CORE_SIGBUS, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
 } from '../core/types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
@@ -14,6 +14,9 @@ import {
   placeTopDown, isAnonymous,
 } from './vma.js';
 import type { Access, Advice } from '../trace/ops.js';
+import { type CostModel, DEFAULT_COST_MODEL, DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS, SimClock, opCostNs } from './cost.js';
+import { AsyncScanner, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './async-scan.js';
+import { Checker, type Violation } from './checker.js';
 
 export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'SIGSEGV' | 'SIGBUS';
 
@@ -32,7 +35,29 @@ export interface MmOptions {
   mmapBase?: number;
   /** Read faults map the shared zero page (upstream default). false models hosts that forbid it. */
   zeroPage?: boolean;
+  /** Probability the fast path's PMD trylock fails (path auto). */
+  trylockFail?: number;
+  /** Probability need_resched() turns true during a zap_pte_range pass. */
+  resched?: number;
+  /** Probability a GFP_NOWAIT table batch page cannot be had (single-table fallback). */
+  nowaitFail?: number;
+  /** Seed of the probabilities above. */
+  seed?: number;
+  /** CPUs that ran the mm (IPIs per TLB shootdown = cpus - 1). Default 2, this host's count. */
+  cpus?: number;
+  /** Single-table fallback: semi-RCU (IPI, free at once) or call_rcu. Default rcu. */
+  tableFree?: TableFree;
+  tickMs?: number;
+  gracePeriodMs?: number;
+  /** async-scan: least time between passes, and VA scanned per pass. */
+  scanPeriodMs?: number;
+  scanBytes?: number;
+  cost?: CostModel;
+  /** Run the invariant checker around every operation (WASM core only). */
+  check?: boolean;
 }
+
+export const DEFAULT_CPUS = 2;
 
 const pageAlignUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const ok = (addr?: number): SyscallResult => (addr === undefined ? { ok: true } : { ok: true, addr });
@@ -54,6 +79,11 @@ export class Mm {
   private nextAnonVma = 1;
   private readonly mmapBase: number;
   private exited = false;
+  readonly clock: SimClock;
+  private readonly cost: CostModel;
+  readonly scanner: AsyncScanner | undefined;
+  private readonly checker: Checker | undefined;
+  private violations: Violation[] = [];
 
   constructor(
     readonly core: PageTableCore,
@@ -64,6 +94,56 @@ export class Mm {
     core.reset({ limitFrames: opts.limitFrames ?? 0 });
     core.setPathMode(opts.path ?? 'auto');
     core.setZeroPage(opts.zeroPage ?? true);
+    const gracePeriodMs = opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
+    core.configure({
+      strategyId: this.strategy.coreId, trylockFail: opts.trylockFail ?? 0, resched: opts.resched ?? 0,
+      nowaitFail: opts.nowaitFail ?? 0, seed: opts.seed ?? 1, cpus: opts.cpus ?? DEFAULT_CPUS,
+      tableFree: opts.tableFree ?? 'rcu', gracePeriodNs: gracePeriodMs * 1e6,
+    });
+    this.clock = new SimClock(opts.tickMs ?? DEFAULT_TICK_MS);
+    this.cost = opts.cost ?? DEFAULT_COST_MODEL;
+    this.scanner = this.strategy.usesScanner
+      ? new AsyncScanner(core, (opts.scanPeriodMs ?? DEFAULT_SCAN_PERIOD_MS) * 1e6, opts.scanBytes ?? DEFAULT_SCAN_BYTES)
+      : undefined;
+    this.checker = opts.check ? new Checker(core) : undefined;
+  }
+
+  /** Simulated time since the mm was created, in ns (see src/mm/cost.ts). */
+  get nowNs(): number {
+    return this.clock.nowNs;
+  }
+
+  /** Violations the checker found since the last call (then cleared). */
+  takeViolations(): Violation[] {
+    const out = this.violations;
+    this.violations = [];
+    return out;
+  }
+
+  /**
+   * One system call or access: run it, charge its cost to the clock, let the scheduler
+   * tick and the async scanner run on return to user space, let RCU catch up, check.
+   */
+  private syscall(addr: number, len: number, syscall: boolean, fn: () => SyscallResult): SyscallResult {
+    this.live();
+    const before = this.core.stats();
+    const snap = this.checker?.begin(addr, len, before);
+    const r = fn();
+    let after = this.core.stats();
+    const ticks = this.clock.advance(opCostNs(this.cost, before, after, syscall));
+    if (this.scanner) {
+      if (ticks > 0) this.scanner.tick(this.clock.nowNs);
+      const s0 = after;
+      this.scanner.runIfQueued(this.vmas, this.clock.nowNs);
+      after = this.core.stats();
+      this.clock.advance(opCostNs(this.cost, s0, after, false));
+    }
+    this.core.setNow(this.clock.nowNs);
+    if (this.checker && snap) {
+      after = this.core.stats();
+      this.violations.push(...this.checker.end(snap, after));
+    }
+    return r;
   }
 
   private live(): void {
@@ -75,7 +155,10 @@ export class Mm {
    * addr = null places the mapping top-down like Linux 6.12+.
    */
   mmap(addr: number | null, len: number): SyscallResult {
-    this.live();
+    return this.syscall(0, 0, true, () => this.doMmap(addr, len));
+  }
+
+  private doMmap(addr: number | null, len: number): SyscallResult {
     if (len <= 0) return fail('EINVAL', 'length must be positive');
     len = pageAlignUp(len);
     if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
@@ -122,7 +205,10 @@ export class Mm {
 
   /** munmap(addr, len): split, zap, free_pgtables with the neighbours as floor and ceiling. */
   munmap(addr: number, len: number): SyscallResult {
-    this.live();
+    return this.syscall(addr, len, true, () => this.doMunmap(addr, len));
+  }
+
+  private doMunmap(addr: number, len: number): SyscallResult {
     if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
     len = pageAlignUp(len);
     if (len === 0) return fail('EINVAL', 'length must be positive');
@@ -172,7 +258,10 @@ export class Mm {
    * return ENOMEM, but the mapped parts are still processed. One mmu_gather per call.
    */
   madvise(addr: number, len: number, advice: Advice): SyscallResult {
-    this.live();
+    return this.syscall(addr, len, true, () => this.doMadvise(addr, len, advice));
+  }
+
+  private doMadvise(addr: number, len: number, advice: Advice): SyscallResult {
     if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
     const alignedLen = pageAlignUp(len);
     const end = addr + alignedLen;
@@ -223,7 +312,10 @@ export class Mm {
    * real program would die with SIGSEGV at the hole).
    */
   touch(addr: number, len: number, access: Access): SyscallResult {
-    this.live();
+    return this.syscall(addr, len, false, () => this.doTouch(addr, len, access));
+  }
+
+  private doTouch(addr: number, len: number, access: Access): SyscallResult {
     const start = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     const end = pageAlignUp(addr + len);
     if (end <= start) return ok();
@@ -286,9 +378,13 @@ export class Mm {
   exit(): ExitReport {
     this.live();
     const all = this.vmas.clear();
+    const before = this.core.stats();
+    const snap = this.checker?.begin(0, TASK_SIZE, before);
     if (all.length) this.unmapRegion(all, 0, 0);
+    this.core.rcuBarrier();
     this.exited = true;
     const stats = this.core.stats();
+    if (this.checker && snap) this.violations.push(...this.checker.end(snap, stats));
     const problems: string[] = [];
     const rss: [keyof RawStats, string][] = [
       ['RssFile', 'MM_FILEPAGES'], ['RssAnon', 'MM_ANONPAGES'], ['RssSwapEnts', 'MM_SWAPENTS'], ['RssShmem', 'MM_SHMEMPAGES'],
@@ -298,6 +394,7 @@ export class Mm {
     }
     const pgtablesBytes = (stats.NrPte + stats.NrPmd + stats.NrPud) * PAGE_SIZE;
     if (pgtablesBytes !== 0) problems.push(`BUG: non-zero pgtables_bytes on freeing mm: ${pgtablesBytes}`);
+    if (stats.PgtablesPending !== 0) problems.push(`ptreclaim: ${stats.PgtablesPending} page-table pages still waiting for an RCU grace period after exit`);
     if (stats.ArenaFramesLive !== 1) problems.push(`ptreclaim: ${stats.ArenaFramesLive - 1} page-table frames still allocated after exit (only the PGD should remain)`);
     return { problems, stats };
   }

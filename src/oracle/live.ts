@@ -9,10 +9,10 @@
  */
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { dirname, join, parse as parsePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { accessSync, constants, statSync } from 'node:fs';
 
+import { PtreclaimError } from '../errors.js';
+import { buildPath } from '../paths.js';
 import type { Op, OpKind } from '../trace/ops.js';
 
 /** Counters read from /proc/self/status of the helper, all in kB. */
@@ -50,6 +50,18 @@ export interface LiveResult {
   wallNs: number;
   /** With `perOp`: state after each op, as deltas relative to `before`. */
   perOp?: { vmPteKb: number; rssAnonKb: number }[];
+  /** The helper's own mappings [start, end) during the replay (its code, libc, stack). */
+  helperMappings: [number, number][];
+}
+
+/** The live-kernel oracle cannot run here, or refused the trace (the message says why). */
+export class OracleUnavailableError extends PtreclaimError {
+  override name = 'OracleUnavailableError';
+}
+
+/** The trace uses an address the helper process itself occupies. */
+export class AddressInUseError extends OracleUnavailableError {
+  override name = 'AddressInUseError';
 }
 
 export interface LiveRunOptions {
@@ -67,28 +79,8 @@ export interface PtReclaimProbe {
   vmPteAfterKb: number;
 }
 
-const HELPER_RELATIVE = join('build', 'native', 'ptreclaim-oracle');
-const PACKAGE_NAME = 'ptreclaim';
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
-
-/** Nearest ancestor directory of this module holding the "ptreclaim" package.json. */
-function findPackageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  const { root } = parsePath(dir);
-  for (;;) {
-    try {
-      const pkg: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (isObject(pkg) && pkg['name'] === PACKAGE_NAME) return dir;
-    } catch {
-      // no (readable) package.json here
-    }
-    if (dir === root) return null;
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-}
 
 /** Whether the live-kernel oracle can run here, and where its helper binary is. */
 export function liveOracleStatus(): LiveOracleStatus {
@@ -98,14 +90,12 @@ export function liveOracleStatus(): LiveOracleStatus {
   if (process.arch !== 'x64') {
     return { available: false, reason: `the live-kernel oracle needs x86-64 (this is ${process.arch})` };
   }
-  const root = findPackageRoot();
-  if (root === null) {
-    return {
-      available: false,
-      reason: `cannot locate the ${PACKAGE_NAME} package root (no package.json named "${PACKAGE_NAME}" above ${dirname(fileURLToPath(import.meta.url))})`,
-    };
+  let helperPath: string;
+  try {
+    helperPath = buildPath('native', 'ptreclaim-oracle');
+  } catch (e) {
+    return { available: false, reason: (e as Error).message };
   }
-  const helperPath = join(root, HELPER_RELATIVE);
   try {
     if (!statSync(helperPath).isFile()) {
       return { available: false, reason: `${helperPath} is not a file` };
@@ -172,7 +162,7 @@ interface HelperOutput {
 
 function requireHelper(): string {
   const st = liveOracleStatus();
-  if (!st.available) throw new Error(`live-kernel oracle unavailable: ${st.reason}`);
+  if (!st.available) throw new OracleUnavailableError(`live-kernel oracle unavailable: ${st.reason}`);
   return st.helperPath;
 }
 
@@ -210,9 +200,14 @@ function runHelper(args: readonly string[], stdin: string | null, timeoutMs: num
         finish(new Error(`${cmd} timed out after ${timeoutMs} ms${stderr ? `; stderr: ${stderr}` : ''}`));
       } else if (code !== 0) {
         const how = code === null ? `was killed by ${signal ?? 'a signal'}` : `exited with code ${code}`;
+        if (code === 4) {
+          finish(new AddressInUseError(stderr.replace(/^ptreclaim-oracle: /, '')));
+          return;
+        }
         const meaning =
           code === 2 ? ' (usage or parse error)' : code === 3 ? ' (unsupported system)' : '';
-        finish(new Error(`${cmd} ${how}${meaning}${stderr ? `: ${stderr}` : ' (no stderr)'}`));
+        const msg = `${cmd} ${how}${meaning}${stderr ? `: ${stderr}` : ' (no stderr)'}`;
+        finish(code === 3 ? new OracleUnavailableError(msg) : new Error(msg));
       } else {
         finish(null, { stdout, stderr });
       }
@@ -285,6 +280,22 @@ function validated<T>(what: string, stderr: string, f: () => T): T {
   }
 }
 
+function hexNum(v: unknown, path: string): number {
+  if (typeof v !== 'string' || !/^0x[0-9a-f]+$/.test(v)) throw new BadOutput(`${path} is not a hex string`);
+  // vsyscall sits at 0xffffffffff600000: above 2^53, so it is rounded; only its order matters.
+  return Number.parseInt(v.slice(2), 16);
+}
+
+function helperMappings(o: Record<string, unknown>): [number, number][] {
+  const raw = o['helperMappings'];
+  if (!Array.isArray(raw)) throw new BadOutput('$.helperMappings is not an array');
+  return raw.map((pair: unknown, i): [number, number] => {
+    const p = `$.helperMappings[${i}]`;
+    if (!Array.isArray(pair) || pair.length !== 2) throw new BadOutput(`${p} is not a [start, end] pair`);
+    return [hexNum(pair[0], `${p}[0]`), hexNum(pair[1], `${p}[1]`)];
+  });
+}
+
 function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: boolean): LiveResult {
   if (o['ok'] !== true) throw new BadOutput('$.ok is not true');
   const ops = num(o, 'ops', '$');
@@ -313,6 +324,7 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
     timeNs: perKind(o, 'timeNs'),
     counts: perKind(o, 'counts'),
     wallNs: num(o, 'wallNs', '$'),
+    helperMappings: helperMappings(o),
   };
   if (wantPerOp) {
     const raw = o['perOp'];
@@ -388,4 +400,19 @@ export async function probePtReclaim(opts: { timeoutMs?: number } = {}): Promise
     if (typeof pt !== 'boolean') throw new BadOutput('$.ptReclaim is not a boolean');
     return { ptReclaim: pt, vmPteBeforeKb: num(o, 'vmPteBeforeKb', '$'), vmPteAfterKb: num(o, 'vmPteAfterKb', '$') };
   });
+}
+
+/** What the helper measures about the running system itself. */
+export interface HelperHostProbe {
+  pageSize: number;
+  /** User address width in use: 47 with 4-level paging, 56 with 5-level. */
+  vaBits: number;
+}
+
+/** Page size and paging depth as seen by a fresh helper process. */
+export async function probeHost(opts: { timeoutMs?: number } = {}): Promise<HelperHostProbe> {
+  const { stdout, stderr } = await runHelper(['--host'], null, opts.timeoutMs ?? 30_000);
+  const what = 'probeHost';
+  const o = parseJson(stdout, stderr, what);
+  return validated(what, stderr, () => ({ pageSize: num(o, 'pageSize', '$'), vaBits: num(o, 'vaBits', '$') }));
 }

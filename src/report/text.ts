@@ -21,17 +21,34 @@ const ROWS: Row[] = [
   { label: 'tables live (PTE/PMD/PUD)', value: (r) => `${int(r.tables.pte)} / ${int(r.tables.pmd)} / ${int(r.tables.pud)}` },
   { label: 'tables allocated (PTE/PMD/PUD)', value: (r) => `${int(r.tablesAllocated.pte)} / ${int(r.tablesAllocated.pmd)} / ${int(r.tablesAllocated.pud)}` },
   { label: 'tables freed (PTE/PMD/PUD)', value: (r) => `${int(r.tablesFreed.pte)} / ${int(r.tablesFreed.pmd)} / ${int(r.tablesFreed.pud)}` },
-  { label: 'reclaims fast / slow', value: (r) => `${int(r.reclaim.fast)} / ${int(r.reclaim.slow)}` },
+  { label: 'real PT memory incl. pending RCU (final / peak)', value: (r) => `${kb(r.realPgtablesKb)} / ${kb(r.peakRealPgtablesKb)}`, score: (r) => r.peakRealPgtablesKb },
+  { label: 'tables freed (fast/slow/scan/refcount)', value: (r) => `${int(r.reclaimBy.fast)} / ${int(r.reclaimBy.slow)} / ${int(r.reclaimBy.scan)} / ${int(r.reclaimBy.refcount)}` },
   { label: 'slow-path scans that kept the table', value: (r) => int(r.reclaim.slowFailed) },
-  { label: 'entries read (zap / slow scan)', value: (r) => `${int(r.entries.readZap)} / ${int(r.entries.readScan)}` },
-  { label: 'TLB flushes (forced)', value: (r) => `${int(r.tlb.flushes)} (${int(r.tlb.forceFlush)})` },
+  { label: 'entries read (zap / slow scan / async scan)', value: (r) => `${int(r.entries.readZap)} / ${int(r.entries.readScan)} / ${int(r.asyncScan.entriesRead)}`, score: (r) => r.entriesReadTotal },
+  { label: 'TLB flushes ranged / full (forced)', value: (r) => `${int(r.tlbCost.ranged)} / ${int(r.tlbCost.full)} (${int(r.tlb.forceFlush)})`, score: (r) => r.tlb.flushes },
+  { label: 'IPIs', value: (r) => int(r.tlbCost.ipis), score: (r) => r.tlbCost.ipis },
+  { label: 'zap retries', value: (r) => int(r.tlb.zapRetries) },
+  { label: 'RCU callbacks / grace periods', value: (r) => `${int(r.rcu.callbacks)} / ${int(r.rcu.gracePeriods)}` },
+  { label: 'locks PTL / PMD (trylock failed)', value: (r) => `${int(r.locks.ptl)} / ${int(r.locks.pmd)} (${int(r.locks.pmdTrylockFail)})` },
+  { label: 'refcount atomics', value: (r) => int(r.refcountAtomics) },
+  { label: 'simulated time', value: (r) => `${(r.simulatedMs / 1000).toFixed(2)} s` },
   { label: 'RSS (anon pages)', value: (r) => `${kb(r.rss.rssKb)} (${int(r.rss.anonPages)})` },
   { label: 'swap entries', value: (r) => int(r.rss.swapEnts) },
   { label: 'operations (failed)', value: (r) => `${int(r.ops)} (${int(r.errorCount)})` },
   { label: 'exit teardown', value: (r) => (r.exit.clean ? 'clean' : pc.red(`${r.exit.problems.length} problem(s)`)) },
+  { label: 'checker', value: (r) => (!r.check.enabled ? 'off' : r.check.violationCount === 0 ? 'clean' : pc.red(`${r.check.violationCount} violation(s)`)) },
   { label: 'wall time', value: (r) => `${r.wallMs.toFixed(1)} ms`, score: (r) => r.wallMs },
   { label: 'simulated ops/s', value: (r) => int(r.opsPerSec) },
 ];
+
+/** The knobs every column shares, echoed under the table. */
+function knobs(r: RunResult | undefined): string {
+  if (!r) return '';
+  const c = r.config;
+  return pc.dim(`path ${r.path}, trylock-fail ${c.trylockFail}, resched ${c.resched}, nowait-fail ${c.nowaitFail}, seed ${c.seed}, ` +
+    `cpus ${c.cpus}, table-free ${c.tableFree}, tick ${c.tickMs} ms, grace period ${c.gracePeriodMs} ms, ` +
+    `scan every ${c.scanPeriodMs} ms x ${c.scanBytes / 2 ** 20} MiB`);
+}
 
 /** Render runs of the same source as one table, best value per scored row in green. */
 export function formatRunTable(results: readonly RunResult[]): string {
@@ -46,8 +63,13 @@ export function formatRunTable(results: readonly RunResult[]): string {
     }
     table.push([row.label, ...cells]);
   }
-  const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), table.toString()];
+  const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), table.toString(), knobs(results[0])];
   for (const r of results) {
+    for (const v of r.check.violations.slice(0, 5)) {
+      const where = v.file ? `${v.file}:${v.line}` : v.op === 'exit' ? 'exit' : `op ${v.index + 1}`;
+      lines.push(pc.red(`[${r.strategy}] ${where} ${v.op}: ${v.check} at 0x${v.addr.toString(16)}: ${v.message}`));
+    }
+    if (r.check.violationCount > 5) lines.push(pc.red(`[${r.strategy}] ... ${r.check.violationCount - 5} more violation(s)`));
     for (const p of r.exit.problems) lines.push(pc.red(`[${r.strategy}] ${p}`));
     if (r.errorCount) {
       const first = r.errors[0]!;

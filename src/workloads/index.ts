@@ -4,6 +4,11 @@
  */
 import type { Advice, Op } from '../trace/ops.js';
 import { UsageError } from '../errors.js';
+import { pageFault1, mmap1, tlbFlush2, malloc1 } from './wis.js';
+import { allocWorkload } from './alloc.js';
+import { pathsReclaim } from './paths.js';
+import { sparseWorkload } from './sparse.js';
+import { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './designs.js';
 
 export interface Workload {
   readonly name: string;
@@ -42,6 +47,21 @@ export const WORKLOADS: Record<string, () => Workload> = {
   seed: () => seedWorkload(),
   'seed-5g': () => seedWorkload(5 * GiB),
   'seed-5g-free': () => seedWorkload(5 * GiB, { advice: 'free' }),
+  // Benchmark suites' shapes (src/bench/suites.ts), at their default parameters.
+  'wis-page_fault1': () => pageFault1(),
+  'wis-mmap1': () => mmap1(),
+  'wis-tlb_flush2': () => tlbFlush2(),
+  'wis-malloc1': () => malloc1(),
+  'alloc-jemalloc': () => allocWorkload('jemalloc'),
+  'alloc-tcmalloc': () => allocWorkload('tcmalloc'),
+  'alloc-mimalloc': () => allocWorkload('mimalloc'),
+  'paths-reclaim': () => pathsReclaim(),
+  sparse: () => sparseWorkload(),
+  // Reclaim designs side by side (src/workloads/designs.ts).
+  'v1-robot': () => v1RobotWorkload(),
+  'force-break': () => forceBreakWorkload(),
+  'partial-dontneed': () => partialDontneedWorkload(),
+  'table-churn': () => tableChurnWorkload(),
 };
 
 export function getWorkload(name: string): Workload {

@@ -1,0 +1,130 @@
+// Micro-kernels for `ptreclaim bench kernels`: the core's own hot loops, run over N prepared
+// PTE tables so one call does enough work to time. Nothing here re-implements a loop: scan is
+// pte_table_all_none (the slow path's check), zap is unmap_page_range inside one mmu_gather
+// per table (MADV_DONTNEED of a 2 MiB chunk, no reclaim so the table stays for the next
+// round), fault-fill is fault_range over one table's span, walk is walk_pte plus the entry.
+//
+// Table i maps [KERNEL_BASE + i * 2 MiB, + 2 MiB). Built twice from the same source
+// (asconfig targets kernels-simd / kernels-scalar); index.ts is an entry too, so the core's
+// exports (init, stats_ptr, ...) come with it.
+
+import { PMD_SIZE, PTRS_PER_TABLE, TABLE_BYTES, ANON_PTE_FLAGS, FIRST_ANON_PFN, pfn_pte } from "./pgtable";
+import { OK } from "./arena";
+import { walk_pmd, walk_pte, entry_table } from "./mm";
+import { fault_range } from "./fault";
+import { unmap_page_range, VMA_ANON, ZAP_EVEN_COWS } from "./zap";
+import { pte_table_all_none } from "./pt_reclaim";
+import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
+import { init } from "./index";
+
+/** Where the benchmark tables start: 16 TiB, far from anything else. */
+const KERNEL_BASE: u64 = <u64>1 << 44;
+/** Most tables a kernel run prepares (128 MiB of tables; the index must fit below the arena). */
+export const KERNEL_MAX_TABLES: u32 = 32768;
+/** Address of each prepared PTE table, so scan and refill need no walk. */
+const TABLES: usize = memory.data(<i32>KERNEL_MAX_TABLES * 4, 16);
+/** MADV_DONTNEED on a private anonymous VMA, without PT_RECLAIM (the table must survive). */
+const ZAP_FLAGS: u32 = VMA_ANON | ZAP_EVEN_COWS;
+
+let nTables: u32 = 0;
+
+@inline function table_va(i: u32): u64 {
+  return KERNEL_BASE + <u64>i * PMD_SIZE;
+}
+@inline function table_at(i: u32): usize {
+  return <usize>load<u32>(TABLES + (<usize>i << 2));
+}
+
+/**
+ * Start a fresh mm and fault `n` PTE tables full (write faults: every entry present, every
+ * byte of the tables written, so no zero-page-backed memory flatters later reads).
+ * Returns OK or a core status; -6 if n is out of range.
+ */
+export function kernel_setup(n: u32): i32 {
+  if (n == 0 || n > KERNEL_MAX_TABLES) return -6;
+  let status = init(0);
+  if (status != OK) return status;
+  status = fault_range(table_va(0), table_va(n), true);
+  if (status != OK) return status;
+  for (let i: u32 = 0; i < n; i++) {
+    store<u32>(TABLES + (<usize>i << 2), <u32>entry_table(load<u64>(walk_pmd(table_va(i)))));
+  }
+  nTables = n;
+  return OK;
+}
+
+/** Refill every table with present anonymous entries (pfn = FIRST_ANON_PFN + 512 i + j). */
+export function kernel_fill_present(): void {
+  for (let i: u32 = 0; i < nTables; i++) {
+    const t = table_at(i);
+    const pfn0 = FIRST_ANON_PFN + <u64>i * PTRS_PER_TABLE;
+    for (let j: u32 = 0; j < PTRS_PER_TABLE; j++) {
+      store<u64>(t + (<usize>j << 3), pfn_pte(pfn0 + j, ANON_PTE_FLAGS));
+    }
+  }
+}
+
+/** Clear every table (all entries none; the tables stay hooked in). */
+export function kernel_fill_none(): void {
+  for (let i: u32 = 0; i < nTables; i++) memory.fill(table_at(i), 0, TABLE_BYTES);
+}
+
+/** scan: pte_table_all_none over every table; returns how many were all none. */
+export function kernel_scan(): u32 {
+  let empty: u32 = 0;
+  for (let i: u32 = 0; i < nTables; i++) {
+    if (pte_table_all_none(table_at(i))) empty++;
+  }
+  return empty;
+}
+
+/** zap: MADV_DONTNEED each table's 2 MiB chunk, one mmu_gather per chunk, as madvise does. */
+export function kernel_zap(): void {
+  for (let i: u32 = 0; i < nTables; i++) {
+    tlb_gather_mmu();
+    unmap_page_range(table_va(i), table_va(i + 1), ZAP_FLAGS);
+    tlb_finish_mmu();
+  }
+}
+
+/** fault-fill: write-fault all 512 pages of each table, one fault_range per 2 MiB chunk. */
+export function kernel_fault_fill(): i32 {
+  for (let i: u32 = 0; i < nTables; i++) {
+    const status = fault_range(table_va(i), table_va(i + 1), true);
+    if (status != OK) return status;
+  }
+  return OK;
+}
+
+/**
+ * walk: find the PTE table for one address per table (a different slot in each) and read
+ * the entry there. Returns the sum of the entries so nothing can be optimised away.
+ */
+export function kernel_walk(): u64 {
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < nTables; i++) {
+    const ptep = walk_pte(table_va(i) + (<u64>((i * 37) & (PTRS_PER_TABLE - 1)) << 12));
+    if (ptep != 0) sum += load<u64>(ptep);
+  }
+  return sum;
+}
+
+/** Entries of all tables summed (a checksum the tests compare across implementations). */
+export function kernel_checksum(): u64 {
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < nTables; i++) {
+    const t = table_at(i);
+    for (let j: u32 = 0; j < PTRS_PER_TABLE; j++) sum += load<u64>(t + (<usize>j << 3)) * (<u64>j + 1);
+  }
+  return sum;
+}
+
+/** True when this build was compiled with WebAssembly SIMD (kernels-simd). */
+export function kernel_simd(): bool {
+  return ASC_FEATURE_SIMD;
+}
+
+/** Set entry j of table i (tests: a lone non-none entry at every slot). */
+export function kernel_poke(i: u32, j: u32, e: u64): void {
+  if (i < nTables && j < PTRS_PER_TABLE) store<u64>(table_at(i) + (<usize>j << 3), e);
+}

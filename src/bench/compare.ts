@@ -1,0 +1,100 @@
+/**
+ * benchstat-style comparison of two results files: per cell, median and 95% CI of both,
+ * the change of the median, and a Mann-Whitney U p-value; a geomean over cells; memory
+ * counters compared exactly (they are deterministic, so any difference is real).
+ */
+import { UsageError } from '../errors.js';
+import { geomean, mannWhitneyU, median, medianCI, type Interval } from './stats.js';
+import type { BenchResults, CellResult } from './types.js';
+
+export interface CompareOptions {
+  /** Significance level for the U test. */
+  alpha: number;
+  /** A slowdown larger than this (fraction, 0.05 = 5%) and significant is a regression. */
+  threshold: number;
+}
+
+export interface CompareRow {
+  id: string;
+  base: { median: number; ci: Interval; n: number };
+  next: { median: number; ci: Interval; n: number };
+  /** (new - base) / base of the medians. */
+  delta: number;
+  p: number;
+  significant: boolean;
+  regression: boolean;
+}
+
+export interface CounterDiff {
+  id: string;
+  counter: string;
+  base: number;
+  next: number;
+}
+
+export interface Comparison {
+  rows: CompareRow[];
+  /** Geometric mean of new/base median ratios over the compared cells. */
+  geomeanRatio: number;
+  counterDiffs: CounterDiff[];
+  onlyInBase: string[];
+  onlyInNew: string[];
+  regressions: CompareRow[];
+}
+
+/** Deterministic memory and work counters worth comparing exactly. */
+function exactFigures(c: CellResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of ['vmPteFinalKb', 'vmPtePeakKb', 'pgtableFinalKb', 'pgtablePeakKb', 'rcuPendingPeakKb'] as const) out[`memory.${k}`] = c.memory[k];
+  for (const [k, v] of Object.entries(c.counters)) out[k] = v;
+  return out;
+}
+
+export function compareResults(base: BenchResults, next: BenchResults, o: CompareOptions): Comparison {
+  if (base.context.options.seed !== next.context.options.seed) {
+    throw new UsageError(`compare: the files use different seeds (${base.context.options.seed} vs ${next.context.options.seed}); workloads differ, so cells are not comparable`);
+  }
+  const nextById = new Map(next.cells.map((c) => [c.id, c]));
+  const baseIds = new Set(base.cells.map((c) => c.id));
+  const rows: CompareRow[] = [];
+  const counterDiffs: CounterDiff[] = [];
+  for (const b of base.cells) {
+    const n = nextById.get(b.id);
+    if (!n) continue;
+    const bm = median(b.samples);
+    const nm = median(n.samples);
+    const { p } = mannWhitneyU(b.samples, n.samples);
+    const delta = (nm - bm) / bm;
+    const significant = p < o.alpha;
+    rows.push({
+      id: b.id,
+      base: { median: bm, ci: medianCI(b.samples), n: b.samples.length },
+      next: { median: nm, ci: medianCI(n.samples), n: n.samples.length },
+      delta, p, significant,
+      regression: significant && delta > o.threshold,
+    });
+    const bf = exactFigures(b);
+    const nf = exactFigures(n);
+    for (const k of new Set([...Object.keys(bf), ...Object.keys(nf)])) {
+      if (bf[k] !== nf[k]) counterDiffs.push({ id: b.id, counter: k, base: bf[k] ?? NaN, next: nf[k] ?? NaN });
+    }
+  }
+  if (rows.length === 0) {
+    throw new UsageError('compare: the two files have no cell in common (cells match by suite/workload/variant/strategy); run the same suites and strategies on both sides');
+  }
+  return {
+    rows,
+    geomeanRatio: geomean(rows.map((r) => r.next.median / r.base.median)),
+    counterDiffs,
+    onlyInBase: base.cells.filter((c) => !nextById.has(c.id)).map((c) => c.id),
+    onlyInNew: next.cells.filter((c) => !baseIds.has(c.id)).map((c) => c.id),
+    regressions: rows.filter((r) => r.regression),
+  };
+}
+
+/** "5%", "0.05" -> 0.05. */
+export function parsePercent(spec: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(spec);
+  if (!m) throw new UsageError(`${what} must be a percentage such as 5% or a fraction such as 0.05, not "${spec}"`);
+  return m[2] ? Number(m[1]) / 100 : Number(m[1]);
+}

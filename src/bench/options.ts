@@ -1,0 +1,66 @@
+/** Typed, validated options of `ptreclaim bench` (the CLI file only declares flags). */
+import { UsageError } from '../errors.js';
+import { parseStrategyList, STRATEGY_NAMES } from '../strategies.js';
+import { parseNumber } from '../trace/parse.js';
+import { parseScale } from '../workloads/sparse.js';
+import { DEFAULT_SUITE_PARAMS, DEFAULT_SUITES, getSuite } from './suites.js';
+import type { BenchOptions } from './types.js';
+
+export interface BenchFlags {
+  strategy: string;
+  time: string;
+  iterations: string;
+  warmup: string;
+  seed: string;
+  scale?: string;
+  heap?: string;
+  churn?: string;
+  shard?: string;
+  timelinePoints: string;
+  cpuProf?: string | boolean;
+  heapProf?: string | boolean;
+}
+
+function int(v: string, flag: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, not "${v}"`);
+  return n;
+}
+
+export function parseShard(spec: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be K/N with 1 <= K <= N (e.g. 2/4), not "${spec}"`);
+  return { index, count };
+}
+
+export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
+  const names = suites.length ? suites : DEFAULT_SUITES;
+  for (const s of names) getSuite(s);
+  const size = (v: string, flag: string) => {
+    const n = parseNumber(v);
+    if (typeof n === 'string') throw new UsageError(`${flag}: ${n}`);
+    return n;
+  };
+  const dir = (v: string | boolean | undefined, dflt: string) => (v === undefined || v === false ? undefined : v === true ? dflt : v);
+  const o: BenchOptions = {
+    suites: names,
+    strategies: f.strategy === 'all' ? [...STRATEGY_NAMES] : parseStrategyList(f.strategy),
+    timeMs: int(f.time, '--time', 1),
+    iterations: int(f.iterations, '--iterations', 1),
+    warmupIterations: int(f.warmup, '--warmup', 0),
+    seed: int(f.seed, '--seed', 0),
+    scale: f.scale ? parseScale(f.scale) : DEFAULT_SUITE_PARAMS.scale,
+    heapBytes: f.heap ? size(f.heap, '--heap') : DEFAULT_SUITE_PARAMS.heapBytes,
+    churn: f.churn ? int(f.churn, '--churn', 1) : DEFAULT_SUITE_PARAMS.churn,
+    timelinePoints: int(f.timelinePoints, '--timeline-points', 2),
+    wasm: 'release',
+  };
+  if (f.shard) o.shard = parseShard(f.shard);
+  const cpu = dir(f.cpuProf, 'profiles');
+  const heap = dir(f.heapProf, 'profiles');
+  if (cpu) o.cpuProfDir = cpu;
+  if (heap) o.heapProfDir = heap;
+  return o;
+}

@@ -1,0 +1,95 @@
+/**
+ * JSON schema of results files (schemaVersion 1) and the one reader every command uses:
+ * a malformed or incompatible file is a UsageError that names the file and the field.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { UsageError } from '../errors.js';
+import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchResults } from './types.js';
+
+const num = { type: 'number' } as const;
+const str = { type: 'string' } as const;
+const numMap = { type: 'object', additionalProperties: num } as const;
+
+export const BENCH_JSON_SCHEMA = {
+  $id: 'https://ptreclaim/bench-results-v1.json',
+  type: 'object',
+  required: ['kind', 'schemaVersion', 'partial', 'context', 'matrixSize', 'cells'],
+  properties: {
+    kind: { const: BENCH_KIND },
+    schemaVersion: { const: BENCH_SCHEMA_VERSION },
+    partial: { type: 'boolean' },
+    partialReason: str,
+    matrixSize: { type: 'integer', minimum: 0 },
+    context: {
+      type: 'object',
+      required: ['ptreclaimVersion', 'gitCommit', 'node', 'cpuModel', 'cores', 'wasmSha256', 'date', 'options'],
+      properties: {
+        ptreclaimVersion: str, gitCommit: { type: ['string', 'null'] }, node: str, platform: str, cpuModel: str,
+        cores: { type: 'integer' }, wasmSha256: str, date: str,
+        options: {
+          type: 'object',
+          required: ['suites', 'strategies', 'timeMs', 'iterations', 'seed'],
+          properties: { suites: { type: 'array', items: str }, strategies: { type: 'array', items: str }, timeMs: num, iterations: num, seed: num },
+        },
+      },
+    },
+    cells: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'index', 'suite', 'workload', 'variant', 'strategy', 'ops', 'latency', 'samples', 'throughput', 'memory', 'counters', 'timeline'],
+        properties: {
+          id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, strategy: str, ops: num,
+          latency: { type: 'object', required: ['mean', 'median', 'p99', 'min', 'max', 'rme', 'samples'], additionalProperties: num },
+          samples: { type: 'array', items: num, minItems: 1 },
+          throughput: { type: 'object', required: ['opsPerSec', 'zapGiBPerSec', 'entriesPerSec'], additionalProperties: num },
+          memory: {
+            type: 'object',
+            required: ['vmPteFinalKb', 'vmPtePeakKb', 'pgtableFinalKb', 'pgtablePeakKb', 'rcuPendingPeakKb', 'wasmMemoryBytes', 'jsHeapUsedBytes'],
+            additionalProperties: num,
+          },
+          counters: numMap,
+          checkpoints: { type: 'object', additionalProperties: numMap },
+          timeline: {
+            type: 'array',
+            items: { type: 'object', required: ['op', 'vmPteKb', 'pgtableKb', 'rssKb'], additionalProperties: num },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validateFn = ajv.compile(BENCH_JSON_SCHEMA);
+
+/** Validate parsed JSON as a results file; `where` names it in errors. */
+export function validateResults(data: unknown, where: string): BenchResults {
+  if (data && typeof data === 'object' && 'schemaVersion' in data && (data as { schemaVersion: unknown }).schemaVersion !== BENCH_SCHEMA_VERSION && (data as { kind?: unknown }).kind === BENCH_KIND) {
+    throw new UsageError(`${where}: results schemaVersion ${String((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this ptreclaim reads version ${BENCH_SCHEMA_VERSION}); re-run \`ptreclaim bench\` with this version`);
+  }
+  if (!validateFn(data)) {
+    const e = validateFn.errors?.[0];
+    const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
+    const hint = (data as { kind?: unknown } | null)?.kind !== BENCH_KIND ? ' (is it a `ptreclaim bench --json` file?)' : '';
+    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${hint}`);
+  }
+  return data as unknown as BenchResults;
+}
+
+export function readResults(path: string): BenchResults {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read results file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${path}: not JSON: ${(e as Error).message}`);
+  }
+  return validateResults(data, path);
+}

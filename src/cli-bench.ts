@@ -1,0 +1,158 @@
+/**
+ * The benchmark commands: `bench`, `compare`, `report`, `merge`. Flags only; typed options
+ * live in src/bench/options.ts, the work in src/bench/ and src/report/.
+ */
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import pc from 'picocolors';
+import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UsageError, PtreclaimError } from './errors.js';
+import { writeFileAtomic } from './io.js';
+import { STRATEGY_NAMES } from './strategies.js';
+import { benchOptions, type BenchFlags } from './bench/options.js';
+import { runBench } from './bench/run.js';
+import { SUITES, DELEGATED_SUITES } from './bench/suites.js';
+import { readResults } from './bench/schema.js';
+import { compareResults, parsePercent } from './bench/compare.js';
+import { mergeResults } from './bench/merge.js';
+import { EXPORTERS } from './report/exporter.js';
+import { formatBenchTables, formatComparison } from './report/terminal.js';
+import type { BenchResults } from './bench/types.js';
+
+type Out = (s: string) => void;
+
+/** `ptreclaim bench kernels ...` belongs to src/kernels/cli.ts; load it only when asked. */
+async function delegateKernels(argv: string[]): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const path = join(here, 'kernels', 'cli.js');
+  if (!existsSync(path)) {
+    throw new PtreclaimError('the "kernels" suite is not available in this build (src/kernels/cli.ts is missing); suites available here: ' + Object.keys(SUITES).join(', '));
+  }
+  const mod = (await import(pathToFileURL(path).href)) as { runKernelsCommand?: (argv: string[]) => Promise<void> };
+  if (typeof mod.runKernelsCommand !== 'function') throw new PtreclaimError(`${path} does not export runKernelsCommand(argv)`);
+  await mod.runKernelsCommand(argv);
+}
+
+function writeOutputs(results: BenchResults, files: { json?: string; csv?: string; md?: string }, quiet: boolean): void {
+  for (const format of ['json', 'csv', 'md'] as const) {
+    const file = files[format];
+    if (!file) continue;
+    writeFileAtomic(file, EXPORTERS[format].render(results));
+    if (!quiet) process.stderr.write(pc.dim(`wrote ${file}${results.partial ? ' (partial)' : ''}\n`));
+  }
+}
+
+export function registerBenchCommands(program: Command, out: Out = (s) => process.stdout.write(s)): void {
+  program
+    .command('bench')
+    .description('run benchmark suites: every workload x strategy cell with tinybench')
+    .argument('[suite...]', `suites: ${[...Object.keys(SUITES), ...DELEGATED_SUITES].join(', ')} (default: seed)`)
+    .option('--strategy <names>', `strategies: comma list or "all" (${STRATEGY_NAMES.join(', ')})`, 'all')
+    .option('--time <ms>', 'time budget per cell in ms (with --iterations, both are minimums)', '1000')
+    .option('--iterations <n>', 'minimum measured iterations per cell', '10')
+    .option('--warmup <n>', 'warm-up iterations per cell', '2')
+    .option('--seed <n>', 'seed of generated workloads and injected contention', '1')
+    .option('--scale <fraction>', 'sparse: fraction of the production snapshot (e.g. 1/1024)')
+    .option('--heap <bytes>', 'alloc: live heap size (e.g. 256M)')
+    .option('--churn <n>', 'alloc: allocation/free events')
+    .option('--shard <K/N>', 'run only slice K of N of the cell matrix (merge slices with `ptreclaim merge`)')
+    .option('--timeline-points <n>', 'VmPTE samples per workload run for the report chart', '200')
+    .option('--json <file>', 'write results as JSON (schemaVersion, context, raw samples)')
+    .option('--csv <file>', 'write one CSV row per cell')
+    .option('--md <file>', 'write Markdown tables')
+    .option('--cpu-prof [dir]', 'write a .cpuprofile of each cell\'s measured phase (default dir: profiles)')
+    .option('--heap-prof [dir]', 'write a .heapprofile of each cell\'s measured phase (default dir: profiles)')
+    .option('-q, --quiet', 'no tables, no progress bar')
+    .allowUnknownOption() // only for `bench kernels ...`, which has its own flags; checked below
+    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean }, cmd: Command) => {
+      if (suites[0] === 'kernels') {
+        const raw = process.argv;
+        const at = raw.indexOf('kernels');
+        return delegateKernels(at >= 0 ? raw.slice(at + 1) : suites.slice(1));
+      }
+      const unknown = cmd.args.filter((a) => a.startsWith('-'));
+      if (unknown.length) throw new UsageError(`bench: unknown option ${unknown[0]} (run \`ptreclaim bench --help\`)`);
+      if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
+      const o = benchOptions(suites, flags);
+      const quiet = Boolean(flags.quiet);
+      const tty = Boolean(process.stderr.isTTY) && !quiet;
+      const bar = tty
+        ? new cliProgress.SingleBar({
+          format: `${pc.cyan('{bar}')} {value}/{total} cells | {cell} {phase} {samples} | {duration_formatted}`,
+          hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20,
+        }, cliProgress.Presets.shades_classic)
+        : undefined;
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) process.exit(130);
+        abort.abort();
+        process.stderr.write('\nptreclaim: interrupted; keeping the finished cells (Ctrl-C again to quit now)\n');
+      };
+      process.on('SIGINT', onSigint);
+      let results: BenchResults;
+      try {
+        results = await runBench(o, {
+          cellStart: (cell, i, total) => {
+            if (i === 0) bar?.start(total, 0, { cell: cell.id, phase: '', samples: '' });
+            bar?.update(i, { cell: cell.id, phase: 'warm-up', samples: '' });
+          },
+          iteration: (_cell, phase, n) => bar?.update({ phase: phase === 'warmup' ? 'warm-up' : 'samples', samples: String(n) }),
+          cellDone: (_r, i) => bar?.update(i + 1),
+        }, abort.signal);
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSigint);
+      }
+      if (!quiet) out(formatBenchTables(results) + '\n');
+      writeOutputs(results, flags, quiet);
+      if (results.partialReason === 'interrupted') process.exitCode = 130;
+      else if (results.cells.some((c) => !c.exitClean)) process.exitCode = 1;
+    });
+
+  program
+    .command('compare')
+    .description('compare two results files like benchstat: medians, 95% CI, delta, Mann-Whitney U p-value')
+    .argument('<base>', 'results of the baseline (ptreclaim bench --json)')
+    .argument('<new>', 'results to compare against it')
+    .option('--threshold <pct>', 'slowdown that counts as a regression when significant', '5%')
+    .option('--alpha <p>', 'significance level of the U test', '0.05')
+    .option('--fail-on-regression', 'exit 1 if any cell regressed significantly beyond --threshold')
+    .option('--json', 'print the comparison as JSON')
+    .action((basePath: string, newPath: string, flags: { threshold: string; alpha: string; failOnRegression?: boolean; json?: boolean }) => {
+      const threshold = parsePercent(flags.threshold, '--threshold');
+      const alpha = Number(flags.alpha);
+      if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, not "${flags.alpha}"`);
+      const cmp = compareResults(readResults(basePath), readResults(newPath), { alpha, threshold });
+      if (flags.json) out(JSON.stringify(cmp, null, 2) + '\n');
+      else out(formatComparison(cmp, alpha) + '\n');
+      if (flags.failOnRegression && cmp.regressions.length) {
+        process.stderr.write(`ptreclaim: ${cmp.regressions.length} significant regression(s) beyond ${(100 * threshold).toFixed(1)}%: ${cmp.regressions.map((r) => r.id).join(', ')}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('report')
+    .description('write a self-contained HTML page with charts from a results file')
+    .argument('<results>', 'results file (ptreclaim bench --json)')
+    .addOption(new Option('-o, --output <file>', 'HTML file to write (default: RESULTS with .html)'))
+    .action((path: string, flags: { output?: string }) => {
+      const results = readResults(path);
+      const file = flags.output ?? join(dirname(path), `${basename(path, extname(path))}.html`);
+      writeFileAtomic(file, EXPORTERS.html.render(results));
+      process.stderr.write(`wrote ${file}\n`);
+    });
+
+  program
+    .command('merge')
+    .description('join results of --shard K/N runs (or any disjoint runs of one sweep) into one file')
+    .argument('<files...>', 'results files to merge')
+    .requiredOption('-o, --output <file>', 'merged results file to write')
+    .action((files: string[], flags: { output: string }) => {
+      const merged = mergeResults(files.map((path) => ({ path, results: readResults(path) })));
+      writeFileAtomic(flags.output, EXPORTERS.json.render(merged));
+      process.stderr.write(`wrote ${flags.output}: ${merged.cells.length} of ${merged.matrixSize} cells${merged.partial ? ' (partial)' : ''}\n`);
+    });
+}

@@ -1,0 +1,143 @@
+/**
+ * CLI commands around the live kernel and real programs: `oracle`, `validate`, `import`,
+ * `corpus`. Flags only; the work is in src/oracle/, src/validate.ts, src/import/, src/corpus/.
+ *
+ * Exit status: 0 ok / model and kernel agree, 1 they differ, 2 bad usage, 3 the oracle cannot
+ * run here or refused the trace (the message says why).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+
+import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from './corpus/generate.js';
+import { UsageError } from './errors.js';
+import { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
+import { writeFileAtomic } from './io.js';
+import { describeHost, hostFacts } from './oracle/host.js';
+import { OracleUnavailableError } from './oracle/live.js';
+import { runOracle } from './oracle/oracle.js';
+import { formatTrace, parseNumber, readTraceFile } from './trace/parse.js';
+import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from './validate.js';
+import { WORKLOADS, getWorkload } from './workloads/index.js';
+
+const EXIT_DIFFER = 1;
+const EXIT_ORACLE_UNAVAILABLE = 3;
+
+function intArg(value: string): number {
+  const v = Number(value);
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
+  return v;
+}
+
+function addrArg(value: string): number {
+  const v = parseNumber(value);
+  if (typeof v === 'string') throw new InvalidArgumentError(v);
+  return v;
+}
+
+/** Runs an oracle-backed action; an unavailable oracle is exit 3 with its reason. */
+async function withOracle(f: () => Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    if (!(e instanceof OracleUnavailableError)) throw e;
+    process.stderr.write(`ptreclaim: the live-kernel oracle cannot run: ${e.message}\n`);
+    process.exitCode = EXIT_ORACLE_UNAVAILABLE;
+  }
+}
+
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(2)} ms`);
+
+export function registerOracleCommands(program: Command, out: (s: string) => void): void {
+  program
+    .command('oracle')
+    .description('replay a trace on the live kernel (in a helper process) and report VmPTE, RSS, errors and time per op kind')
+    .argument('[workload]', `built-in workload instead of --trace: ${Object.keys(WORKLOADS).join(', ')}`)
+    .option('--trace <file>', 'the trace file to replay (format v1)')
+    .option('--json', 'one JSON object; field names as in `ptreclaim run --json`')
+    .option('--force', 'replay even if the trace would keep more than half of MemAvailable resident')
+    .action(async (workload: string | undefined, flags: { trace?: string; json?: boolean; force?: boolean }) => {
+      if (!!workload === !!flags.trace) throw new UsageError('give either --trace FILE or a workload name');
+      const source = flags.trace ?? workload!;
+      const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
+      await withOracle(async () => {
+        const r = await runOracle(ops, { source, force: flags.force });
+        if (flags.json) {
+          out(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        const lines = [
+          `host: ${describeHost(r.host)}`,
+          `${r.source}: ${r.ops} ops replayed on the live kernel`,
+          `  VmPTE delta ${r.vmPteKb} kB; RssAnon delta ${r.rss.anonPages * 4} kB; RssFile delta ${r.rss.filePages * 4} kB`,
+          `  failed calls: ${r.errorCount}${r.errors.slice(0, 10).map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${e.line})` : ''} ${e.op}: ${e.errno}`).join('')}`,
+          `  time: ${(['mmap', 'munmap', 'touch', 'madvise'] as const).map((k) => `${k} ${r.opCounts[k]} ops ${ms(r.timeMs[k])} (${r.meanUsPerOp[k].toFixed(1)} µs/op)`).join(', ')}; wall ${ms(r.wallMs)}`,
+          ...r.sharedTables.map((s) => `  warning: ${s}`),
+        ];
+        out(lines.join('\n') + '\n');
+      });
+    });
+
+  program
+    .command('validate')
+    .description('run traces through the model configured like this host and through the live kernel; compare VmPTE and RSS exactly')
+    .option('--trace <file>', 'one trace file')
+    .option('--dir <dir>', 'every *.trace file in a directory')
+    .option('--suite <name>', `corpus (the committed validation corpus) or a built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
+    .option('--strategy <name>', 'model strategy; auto picks the host\'s (pt-reclaim or none)', 'auto')
+    .option('--force', 'replay even traces that would keep more than half of MemAvailable resident')
+    .option('--json', 'one JSON object: host, model choice, one outcome per trace')
+    .action(async (flags: { trace?: string; dir?: string; suite?: string; strategy: string; force?: boolean; json?: boolean }) => {
+      const targets = loadTargets(flags);
+      await withOracle(async () => {
+        if (!flags.json) {
+          const host = await hostFacts();
+          out(`${formatHeader(host, modelForHost(host, flags.strategy))}\n`);
+        }
+        const report = await validateTargets(targets, {
+          strategy: flags.strategy, force: flags.force,
+          onOutcome: flags.json ? undefined : (o) => out(formatOutcome(o) + '\n'),
+        });
+        if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
+        else {
+          const bad = report.outcomes.filter((o) => !o.agree).length;
+          out(bad === 0 ? `all ${report.outcomes.length} trace(s) agree exactly\n` : `${bad} of ${report.outcomes.length} trace(s) differ\n`);
+        }
+        if (!report.agree) process.exitCode = EXIT_DIFFER;
+      });
+    });
+
+  program
+    .command('import')
+    .description('convert a log of a real program into a trace')
+    .argument('<format>', 'log format: strace')
+    .argument('<log>', 'the log file (strace -f [-tt] -e trace=mmap,munmap,madvise,mremap,brk -o LOG prog)')
+    .requiredOption('-o, --output <file>', 'trace file to write (atomically)')
+    .addOption(new Option('--touch <model>', 'how to fill in the page faults strace cannot see').choices([...TOUCH_MODELS]).default('dontneed-ranges'))
+    .option('--rebase <addr>', 'move the trace by a multiple of 512 GiB so it starts in the 512 GiB span at ADDR (keeps every table shape)', addrArg)
+    .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number }) => {
+      if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
+      let text: string;
+      try {
+        text = readFileSync(log, 'utf8');
+      } catch (e) {
+        throw new UsageError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase });
+      writeFileAtomic(flags.output, formatTrace(r.ops, r.header.join('\n')));
+      out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
+    });
+
+  const corpus = program.command('corpus').description('the seeded validation corpus');
+  corpus
+    .command('generate')
+    .description('write a seeded set of random traces around every corner the model must get right')
+    .requiredOption('-o, --output <dir>', 'directory to write the traces and manifest.json into')
+    .option('--seed <n>', 'PRNG seed', intArg, CORPUS_DEFAULTS.seed)
+    .option('--count <n>', 'number of traces', intArg, CORPUS_DEFAULTS.count)
+    .action((flags: { output: string; seed: number; count: number }) => {
+      const traces = generateCorpus({ seed: flags.seed, count: flags.count });
+      writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count });
+      const pages = traces.reduce((a, t) => a + t.touchedPages, 0);
+      out(`wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages touched) to ${flags.output}\n`);
+    });
+}

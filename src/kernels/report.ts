@@ -1,0 +1,72 @@
+/**
+ * Ratios between implementations, the issue's targets, and the text table. Pure functions
+ * over results.
+ */
+import type { Footprint, ImplName, KernelName, KernelRatio, KernelReport, KernelResult } from './types.js';
+
+/** wasm-simd / native: at most this (scan is held tighter). */
+function wasmNativeTarget(kernel: KernelName, footprint: Footprint): number | undefined {
+  if (kernel === 'scan') return footprint === 'in-cache' ? 1.3 : 1.2;
+  if (kernel === 'zap' || kernel === 'fault-fill') return 1.5;
+  return undefined;
+}
+/** ts / wasm-simd: at least this. */
+function tsWasmTarget(kernel: KernelName): number {
+  return kernel === 'scan' ? 8 : 3;
+}
+
+function ratio(results: readonly KernelResult[], kernel: KernelName, footprint: Footprint, of: ImplName, to: ImplName): number | undefined {
+  const a = results.find((r) => r.kernel === kernel && r.footprint === footprint && r.impl === of);
+  const b = results.find((r) => r.kernel === kernel && r.footprint === footprint && r.impl === to);
+  return a && b && b.nsPerTable > 0 ? a.nsPerTable / b.nsPerTable : undefined;
+}
+
+export function computeRatios(results: readonly KernelResult[]): KernelReport['ratios'] {
+  const wasmNative: KernelRatio[] = [];
+  const tsWasm: KernelRatio[] = [];
+  const pairs = new Set(results.map((r) => `${r.kernel}\u0000${r.footprint}`));
+  for (const key of pairs) {
+    const [kernel, footprint] = key.split('\u0000') as [KernelName, Footprint];
+    const wn = ratio(results, kernel, footprint, 'wasm-simd', 'native');
+    if (wn !== undefined) {
+      const max = wasmNativeTarget(kernel, footprint);
+      wasmNative.push({ kernel, footprint, of: 'wasm-simd', to: 'native', ratio: wn, ...(max === undefined ? {} : { target: { max, met: wn <= max } }) });
+    }
+    const tw = ratio(results, kernel, footprint, 'ts', 'wasm-simd');
+    if (tw !== undefined) {
+      const min = tsWasmTarget(kernel);
+      tsWasm.push({ kernel, footprint, of: 'ts', to: 'wasm-simd', ratio: tw, target: { min, met: tw >= min } });
+    }
+  }
+  return { wasmNative, tsWasm };
+}
+
+const fmtNs = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const fmtRatio = (r: KernelRatio | undefined) => {
+  if (!r) return '-';
+  const t = r.target;
+  const goal = !t ? '' : t.max !== undefined ? ` (<=${t.max} ${t.met ? 'ok' : 'MISSED'})` : ` (>=${t.min} ${t.met ? 'ok' : 'MISSED'})`;
+  return `${r.ratio.toFixed(2)}x${goal}`;
+};
+
+/** Plain-text table: one row per kernel and footprint. */
+export function formatKernelTable(report: KernelReport): string {
+  const impls = ['wasm-simd', 'wasm-scalar', 'ts', 'native'] as const;
+  const header = ['kernel', 'footprint', ...impls.map((i) => `${i} ns`), 'wasm/native', 'ts/wasm'];
+  const rows: string[][] = [];
+  const seen = new Set<string>();
+  for (const r of report.results) {
+    const key = `${r.kernel} ${r.footprint}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const ns = (impl: ImplName) => report.results.find((x) => x.kernel === r.kernel && x.footprint === r.footprint && x.impl === impl)?.nsPerTable;
+    const find = (list: KernelRatio[]) => list.find((x) => x.kernel === r.kernel && x.footprint === r.footprint);
+    rows.push([r.kernel, r.footprint, ...impls.map((i) => fmtNs(ns(i))), fmtRatio(find(report.ratios.wasmNative)), fmtRatio(find(report.ratios.tsWasm))]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  for (const s of report.skipped) out.push(`${s.impl} skipped: ${s.reason}`);
+  out.push(`ns per 4 KiB table, median of ${report.context.samples} samples; in-cache ${report.context.tables['in-cache']} tables, out-of-cache ${report.context.tables['out-of-cache']} tables`);
+  return out.join('\n');
+}

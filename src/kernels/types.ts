@@ -1,0 +1,77 @@
+/**
+ * Vocabulary of `ptreclaim bench kernels`: which hot loop, which implementation, which
+ * footprint, and the one record every exporter reads.
+ */
+
+export const KERNELS = ['scan', 'zap', 'fault-fill', 'walk'] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+export const IMPLS = ['wasm-simd', 'wasm-scalar', 'ts', 'native'] as const;
+export type ImplName = (typeof IMPLS)[number];
+
+export const FOOTPRINTS = ['in-cache', 'out-of-cache'] as const;
+export type Footprint = (typeof FOOTPRINTS)[number];
+
+/** Tables per footprint: 64 x 4 KiB = 256 KiB stays in L2; 32768 x 4 KiB = 128 MiB does not fit any cache. */
+export const DEFAULT_TABLES: Record<Footprint, number> = { 'in-cache': 64, 'out-of-cache': 32768 };
+/** The kernels' arena holds at most this many tables (assembly/kernels.ts KERNEL_MAX_TABLES). */
+export const MAX_TABLES = 32768;
+
+export interface KernelResult {
+  kernel: KernelName;
+  impl: ImplName;
+  footprint: Footprint;
+  /** Median over samples of nanoseconds per 4 KiB table. */
+  nsPerTable: number;
+  tables: number;
+  samples: number;
+}
+
+export interface KernelRatio {
+  kernel: KernelName;
+  footprint: Footprint;
+  /** numerator / denominator of nsPerTable, e.g. wasm-simd / native. */
+  of: ImplName;
+  to: ImplName;
+  ratio: number;
+  /** The issue's target for this ratio, when it sets one. */
+  target?: { max?: number; min?: number; met: boolean };
+}
+
+export interface KernelReport {
+  schemaVersion: 1;
+  context: { node: string; platform: string; cpu: string; date: string; samples: number; tables: Record<Footprint, number> };
+  results: KernelResult[];
+  ratios: { wasmNative: KernelRatio[]; tsWasm: KernelRatio[] };
+  /** Implementations that were asked for but could not run, and why. */
+  skipped: { impl: ImplName; reason: string }[];
+}
+
+/**
+ * One implementation of the four kernels over N prepared PTE tables (table i maps
+ * [16 TiB + i x 2 MiB, + 2 MiB)). Every implementation runs the same sequence on the same
+ * data, so their checksums agree (src/kernels/verify.ts).
+ */
+export interface KernelImpl {
+  readonly name: ImplName;
+  /** Fresh mm, n tables faulted full (every byte written). */
+  setup(n: number): void;
+  /** Every entry present (pfn = 0x100 + 512 i + j). */
+  fillPresent(): void;
+  /** Every entry none; the tables stay hooked in. */
+  fillNone(): void;
+  /** pte_table_all_none over every table; how many were empty. */
+  scan(): number;
+  /** MADV_DONTNEED of each table's 2 MiB (one mmu_gather each, no table reclaim). */
+  zap(): void;
+  /** Write-fault every page of each table, one fault_range per 2 MiB. */
+  faultFill(): void;
+  /** Walk to one entry per table and read it; the sum of the entries (mod 2^64). */
+  walk(): bigint;
+  /** Set entry j of table i to a raw value (tests). */
+  poke(i: number, j: number, entry: bigint): void;
+  /** Sum over tables of entry j x (j + 1), mod 2^64. */
+  checksum(): bigint;
+  /** Counters of the zap and fault loops, for cross-checks. */
+  counters(): { entriesCleared: number; pagesGathered: number; tlbFlushes: number; forceBreak: number; faultAnon: number };
+}

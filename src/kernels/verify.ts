@@ -1,0 +1,34 @@
+/**
+ * One fixed sequence every implementation runs on the same data: the tests compare the
+ * outcomes (checksums of every entry, walk sums, counters) across wasm-simd, wasm-scalar,
+ * ts and native, so a benchmark never times a kernel that computes something else.
+ */
+import type { KernelImpl } from './types.js';
+
+export interface VerifyOutcome {
+  afterSetup: string;
+  walk: string;
+  afterZap: string;
+  emptyAfterZap: number;
+  afterFault: string;
+  emptyAfterFault: number;
+  entriesCleared: number;
+  pagesGathered: number;
+  tlbFlushes: number;
+  forceBreak: number;
+  faultAnon: number;
+}
+
+/** setup -> walk -> zap -> scan -> fault-fill -> scan (bench/native/kernels.c --check does the same). */
+export function verifySequence(impl: KernelImpl, tables: number): VerifyOutcome {
+  impl.setup(tables);
+  const afterSetup = impl.checksum().toString();
+  const walk = impl.walk().toString();
+  impl.zap();
+  const afterZap = impl.checksum().toString();
+  const emptyAfterZap = impl.scan();
+  impl.faultFill();
+  const afterFault = impl.checksum().toString();
+  const emptyAfterFault = impl.scan();
+  return { afterSetup, walk, afterZap, emptyAfterZap, afterFault, emptyAfterFault, ...impl.counters() };
+}

@@ -1,0 +1,67 @@
+/**
+ * The simulated clock and its per-operation cost model. Simulated time matters where a
+ * design depends on it (async-scan runs from the scheduler tick; RCU frees tables after
+ * grace periods); it is not a prediction of wall time on any machine.
+ *
+ * An operation costs a fixed system-call overhead plus, for each counter the core moved,
+ * the counter's delta times a weight. Page faults dominate and are calibrated on this
+ * host (native/oracle/MEASURED.md: 9.6-11.5 us per 4 KiB write fault); the other weights
+ * are order-of-magnitude figures for x86-64 and are documented in the README.
+ */
+import type { RawStats, StatName } from '../core/types.js';
+
+export interface CostModel {
+  /** mmap, munmap, madvise: entry, VMA work, exit. */
+  syscallNs: number;
+  /** Per weighted counter: ns per unit of its delta. */
+  perEvent: Partial<Record<StatName, number>>;
+}
+
+export const DEFAULT_COST_MODEL: CostModel = {
+  syscallNs: 1_000,
+  perEvent: {
+    FaultAnon: 10_000, FaultZeroPage: 10_000, FaultWpCopy: 10_000, FaultSwapIn: 10_000,
+    FaultOther: 10_000, FaultAccessOnly: 5, // an access to a mapped page: no fault, a memory access
+    EntriesReadZap: 1, EntriesReadScan: 1, EntriesReadAsyncScan: 1,
+    EntriesCleared: 50, // clear + rmap + folio put, amortised over batches
+    TlbFlushRanged: 200, TlbFlushFull: 500, Ipis: 2_000,
+    AllocPte: 300, AllocPmd: 300, AllocPud: 300, TablesGathered: 100, RcuCallbacks: 50,
+    PtlLocks: 20, PmdLocks: 20, RefcountAtomics: 20,
+  },
+};
+
+export interface TimeOptions {
+  /** Scheduler tick period (CONFIG_HZ=250 -> 4 ms). */
+  tickMs?: number;
+  /** Length of one simulated RCU grace period. */
+  gracePeriodMs?: number;
+  cost?: CostModel;
+}
+
+export const DEFAULT_TICK_MS = 4;
+export const DEFAULT_GRACE_PERIOD_MS = 4;
+
+/** Cost in ns of what the core counted between two snapshots. */
+export function opCostNs(model: CostModel, before: RawStats, after: RawStats, syscall: boolean): number {
+  let ns = syscall ? model.syscallNs : 0;
+  for (const [name, w] of Object.entries(model.perEvent) as [StatName, number][]) {
+    ns += (after[name] - before[name]) * w;
+  }
+  return ns;
+}
+
+export class SimClock {
+  nowNs = 0;
+  readonly tickNs: number;
+
+  constructor(tickMs: number) {
+    this.tickNs = tickMs * 1e6;
+  }
+
+  /** Advance by ns; returns how many scheduler ticks fired meanwhile. */
+  advance(ns: number): number {
+    const before = Math.floor(this.nowNs / this.tickNs);
+    this.nowNs += ns;
+    return Math.floor(this.nowNs / this.tickNs) - before;
+  }
+}

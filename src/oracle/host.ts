@@ -1,0 +1,134 @@
+/**
+ * Facts about the running kernel that decide how the model must be configured to match it:
+ * is PT_RECLAIM built in (config) and active (probe), does a read fault map the zero page,
+ * THP mode, page size and paging depth. Read from /proc and /sys, plus two short probes in
+ * the helper (`--host`, `--probe-pt-reclaim`).
+ */
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { release } from 'node:os';
+
+import { OracleUnavailableError, liveOracleStatus, probeHost, probePtReclaim } from './live.js';
+
+export type Tristate = 'y' | 'n' | 'unknown';
+
+export interface HostFacts {
+  os: string;
+  arch: string;
+  /** uname -r */
+  kernel: string;
+  pageSize: number;
+  /** 4 or 5 (from the user address width a fresh process gets). */
+  pagingLevels: number;
+  ptReclaim: {
+    /** CONFIG_PT_RECLAIM from /proc/config.gz or /boot/config-<release>. */
+    config: Tristate;
+    configSource: string;
+    /** Did MADV_DONTNEED of a whole touched 2 MiB range free its PTE table? */
+    probe: boolean;
+    probeVmPteKb: [number, number];
+    /** What the model should assume: the probe decides; the config only explains. */
+    enabled: boolean;
+  };
+  /** /sys/kernel/mm/transparent_hugepage/enabled, the selected mode. */
+  thp: string;
+  /**
+   * Read faults map the shared zero page (upstream). False when the kernel command line has
+   * the non-upstream `pvm_no_zero_page=1`: reads allocate real pages there.
+   */
+  zeroPage: boolean;
+  zeroPageReason: string;
+  memAvailableKb: number;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** CONFIG_<name> from a kernel config text: 'y' / 'm' count as on, "is not set" as off. */
+export function configValue(configText: string, name: string): Tristate {
+  const on = new RegExp(`^CONFIG_${name}=(y|m)$`, 'm');
+  const off = new RegExp(`^# CONFIG_${name} is not set$`, 'm');
+  if (on.test(configText)) return 'y';
+  if (off.test(configText)) return 'n';
+  return 'n'; // absent from a complete config: the option does not exist in this kernel
+}
+
+/** The kernel config: /proc/config.gz (CONFIG_IKCONFIG_PROC) or /boot/config-<release>. */
+export function readKernelConfig(kernel = release()): { text: string; source: string } | null {
+  try {
+    return { text: gunzipSync(readFileSync('/proc/config.gz')).toString('utf8'), source: '/proc/config.gz' };
+  } catch {
+    // not built with IKCONFIG_PROC, or unreadable
+  }
+  const boot = `/boot/config-${kernel}`;
+  const text = readText(boot);
+  return text === null ? null : { text, source: boot };
+}
+
+/** The zero-page behaviour the kernel command line asks for. */
+export function zeroPageFromCmdline(cmdline: string): { zeroPage: boolean; reason: string } {
+  const m = /(?:^|\s)pvm_no_zero_page=(\S+)/.exec(cmdline);
+  if (m && m[1] !== '0' && m[1] !== 'n' && m[1] !== 'off') {
+    return { zeroPage: false, reason: `pvm_no_zero_page=${m[1]} on the kernel command line: read faults allocate pages` };
+  }
+  return { zeroPage: true, reason: 'no pvm_no_zero_page flag on the kernel command line: read faults map the zero page' };
+}
+
+/** The selected THP mode, e.g. "madvise" from "always [madvise] never". */
+export function thpMode(text: string | null): string {
+  if (text === null) return 'unknown';
+  const m = /\[(\w+)\]/.exec(text);
+  return m ? m[1]! : 'unknown';
+}
+
+let cached: Promise<HostFacts> | undefined;
+
+/**
+ * Collects the host facts (once per process). Rejects with OracleUnavailableError when the
+ * helper cannot run here.
+ */
+export function hostFacts(): Promise<HostFacts> {
+  cached ??= collect();
+  return cached;
+}
+
+async function collect(): Promise<HostFacts> {
+  const st = liveOracleStatus();
+  if (!st.available) throw new OracleUnavailableError(`live-kernel oracle unavailable: ${st.reason}`);
+  const kernel = release();
+  const [probe, pt] = [await probeHost(), await probePtReclaim()];
+  const cfg = readKernelConfig(kernel);
+  const config = cfg ? configValue(cfg.text, 'PT_RECLAIM') : 'unknown';
+  const zp = zeroPageFromCmdline(readText('/proc/cmdline') ?? '');
+  const mem = /^MemAvailable:\s+(\d+) kB$/m.exec(readText('/proc/meminfo') ?? '');
+  return {
+    os: process.platform,
+    arch: process.arch,
+    kernel,
+    pageSize: probe.pageSize,
+    pagingLevels: probe.vaBits > 47 ? 5 : 4,
+    ptReclaim: {
+      config,
+      configSource: cfg ? cfg.source : 'no /proc/config.gz and no /boot/config-' + kernel,
+      probe: pt.ptReclaim,
+      probeVmPteKb: [pt.vmPteBeforeKb, pt.vmPteAfterKb],
+      enabled: pt.ptReclaim,
+    },
+    thp: thpMode(readText('/sys/kernel/mm/transparent_hugepage/enabled')),
+    zeroPage: zp.zeroPage,
+    zeroPageReason: zp.reason,
+    memAvailableKb: mem ? Number(mem[1]) : 0,
+  };
+}
+
+/** One line for humans. */
+export function describeHost(h: HostFacts): string {
+  const pt = h.ptReclaim;
+  const ptText = `PT_RECLAIM ${pt.enabled ? 'on' : 'off'} (config ${pt.config} from ${pt.configSource}; probe: MADV_DONTNEED of 2 MiB took VmPTE ${pt.probeVmPteKb[0]} -> ${pt.probeVmPteKb[1]} kB)`;
+  return `Linux ${h.kernel} ${h.arch}, ${h.pageSize / 1024} KiB pages, ${h.pagingLevels}-level paging, THP ${h.thp}, ${ptText}, zero page ${h.zeroPage ? 'on' : 'off'} (${h.zeroPageReason})`;
+}

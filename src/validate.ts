@@ -1,0 +1,250 @@
+/**
+ * `ptreclaim validate`: run a trace through the model configured like this host and through
+ * the live kernel, compare VmPTE, RssAnon and the errno of every failed call exactly, and on a
+ * difference find the first operation after which the two disagree.
+ *
+ * Bisecting: the kernel run is repeated with a /proc/self/status read after every op (the
+ * helper's --per-op mode), the model is stepped op by op through Mm + applyOp, and the first
+ * index whose (VmPTE, RssAnon, errno) differ is reported with both states before and after.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { PAGE_SIZE } from './core/types.js';
+import { WasmCore } from './core/wasm.js';
+import { PtreclaimError, UsageError } from './errors.js';
+import { Mm } from './mm/mm.js';
+import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
+import { runLiveTrace } from './oracle/live.js';
+import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
+import { packageRoot } from './paths.js';
+import { applyOp, runOps } from './run.js';
+import { getStrategy, type StrategyName } from './strategies.js';
+import type { Op } from './trace/ops.js';
+import { formatTrace, readTraceFile } from './trace/parse.js';
+import { WORKLOADS, getWorkload } from './workloads/index.js';
+
+/** How the model is configured to stand for this host, and why. */
+export interface ModelChoice {
+  strategy: StrategyName;
+  zeroPage: boolean;
+  reasons: string[];
+}
+
+export interface ValidateTarget {
+  source: string;
+  ops: readonly Op[];
+}
+
+export interface ModelState {
+  vmPteKb: number;
+  rssAnonKb: number;
+  tables: { pte: number; pmd: number; pud: number };
+  errno?: string;
+}
+
+export interface KernelState {
+  vmPteKb: number;
+  rssAnonKb: number;
+  errno?: string;
+}
+
+export interface Divergence {
+  index: number;
+  file?: string;
+  line?: number;
+  /** The operation in trace syntax. */
+  text: string;
+  before: { model: ModelState; kernel: KernelState };
+  after: { model: ModelState; kernel: KernelState };
+}
+
+export interface ValidateOutcome {
+  source: string;
+  agree: boolean;
+  model: { strategy: string; zeroPage: boolean; vmPteKb: number; rssAnonKb: number; errors: { index: number; errno: string }[]; wallMs: number; exitClean: boolean };
+  kernel: { vmPteKb: number; rssAnonKb: number; errors: { index: number; errno: string }[]; wallMs: number };
+  /** What differs at the end, in words; empty when they agree. */
+  differences: string[];
+  divergence?: Divergence;
+  /** Set when the per-op kernel rerun agreed with the model everywhere (a non-reproducible result). */
+  bisectNote?: string;
+  sharedTables: string[];
+}
+
+/** Picks the strategy (`auto`: from the host's PT_RECLAIM probe) and the zero-page behaviour. */
+export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
+  const reasons: string[] = [];
+  let strategy: StrategyName;
+  if (requested === 'auto') {
+    strategy = host.ptReclaim.enabled ? 'pt-reclaim' : 'none';
+    reasons.push(
+      `strategy ${strategy}: the host ${host.ptReclaim.enabled ? 'frees' : 'keeps'} PTE tables on MADV_DONTNEED (probe), CONFIG_PT_RECLAIM=${host.ptReclaim.config} (${host.ptReclaim.configSource})`,
+    );
+  } else {
+    strategy = getStrategy(requested).name as StrategyName;
+    reasons.push(`strategy ${strategy}: as requested (auto would pick ${host.ptReclaim.enabled ? 'pt-reclaim' : 'none'})`);
+  }
+  reasons.push(`zeroPage ${host.zeroPage}: ${host.zeroPageReason}`);
+  return { strategy, zeroPage: host.zeroPage, reasons };
+}
+
+/** The traces a `--trace`, `--dir` or `--suite` selection names, loaded and parsed. */
+export function loadTargets(sel: { trace?: string; dir?: string; suite?: string }): ValidateTarget[] {
+  const given = [sel.trace, sel.dir, sel.suite].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new UsageError('give exactly one of --trace FILE, --dir DIR or --suite NAME');
+  if (sel.trace !== undefined) return [{ source: sel.trace, ops: readTraceFile(sel.trace) }];
+  if (sel.dir !== undefined) return tracesInDir(sel.dir);
+  const name = sel.suite!;
+  if (name === 'corpus') return tracesInDir(join(packageRoot(), 'corpus', 'validation'));
+  if (!(name in WORKLOADS)) {
+    throw new UsageError(`unknown suite "${name}": expected corpus or a built-in workload (${Object.keys(WORKLOADS).join(', ')})`);
+  }
+  return [{ source: name, ops: [...getWorkload(name).ops()] }];
+}
+
+function tracesInDir(dir: string): ValidateTarget[] {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is not a directory`);
+    names = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort();
+  } catch (e) {
+    if (e instanceof PtreclaimError) throw e;
+    throw new UsageError(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (names.length === 0) throw new UsageError(`no *.trace files in ${dir}`);
+  return names.map((n) => {
+    const path = join(dir, n);
+    return { source: path, ops: readTraceFile(path) };
+  });
+}
+
+const kbPerPage = PAGE_SIZE / 1024;
+
+/** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
+export async function validateTrace(target: ValidateTarget, choice: ModelChoice, opts: { force?: boolean } = {}): Promise<ValidateOutcome> {
+  const { ops, source } = target;
+  await checkReplayable(ops, { force: opts.force });
+  const model = runOps(ops, { strategy: choice.strategy, zeroPage: choice.zeroPage, maxErrors: Number.MAX_SAFE_INTEGER, source });
+  const live = await runLiveTrace(ops);
+  const m = {
+    strategy: model.strategy, zeroPage: choice.zeroPage, vmPteKb: model.vmPteKb, rssAnonKb: model.rss.anonPages * kbPerPage,
+    errors: model.errors.map((e) => ({ index: e.index, errno: e.errno as string })), wallMs: model.wallMs, exitClean: model.exit.clean,
+  };
+  const k = {
+    vmPteKb: live.vmPteDeltaKb, rssAnonKb: live.rssAnonDeltaKb, errors: live.errors.map((e) => ({ index: e.index, errno: e.name })),
+    wallMs: live.wallNs / 1e6,
+  };
+  const differences: string[] = [];
+  if (m.vmPteKb !== k.vmPteKb) differences.push(`VmPTE: model ${m.vmPteKb} kB, kernel ${k.vmPteKb} kB`);
+  if (m.rssAnonKb !== k.rssAnonKb) differences.push(`RssAnon: model ${m.rssAnonKb} kB, kernel ${k.rssAnonKb} kB`);
+  const errText = (es: { index: number; errno: string }[]) => es.map((e) => `#${e.index} ${e.errno}`).join(', ') || 'none';
+  if (errText(m.errors) !== errText(k.errors)) differences.push(`failed calls: model ${errText(m.errors)}; kernel ${errText(k.errors)}`);
+  const outcome: ValidateOutcome = {
+    source, agree: differences.length === 0, model: m, kernel: k, differences, sharedTables: sharedTableRanges(ops, live.helperMappings),
+  };
+  if (!outcome.agree) {
+    const d = await firstDivergence(ops, choice);
+    if (d) outcome.divergence = d;
+    else outcome.bisectNote = 'the per-op kernel rerun agreed with the model at every op: the kernel result did not reproduce';
+  }
+  return outcome;
+}
+
+/**
+ * Replays the trace on the kernel with a status read after every op and steps the model
+ * alongside; returns the first op after which VmPTE, RssAnon or the errno differ.
+ */
+export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): Promise<Divergence | undefined> {
+  const live = await runLiveTrace(ops, { perOp: true });
+  const kernelErr = new Map(live.errors.map((e) => [e.index, e.name]));
+  const mm = new Mm(new WasmCore('release'), { strategy: choice.strategy, zeroPage: choice.zeroPage });
+  const modelState = (errno?: string): ModelState => {
+    const s = mm.stats();
+    return {
+      vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage, rssAnonKb: s.RssAnon * kbPerPage,
+      tables: { pte: s.NrPte, pmd: s.NrPmd, pud: s.NrPud }, ...(errno ? { errno } : {}),
+    };
+  };
+  let mBefore = modelState();
+  let kBefore: KernelState = { vmPteKb: 0, rssAnonKb: 0 };
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const err = applyOp(mm, op);
+    const mAfter = modelState(err?.errno);
+    const p = live.perOp![i]!;
+    const ke = kernelErr.get(i);
+    const kAfter: KernelState = { vmPteKb: p.vmPteKb, rssAnonKb: p.rssAnonKb, ...(ke ? { errno: ke } : {}) };
+    if (mAfter.vmPteKb !== kAfter.vmPteKb || mAfter.rssAnonKb !== kAfter.rssAnonKb || mAfter.errno !== kAfter.errno) {
+      return {
+        index: i, file: op.file, line: op.line, text: opText(op),
+        before: { model: mBefore, kernel: kBefore }, after: { model: mAfter, kernel: kAfter },
+      };
+    }
+    mBefore = mAfter;
+    kBefore = kAfter;
+  }
+  return undefined;
+}
+
+/** One op in trace syntax (the canonical formatter, without its header). */
+export function opText(op: Op): string {
+  return formatTrace([op]).trimEnd().split('\n').pop()!;
+}
+
+const secs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms >= 10 ? 0 : 1)} ms`);
+
+function stateRow(label: string, m: ModelState, k: KernelState): string {
+  const t = `${m.tables.pte}/${m.tables.pmd}/${m.tables.pud}`;
+  const model = `    ${label.padEnd(7)} model  VmPTE ${String(m.vmPteKb).padStart(7)} kB  RssAnon ${String(m.rssAnonKb).padStart(8)} kB  tables pte/pmd/pud ${t.padEnd(11)} ${m.errno ?? ''}`;
+  const kernel = `    ${''.padEnd(7)} kernel VmPTE ${String(k.vmPteKb).padStart(7)} kB  RssAnon ${String(k.rssAnonKb).padStart(8)} kB  (the kernel reports no per-level split) ${k.errno ?? ''}`;
+  return `${model.trimEnd()}\n${kernel.trimEnd()}`;
+}
+
+/** The report of one trace, for humans. */
+export function formatOutcome(o: ValidateOutcome): string {
+  const lines: string[] = [];
+  const head = o.agree ? 'agree' : 'DIFFER';
+  lines.push(
+    `${o.source}: ${head}: VmPTE model ${o.model.vmPteKb} kB, kernel ${o.kernel.vmPteKb} kB; RssAnon model ${o.model.rssAnonKb} kB, kernel ${o.kernel.rssAnonKb} kB; failed calls ${o.model.errors.length} / ${o.kernel.errors.length}; time model ${secs(o.model.wallMs)}, kernel ${secs(o.kernel.wallMs)}`,
+  );
+  for (const d of o.differences) lines.push(`  differs: ${d}`);
+  if (o.divergence) {
+    const d = o.divergence;
+    const where = d.file ? `${d.file}:${d.line}` : `op #${d.index}`;
+    lines.push(`  first divergence after op #${d.index} (${where}): ${d.text}`);
+    lines.push(stateRow('before', d.before.model, d.before.kernel));
+    lines.push(stateRow('after', d.after.model, d.after.kernel));
+  }
+  if (o.bisectNote) lines.push(`  bisect: ${o.bisectNote}`);
+  for (const s of o.sharedTables) lines.push(`  warning: ${s}; the deltas may differ by those tables`);
+  if (!o.model.exitClean) lines.push('  warning: the simulated process failed its teardown checks (run it with `ptreclaim run` for details)');
+  return lines.join('\n');
+}
+
+export interface ValidateReport {
+  host: HostFacts;
+  choice: ModelChoice;
+  outcomes: ValidateOutcome[];
+  agree: boolean;
+}
+
+/** Validates every target against this host. */
+export async function validateTargets(
+  targets: readonly ValidateTarget[],
+  opts: { strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void } = {},
+): Promise<ValidateReport> {
+  const host = await hostFacts();
+  const choice = modelForHost(host, opts.strategy ?? 'auto');
+  const outcomes: ValidateOutcome[] = [];
+  for (const t of targets) {
+    const o = await validateTrace(t, choice, { force: opts.force });
+    outcomes.push(o);
+    opts.onOutcome?.(o);
+  }
+  return { host, choice, outcomes, agree: outcomes.every((o) => o.agree) };
+}
+
+export function formatHeader(host: HostFacts, choice: ModelChoice): string {
+  return [`host: ${describeHost(host)}`, ...choice.reasons.map((r) => `model: ${r}`)].join('\n');
+}

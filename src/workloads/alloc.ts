@@ -1,0 +1,270 @@
+/**
+ * Allocator release patterns: how jemalloc, tcmalloc and mimalloc hand memory back, reduced
+ * to the system calls they make. One seeded event stream (allocate a page-multiple block,
+ * write it; or free a random live block) drives each policy, so the three differ only in
+ * how and when they return freed memory. Shapes, from the allocators' documentation:
+ *
+ * - jemalloc: extents of whole pages carved from retained VA (opt.retain: VA is never
+ *   unmapped); freed extents are "dirty", adjacent ones coalesce; dirty decay purges them
+ *   lazily with MADV_FREE ("muzzy"), muzzy decay later forces MADV_DONTNEED.
+ * - tcmalloc (Temeraire, hugepage-aware): blocks packed into 2 MiB hugepages; a hugepage
+ *   that becomes wholly free is released whole (MADV_DONTNEED of the aligned 2 MiB); free
+ *   runs inside partly used hugepages are released only as a last resort, when free-but-
+ *   unreleased memory exceeds a limit (subrelease).
+ * - mimalloc: 4 MiB-aligned segments of 64 KiB pages; a freed page is purged with
+ *   MADV_DONTNEED after a delay (purge_delay), adjacent expired pages in one call.
+ */
+import type { Op } from '../trace/ops.js';
+import type { Workload } from './index.js';
+import { Rng } from './rng.js';
+import { UsageError } from '../errors.js';
+
+const PAGE = 4096;
+const HUGE = 2 ** 21;
+const MiB = 2 ** 20;
+const BASE = 0x400000000000;
+
+export type AllocatorKind = 'jemalloc' | 'tcmalloc' | 'mimalloc';
+export const ALLOCATOR_KINDS: readonly AllocatorKind[] = ['jemalloc', 'tcmalloc', 'mimalloc'];
+
+export interface AllocParams {
+  /** Live heap the program aims for, bytes (VA reserved is twice this). */
+  heapBytes: number;
+  /** Allocation + free events. */
+  churn: number;
+  seed: number;
+}
+
+export const DEFAULT_ALLOC_PARAMS: AllocParams = { heapBytes: 256 * MiB, churn: 20_000, seed: 1 };
+
+interface Block {
+  addr: number;
+  len: number;
+}
+
+/** The shared event stream: allocation sizes 4 KiB..1 MiB (log-uniform), heap kept near its target. */
+function* events(p: AllocParams): Generator<{ alloc: number } | { free: number }> {
+  const rng = new Rng(p.seed);
+  let live = 0;
+  const sizes: number[] = [];
+  for (let i = 0; i < p.churn; i++) {
+    const wantAlloc = sizes.length === 0 || (live < p.heapBytes && rng.next() < 0.55);
+    if (wantAlloc) {
+      const len = rng.pow2(8) * PAGE;
+      sizes.push(len);
+      live += len;
+      yield { alloc: len };
+    } else {
+      const k = rng.int(sizes.length);
+      live -= sizes[k]!;
+      sizes[k] = sizes[sizes.length - 1]!;
+      sizes.pop();
+      yield { free: k };
+    }
+  }
+}
+
+/** Coalesce address ranges into maximal runs of adjacent ones. */
+function coalesce(ranges: Block[]): Block[] {
+  const asc = [...ranges].sort((a, b) => a.addr - b.addr);
+  const out: Block[] = [];
+  for (const r of asc) {
+    const last = out[out.length - 1];
+    if (last && last.addr + last.len === r.addr) last.len += r.len;
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+function validate(p: AllocParams): void {
+  if (!(p.heapBytes >= 4 * MiB) || p.heapBytes % PAGE !== 0) throw new UsageError(`alloc heap size must be a multiple of 4 KiB and at least 4 MiB, not ${p.heapBytes}`);
+  if (!Number.isInteger(p.churn) || p.churn < 1) throw new UsageError(`alloc churn must be a positive integer, not ${p.churn}`);
+}
+
+/** jemalloc-like: first-fit over retained VA; dirty -> MADV_FREE -> MADV_DONTNEED by decay epochs. */
+function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
+  const reserve = 2 * p.heapBytes;
+  yield { kind: 'mmap', addr: BASE, len: reserve };
+  let bump = BASE;
+  const live: Block[] = [];
+  const free: Block[] = []; // reusable extents (dirty, muzzy or clean), exact-size reuse
+  let dirty: Block[] = [];
+  let muzzy: Block[] = [];
+  let n = 0;
+  for (const e of events(p)) {
+    if ('alloc' in e) {
+      const i = free.findIndex((b) => b.len === e.alloc);
+      let b: Block;
+      if (i >= 0) b = free.splice(i, 1)[0]!;
+      else if (bump + e.alloc <= BASE + reserve) b = { addr: bump, len: e.alloc }, bump += e.alloc;
+      else {
+        // Retained VA exhausted (fragmentation): reuse the lowest free extent, trimmed.
+        const x = free.shift() ?? { addr: BASE, len: e.alloc };
+        x.len = Math.min(x.len, e.alloc);
+        b = x;
+      }
+      dirty = dirty.filter((d) => d !== b);
+      muzzy = muzzy.filter((d) => d !== b);
+      live.push(b);
+      yield { kind: 'touch', addr: b.addr, len: b.len, access: 'write' };
+    } else {
+      const b = live[e.free]!;
+      live[e.free] = live[live.length - 1]!;
+      live.pop();
+      free.push(b);
+      dirty.push(b);
+    }
+    if (++n % decayEvery === 0) {
+      // Muzzy decay first (forced purge of what was lazily purged an epoch ago), then dirty decay.
+      for (const r of coalesce(muzzy)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'dontneed' };
+      for (const r of coalesce(dirty)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'free' };
+      muzzy = dirty;
+      dirty = [];
+    }
+  }
+}
+
+/** tcmalloc-like: pack into hugepages; release wholly free hugepages, subrelease only when over the limit. */
+function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
+  const reserve = 2 * p.heapBytes;
+  const nHuge = reserve / HUGE;
+  yield { kind: 'mmap', addr: BASE, len: reserve };
+  const used = new Array<number>(nHuge).fill(0); // live bytes per hugepage
+  const top = new Array<number>(nHuge).fill(0); // bump offset per hugepage
+  const holes: Block[][] = Array.from({ length: nHuge }, () => []);
+  const released = new Array<boolean>(nHuge).fill(true);
+  const live: Block[] = [];
+  let freeUnreleased = 0;
+  const subreleaseLimit = p.heapBytes / 4;
+  let n = 0;
+  for (const e of events(p)) {
+    if ('alloc' in e) {
+      // Fill the fullest hugepage that has room (Temeraire's HugePageFiller prefers dense ones).
+      let best = -1;
+      for (let h = 0; h < nHuge; h++) {
+        const room = HUGE - top[h]! >= e.alloc || holes[h]!.some((x) => x.len >= e.alloc);
+        if (room && (best < 0 || used[h]! > used[best]!)) best = h;
+      }
+      if (best < 0) best = 0; // over the reserve: wrap (never reached with the default sizes)
+      const hole = holes[best]!.findIndex((x) => x.len >= e.alloc);
+      let addr: number;
+      if (hole >= 0) {
+        const x = holes[best]![hole]!;
+        addr = x.addr;
+        x.addr += e.alloc;
+        x.len -= e.alloc;
+        freeUnreleased = Math.max(0, freeUnreleased - e.alloc);
+        if (x.len === 0) holes[best]!.splice(hole, 1);
+      } else {
+        addr = BASE + best * HUGE + top[best]!;
+        top[best]! += e.alloc;
+      }
+      used[best]! += e.alloc;
+      released[best] = false;
+      live.push({ addr, len: e.alloc });
+      yield { kind: 'touch', addr, len: e.alloc, access: 'write' };
+    } else {
+      const b = live[e.free]!;
+      live[e.free] = live[live.length - 1]!;
+      live.pop();
+      const h = Math.floor((b.addr - BASE) / HUGE);
+      used[h]! -= b.len;
+      holes[h]!.push(b);
+      freeUnreleased += b.len;
+    }
+    if (++n % releaseEvery === 0) {
+      for (let h = 0; h < nHuge; h++) {
+        if (used[h] === 0 && !released[h]) {
+          // A wholly free hugepage goes back whole: one aligned 2 MiB MADV_DONTNEED.
+          yield { kind: 'madvise', addr: BASE + h * HUGE, len: HUGE, advice: 'dontneed' };
+          for (const x of holes[h]!) freeUnreleased -= x.len;
+          holes[h] = [];
+          top[h] = 0;
+          released[h] = true;
+        }
+      }
+      freeUnreleased = Math.max(0, freeUnreleased);
+      if (freeUnreleased > subreleaseLimit) {
+        // Last resort: release the free runs inside partly used hugepages (sub-PMD ranges).
+        for (let h = 0; h < nHuge; h++) {
+          if (used[h] === 0) continue;
+          for (const r of coalesce(holes[h]!)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'dontneed' };
+        }
+        freeUnreleased = 0;
+      }
+    }
+  }
+}
+
+/** mimalloc-like: 4 MiB segments of 64 KiB pages; freed pages purged after a delay, adjacent ones together. */
+function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
+  const SEG = 4 * MiB;
+  const MPAGE = 64 * 1024;
+  const reserve = 2 * p.heapBytes;
+  const nPages = reserve / MPAGE;
+  // Segments are 4 MiB-aligned: reserve one extra segment and start at the aligned address.
+  const base = Math.ceil(BASE / SEG) * SEG;
+  yield { kind: 'mmap', addr: base, len: reserve };
+  const owner = new Int32Array(nPages).fill(-1); // block id per 64 KiB page, -1 = free
+  const purgeAt = new Float64Array(nPages).fill(Infinity); // event index when a free page is purged
+  const live: { first: number; count: number; id: number }[] = [];
+  let nextId = 0;
+  let n = 0;
+  for (const e of events(p)) {
+    if ('alloc' in e) {
+      // Blocks take whole 64 KiB pages; small ones share a page in mimalloc, we round up (an upper bound on RSS).
+      const count = Math.ceil(e.alloc / MPAGE);
+      const perSegment = SEG / MPAGE;
+      let first = -1;
+      for (let i = 0, run = 0; i < nPages; i++) {
+        if (i % perSegment === 0) run = 0; // a block never straddles two segments
+        run = owner[i] === -1 ? run + 1 : 0;
+        if (run === count) {
+          first = i - count + 1;
+          break;
+        }
+      }
+      if (first < 0) first = 0;
+      const id = nextId++;
+      for (let i = first; i < first + count; i++) {
+        owner[i] = id;
+        purgeAt[i] = Infinity;
+      }
+      live.push({ first, count, id });
+      yield { kind: 'touch', addr: base + first * MPAGE, len: e.alloc, access: 'write' };
+    } else {
+      const b = live[e.free]!;
+      live[e.free] = live[live.length - 1]!;
+      live.pop();
+      for (let i = b.first; i < b.first + b.count; i++) {
+        if (owner[i] === b.id) {
+          owner[i] = -1;
+          purgeAt[i] = n + purgeDelay;
+        }
+      }
+    }
+    n++;
+    if (n % 32 === 0) {
+      // mi_segment_try_purge: purge expired free pages, adjacent ones in one call.
+      for (let i = 0; i < nPages; ) {
+        if (purgeAt[i]! <= n) {
+          let j = i;
+          while (j < nPages && purgeAt[j]! <= n && Math.floor(j / (SEG / MPAGE)) === Math.floor(i / (SEG / MPAGE))) purgeAt[j++] = Infinity;
+          yield { kind: 'madvise', addr: base + i * MPAGE, len: (j - i) * MPAGE, advice: 'dontneed' };
+          i = j;
+        } else i++;
+      }
+    }
+  }
+}
+
+export function allocWorkload(kind: AllocatorKind, params: Partial<AllocParams> = {}): Workload {
+  const p = { ...DEFAULT_ALLOC_PARAMS, ...params };
+  validate(p);
+  const gen = { jemalloc, tcmalloc, mimalloc }[kind];
+  return {
+    name: `alloc-${kind}`,
+    description: `${kind}-like release pattern: heap ${p.heapBytes / MiB} MiB, ${p.churn} alloc/free events, seed ${p.seed}`,
+    ops: () => gen(p),
+  };
+}

@@ -1,0 +1,72 @@
+/** The CLI as a user runs it: a real process, real files, exit codes and messages. */
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-cli-'));
+
+describe('ptreclaim CLI', () => {
+  it('run seed-5g --json prints one object with the documented fields', () => {
+    const r = run('run', 'seed-5g', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({
+      schemaVersion: 1, strategy: 'pt-reclaim', vmPteKb: 24, peakVmPteKb: 28,
+      tables: { pte: 0, pmd: 5, pud: 1 }, reclaim: { fast: 2560, slow: 0 }, exit: { clean: true },
+    });
+    for (const k of ['rss', 'wallMs', 'tablesAllocated', 'tablesFreed', 'entries', 'tlb', 'locks']) expect(j).toHaveProperty(k);
+  });
+
+  it('runs a trace file; several strategies give an array', () => {
+    const f = join(dir, 'a.trace');
+    writeFileSync(f, 'mmap 0x300000000000 8M\ntouch 0x300000000000 8M\nmadvise 0x300000000000 8M dontneed\n');
+    const r = run('run', '--trace', f, '--strategy', 'none,pt-reclaim', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { strategy: string; vmPteKb: number }[];
+    expect(j.map((x) => [x.strategy, x.vmPteKb])).toEqual([['none', 24], ['pt-reclaim', 8]]);
+  });
+
+  it('prints a table for humans', () => {
+    const r = run('run', 'seed-5g', '--strategy', 'none,pt-reclaim');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('VmPTE final');
+    expect(r.stdout).toContain('10,264 kB');
+    expect(r.stdout).toContain('24 kB');
+  });
+
+  it('reports a bad trace with file, line and column, and no stack trace', () => {
+    const f = join(dir, 'bad.trace');
+    writeFileSync(f, 'mmap 0x300000000000 8M\nmadvise 0x300000000000 8M dontned\n');
+    const r = run('run', '--trace', f);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ptreclaim: ${f}:2:27: madvise: advice must be "dontneed" or "free", not "dontned"\n`);
+  });
+
+  it('refuses bad usage with exit status 2', () => {
+    expect(run('run').status).toBe(2);
+    expect(run('run', 'nosuch').stderr).toContain('unknown workload "nosuch"');
+    expect(run('run', 'seed', '--strategy', 'bogus').stderr).toContain('unknown strategy "bogus"');
+    const p = run('run', 'seed', '--path', 'sideways');
+    expect(p.status).not.toBe(0);
+    expect(p.stderr).toContain("Allowed choices are auto, fast, slow");
+    expect(run('run', '--trace', join(dir, 'missing.trace')).stderr).toContain('cannot read trace');
+  });
+
+  it('exceeding --arena-limit is a clear error naming the operation', () => {
+    const r = run('run', 'seed-5g', '--strategy', 'none', '--arena-limit', '1M');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^ptreclaim: operation \d+ \(touch\): arena full: \d+ tables live, limit 256 frames/);
+  });
+
+  it('writes a workload as a trace that runs to the same result', () => {
+    const f = join(dir, 'seed5.trace');
+    expect(run('trace', 'seed-5g', '-o', f).status).toBe(0);
+    expect(readFileSync(f, 'utf8').split('\n')[1]).toBe('version 1');
+    const r = run('run', '--trace', f, '--json');
+    expect(JSON.parse(r.stdout).vmPteKb).toBe(24);
+  });
+});

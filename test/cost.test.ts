@@ -1,0 +1,94 @@
+/**
+ * The mmu_gather / TLB / RCU cost model and the simulated clock.
+ */
+import { describe, it, expect } from 'vitest';
+import { runOps } from '../src/run.js';
+import { Mm } from '../src/mm/mm.js';
+import { WasmCore } from '../src/core/wasm.js';
+import { tableChurnWorkload } from '../src/workloads/designs.js';
+import { DEFAULT_COST_MODEL, opCostNs } from '../src/mm/cost.js';
+import { UsageError } from '../src/errors.js';
+
+const MiB = 2 ** 20;
+const X = 0x7f0000000000;
+
+describe('TLB flushes and IPIs', () => {
+  it('a few pages flush by range; a whole 2 MiB span flushes everything', () => {
+    const mm = new Mm(new WasmCore('debug'), { strategy: 'pt-reclaim', cpus: 4 });
+    mm.mmap(X, 4 * MiB);
+    mm.touch(X, 4 * MiB, 'write');
+    mm.madvise(X + 0x10000, 4 * 4096, 'dontneed');
+    expect(mm.stats()).toMatchObject({ TlbFlushes: 1, TlbFlushRanged: 1, TlbFlushFull: 0, Ipis: 3 });
+    mm.madvise(X + 2 * MiB, 2 * MiB, 'dontneed');
+    expect(mm.stats()).toMatchObject({ TlbFlushes: 2, TlbFlushRanged: 1, TlbFlushFull: 1, Ipis: 6 });
+    expect(mm.exit().problems).toEqual([]);
+  });
+
+  it('a table freed alone (no PTE cleared) flushes by PMD stride', () => {
+    const mm = new Mm(new WasmCore('debug'), { strategy: 'pt-reclaim', cpus: 1 });
+    mm.mmap(X, 2 * MiB);
+    mm.touch(X, 4096, 'read');
+    mm.madvise(X, 4096, 'dontneed'); // clears the zero-page entry: ranged
+    mm.madvise(X, 2 * MiB, 'dontneed'); // nothing mapped: only the table goes
+    expect(mm.stats()).toMatchObject({ ReclaimFast: 1, TlbFlushes: 2, TlbFlushRanged: 2, Ipis: 0 });
+  });
+});
+
+describe('table freeing: batches, RCU and the single-table fallback', () => {
+  const w = tableChurnWorkload(0x7c0000000000, 2 * 2 ** 30, 2); // 1024 PTE tables per munmap
+
+  it('batches hold 509 tables; each full batch is one RCU callback; memory waits a grace period', () => {
+    const r = runOps(w.ops(), { strategy: 'pt-reclaim', check: true });
+    // Per munmap: 1024 PTE + 2 PMD + 1 PUD tables = 1027 -> batches of 509, 509, 9.
+    expect(r.rcu).toMatchObject({ tableBatches: 6, fallbacks: 0, callbacks: 6 });
+    expect(r.rcu.gracePeriods).toBeGreaterThanOrEqual(1);
+    expect(r.peakPendingKb).toBe(1027 * 4);
+    expect(r.peakRealPgtablesKb).toBeGreaterThan(r.peakVmPteKb);
+    expect(r.check.violationCount).toBe(0);
+    expect(r.exit.clean).toBe(true);
+  });
+
+  it('semi-rcu vs rcu under --nowait-fail 1: IPIs against memory waiting for a grace period', () => {
+    const semi = runOps(w.ops(), { strategy: 'pt-reclaim', nowaitFail: 1, tableFree: 'semi-rcu', cpus: 4, check: true });
+    const rcu = runOps(w.ops(), { strategy: 'pt-reclaim', nowaitFail: 1, tableFree: 'rcu', cpus: 4, check: true });
+    const tables = 2 * 1027;
+    expect(semi.rcu).toMatchObject({ tableBatches: 0, fallbacks: tables, callbacks: 0 });
+    expect(rcu.rcu).toMatchObject({ tableBatches: 0, fallbacks: tables, callbacks: tables });
+    // semi-RCU: one IPI to each of the 3 other CPUs per table, freed at once.
+    expect(semi.tlbCost.ipis - rcu.tlbCost.ipis).toBe(tables * 3);
+    expect(semi.peakPendingKb).toBe(4); // one table at a time, between unhook and its IPI
+    expect(rcu.peakPendingKb).toBe(1027 * 4);
+    expect(semi.tablesFreed).toEqual(rcu.tablesFreed);
+    expect(semi.check.violationCount + rcu.check.violationCount).toBe(0);
+    expect(semi.exit.clean && rcu.exit.clean).toBe(true);
+  });
+});
+
+describe('simulated clock', () => {
+  it('charges the documented cost per counter', () => {
+    const mm = new Mm(new WasmCore('debug'), { strategy: 'none' });
+    mm.mmap(X, 2 * MiB);
+    expect(mm.nowNs).toBe(DEFAULT_COST_MODEL.syscallNs);
+    const before = mm.stats();
+    mm.touch(X, 2 * MiB, 'write');
+    const after = mm.stats();
+    expect(mm.nowNs - DEFAULT_COST_MODEL.syscallNs).toBe(opCostNs(DEFAULT_COST_MODEL, before, after, false));
+    expect(opCostNs(DEFAULT_COST_MODEL, before, after, false)).toBe(512 * 10_000 + 3 * 300 + 20 * 0);
+  });
+
+  it('RCU frees pending tables once a full grace period has passed', () => {
+    const mm = new Mm(new WasmCore('debug'), { strategy: 'pt-reclaim', gracePeriodMs: 1 });
+    mm.mmap(X, 4 * MiB);
+    mm.touch(X, 2 * MiB, 'write');
+    mm.madvise(X, 2 * MiB, 'dontneed');
+    expect(mm.stats().PgtablesPending).toBe(1);
+    mm.touch(X + 2 * MiB, 2 * MiB, 'write'); // 5 ms of faults: more than two grace periods
+    expect(mm.stats()).toMatchObject({ PgtablesPending: 0, GracePeriods: 1 });
+  });
+
+  it('rejects bad knobs with the flag in the message', () => {
+    expect(() => runOps([], { trylockFail: 2 })).toThrow(new UsageError('--trylock-fail 2: expected a probability between 0 and 1'));
+    expect(() => runOps([], { tickMs: 0 })).toThrow(/--tick-ms 0: expected a positive number/);
+    expect(() => runOps([], { cpus: 1.5 })).toThrow(/--cpus 1.5: expected a positive integer/);
+  });
+});
