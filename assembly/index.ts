@@ -15,6 +15,7 @@ import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
 import { madvise_free_range as __madvise_free_range } from "./madvise_free";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add } from "./stats";
+export { cost_weights_ptr, stats_weighted } from "./stats";
 import { entry_table, pgd_offset, pud_offset, pmd_offset } from "./mm";
 import { FRAME_PUD, FRAME_PMD, FRAME_PTE } from "./arena";
 import { table_alloc_populate } from "./mm";

@@ -100,6 +100,25 @@ export function stats_ptr(): usize {
   return STATS;
 }
 
+/** Per-counter weights (f64) of the driver's cost model, written by the driver. */
+const WEIGHTS: usize = memory.data(<i32>Stat.Count * 8, 16);
+
+export function cost_weights_ptr(): usize {
+  return WEIGHTS;
+}
+
+/**
+ * Sum over counters of value x weight. The cost of an operation is the difference of this
+ * sum after and before it: one call instead of reading every counter twice per operation.
+ */
+export function stats_weighted(): f64 {
+  let acc: f64 = 0;
+  for (let i: usize = 0; i < <usize>Stat.Count; i++) {
+    acc += <f64>load<u64>(STATS + (i << 3)) * load<f64>(WEIGHTS + (i << 3));
+  }
+  return acc;
+}
+
 @inline export function stat_get(s: Stat): u64 {
   return load<u64>(STATS + (<usize>s << 3));
 }

@@ -231,9 +231,9 @@ function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, str
       }
     }
     if (timeline) {
-      const s = mm.stats();
-      const live = s.NrPte + s.NrPmd + s.NrPud;
-      timeline.push({ ns: mm.nowNs, vmPteKb: live * 4, realKb: (live + s.PgtablesPending) * 4 });
+      const c = mm.core;
+      const live = c.stat('NrPte') + c.stat('NrPmd') + c.stat('NrPud');
+      timeline.push({ ns: mm.nowNs, vmPteKb: live * 4, realKb: (live + c.stat('PgtablesPending')) * 4 });
     }
     if (err) {
       errorCount++;

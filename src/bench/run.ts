@@ -11,14 +11,15 @@ export async function runBench(o: BenchOptions, events: HarnessEvents = {}, sign
   const cells = selectShard(matrix, o.shard);
   const context = benchContext(o);
   const { results, interrupted } = await runCells(cells, o, events, signal);
+  // "interrupted" is a keyword merge looks for; a shard says which slice it is.
   const reason = interrupted
-    ? `interrupted: ${results.length} of ${cells.length} cells finished`
+    ? 'interrupted'
     : o.shard && o.shard.count > 1 ? `shard ${o.shard.index}/${o.shard.count}: ${cells.length} of ${matrix.length} cells` : undefined;
   return {
     kind: BENCH_KIND,
     schemaVersion: BENCH_SCHEMA_VERSION,
     partial: reason !== undefined,
-    ...(reason ? { partialReason: interrupted ? 'interrupted' : reason } : {}),
+    ...(reason ? { partialReason: reason } : {}),
     context,
     matrixSize: matrix.length,
     cells: results,

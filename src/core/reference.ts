@@ -10,7 +10,7 @@
 import {
   type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type StatName, type CoreConfig,
   type CoreViolation, EntryKind, STRATEGY_IDS,
-  STAT_NAMES, CORE_OK, CORE_ARENA_FULL, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED,
+  STAT_NAMES, STAT_INDEX, CORE_OK, CORE_ARENA_FULL, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED,
   ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
   PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, ARENA_HARD_MAX_FRAMES,
 } from './types.js';
@@ -84,7 +84,8 @@ export class ReferenceCore implements PageTableCore {
   private limit = 0;
   private pgd = 0;
   private s = new Float64Array(STAT_NAMES.length);
-  private readonly si = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
+  private readonly si = STAT_INDEX;
+  private weights = new Float64Array(STAT_NAMES.length);
   private path = 0;
   private zeroPageEnabled = true;
   private faultAddr = 0;
@@ -705,6 +706,20 @@ export class ReferenceCore implements PageTableCore {
   }
 
   // ---- inspection ----
+  stat(name: StatName): number {
+    return this.get(name);
+  }
+
+  setCostWeights(weights: Partial<Record<StatName, number>>): void {
+    this.weights = Float64Array.from(STAT_NAMES, (n) => weights[n] ?? 0);
+  }
+
+  weightedStats(): number {
+    let acc = 0;
+    for (let i = 0; i < this.s.length; i++) acc += this.s[i]! * this.weights[i]!;
+    return acc;
+  }
+
   stats(): RawStats {
     const out = {} as RawStats;
     STAT_NAMES.forEach((n, i) => (out[n] = this.s[i]!));

@@ -24,6 +24,8 @@ export const STAT_NAMES = [
   'CheckViolations',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
+/** Slot of each counter in the block. */
+export const STAT_INDEX = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
 export type RawStats = Record<StatName, number>;
 
 /** Entry kinds the zap loop tells apart (`enum EntryKind` in assembly/pgtable.ts). */
@@ -131,6 +133,12 @@ export interface PageTableCore {
   madviseFree(start: number, end: number): void;
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void;
   stats(): RawStats;
+  /** One counter, without building the whole record. */
+  stat(name: StatName): number;
+  /** Set the cost model's per-counter weights (ns per unit); unnamed counters weigh 0. */
+  setCostWeights(weights: Partial<Record<StatName, number>>): void;
+  /** Sum of counter x weight; an operation's cost is its change across the operation. */
+  weightedStats(): number;
   entryAt(addr: number, level: number): bigint;
   installEntry(addr: number, kind: EntryKind): number;
   /** Every non-empty leaf entry (address -> raw value), in address order. */

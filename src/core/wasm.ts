@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { buildPath } from '../paths.js';
 import {
   type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type CoreConfig, type CoreViolation,
-  EntryKind, PATH_MODES, STAT_NAMES, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, TABLE_FREE_MODES, CHECK_KINDS,
+  type StatName, EntryKind, PATH_MODES, STAT_NAMES, STAT_INDEX, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, TABLE_FREE_MODES, CHECK_KINDS,
 } from './types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
 
@@ -18,6 +18,8 @@ interface CoreExports {
   stats_ptr(): number;
   stats_count(): number;
   set_path_mode(mode: number): void;
+  cost_weights_ptr(): number;
+  stats_weighted(): number;
   set_zero_page(enabled: number): void;
   fault_range(start: number, end: number, write: number): number;
   fault_address(): number;
@@ -165,6 +167,19 @@ export class WasmCore implements PageTableCore {
       this.statsBuffer = buffer;
     }
     return this.statsView;
+  }
+
+  stat(name: StatName): number {
+    return Number(BigInt.asIntN(64, this.view()[STAT_INDEX[name]]!));
+  }
+
+  setCostWeights(weights: Partial<Record<StatName, number>>): void {
+    const w = new Float64Array(this.x.memory.buffer, this.x.cost_weights_ptr(), STAT_NAMES.length);
+    STAT_NAMES.forEach((name, i) => (w[i] = weights[name] ?? 0));
+  }
+
+  weightedStats(): number {
+    return this.x.stats_weighted();
   }
 
   stats(): RawStats {

@@ -4,11 +4,12 @@
  * grace periods); it is not a prediction of wall time on any machine.
  *
  * An operation costs a fixed system-call overhead plus, for each counter the core moved,
- * the counter's delta times a weight. Page faults dominate and are calibrated on this
+ * the counter's delta times a weight. The core keeps the weighted sum of its counters
+ * (PageTableCore.weightedStats), so an operation's cost is that sum's change across it. Page faults dominate and are calibrated on this
  * host (native/oracle/MEASURED.md: 9.6-11.5 us per 4 KiB write fault); the other weights
  * are order-of-magnitude figures for x86-64 and are documented in the README.
  */
-import type { RawStats, StatName } from '../core/types.js';
+import type { StatName } from '../core/types.js';
 
 export interface CostModel {
   /** mmap, munmap, madvise: entry, VMA work, exit. */
@@ -41,14 +42,6 @@ export interface TimeOptions {
 export const DEFAULT_TICK_MS = 4;
 export const DEFAULT_GRACE_PERIOD_MS = 4;
 
-/** Cost in ns of what the core counted between two snapshots. */
-export function opCostNs(model: CostModel, before: RawStats, after: RawStats, syscall: boolean): number {
-  let ns = syscall ? model.syscallNs : 0;
-  for (const [name, w] of Object.entries(model.perEvent) as [StatName, number][]) {
-    ns += (after[name] - before[name]) * w;
-  }
-  return ns;
-}
 
 export class SimClock {
   nowNs = 0;

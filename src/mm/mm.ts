@@ -14,7 +14,7 @@ import {
   placeTopDown, isAnonymous,
 } from './vma.js';
 import type { Access, Advice } from '../trace/ops.js';
-import { type CostModel, DEFAULT_COST_MODEL, DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS, SimClock, opCostNs } from './cost.js';
+import { type CostModel, DEFAULT_COST_MODEL, DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS, SimClock } from './cost.js';
 import { AsyncScanner, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 
@@ -102,6 +102,7 @@ export class Mm {
     });
     this.clock = new SimClock(opts.tickMs ?? DEFAULT_TICK_MS);
     this.cost = opts.cost ?? DEFAULT_COST_MODEL;
+    core.setCostWeights(this.cost.perEvent);
     this.scanner = this.strategy.usesScanner
       ? new AsyncScanner(core, (opts.scanPeriodMs ?? DEFAULT_SCAN_PERIOD_MS) * 1e6, opts.scanBytes ?? DEFAULT_SCAN_BYTES)
       : undefined;
@@ -126,23 +127,19 @@ export class Mm {
    */
   private syscall(addr: number, len: number, syscall: boolean, fn: () => SyscallResult): SyscallResult {
     this.live();
-    const before = this.core.stats();
-    const snap = this.checker?.begin(addr, len, before);
+    const core = this.core;
+    const snap = this.checker?.begin(addr, len, core.stats());
+    const w0 = core.weightedStats();
     const r = fn();
-    let after = this.core.stats();
-    const ticks = this.clock.advance(opCostNs(this.cost, before, after, syscall));
+    const w1 = core.weightedStats();
+    const ticks = this.clock.advance((syscall ? this.cost.syscallNs : 0) + (w1 - w0));
     if (this.scanner) {
       if (ticks > 0) this.scanner.tick(this.clock.nowNs);
-      const s0 = after;
       this.scanner.runIfQueued(this.vmas, this.clock.nowNs);
-      after = this.core.stats();
-      this.clock.advance(opCostNs(this.cost, s0, after, false));
+      this.clock.advance(core.weightedStats() - w1);
     }
-    this.core.setNow(this.clock.nowNs);
-    if (this.checker && snap) {
-      after = this.core.stats();
-      this.violations.push(...this.checker.end(snap, after));
-    }
+    core.setNow(this.clock.nowNs);
+    if (this.checker && snap) this.violations.push(...this.checker.end(snap, core.stats()));
     return r;
   }
 
