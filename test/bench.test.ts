@@ -14,7 +14,7 @@ import { mergeResults } from '../src/bench/merge.js';
 import { validateResults, readResults } from '../src/bench/schema.js';
 import { compareResults } from '../src/bench/compare.js';
 import { DEFAULT_SUITE_PARAMS } from '../src/bench/suites.js';
-import { EXPORTERS } from '../src/report/exporter.js';
+import { EXPORTERS } from '../src/report/exporters.js';
 import { UsageError } from '../src/errors.js';
 import type { BenchOptions, BenchResults } from '../src/bench/types.js';
 

@@ -6,7 +6,7 @@ import { runOps } from '../src/run.js';
 import { Mm } from '../src/mm/mm.js';
 import { WasmCore } from '../src/core/wasm.js';
 import { ReferenceCore } from '../src/core/reference.js';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram } from '../src/cli/index.js';
 import { getWorkload } from '../src/workloads/index.js';
 import { UsageError } from '../src/errors.js';
 

@@ -10,7 +10,7 @@ import { verifySequence } from '../src/kernels/verify.js';
 import { nativeCheck, nativeKernelsStatus } from '../src/kernels/native.js';
 import { runKernels } from '../src/kernels/runner.js';
 import { computeRatios, formatKernelTable } from '../src/kernels/report.js';
-import { runKernelsCommand } from '../src/kernels/cli.js';
+import { runKernelsCommand } from '../src/cli/kernels.js';
 import { UsageError } from '../src/errors.js';
 import type { KernelResult } from '../src/kernels/types.js';
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { runBench } from '../src/bench/run.js';
 import { DEFAULT_SUITE_PARAMS } from '../src/bench/suites.js';
-import { EXPORTERS } from '../src/report/exporter.js';
+import { EXPORTERS } from '../src/report/exporters.js';
 import { chartSpecs } from '../src/report/html.js';
 import type { BenchResults } from '../src/bench/types.js';
 

@@ -1,25 +1,14 @@
 /**
- * Exporters of benchmark results: one interface, one file per format, one table from the
- * flag (`--json`, `--csv`, `--md`, `report -o x.html`) to the exporter. Each reads the same
- * BenchResults record and returns the file's text; the caller writes it atomically.
+ * The exporter interface and the helpers exporters share. One file per format; the table
+ * from flag to exporter is in exporters.ts. Each exporter reads the same BenchResults
+ * record and returns the file's text; the caller writes it atomically.
  */
 import type { BenchResults, CellResult } from '../bench/types.js';
-import { jsonExporter } from './json.js';
-import { csvExporter } from './csv.js';
-import { mdExporter } from './md.js';
-import { htmlExporter } from './html.js';
 
 export interface Exporter {
   readonly format: 'json' | 'csv' | 'md' | 'html';
   render(results: BenchResults): string;
 }
-
-export const EXPORTERS: Record<Exporter['format'], Exporter> = {
-  json: jsonExporter,
-  csv: csvExporter,
-  md: mdExporter,
-  html: htmlExporter,
-};
 
 /** Cells grouped by what ran (suite, workload, variant), strategies in their order. */
 export function groupByWorkload(cells: readonly CellResult[]): { key: string; cells: CellResult[] }[] {

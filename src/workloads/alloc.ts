@@ -15,7 +15,7 @@
  *   MADV_DONTNEED after a delay (purge_delay), adjacent expired pages in one call.
  */
 import type { Op } from '../trace/ops.js';
-import type { Workload } from './index.js';
+import type { Workload } from './types.js';
 import { Rng } from './rng.js';
 import { UsageError } from '../errors.js';
 

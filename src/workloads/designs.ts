@@ -3,7 +3,7 @@
  * design is known for, so tests and `ptreclaim run NAME --strategy all` can show it.
  */
 import type { Op } from '../trace/ops.js';
-import type { Workload } from './index.js';
+import type { Workload } from './types.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;

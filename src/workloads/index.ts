@@ -3,6 +3,7 @@
  * shape comes from.
  */
 import type { Advice, Op } from '../trace/ops.js';
+import type { Workload } from './types.js';
 import { UsageError } from '../errors.js';
 import { pageFault1, mmap1, tlbFlush2, malloc1 } from './wis.js';
 import { allocWorkload } from './alloc.js';
@@ -10,12 +11,7 @@ import { pathsReclaim } from './paths.js';
 import { sparseWorkload } from './sparse.js';
 import { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './designs.js';
 
-export interface Workload {
-  readonly name: string;
-  readonly description: string;
-  /** Operations in order; generated lazily so large workloads need no big arrays. */
-  ops(): Iterable<Op>;
-}
+export type { Workload } from './types.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;

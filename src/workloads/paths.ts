@@ -4,7 +4,7 @@
  * contended) is chosen by run options, not by the operations.
  */
 import type { Op } from '../trace/ops.js';
-import type { Workload } from './index.js';
+import type { Workload } from './types.js';
 
 const PMD = 2 ** 21;
 const BASE = 0x300000000000;

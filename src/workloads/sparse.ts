@@ -12,7 +12,7 @@
  * which is where a reclaim strategy can free the empty tables. Extrapolate by dividing by s.
  */
 import type { Op } from '../trace/ops.js';
-import type { Workload } from './index.js';
+import type { Workload } from './types.js';
 import { Rng } from './rng.js';
 import { UsageError } from '../errors.js';
 

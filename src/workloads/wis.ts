@@ -4,7 +4,7 @@
  * placement), 2 MiB-aligned like Linux places these sizes.
  */
 import type { Op } from '../trace/ops.js';
-import type { Workload } from './index.js';
+import type { Workload } from './types.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096;

@@ -5,35 +5,23 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
-import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { UsageError, PtreclaimError } from './errors.js';
-import { writeFileAtomic } from './io.js';
-import { STRATEGY_NAMES } from './strategies.js';
-import { benchOptions, type BenchFlags } from './bench/options.js';
-import { runBench } from './bench/run.js';
-import { SUITES, DELEGATED_SUITES } from './bench/suites.js';
-import { readResults } from './bench/schema.js';
-import { compareResults, parsePercent } from './bench/compare.js';
-import { mergeResults } from './bench/merge.js';
-import { EXPORTERS } from './report/exporter.js';
-import { formatBenchTables, formatComparison } from './report/terminal.js';
-import type { BenchResults } from './bench/types.js';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+import { STRATEGY_NAMES } from '../strategies.js';
+import { benchOptions, type BenchFlags } from '../bench/options.js';
+import { runBench } from '../bench/run.js';
+import { SUITES, DELEGATED_SUITES } from '../bench/suites.js';
+import { readResults } from '../bench/schema.js';
+import { compareResults, parsePercent } from '../bench/compare.js';
+import { mergeResults } from '../bench/merge.js';
+import { EXPORTERS } from '../report/exporters.js';
+import { runKernelsCommand } from './kernels.js';
+import { formatBenchTables, formatComparison } from '../report/terminal.js';
+import type { BenchResults } from '../bench/types.js';
 
 type Out = (s: string) => void;
 
-/** `ptreclaim bench kernels ...` belongs to src/kernels/cli.ts; load it only when asked. */
-async function delegateKernels(argv: string[]): Promise<void> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const path = join(here, 'kernels', 'cli.js');
-  if (!existsSync(path)) {
-    throw new PtreclaimError('the "kernels" suite is not available in this build (src/kernels/cli.ts is missing); suites available here: ' + Object.keys(SUITES).join(', '));
-  }
-  const mod = (await import(pathToFileURL(path).href)) as { runKernelsCommand?: (argv: string[]) => Promise<void> };
-  if (typeof mod.runKernelsCommand !== 'function') throw new PtreclaimError(`${path} does not export runKernelsCommand(argv)`);
-  await mod.runKernelsCommand(argv);
-}
 
 function writeOutputs(results: BenchResults, files: { json?: string; csv?: string; md?: string }, quiet: boolean): void {
   for (const format of ['json', 'csv', 'md'] as const) {
@@ -70,7 +58,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       if (suites[0] === 'kernels') {
         const raw = process.argv;
         const at = raw.indexOf('kernels');
-        return delegateKernels(at >= 0 ? raw.slice(at + 1) : suites.slice(1));
+        return runKernelsCommand(at >= 0 ? raw.slice(at + 1) : suites.slice(1));
       }
       const unknown = cmd.args.filter((a) => a.startsWith('-'));
       if (unknown.length) throw new UsageError(`bench: unknown option ${unknown[0]} (run \`ptreclaim bench --help\`)`);

@@ -4,9 +4,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../io.js';
 import { UsageError } from '../errors.js';
-import { type Footprint, type ImplName, type KernelName, FOOTPRINTS, IMPLS, KERNELS, MAX_TABLES } from './types.js';
-import { runKernels } from './runner.js';
-import { formatKernelTable } from './report.js';
+import { type Footprint, type ImplName, type KernelName, FOOTPRINTS, IMPLS, KERNELS, MAX_TABLES } from '../kernels/types.js';
+import { runKernels } from '../kernels/runner.js';
+import { formatKernelTable } from '../kernels/report.js';
 
 function listOf<T extends string>(what: string, allowed: readonly T[]) {
   return (value: string): T[] => {

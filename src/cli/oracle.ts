@@ -8,16 +8,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
-import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from './corpus/generate.js';
-import { UsageError } from './errors.js';
-import { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
-import { writeFileAtomic } from './io.js';
-import { describeHost, hostFacts } from './oracle/host.js';
-import { OracleUnavailableError } from './oracle/live.js';
-import { runOracle } from './oracle/oracle.js';
-import { formatTrace, parseNumber, readTraceFile } from './trace/parse.js';
-import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from './validate.js';
-import { WORKLOADS, getWorkload } from './workloads/index.js';
+import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from '../corpus/generate.js';
+import { UsageError } from '../errors.js';
+import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
+import { writeFileAtomic } from '../io.js';
+import { describeHost, hostFacts } from '../oracle/host.js';
+import { OracleUnavailableError } from '../oracle/live.js';
+import { runOracle } from '../oracle/oracle.js';
+import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
+import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
+import { WORKLOADS, getWorkload } from '../workloads/index.js';
 
 const EXIT_DIFFER = 1;
 const EXIT_ORACLE_UNAVAILABLE = 3;

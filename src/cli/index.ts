@@ -4,17 +4,17 @@
  */
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runOps, type RunResult } from './run.js';
-import { readTraceFile, formatTrace, parseNumber } from './trace/parse.js';
-import { getWorkload, WORKLOADS } from './workloads/index.js';
-import { parseStrategyList } from './strategies.js';
-import { formatRunTable } from './report/text.js';
-import { PtreclaimError, UsageError } from './errors.js';
-import { writeFileAtomic } from './io.js';
-import { registerOracleCommands } from './cli-oracle.js';
-import { registerBenchCommands } from './cli-bench.js';
-import { packageRoot } from './paths.js';
-import type { ReclaimPath } from './core/types.js';
+import { runOps, type RunResult } from '../run.js';
+import { readTraceFile, formatTrace, parseNumber } from '../trace/parse.js';
+import { getWorkload, WORKLOADS } from '../workloads/index.js';
+import { parseStrategyList } from '../strategies.js';
+import { formatRunTable } from '../report/text.js';
+import { PtreclaimError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+import { registerOracleCommands } from './oracle.js';
+import { registerBenchCommands } from './bench.js';
+import { packageRoot } from '../paths.js';
+import type { ReclaimPath } from '../core/types.js';
 
 function sizeArg(value: string): number {
   const v = parseNumber(value);
