@@ -81,6 +81,11 @@ function tlb_next_batch(): bool {
  */
 @inline export function tlb_remove_page(delayRmap: bool): bool {
   stat_inc(Stat.PagesGathered);
+  return tlb_gather_page(delayRmap);
+}
+
+/** tlb_remove_page without the counter, for loops that count pages themselves. */
+@inline export function tlb_gather_page(delayRmap: bool): bool {
   if (delayRmap) delayedRmap = true;
   activeNr++;
   if (activeNr >= activeMax - 1) return !tlb_next_batch();

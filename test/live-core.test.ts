@@ -13,8 +13,7 @@ import type { Op } from '../src/trace/ops.js';
 
 const status = liveOracleStatus();
 if (!status.available) console.warn(`[live-core] SKIPPED: the live-kernel oracle cannot run here: ${status.reason}`);
-const full = process.env.PTRECLAIM_LIVE_FULL === '1';
-if (status.available && !full) console.warn('[live-core] full 50 GiB seed replay SKIPPED: set PTRECLAIM_LIVE_FULL=1 (takes ~140 s here)');
+// The full 50 GiB seed replay lives in test/validate.test.ts (`validate --suite seed`).
 
 /** Hosts may forbid the zero page (a hypervisor's pvm_no_zero_page=1): read faults then allocate. */
 const hostZeroPage = (): boolean => {
@@ -70,9 +69,4 @@ describe.skipIf(!status.available)('model == live kernel (core corners)', () => 
     const model = await expectModelMatchesKernel([...getWorkload('seed-5g-free').ops()]);
     expect(model.vmPteKb).toBe(10_264);
   }, 120_000);
-
-  it.skipIf(!full)('seed at 50 GiB: 204 kB on both (PTRECLAIM_LIVE_FULL=1)', async () => {
-    const model = await expectModelMatchesKernel([...getWorkload('seed').ops()]);
-    expect(model.vmPteKb).toBe(strategy === 'pt-reclaim' ? 204 : 102_604);
-  }, 600_000);
 });

@@ -2,12 +2,12 @@
  * Terminal output of `bench` and `compare`: one table per workload, strategies side by side,
  * the best value of each scored row in green (picocolors honours NO_COLOR).
  */
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { BenchResults, CellResult } from '../bench/types.js';
 import type { Comparison } from '../bench/compare.js';
 import { groupByWorkload, COUNTER_ROWS, counterKey } from './exporter.js';
 import { fmtInt, fmtKb, fmtMs, fmtRate } from './format.js';
+import { terminalTable, highlightBest } from './table.js';
 import { formatScale } from '../workloads/sparse.js';
 
 interface Row {
@@ -53,15 +53,10 @@ function rowsFor(cells: readonly CellResult[]): Row[] {
 export function formatBenchTables(results: BenchResults): string {
   const out: string[] = [];
   for (const g of groupByWorkload(results.cells)) {
-    const table = new Table({ head: ['', ...g.cells.map((c) => pc.bold(c.strategy))], style: { head: [], border: [] } });
+    const table = terminalTable(['', ...g.cells.map((c) => pc.bold(c.strategy))]);
     for (const row of rowsFor(g.cells)) {
       const cells = g.cells.map(row.value);
-      if (row.score && g.cells.length > 1) {
-        const scores = g.cells.map(row.score);
-        const best = row.best === 'max' ? Math.max(...scores) : Math.min(...scores);
-        if (scores.some((s) => s !== best)) scores.forEach((s, i) => s === best && (cells[i] = pc.green(cells[i]!)));
-      }
-      table.push([row.label, ...cells]);
+      table.push([row.label, ...(row.score ? highlightBest(cells, g.cells.map(row.score), row.best) : cells)]);
     }
     out.push(pc.bold(g.key) + pc.dim(`  ${g.cells[0]!.description}`), table.toString());
   }
@@ -74,7 +69,7 @@ const ci = (x: { median: number; ci: { lo: number; hi: number; confidence: numbe
 
 /** benchstat's layout: base, new, delta with p-value (`~` when not significant). */
 export function formatComparison(cmp: Comparison, alpha: number): string {
-  const table = new Table({ head: ['cell', 'base (median ±95% CI)', 'new', 'delta', ''], style: { head: [], border: [] } });
+  const table = terminalTable(['cell', 'base (median ±95% CI)', 'new', 'delta', '']);
   for (const r of cmp.rows) {
     const delta = r.significant ? `${r.delta >= 0 ? '+' : ''}${(100 * r.delta).toFixed(2)}%` : '~';
     const colour = !r.significant ? pc.dim : r.regression ? pc.red : r.delta < 0 ? pc.green : (s: string) => s;

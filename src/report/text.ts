@@ -1,9 +1,9 @@
 /**
  * Human-readable output of runs: one table, strategies side by side.
  */
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { RunResult } from '../run.js';
+import { terminalTable, highlightBest } from './table.js';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const kb = (n: number) => `${int(n)} kB`;
@@ -53,15 +53,10 @@ function knobs(r: RunResult | undefined): string {
 /** Render runs of the same source as one table, best value per scored row in green. */
 export function formatRunTable(results: readonly RunResult[]): string {
   const head = ['', ...results.map((r) => pc.bold(r.strategy + (r.path !== 'auto' ? ` (${r.path})` : '')))];
-  const table = new Table({ head, style: { head: [], border: [] } });
+  const table = terminalTable(head);
   for (const row of ROWS) {
     const cells = results.map((r) => row.value(r));
-    if (row.score && results.length > 1) {
-      const scores = results.map(row.score);
-      const best = Math.min(...scores);
-      if (scores.some((s) => s !== best)) scores.forEach((s, i) => s === best && (cells[i] = pc.green(cells[i]!)));
-    }
-    table.push([row.label, ...cells]);
+    table.push([row.label, ...(row.score ? highlightBest(cells, results.map(row.score)) : cells)]);
   }
   const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), table.toString(), knobs(results[0])];
   for (const r of results) {
