@@ -154,6 +154,6 @@ export function arena_frames_touched(): u32 {
   return bumpTop;
 }
 
-export function arena_frames_base(): usize {
+@inline export function arena_frames_base(): usize {
   return FRAMES_BASE;
 }

@@ -159,6 +159,21 @@ export function debug_unhook_pte_table(addr: f64): bool {
   stat_add(Stat.FreedPte, 1);
   return true;
 }
+/**
+ * Test hook for the use-after-free check: free the PTE table at addr through the open
+ * gather but leave the PMD pointing at it (a design that forgets pmd_clear). After
+ * gather_end the frame is free, and later reused: any walk through the PMD is a UAF.
+ */
+export function debug_free_pte_table_keep_entry(addr: f64): bool {
+  const pmdp = walk_pmd(<u64>addr);
+  if (pmdp == 0 || load<u64>(pmdp) == 0) return false;
+  const pmdval = load<u64>(pmdp);
+  tlb_remove_table(<u32>((pmdval & 0x000ffffffffff000) >> PAGE_SHIFT), <u64>addr);
+  stat_set(Stat.NrPte, stat_get(Stat.NrPte) - 1);
+  stat_add(Stat.FreedPte, 1);
+  return true;
+}
+
 export function fault_address(): f64 {
   return <f64>__fault_address();
 }

@@ -5,7 +5,7 @@ import {
   PTE_PFN_MASK, PAGE_SHIFT, _PAGE_TABLE, PMD_SHIFT, PUD_SHIFT,
   PMD_SIZE, PUD_SIZE, PGDIR_SIZE, pgd_index, pud_index, pmd_index, pte_index, span_end,
 } from "./pgtable";
-import { FRAME_PGD, FRAME_PUD, FRAME_PMD, FRAME_PTE, frame_addr, addr_frame, arena_alloc } from "./arena";
+import { FRAME_PGD, FRAME_PUD, FRAME_PMD, FRAME_PTE, frame_addr, addr_frame, arena_alloc, arena_frames_base } from "./arena";
 import { Stat, stat_inc, stat_get, stat_set, note_pgtables_peak } from "./stats";
 import { note_real_peak } from "./rcu";
 import { checker_on, checker_pmd_populate } from "./checker";
@@ -23,7 +23,8 @@ export function mm_pgd_frame(): u32 {
 
 /** Address of the table an upper-level entry points to. */
 @inline export function entry_table(e: u64): usize {
-  return frame_addr(<u32>((e & PTE_PFN_MASK) >> PAGE_SHIFT));
+  // frame << 12 is the entry's frame field itself: no shift down and up again.
+  return arena_frames_base() + <usize>(e & PTE_PFN_MASK);
 }
 /** The upper-level entry that points to the table held in `frame` (pmd_populate & co). */
 @inline export function table_entry(frame: u32): u64 {
@@ -47,7 +48,7 @@ export function mm_pgd_frame(): u32 {
 }
 
 /** Walk to the PMD entry for addr without allocating; 0 if an upper level is missing. */
-export function walk_pmd(addr: u64): usize {
+@inline export function walk_pmd(addr: u64): usize {
   const pgde = load<u64>(pgd_offset(addr));
   if (pgde == 0) return 0;
   const pude = load<u64>(pud_offset(entry_table(pgde), addr));
@@ -56,7 +57,7 @@ export function walk_pmd(addr: u64): usize {
 }
 
 /** Walk to the PTE for addr without allocating; 0 if any level is missing. */
-export function walk_pte(addr: u64): usize {
+@inline export function walk_pte(addr: u64): usize {
   const pmdp = walk_pmd(addr);
   if (pmdp == 0) return 0;
   const pmde = load<u64>(pmdp);

@@ -84,6 +84,19 @@ function tlb_next_batch(): bool {
   return tlb_gather_page(delayRmap);
 }
 
+/**
+ * Pages that can be gathered before the active batch is full: a loop may gather that many
+ * with tlb_gather_pages_bulk, then must call tlb_gather_page for the next one.
+ */
+@inline export function tlb_gather_room(): u32 {
+  return activeMax - 1 - activeNr - 1;
+}
+
+/** Account `n` pages gathered in bulk, n <= tlb_gather_room() (no batch change needed). */
+@inline export function tlb_gather_pages_bulk(n: u32): void {
+  activeNr += n;
+}
+
 /** tlb_remove_page without the counter, for loops that count pages themselves. */
 @inline export function tlb_gather_page(delayRmap: bool): bool {
   if (delayRmap) delayedRmap = true;

@@ -12,7 +12,8 @@ import {
 } from "./pgtable";
 import { pgd_offset, pud_offset, pmd_offset, pte_offset, entry_table } from "./mm";
 import {
-  tlb_remove_tlb_entry, tlb_remove_page, tlb_gather_page, tlb_flush_mmu_tlbonly, tlb_flush_mmu,
+  tlb_remove_tlb_entry, tlb_remove_page, tlb_gather_page, tlb_gather_room, tlb_gather_pages_bulk,
+  tlb_flush_mmu_tlbonly, tlb_flush_mmu,
 } from "./mmu_gather";
 import {
   ZAP_RECLAIM_PT, reclaim_pt_is_enabled, try_get_and_clear_pmd, free_pte, try_to_free_pte,
@@ -190,6 +191,9 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
     let leanPages: u32 = 0;
     let leanFirst: usize = 0;
     let leanLast: usize = 0;
+    // Pages the active mmu_gather batch takes before it must move on (counted in bulk).
+    let room: u32 = lean && !forceBreak ? tlb_gather_room() : 0;
+    let bulk: u32 = 0;
     while (p < limit) {
       const e = load<u64>(p);
       p += 8;
@@ -199,20 +203,32 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
         if (leanPages == 0) leanFirst = p - 8;
         leanLast = p - 8;
         leanPages++;
+        if (room != 0) {
+          room--;
+          bulk++;
+          continue;
+        }
+        tlb_gather_pages_bulk(bulk);
+        bulk = 0;
         if (tlb_gather_page(false)) {
           forceFlush = true;
           forceBreak = true;
         }
         if (forceBreak) break; // v1 never clears force_break: it breaks after every page
+        room = tlb_gather_room();
         continue;
       }
+      tlb_gather_pages_bulk(bulk);
+      bulk = 0;
       if ((e & _PAGE_PRESENT) != 0) {
         zap_present_pte(p - 8, e, flags, spanBase + (<u64>((p - 8 - table) >> 3) << PAGE_SHIFT));
         if (forceBreak) break;
       } else {
         zap_nonpresent_pte(p - 8, e, flags);
       }
+      room = lean && !forceBreak ? tlb_gather_room() : 0;
     }
+    tlb_gather_pages_bulk(bulk);
     if (leanPages != 0) {
       stat_add(Stat.EntriesCleared, leanPages);
       stat_add(Stat.PagesGathered, leanPages);

@@ -61,6 +61,24 @@ describe('checker', () => {
     expect(core.takeViolations()).toEqual([]);
   });
 
+  it('reports a PMD left pointing at a freed table (use-after-free)', () => {
+    const core = new WasmCore('debug');
+    const mm = new Mm(core, { strategy: 'pt-reclaim', check: true });
+    const base = 0x7f0000000000;
+    mm.mmap(base, 4 * MiB);
+    mm.touch(base, 0x1000, 'write');
+    mm.madvise(base, 0x1000, 'dontneed'); // empty table, kept (sub-PMD call)
+    expect(mm.takeViolations()).toEqual([]);
+    core.gatherBegin();
+    expect(core.debugFreePteTableKeepEntry(base)).toBe(true);
+    core.gatherEnd(); // the frame is free now; the PMD still points at it
+    expect(core.takeViolations().map((x) => x.kind)).toContain('table-freed-still-hooked');
+    mm.touch(base, 0x1000, 'read'); // a walk through the stale PMD reaches the freed frame
+    const v = mm.takeViolations();
+    expect(v.map((x) => x.check)).toContain('dangling-entry');
+    expect(v.find((x) => x.check === 'dangling-entry')!.addr).toBe(base);
+  });
+
   it('flags the exit in the kernel words and the CLI exits non-zero with --check', async () => {
     let text = '';
     const program = buildProgram((s) => (text += s));

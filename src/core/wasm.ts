@@ -49,6 +49,7 @@ interface CoreExports {
   check_log_value(i: number): number;
   check_log_clear(): void;
   debug_unhook_pte_table(addr: number): number;
+  debug_free_pte_table_keep_entry(addr: number): number;
   [name: string]: unknown;
 }
 
@@ -281,6 +282,11 @@ export class WasmCore implements PageTableCore {
     return out;
   }
   /** Test hook: unhook the PTE table at addr into the open gather without a flush. */
+  /** Test hook: free the PTE table at addr but leave the PMD pointing at it (see assembly/index.ts). */
+  debugFreePteTableKeepEntry(addr: number): boolean {
+    return this.x.debug_free_pte_table_keep_entry(addr) !== 0;
+  }
+
   debugUnhookPteTable(addr: number): boolean {
     return this.x.debug_unhook_pte_table(addr) !== 0;
   }
