@@ -70,7 +70,9 @@ function sample(p: ReturnType<typeof plan>, tables: number, minNs: number): numb
 export function measureKernel(impl: KernelImpl, kernel: KernelName, tables: number, samples: number, minNs: number): number {
   const p = plan(impl, kernel);
   p.once?.();
-  sample(p, tables, minNs / 4); // warm-up: tier-up to optimised code, caches
+  // Warm-up as long as a sample: V8 tiers WASM up to optimised code in the background, and
+  // the first implementation measured would otherwise pay for it.
+  sample(p, tables, minNs);
   const xs: number[] = [];
   for (let i = 0; i < samples; i++) xs.push(sample(p, tables, minNs));
   return median(xs);
