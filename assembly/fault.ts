@@ -14,11 +14,8 @@ import {
   _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY,
   pfn_pte, swp_type, swp_offset, span_end,
 } from "./pgtable";
-import { FRAME_PUD, FRAME_PMD, FRAME_PTE, OK, arena_reserve } from "./arena";
-import {
-  pgd_offset, pud_offset, pmd_offset, pte_offset, entry_table, table_alloc_populate,
-  count_missing_tables,
-} from "./mm";
+import { OK, arena_reserve } from "./arena";
+import { pte_offset, pte_alloc_map, count_missing_tables } from "./mm";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 /** The access hit a guard region: the process would get SIGSEGV at fault_address(). */
@@ -41,19 +38,6 @@ const PFN_MAX: u64 = (<u64>1 << 40) - 1;
 
 export function fault_address(): u64 {
   return faultAddress;
-}
-
-/** Walk to the PTE table for addr, allocating missing levels (space is reserved). */
-function pte_alloc_walk(addr: u64): usize {
-  const pgdp = pgd_offset(addr);
-  let e = load<u64>(pgdp);
-  const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
-  const pudp = pud_offset(pudTable, addr);
-  e = load<u64>(pudp);
-  const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
-  const pmdp = pmd_offset(pmdTable, addr);
-  e = load<u64>(pmdp);
-  return e != 0 ? entry_table(e) : table_alloc_populate(pmdp, FRAME_PTE);
 }
 
 /**
@@ -102,7 +86,7 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
   let addr = start;
   while (addr < end && result == OK) {
     const next = span_end(addr, end, PMD_SIZE);
-    const table = pte_alloc_walk(addr);
+    const table = pte_alloc_map(addr);
     const first = pte_offset(table, addr);
     const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
     let p = first;

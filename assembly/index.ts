@@ -7,7 +7,10 @@ import {
   OK, ERR_ARENA_FULL, arena_init, arena_reserve, arena_limit, arena_available,
   arena_frames_touched, arena_frames_base, frame_state, frame_addr,
 } from "./arena";
-import { mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables } from "./mm";
+import {
+  mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables, pte_alloc_map, pte_offset,
+  entry_table, pgd_offset, pud_offset,
+} from "./mm";
 import { fault_range as __fault_range, fault_address as __fault_address, set_zero_page as __set_zero_page } from "./fault";
 import { unmap_page_range } from "./zap";
 import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
@@ -16,9 +19,6 @@ import { madvise_free_range as __madvise_free_range } from "./madvise_free";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add } from "./stats";
 export { cost_weights_ptr, stats_weighted } from "./stats";
-import { entry_table, pgd_offset, pud_offset, pmd_offset } from "./mm";
-import { FRAME_PUD, FRAME_PMD, FRAME_PTE } from "./arena";
-import { table_alloc_populate } from "./mm";
 import { set_strategy_id, set_knobs as __set_knobs, strategy_id, STRATEGY_REFCOUNT } from "./strategy";
 import { set_cpus as __set_cpus, tlb_reset_range } from "./tlb";
 import { rcu_configure as __rcu_configure, rcu_reset, rcu_set_now, rcu_barrier as __rcu_barrier } from "./rcu";
@@ -226,16 +226,7 @@ export function install_entry(addr: f64, kind: i32): i32 {
   const a = <u64>addr & ~((<u64>1 << PAGE_SHIFT) - 1);
   const status = arena_reserve(count_missing_tables(a, a + 1));
   if (status != OK) return status;
-  const pgdp = pgd_offset(a);
-  let e = load<u64>(pgdp);
-  const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
-  const pudp = pud_offset(pudTable, a);
-  e = load<u64>(pudp);
-  const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
-  const pmdp = pmd_offset(pmdTable, a);
-  e = load<u64>(pmdp);
-  if (e == 0) table_alloc_populate(pmdp, FRAME_PTE);
-  const ptep = walk_pte(a);
+  const ptep = pte_offset(pte_alloc_map(a), a);
   if (load<u64>(ptep) != 0) return -5; // occupied
   const pfn = stat_get(Stat.NextPfn);
   stat_set(Stat.NextPfn, pfn + 1);

@@ -114,6 +114,22 @@ export function table_alloc_populate(entryp: usize, level: u8): usize {
   return frame_addr(frame);
 }
 
+/**
+ * Walk to the PTE table for addr, allocating the missing levels on the way (pud_alloc,
+ * pmd_alloc, pte_alloc). The caller has reserved arena space (count_missing_tables).
+ */
+export function pte_alloc_map(addr: u64): usize {
+  const pgdp = pgd_offset(addr);
+  let e = load<u64>(pgdp);
+  const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
+  const pudp = pud_offset(pudTable, addr);
+  e = load<u64>(pudp);
+  const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
+  const pmdp = pmd_offset(pmdTable, addr);
+  e = load<u64>(pmdp);
+  return e != 0 ? entry_table(e) : table_alloc_populate(pmdp, FRAME_PTE);
+}
+
 /** Tables a fault over [start, end) would allocate: exact, so the arena can be reserved first. */
 export function count_missing_tables(start: u64, end: u64): u32 {
   let missing: u32 = 0;

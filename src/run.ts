@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { type PageTableCore, type RawStats, type ReclaimPath, type TableFree, PAGE_SIZE } from './core/types.js';
 import { WasmCore, type WasmFlavor } from './core/wasm.js';
 import { ReferenceCore } from './core/reference.js';
-import { Mm, DEFAULT_CPUS, type Errno, type ExitReport } from './mm/mm.js';
+import { Mm, DEFAULT_CPUS, type Errno, type ExitReport, type MmOptions } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS } from './mm/cost.js';
 import { DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './mm/async-scan.js';
@@ -15,9 +15,8 @@ import type { Op, OpKind } from './trace/ops.js';
 
 export const RUN_SCHEMA_VERSION = 1;
 
-export interface RunOptions {
-  strategy?: string;
-  path?: ReclaimPath;
+/** What a run needs beyond the mm's own options (strategy, path, knobs: see MmOptions). */
+export interface RunOptions extends Omit<MmOptions, 'limitFrames' | 'mmapBase' | 'cost'> {
   /** Which implementation of the hot loops: the WASM core (default) or the TS reference. */
   core?: 'wasm' | 'ts';
   /** WASM build: release (default) or debug (assertions on). */
@@ -26,23 +25,8 @@ export interface RunOptions {
   arenaLimitBytes?: number;
   /** Label for the result: workload name or trace path. */
   source?: string;
-  /** Read faults map the shared zero page (default true, as upstream Linux). */
-  zeroPage?: boolean;
   /** Most errors listed individually in the result (all are counted). */
   maxErrors?: number;
-  /** Contention and memory-pressure knobs (probabilities in [0, 1]) and their seed. */
-  trylockFail?: number;
-  resched?: number;
-  nowaitFail?: number;
-  seed?: number;
-  cpus?: number;
-  tableFree?: TableFree;
-  tickMs?: number;
-  gracePeriodMs?: number;
-  scanPeriodMs?: number;
-  scanBytes?: number;
-  /** Run the invariant checker after every operation (slower; off for timing). */
-  check?: boolean;
   /** Sample (simulated ns, VmPTE kB, real kB) after every operation. */
   timeline?: boolean;
 }
