@@ -51,8 +51,11 @@ describe('ptreclaim CLI', () => {
     expect(run('run', 'nosuch').stderr).toContain('unknown workload "nosuch"');
     expect(run('run', 'seed', '--strategy', 'bogus').stderr).toContain('unknown strategy "bogus"');
     const p = run('run', 'seed', '--path', 'sideways');
-    expect(p.status).not.toBe(0);
+    expect(p.status).toBe(2);
     expect(p.stderr).toContain("Allowed choices are auto, fast, slow");
+    expect(run('run', 'seed', '--arena-limit', '-5').status).toBe(2);
+    expect(run('nosuchcommand').status).toBe(2);
+    expect(run('--help').status).toBe(0);
     expect(run('run', '--trace', join(dir, 'missing.trace')).stderr).toContain('cannot read trace');
   });
 

@@ -61,7 +61,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   const program = new Command('ptreclaim')
     .description('Simulate and benchmark Linux user page-table reclaim (PT_RECLAIM) in WebAssembly')
     .version(version())
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Subcommands inherit this only if it is set before they are added.
+    .exitOverride();
 
   program
     .command('run')
@@ -124,13 +126,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 /** Entry point of bin/ptreclaim.js: clear messages, no stack dumps for user errors. */
 export async function main(argv = process.argv): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code && code.startsWith('commander.')) {
-      process.exitCode = (e as { exitCode?: number }).exitCode ?? 2;
+      // commander already printed its message; help and --version are not errors.
+      const ok = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help';
+      process.exitCode = ok ? 0 : 2;
       return;
     }
     if (e instanceof PtreclaimError) {
