@@ -158,13 +158,16 @@ describe('compare', () => {
 describe('profiling', () => {
   it('--cpu-prof writes one profile per cell whose nodes name the WASM functions', async () => {
     const dir = join(tmp, 'prof');
-    const r = await runBench(quick({ suites: ['paths'], strategies: ['pt-reclaim'], cpuProfDir: dir, heapProfDir: dir }));
+    // Long enough that the 100 us sampler lands in WASM code many times (the loops are fast).
+    const r = await runBench(quick({ suites: ['paths'], strategies: ['pt-reclaim'], cpuProfDir: dir, heapProfDir: dir, timeMs: 300, iterations: 50 }));
     expect(r.cells.every((c) => c.profiles?.cpu && c.profiles.heap)).toBe(true);
     const files = readdirSync(dir).sort();
     expect(files).toContain('paths-paths-reclaim-slow-pt-reclaim.cpuprofile');
     expect(files).toContain('paths-paths-reclaim-slow-pt-reclaim.heapprofile');
-    const profile = JSON.parse(readFileSync(join(dir, 'paths-paths-reclaim-slow-pt-reclaim.cpuprofile'), 'utf8')) as { nodes: { callFrame: { functionName: string; url: string } }[] };
-    const wasmNames = profile.nodes.filter((n) => n.callFrame.url.startsWith('wasm://')).map((n) => n.callFrame.functionName);
+    const wasmNames = files.filter((f) => f.endsWith('.cpuprofile')).flatMap((f) => {
+      const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { nodes: { callFrame: { functionName: string; url: string } }[] };
+      return profile.nodes.filter((n) => n.callFrame.url.startsWith('wasm://')).map((n) => n.callFrame.functionName);
+    });
     expect(wasmNames.some((n) => /^assembly\/\w+\/\w+/.test(n))).toBe(true);
     expect(wasmNames.every((n) => !/^wasm-function\[/.test(n))).toBe(true);
   });

@@ -43,7 +43,17 @@ export interface CheckSnapshot {
   lo: number;
   hi: number;
   pages: { anon: number; file: number; swap: number } | undefined;
-  stats: RawStats;
+  stats: CheckedCounters;
+}
+
+/** The counters the checker compares: a few, read one by one (a full snapshot costs more). */
+const CHECKED = ['RssAnon', 'RssFile', 'RssSwapEnts', 'NrPte', 'NrPmd', 'NrPud', 'ArenaFramesLive'] as const;
+type CheckedCounters = Pick<RawStats, (typeof CHECKED)[number]>;
+
+function readChecked(core: PageTableCore): CheckedCounters {
+  const out = {} as CheckedCounters;
+  for (const name of CHECKED) out[name] = core.stat(name);
+  return out;
 }
 
 export class Checker {
@@ -52,7 +62,8 @@ export class Checker {
   }
 
   /** Before an operation on [addr, addr + len): snapshot the PMD spans it covers. */
-  begin(addr: number, len: number, stats: RawStats): CheckSnapshot {
+  begin(addr: number, len: number): CheckSnapshot {
+    const stats = readChecked(this.core);
     if (len <= 0) return { lo: 0, hi: 0, pages: undefined, stats };
     const lo = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
     const hi = Math.ceil((addr + len) / PMD_SIZE) * PMD_SIZE;
@@ -60,11 +71,12 @@ export class Checker {
   }
 
   /** After the operation: every invariant it could have broken. */
-  end(snap: CheckSnapshot, stats: RawStats): Violation[] {
+  end(snap: CheckSnapshot): Violation[] {
+    const stats = readChecked(this.core);
     const out: Violation[] = [];
     if (snap.pages) {
       const after = this.core.checkWalk(snap.lo, snap.hi);
-      const pairs: [keyof typeof after, keyof RawStats, string][] = [
+      const pairs: [keyof typeof after, keyof CheckedCounters, string][] = [
         ['anon', 'RssAnon', 'MM_ANONPAGES'], ['file', 'RssFile', 'MM_FILEPAGES'], ['swap', 'RssSwapEnts', 'MM_SWAPENTS'],
       ];
       for (const [k, stat, name] of pairs) {
@@ -84,7 +96,7 @@ export class Checker {
   }
 
   /** VmPTE must equal the tables that are live (frames held minus the PGD). */
-  vmPte(stats: RawStats): Violation[] {
+  vmPte(stats: CheckedCounters): Violation[] {
     const tables = stats.NrPte + stats.NrPmd + stats.NrPud;
     const frames = stats.ArenaFramesLive - 1;
     if (tables === frames) return [];

@@ -128,7 +128,7 @@ export class Mm {
   private syscall(addr: number, len: number, syscall: boolean, fn: () => SyscallResult): SyscallResult {
     this.live();
     const core = this.core;
-    const snap = this.checker?.begin(addr, len, core.stats());
+    const snap = this.checker?.begin(addr, len);
     const w0 = core.weightedStats();
     const r = fn();
     const w1 = core.weightedStats();
@@ -139,7 +139,7 @@ export class Mm {
       this.clock.advance(core.weightedStats() - w1);
     }
     core.setNow(this.clock.nowNs);
-    if (this.checker && snap) this.violations.push(...this.checker.end(snap, core.stats()));
+    if (this.checker && snap) this.violations.push(...this.checker.end(snap));
     return r;
   }
 
@@ -375,13 +375,12 @@ export class Mm {
   exit(): ExitReport {
     this.live();
     const all = this.vmas.clear();
-    const before = this.core.stats();
-    const snap = this.checker?.begin(0, TASK_SIZE, before);
+    const snap = this.checker?.begin(0, TASK_SIZE);
     if (all.length) this.unmapRegion(all, 0, 0);
     this.core.rcuBarrier();
     this.exited = true;
     const stats = this.core.stats();
-    if (this.checker && snap) this.violations.push(...this.checker.end(snap, stats));
+    if (this.checker && snap) this.violations.push(...this.checker.end(snap));
     const problems: string[] = [];
     const rss: [keyof RawStats, string][] = [
       ['RssFile', 'MM_FILEPAGES'], ['RssAnon', 'MM_ANONPAGES'], ['RssSwapEnts', 'MM_SWAPENTS'], ['RssShmem', 'MM_SHMEMPAGES'],
