@@ -72,6 +72,9 @@ function pfnWords(pfn: number, lo: number, hi: number): [number, number] {
 const pfnOf = (lo: number, hi: number) => (hi & 0xfffff) * 0x100000 + (lo >>> 12);
 const toBig = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
+/** Counter slots, as in `enum Stat`. */
+const S = STAT_INDEX;
+
 const idx = (addr: number, size: number) => Math.floor(addr / size) % 512;
 /** End of the aligned `size` block containing addr, clamped to end. */
 const spanEnd = (addr: number, end: number, size: number) => Math.min((Math.floor(addr / size) + 1) * size, end);
@@ -84,7 +87,6 @@ export class ReferenceCore implements PageTableCore {
   private limit = 0;
   private pgd = 0;
   private s = new Float64Array(STAT_NAMES.length);
-  private readonly si = STAT_INDEX;
   private weights = new Float64Array(STAT_NAMES.length);
   private path = 0;
   private zeroPageEnabled = true;
@@ -119,15 +121,15 @@ export class ReferenceCore implements PageTableCore {
     this.reset(opts);
   }
 
-  private inc(n: StatName, v = 1): void {
-    const i = this.si[n];
+  // Counters by slot (S.Name): a constant index, not a name looked up on every event.
+  private inc(i: number, v = 1): void {
     this.s[i] = this.s[i]! + v;
   }
-  private get(n: StatName): number {
-    return this.s[this.si[n]]!;
+  private get(i: number): number {
+    return this.s[i]!;
   }
-  private set(n: StatName, v: number): void {
-    this.s[this.si[n]] = v;
+  private set(i: number, v: number): void {
+    this.s[i] = v;
   }
 
   reset(opts: CoreOptions = {}): void {
@@ -142,7 +144,7 @@ export class ReferenceCore implements PageTableCore {
     const hardMax = ARENA_HARD_MAX_FRAMES;
     this.limit = !opts.limitFrames || opts.limitFrames > hardMax ? hardMax : opts.limitFrames;
     this.pgd = this.allocFrame(Level.PGD);
-    this.set('NextPfn', FIRST_ANON_PFN);
+    this.set(S.NextPfn, FIRST_ANON_PFN);
   }
 
   setPathMode(path: ReclaimPath): void {
@@ -168,15 +170,15 @@ export class ReferenceCore implements PageTableCore {
       this.state.push(0);
     }
     this.state[f] = level;
-    this.inc('ArenaFramesLive');
-    if (this.get('ArenaFramesLive') > this.get('ArenaFramesHigh')) this.set('ArenaFramesHigh', this.get('ArenaFramesLive'));
-    this.set('ArenaFramesCapacity', this.frames.length);
+    this.inc(S.ArenaFramesLive);
+    if (this.get(S.ArenaFramesLive) > this.get(S.ArenaFramesHigh)) this.set(S.ArenaFramesHigh, this.get(S.ArenaFramesLive));
+    this.set(S.ArenaFramesCapacity, this.frames.length);
     return f;
   }
   private freeFrame(f: number): void {
     this.state[f] = 0;
     this.freeList.push(f);
-    this.inc('ArenaFramesLive', -1);
+    this.inc(S.ArenaFramesLive, -1);
   }
 
   // ---- walking ----
@@ -190,11 +192,11 @@ export class ReferenceCore implements PageTableCore {
     const [lo, hi] = pfnWords(f, TABLE_LO, 0);
     table[2 * i] = lo;
     table[2 * i + 1] = hi;
-    if (level === Level.PTE) this.inc('NrPte'), this.inc('AllocPte');
-    else if (level === Level.PMD) this.inc('NrPmd'), this.inc('AllocPmd');
-    else this.inc('NrPud'), this.inc('AllocPud');
-    const live = this.get('NrPte') + this.get('NrPmd') + this.get('NrPud');
-    if (live > this.get('PeakPgtables')) this.set('PeakPgtables', live);
+    if (level === Level.PTE) this.inc(S.NrPte), this.inc(S.AllocPte);
+    else if (level === Level.PMD) this.inc(S.NrPmd), this.inc(S.AllocPmd);
+    else this.inc(S.NrPud), this.inc(S.AllocPud);
+    const live = this.get(S.NrPte) + this.get(S.NrPmd) + this.get(S.NrPud);
+    if (live > this.get(S.PeakPgtables)) this.set(S.PeakPgtables, live);
     this.noteRealPeak();
     return f;
   }
@@ -230,16 +232,15 @@ export class ReferenceCore implements PageTableCore {
 
   // ---- fault ----
   private newAnon(t: Uint32Array, i: number): void {
-    const pfn = this.get('NextPfn');
-    this.set('NextPfn', pfn + 1);
-    const [lo, hi] = pfnWords(pfn, ANON_LO, HI_NX);
-    t[2 * i] = lo;
-    t[2 * i + 1] = hi;
+    const pfn = this.get(S.NextPfn);
+    this.set(S.NextPfn, pfn + 1);
+    // pfnWords, written out: this runs once per faulted page.
+    t[2 * i] = (((pfn % 0x100000) << 12) | ANON_LO) >>> 0;
+    t[2 * i + 1] = (Math.floor(pfn / 0x100000) | HI_NX) >>> 0;
   }
   private zeroPage(t: Uint32Array, i: number): void {
-    const [lo, hi] = pfnWords(ZERO_PFN, ZERO_LO, HI_NX);
-    t[2 * i] = lo;
-    t[2 * i + 1] = hi;
+    t[2 * i] = ((ZERO_PFN << 12) | ZERO_LO) >>> 0;
+    t[2 * i + 1] = HI_NX >>> 0;
   }
 
   faultRange(start: number, end: number, write: boolean): number {
@@ -256,36 +257,36 @@ export class ReferenceCore implements PageTableCore {
         const lo = t[2 * i]!;
         const hi = t[2 * i + 1]!;
         if (lo === 0 && hi === 0) {
-          if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
-          else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
+          if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc(S.FaultAnon); }
+          else { this.zeroPage(t, i); this.inc(S.FaultZeroPage); }
         } else if (lo & P) {
           if (!write) {
             if (!(lo & A)) t[2 * i] = (lo | A) >>> 0;
-            this.inc('FaultAccessOnly');
+            this.inc(S.FaultAccessOnly);
           } else if (!(lo & RW)) {
-            if (lo & SPECIAL) { this.newAnon(t, i); anon++; this.inc('FaultWpCopy'); }
-            else { t[2 * i] = (lo | RW | D | A) >>> 0; this.inc('FaultOther'); }
+            if (lo & SPECIAL) { this.newAnon(t, i); anon++; this.inc(S.FaultWpCopy); }
+            else { t[2 * i] = (lo | RW | D | A) >>> 0; this.inc(S.FaultOther); }
           } else {
             if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
-            this.inc('FaultAccessOnly');
+            this.inc(S.FaultAccessOnly);
           }
         } else {
           const type = swpType(hi);
           if (type < MAX_SWAPFILES) {
-            this.newAnon(t, i); swap--; anon++; this.inc('FaultSwapIn');
+            this.newAnon(t, i); swap--; anon++; this.inc(S.FaultSwapIn);
           } else if (type === SWP_HWPOISON) {
             result = CORE_SIGBUS;
           } else if (type <= SWP_DEVICE_EXCLUSIVE) {
             const [nlo, nhi] = pfnWords(swpOffset(lo, hi) % 2 ** 40, ANON_LO, HI_NX);
             t[2 * i] = nlo;
             t[2 * i + 1] = nhi;
-            this.inc('FaultOther');
+            this.inc(S.FaultOther);
           } else {
             const marker = swpOffset(lo, hi);
             if (marker & MARKER_GUARD) result = CORE_SIGSEGV;
             else if (marker & MARKER_POISONED) result = CORE_SIGBUS;
-            else if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc('FaultAnon'); }
-            else { this.zeroPage(t, i); this.inc('FaultZeroPage'); }
+            else if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc(S.FaultAnon); }
+            else { this.zeroPage(t, i); this.inc(S.FaultZeroPage); }
           }
           if (result !== CORE_OK) {
             this.faultAddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE;
@@ -295,8 +296,8 @@ export class ReferenceCore implements PageTableCore {
       }
       addr = next;
     }
-    this.inc('RssAnon', anon);
-    this.inc('RssSwapEnts', swap);
+    this.inc(S.RssAnon, anon);
+    this.inc(S.RssSwapEnts, swap);
     return result;
   }
   faultAddress(): number {
@@ -327,7 +328,7 @@ export class ReferenceCore implements PageTableCore {
     return true;
   }
   private removePage(delayRmap: boolean): boolean {
-    this.inc('PagesGathered');
+    this.inc(S.PagesGathered);
     if (delayRmap) this.delayedRmap = true;
     this.activeNr++;
     if (this.activeNr >= this.activeMax - 1) return !this.nextBatch();
@@ -345,10 +346,10 @@ export class ReferenceCore implements PageTableCore {
   }
   private flushTlbOnly(): void {
     if (this.rangeEnd === 0) return;
-    this.inc('TlbFlushes');
+    this.inc(S.TlbFlushes);
     const stride = this.clearedPtes ? PAGE_SIZE : PMD_SIZE;
-    this.inc((this.rangeEnd - this.rangeStart) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING ? 'TlbFlushFull' : 'TlbFlushRanged');
-    if (this.cpus > 1) this.inc('Ipis', this.cpus - 1);
+    this.inc((this.rangeEnd - this.rangeStart) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING ? S.TlbFlushFull : S.TlbFlushRanged);
+    if (this.cpus > 1) this.inc(S.Ipis, this.cpus - 1);
     this.resetRange();
   }
   private tableFlush(): void {
@@ -370,31 +371,31 @@ export class ReferenceCore implements PageTableCore {
     this.state[frame] = PENDING;
     this.pending.push(frame);
     this.adjustRange(addr, false);
-    this.inc('TablesGathered');
-    this.set('ArenaFramesPending', this.pending.length);
-    this.inc('PgtablesPending');
-    if (this.get('PgtablesPending') > this.get('PgtablesPendingPeak')) this.set('PgtablesPendingPeak', this.get('PgtablesPending'));
+    this.inc(S.TablesGathered);
+    this.set(S.ArenaFramesPending, this.pending.length);
+    this.inc(S.PgtablesPending);
+    if (this.get(S.PgtablesPending) > this.get(S.PgtablesPendingPeak)) this.set(S.PgtablesPendingPeak, this.get(S.PgtablesPending));
     this.noteRealPeak();
     if (!this.haveTableBatch) {
       this.haveTableBatch = true;
-      this.inc('TableBatches');
+      this.inc(S.TableBatches);
     }
     if (++this.tableBatchNr === MAX_TABLE_BATCH) this.tableFlush();
   }
   private noteRealPeak(): void {
-    const real = this.get('NrPte') + this.get('NrPmd') + this.get('NrPud') + this.get('PgtablesPending');
-    if (real > this.get('PgtablesRealPeak')) this.set('PgtablesRealPeak', real);
+    const real = this.get(S.NrPte) + this.get(S.NrPmd) + this.get(S.NrPud) + this.get(S.PgtablesPending);
+    if (real > this.get(S.PgtablesRealPeak)) this.set(S.PgtablesRealPeak, real);
   }
   private callRcu(tables: number): void {
-    this.inc('RcuCallbacks');
+    this.inc(S.RcuCallbacks);
     const epoch = Math.floor(this.nowNs / this.gpNs) + 1;
     const last = this.rcuQueue[this.rcuQueue.length - 1];
     if (last && last.epoch === epoch) last.tables += tables;
     else this.rcuQueue.push({ epoch, tables });
   }
   private completeOldest(): void {
-    this.inc('PgtablesPending', -this.rcuQueue.shift()!.tables);
-    this.inc('GracePeriods');
+    this.inc(S.PgtablesPending, -this.rcuQueue.shift()!.tables);
+    this.inc(S.GracePeriods);
   }
 
   // ---- strategy, time, checker: the reference models none and pt-reclaim only ----
@@ -433,13 +434,13 @@ export class ReferenceCore implements PageTableCore {
     this.batchCount = 0;
     for (let i = this.pending.length - 1; i >= 0; i--) this.freeFrame(this.pending[i]!);
     this.pending = [];
-    this.set('ArenaFramesPending', 0);
+    this.set(S.ArenaFramesPending, 0);
   }
 
   // ---- zap ----
   private noteSkipped(): void {
     this.skipped = true;
-    this.inc('EntriesSkipped');
+    this.inc(S.EntriesSkipped);
   }
   private installUffdWp(t: Uint32Array, i: number, flags: number): boolean {
     if (flags & VMA_ANON || flags & ZAP_DROP_MARKERS || !(flags & VMA_UFFD_WP)) return false;
@@ -454,13 +455,13 @@ export class ReferenceCore implements PageTableCore {
       if (lo & SPECIAL) {
         t[2 * i] = 0; t[2 * i + 1] = 0;
         this.adjustRange(this.zapBase + i * PAGE_SIZE, true);
-        this.inc('EntriesCleared');
+        this.inc(S.EntriesCleared);
         return;
       }
       const anon = (hi & HI_SIM_FILE) === 0;
       if (!(cows || !anon)) { this.noteSkipped(); return; }
       t[2 * i] = 0; t[2 * i + 1] = 0;
-      this.inc('EntriesCleared');
+      this.inc(S.EntriesCleared);
       let delay = false;
       if (anon) this.rssAnon--;
       else {
@@ -492,13 +493,15 @@ export class ReferenceCore implements PageTableCore {
       }
     }
     t[2 * i] = 0; t[2 * i + 1] = 0;
-    this.inc('EntriesCleared');
+    this.inc(S.EntriesCleared);
     if (this.installUffdWp(t, i, flags)) this.noteSkipped();
   }
 
+  /** pte_table_all_none: the slow path's scan, OR-reducing four words a step. */
   private tableAllNone(t: Uint32Array): boolean {
-    for (let i = 0; i < 1024; i++) if (t[i] !== 0) return false;
-    return true;
+    let acc = 0;
+    for (let w = 0; w < 1024; w += 4) acc |= t[w]! | t[w + 1]! | t[w + 2]! | t[w + 3]!;
+    return acc === 0;
   }
 
   private zapPteRange(pmdTable: Uint32Array, pmdIdx: number, addr: number, end: number, flags: number): void {
@@ -514,7 +517,7 @@ export class ReferenceCore implements PageTableCore {
       this.forceFlush = false;
       this.forceBreak = false;
       this.skipped = false;
-      this.inc('PtlLocks');
+      this.inc(S.PtlLocks);
       const first = idx(addr, PAGE_SIZE);
       const last = first + (end - addr) / PAGE_SIZE;
       let i = first;
@@ -525,58 +528,58 @@ export class ReferenceCore implements PageTableCore {
         this.zapEntry(t, i - 1, flags);
         if (this.forceBreak) break;
       }
-      this.inc('EntriesReadZap', i - first);
+      this.inc(S.EntriesReadZap, i - first);
       if (this.skipped) canReclaim = false;
       addr = spanBase + i * PAGE_SIZE;
-      if (this.forceBreak) { direct = false; this.inc('ForceBreak'); }
+      if (this.forceBreak) { direct = false; this.inc(S.ForceBreak); }
       if (canReclaim && direct && addr === end) {
-        if (this.path === 2) { this.inc('PmdTrylockFail'); direct = false; }
+        if (this.path === 2) { this.inc(S.PmdTrylockFail); direct = false; }
         else {
-          this.inc('PmdTrylockOk');
+          this.inc(S.PmdTrylockOk);
           pmdTable[2 * pmdIdx] = 0;
           pmdTable[2 * pmdIdx + 1] = 0;
           cleared = true;
         }
       }
-      this.inc('RssAnon', this.rssAnon);
-      this.inc('RssFile', this.rssFile);
-      this.inc('RssSwapEnts', this.rssSwap);
+      this.inc(S.RssAnon, this.rssAnon);
+      this.inc(S.RssFile, this.rssFile);
+      this.inc(S.RssSwapEnts, this.rssSwap);
       this.rssAnon = this.rssFile = this.rssSwap = 0;
-      if (this.forceFlush) { this.inc('ForceFlush'); this.flushTlbOnly(); }
+      if (this.forceFlush) { this.inc(S.ForceFlush); this.flushTlbOnly(); }
       if (this.forceFlush) this.flushMmu();
       if (addr === end) break;
-      this.inc('ZapRetries');
+      this.inc(S.ZapRetries);
     }
     if (!canReclaim) return;
     if (direct && cleared) {
       this.freePte(frame, start);
-      this.inc('ReclaimFast');
+      this.inc(S.ReclaimFast);
       return;
     }
     // Slow path: PMD lock, nested PTE lock, recheck all 512 entries.
-    this.inc('PmdLocks');
+    this.inc(S.PmdLocks);
     const f = this.child(pmdTable, pmdIdx);
-    if (f < 0) { this.inc('ReclaimSlowFailed'); return; }
-    this.inc('PtlLocks');
+    if (f < 0) { this.inc(S.ReclaimSlowFailed); return; }
+    this.inc(S.PtlLocks);
     const table = this.frames[f]!;
     if (!this.tableAllNone(table)) {
       let n = 0;
       while (table[2 * n] === 0 && table[2 * n + 1] === 0) n++;
-      this.inc('EntriesReadScan', n + 1);
-      this.inc('ReclaimSlowFailed');
+      this.inc(S.EntriesReadScan, n + 1);
+      this.inc(S.ReclaimSlowFailed);
       return;
     }
-    this.inc('EntriesReadScan', 512);
+    this.inc(S.EntriesReadScan, 512);
     pmdTable[2 * pmdIdx] = 0;
     pmdTable[2 * pmdIdx + 1] = 0;
     this.freePte(f, start);
-    this.inc('ReclaimSlow');
+    this.inc(S.ReclaimSlow);
   }
 
   private freePte(frame: number, addr: number): void {
     this.removeTable(frame, addr);
-    this.inc('NrPte', -1);
-    this.inc('FreedPte');
+    this.inc(S.NrPte, -1);
+    this.inc(S.FreedPte);
   }
 
   zapRange(start: number, end: number, flags: number): void {
@@ -608,7 +611,7 @@ export class ReferenceCore implements PageTableCore {
       const next = spanEnd(addr, end, PMD_SIZE);
       const pte = this.walk(addr)[2];
       if (pte >= 0) {
-        this.inc('PtlLocks');
+        this.inc(S.PtlLocks);
         const t = this.frames[pte]!;
         const first = idx(addr, PAGE_SIZE);
         const last = first + (next - addr) / PAGE_SIZE;
@@ -622,20 +625,20 @@ export class ReferenceCore implements PageTableCore {
               t[2 * i] = (lo & ~(A | D)) >>> 0;
               this.adjustRange(Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE, true);
             }
-            this.inc('LazyfreePages');
+            this.inc(S.LazyfreePages);
             continue;
           }
           const type = swpType(hi);
           if (type < MAX_SWAPFILES) {
-            t[2 * i] = 0; t[2 * i + 1] = 0; swap--; this.inc('EntriesCleared');
+            t[2 * i] = 0; t[2 * i + 1] = 0; swap--; this.inc(S.EntriesCleared);
           } else if (type === SWP_HWPOISON || (type === SWP_PTE_MARKER && swpOffset(lo, hi) & MARKER_POISONED)) {
-            t[2 * i] = 0; t[2 * i + 1] = 0; this.inc('EntriesCleared');
+            t[2 * i] = 0; t[2 * i + 1] = 0; this.inc(S.EntriesCleared);
           }
         }
       }
       addr = next;
     }
-    this.inc('RssSwapEnts', swap);
+    this.inc(S.RssSwapEnts, swap);
   }
 
   // ---- free_pgtables ----
@@ -687,8 +690,8 @@ export class ReferenceCore implements PageTableCore {
               pud[2 * ui] = 0;
               pud[2 * ui + 1] = 0;
               this.removeTable(pmdF, b);
-              this.inc('NrPmd', -1);
-              this.inc('FreedPmd');
+              this.inc(S.NrPmd, -1);
+              this.inc(S.FreedPmd);
             }
           }
           b = nPud;
@@ -697,8 +700,8 @@ export class ReferenceCore implements PageTableCore {
           pgd[2 * gi] = 0;
           pgd[2 * gi + 1] = 0;
           this.removeTable(pudF, a);
-          this.inc('NrPud', -1);
-          this.inc('FreedPud');
+          this.inc(S.NrPud, -1);
+          this.inc(S.FreedPud);
         }
       }
       a = nPgd;
@@ -707,7 +710,7 @@ export class ReferenceCore implements PageTableCore {
 
   // ---- inspection ----
   stat(name: StatName): number {
-    return this.get(name);
+    return this.get(S[name]);
   }
 
   setCostWeights(weights: Partial<Record<StatName, number>>): void {
@@ -742,8 +745,8 @@ export class ReferenceCore implements PageTableCore {
     const t = this.allocWalk(a);
     const i = idx(a, PAGE_SIZE);
     if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) return CORE_OCCUPIED;
-    const pfn = this.get('NextPfn');
-    this.set('NextPfn', pfn + 1);
+    const pfn = this.get(S.NextPfn);
+    this.set(S.NextPfn, pfn + 1);
     let w: [number, number];
     switch (kind) {
       case EntryKind.Page: w = pfnWords(pfn, ANON_LO, HI_NX); break;
@@ -760,9 +763,9 @@ export class ReferenceCore implements PageTableCore {
       default: w = [0, 0];
     }
     [t[2 * i], t[2 * i + 1]] = w;
-    if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive) this.inc('RssAnon');
-    else if (kind === EntryKind.FilePage) this.inc('RssFile');
-    else if (kind === EntryKind.Swap) this.inc('RssSwapEnts');
+    if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive) this.inc(S.RssAnon);
+    else if (kind === EntryKind.FilePage) this.inc(S.RssFile);
+    else if (kind === EntryKind.Swap) this.inc(S.RssSwapEnts);
     return CORE_OK;
   }
 
