@@ -121,6 +121,14 @@ export function try_to_free_pte(pmdp: usize, addr: u64): bool {
     return false;
   }
   stat_inc(Stat.PtlLocks); // nested PTE lock (split PTE locks: a different lock)
+  return free_pte_if_empty(pmdp, pmdval, addr);
+}
+
+/**
+ * The end both slow paths share (mainline and v1), with the PMD and PTE locks held: check
+ * all 512 entries are none, then clear the PMD and free the table. Returns true if freed.
+ */
+export function free_pte_if_empty(pmdp: usize, pmdval: u64, addr: u64): bool {
   const table = entry_table(pmdval);
   if (!pte_table_all_none(table)) {
     stat_add(Stat.EntriesReadScan, scan_length(table));

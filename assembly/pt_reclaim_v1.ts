@@ -17,11 +17,8 @@
 //   revalidates with pmd_same; the mainline version takes the PMD lock first.
 
 import { PMD_SIZE, PMD_MASK } from "./pgtable";
-import { entry_table } from "./mm";
-import { ZAP_RECLAIM_PT, free_pte, pte_table_all_none, scan_length } from "./pt_reclaim";
-import { PTRS_PER_TABLE } from "./pgtable";
-import { Stat, stat_inc, stat_add } from "./stats";
-import { checker_on, checker_pmd_cleared } from "./checker";
+import { ZAP_RECLAIM_PT, free_pte_if_empty } from "./pt_reclaim";
+import { Stat, stat_inc } from "./stats";
 
 /**
  * The v1 test: reclaim unless ALIGN_DOWN(end, PMD_SIZE) - ALIGN(start, PMD_SIZE) < PMD_SIZE,
@@ -50,18 +47,7 @@ export function try_to_free_pte_v1(pmdp: usize, addr: u64): bool {
     stat_inc(Stat.ReclaimSlowFailed);
     return false;
   }
-  const table = entry_table(pmdval);
-  if (!pte_table_all_none(table)) {
-    stat_add(Stat.EntriesReadScan, scan_length(table));
-    stat_inc(Stat.ReclaimSlowFailed);
-    return false;
-  }
-  stat_add(Stat.EntriesReadScan, PTRS_PER_TABLE);
-  store<u64>(pmdp, 0);
-  // Locks are dropped here, before the TLB flush: a concurrent fault could repopulate the
-  // PMD meanwhile (the break-before-make concern raised on arm64).
-  if (checker_on()) checker_pmd_cleared(pmdp);
-  free_pte(pmdval, addr);
-  stat_inc(Stat.ReclaimSlow);
-  return true;
+  // After the PMD is cleared v1 drops its locks before the TLB flush: a concurrent fault
+  // could repopulate the PMD meanwhile (the break-before-make concern raised on arm64).
+  return free_pte_if_empty(pmdp, pmdval, addr);
 }
