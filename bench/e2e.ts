@@ -7,21 +7,15 @@
  *   node dist/bench/e2e.js [--runs N] [--json FILE]    (default JSON: bench/results/e2e.json)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { median } from '../src/bench/stats.js';
 import { packageRoot } from '../src/paths.js';
-import { writeFileAtomic } from '../src/io.js';
+import { benchArgs, writeResults } from './common.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const runs = Number(arg('--runs', '5'));
-const out = arg('--json', 'bench/results/e2e.json');
+const { runs, json: out } = benchArgs({ runs: 5 }, { json: 'bench/results/e2e.json' });
 const bin = join(packageRoot(), 'bin', 'ptreclaim.js');
 
 /** Wall time of one whole `node bin/ptreclaim.js ...` process; its JSON output. */
@@ -53,13 +47,12 @@ try {
   const simMedian = median(simMs);
   const ratio = live.ms / simMedian;
   console.log(`ratio live / simulated: ${ratio.toFixed(0)}x (target >= 100x); VmPTE simulated ${sim.vmPteKb} kB, live ${live.json.vmPteKb ?? '?'} kB`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileAtomic(out, JSON.stringify({
+  writeResults(out, {
     schemaVersion: 1, date: new Date().toISOString(), node: process.version, trace: 'seed',
     simulated: { command: 'ptreclaim run seed --json', runsMs: simMs, medianMs: simMedian, vmPteKb: sim.vmPteKb },
     live: { command: 'ptreclaim oracle --trace seed.trace --json', ms: live.ms, vmPteKb: live.json.vmPteKb },
     ratio, target: 100, met: ratio >= 100,
-  }, null, 2) + '\n');
+  });
   console.log(`wrote ${out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

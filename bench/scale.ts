@@ -5,19 +5,10 @@
  *   node dist/bench/scale.js [--tables N] [--base ADDR] [--json FILE]
  *   (default JSON: bench/results/scale.json)
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { runScale } from '../src/kernels/scale.js';
-import { writeFileAtomic } from '../src/io.js';
+import { benchArgs, writeResults } from './common.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const tables = Number(arg('--tables', '900000'));
-const base = Number(arg('--base', String(0x100000000000)));
-const out = arg('--json', 'bench/results/scale.json');
+const { tables, base, json: out } = benchArgs({ tables: 900_000, base: 0x100000000000 }, { json: 'bench/results/scale.json' });
 
 const res = runScale({ tables, base, every: Math.max(1, Math.floor(tables / 9)) });
 const GiB = 2 ** 30;
@@ -32,7 +23,6 @@ for (const p of res.points) {
 }
 console.log(`memory growth per table (slope, first to last point): ${res.memoryGrowthPerTable.toFixed(0)} bytes`);
 if (res.error) console.log(`stopped: ${res.error}`);
-mkdirSync(dirname(out), { recursive: true });
-writeFileAtomic(out, JSON.stringify({ schemaVersion: 1, date: new Date().toISOString(), node: process.version, ...res }, null, 2) + '\n');
+writeResults(out, { schemaVersion: 1, date: new Date().toISOString(), node: process.version, ...res });
 console.log(`wrote ${out}`);
 if (res.error) process.exitCode = 1;

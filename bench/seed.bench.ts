@@ -5,20 +5,12 @@
  *   npm run bench -- [--time MS] [--json FILE]
  */
 import { Bench } from 'tinybench';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { runOps, type RunResult } from '../src/run.js';
 import { getWorkload } from '../src/workloads/index.js';
-import { writeFileAtomic } from '../src/io.js';
+import { benchArgs, writeResults } from './common.js';
 import { wasmBuildHash } from '../src/core/wasm.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const timeMs = Number(arg('--time', '3000'));
-const out = arg('--json', 'bench/results/seed.json');
+const { time: timeMs, json: out } = benchArgs({ time: 3000 }, { json: 'bench/results/seed.json' });
 const ops = [...getWorkload('seed').ops()];
 
 const bench = new Bench({ time: timeMs, warmupTime: 500, retainSamples: true });
@@ -50,9 +42,8 @@ const rows = bench.tasks.map((t) => {
 for (const r of rows) {
   console.log(`${r.name.padEnd(24)} median ${r.latencyMs.median.toFixed(1)} ms  (min ${r.latencyMs.min.toFixed(1)}, p99 ${r.latencyMs.p99.toFixed(1)}, ±${r.latencyMs.rme.toFixed(1)}%, n=${r.latencyMs.samples})  ${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s  VmPTE ${r.vmPteKb} kB`);
 }
-mkdirSync(dirname(out), { recursive: true });
-writeFileAtomic(out, JSON.stringify({
+writeResults(out, {
   schemaVersion: 1, benchmark: 'seed', date: new Date().toISOString(), node: process.version,
   wasmSha256: wasmBuildHash(), timeMs, results: rows,
-}, null, 2) + '\n');
+});
 console.log(`wrote ${out}`);

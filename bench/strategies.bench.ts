@@ -9,16 +9,10 @@
 import { Bench } from 'tinybench';
 import { runOps, type RunOptions, type RunResult } from '../src/run.js';
 import { getWorkload } from '../src/workloads/index.js';
-import { writeFileAtomic } from '../src/io.js';
+import { benchArgs, writeResults } from './common.js';
 import { wasmBuildHash } from '../src/core/wasm.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const timeMs = Number(arg('--time', '2000'));
-const out = arg('--json', 'bench/results/strategies.json');
+const { time: timeMs, json: out } = benchArgs({ time: 2000 }, { json: 'bench/results/strategies.json' });
 
 const CASES: { name: string; workload: string; opts: RunOptions }[] = [
   { name: 'none', workload: 'seed-5g', opts: { strategy: 'none' } },
@@ -61,7 +55,7 @@ const result = {
   rows: withCost,
   checkerOverhead: { plainMs: plain.meanMs, checkedMs: check.meanMs, factor: check.meanMs / plain.meanMs },
 };
-writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
+writeResults(out, result);
 for (const r of withCost) {
   console.log(`${r.name.padEnd(32)} ${r.meanMs.toFixed(1).padStart(8)} ms  reclaimed ${String(r.reclaimed).padStart(5)}  ` +
     `entries read/table ${r.entriesReadPerTable?.toFixed(0) ?? '-'}  wall ns/table ${r.wallNsPerReclaimedTable?.toFixed(0) ?? '-'}`);
