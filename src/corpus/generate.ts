@@ -26,6 +26,7 @@ import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { writeFileAtomic } from '../io.js';
 import type { Op } from '../trace/ops.js';
 import { formatTrace } from '../trace/parse.js';
+import { RangeSet } from '../trace/ranges.js';
 
 export const CORPUS_VERSION = 1;
 export const CORPUS_DEFAULTS = { seed: 20251125, count: 48 } as const;
@@ -59,7 +60,7 @@ class Gen {
   readonly ops: Op[] = [];
   readonly moves: string[] = [];
   /** Mapped ranges as the trace believes them to be, [start, end), sorted, merged. */
-  private mapped: [number, number][] = [];
+  private readonly mapped = new RangeSet();
   private unmapped: [number, number][] = [];
   touched = 0;
 
@@ -98,30 +99,15 @@ class Gen {
   }
 
   free(start: number, end: number): boolean {
-    return start >= this.lo && end <= this.hi && !this.mapped.some(([s, e]) => s < end && start < e);
+    return start >= this.lo && end <= this.hi && !this.mapped.intersects(start, end);
   }
 
   private add(start: number, end: number): void {
-    const all = [...this.mapped, [start, end] as [number, number]].sort((x, y) => x[0] - y[0]);
-    const out: [number, number][] = [];
-    for (const r of all) {
-      const last = out[out.length - 1];
-      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-      else out.push([r[0], r[1]]);
-    }
-    this.mapped = out;
+    this.mapped.add(start, end);
   }
 
   private remove(start: number, end: number): void {
-    const out: [number, number][] = [];
-    for (const [s, e] of this.mapped) {
-      if (e <= start || s >= end) out.push([s, e]);
-      else {
-        if (s < start) out.push([s, start]);
-        if (e > end) out.push([end, e]);
-      }
-    }
-    this.mapped = out;
+    this.mapped.remove(start, end);
     this.unmapped.push([start, end]);
   }
 
@@ -154,7 +140,7 @@ class Gen {
   }
 
   someMapping(): [number, number] | undefined {
-    return this.mapped.length ? this.pick(this.mapped) : undefined;
+    return this.mapped.list.length ? this.pick(this.mapped.list) : undefined;
   }
 
   /** A random page-aligned subrange of [s, e), at most maxPages long. */

@@ -31,6 +31,7 @@ import { PAGE_SIZE, PGDIR_SIZE, TASK_SIZE } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { MMAP_MIN_ADDR } from '../mm/mm.js';
 import type { Op } from '../trace/ops.js';
+import { RangeSet } from '../trace/ranges.js';
 
 export const TOUCH_MODELS = ['dontneed-ranges', 'all-mapped', 'none'] as const;
 export type TouchModel = (typeof TOUCH_MODELS)[number];
@@ -78,41 +79,6 @@ function num(s: string | undefined, what: string, lineNo: number, file: string):
   const v = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isSafeInteger(v)) throw new UsageError(`${file}:${lineNo}: ${what}: "${t}" is not a number`);
   return v;
-}
-
-class Ranges {
-  list: [number, number][] = [];
-  add(s: number, e: number): void {
-    const all = [...this.list, [s, e] as [number, number]].sort((a, b) => a[0] - b[0]);
-    const out: [number, number][] = [];
-    for (const r of all) {
-      const last = out[out.length - 1];
-      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-      else out.push([r[0], r[1]]);
-    }
-    this.list = out;
-  }
-  remove(s: number, e: number): void {
-    const out: [number, number][] = [];
-    for (const [a, b] of this.list) {
-      if (b <= s || a >= e) out.push([a, b]);
-      else {
-        if (a < s) out.push([a, s]);
-        if (b > e) out.push([e, b]);
-      }
-    }
-    this.list = out;
-  }
-  /** The parts of [s, e) inside the set. */
-  clip(s: number, e: number): [number, number][] {
-    const out: [number, number][] = [];
-    for (const [a, b] of this.list) {
-      const lo = Math.max(a, s);
-      const hi = Math.min(b, e);
-      if (lo < hi) out.push([lo, hi]);
-    }
-    return out;
-  }
 }
 
 /** Joins unfinished/resumed halves per pid and yields complete calls of the traced syscalls. */
@@ -172,7 +138,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
     counts[k] = (counts[k] ?? 0) + n;
   };
   const ops: Op[] = [];
-  const mapped = new Ranges();
+  const mapped = new RangeSet();
   let brkStart: number | undefined;
   let brkCur = 0;
 
