@@ -49,6 +49,7 @@ const CORNERS: Record<string, string> = {
   'holes: ENOMEM plus partial effect': `mmap ${B} 2M\nmmap 0x300000400000 2M\ntouch ${B} 2M\ntouch 0x300000400000 2M\nmadvise ${B} 6M dontneed`,
   'munmap floor/ceiling: a shared table survives':
     `mmap ${B} 1M\nmmap 0x300000110000 512K\ntouch ${B} 1M\ntouch 0x300000110000 512K\nmunmap ${B} 1M`,
+  'munmap with the floor exactly at a 1 GiB boundary': `mmap 0x30003fe00000 2M\nmmap 0x300040200000 2M\ntouch 0x30003fe00000 2M\ntouch 0x300040200000 2M\nmunmap 0x300040200000 2M`,
   'munmap of the last user frees every level': `mmap ${B} 1M\ntouch ${B} 1M\nmunmap ${B} 1M`,
   'MADV_FREE then DONTNEED': `mmap ${B} 4M\ntouch ${B} 4M\nmadvise ${B} 4M free\nmadvise ${B} 4M dontneed`,
   'MADV_FREE keeps tables': `mmap ${B} 4M\ntouch ${B} 4M\nmadvise ${B} 4M free`,

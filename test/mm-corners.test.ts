@@ -104,6 +104,19 @@ describe.each(['wasm', 'ts'] as const)('mm corners (%s core)', (core) => {
     expectCleanExit(mm);
   });
 
+  it('munmap frees the PMD table when the previous VMA ends exactly where its 1 GiB span begins', () => {
+    const mm = newMm('pt-reclaim', { core });
+    const g = X + GiB; // 1 GiB-aligned
+    ok(mm.mmap(g - 2 * MiB, 2 * MiB)); // ends exactly at g: the floor
+    ok(mm.mmap(g + 2 * MiB, 2 * MiB));
+    ok(mm.touch(g - 2 * MiB, 2 * MiB, 'write'));
+    ok(mm.touch(g + 2 * MiB, 2 * MiB, 'write'));
+    expect(mm.stats()).toMatchObject({ NrPte: 2, NrPmd: 2, NrPud: 1 });
+    ok(mm.munmap(g + 2 * MiB, 2 * MiB));
+    expect(mm.stats()).toMatchObject({ NrPte: 1, NrPmd: 1, NrPud: 1 });
+    expectCleanExit(mm);
+  });
+
   it('munmap in the middle of a VMA splits it and frees only wholly unused tables', () => {
     const mm = newMm('none', { core });
     ok(mm.mmap(X, 8 * MiB));
