@@ -50,6 +50,7 @@ export function kernel_setup(n: u32): i32 {
     store<u32>(TABLES + (<usize>i << 2), <u32>entry_table(load<u64>(walk_pmd(table_va(i)))));
   }
   nTables = n;
+  walkRound = 0;
   return OK;
 }
 
@@ -96,14 +97,20 @@ export function kernel_fault_fill(): i32 {
   return OK;
 }
 
+let walkRound: u32 = 0;
+
 /**
- * walk: find the PTE table for one address per table (a different slot in each) and read
- * the entry there. Returns the sum of the entries so nothing can be optimised away.
+ * walk: find the PTE table for one address per table and read the entry there. Each call
+ * moves every address one cache line on (slot (37 i + 8 round) mod 512), so over 64 calls
+ * the walks touch every line of every table: out of cache means out of cache, not the same
+ * 64 bytes per table served from L3. Returns the sum of the entries so nothing is optimised away.
  */
 export function kernel_walk(): u64 {
   let sum: u64 = 0;
+  const shift = walkRound << 3;
+  walkRound++;
   for (let i: u32 = 0; i < nTables; i++) {
-    const ptep = walk_pte(table_va(i) + (<u64>((i * 37) & (PTRS_PER_TABLE - 1)) << 12));
+    const ptep = walk_pte(table_va(i) + (<u64>((i * 37 + shift) & (PTRS_PER_TABLE - 1)) << 12));
     if (ptep != 0) sum += load<u64>(ptep);
   }
   return sum;

@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { WasmKernels } from '../src/kernels/wasm.js';
 import { TsKernels } from '../src/kernels/ts.js';
 import { verifySequence } from '../src/kernels/verify.js';
-import { nativeCheck, nativeKernelsStatus } from '../src/kernels/native.js';
+import { NativeKernelServer, nativeCheck, nativeKernelsStatus } from '../src/kernels/native.js';
+import { readFileSync } from 'node:fs';
 import { runKernels } from '../src/kernels/runner.js';
 import { computeRatios, formatKernelTable } from '../src/kernels/report.js';
-import { runKernelsCommand } from '../src/cli/kernels.js';
-import { UsageError } from '../src/errors.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { KernelResult } from '../src/kernels/types.js';
 
 const TABLES = 40;
@@ -75,8 +76,25 @@ describe('kernels: report', () => {
     expect(ratios.tsWasm).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'wasm-simd', ratio: 10, target: { min: 8, met: true } }]);
   });
 
-  it('a short real run has the JSON shape the issue asks for', () => {
-    const report = runKernels({ impls: ['wasm-simd', 'ts'], footprints: ['in-cache'], samples: 1, minNs: 1e5, tables: { 'in-cache': 4 } });
+  it('the 128-bit native scan and ts/native explain a miss without changing any target', () => {
+    const results = [r('scan', 'wasm-simd', 60), r('scan', 'native', 40), r('scan', 'ts', 150)];
+    const baselines = [{ kernel: 'scan' as const, impl: 'native-128' as const, footprint: 'in-cache' as const, nsPerTable: 50, tables: 64, samples: 3 }];
+    const ratios = computeRatios(results, baselines);
+    expect(ratios.wasmNative[0]!.target).toEqual({ max: 1.3, met: false });
+    expect(ratios.wasmNative128).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'wasm-simd', to: 'native-128', ratio: 1.2 }]);
+    expect(ratios.tsNative).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'native', ratio: 3.75 }]);
+    const text = formatKernelTable({
+      schemaVersion: 1, results, baselines, ratios, skipped: [],
+      context: { node: 'v20', platform: 'linux-x64', cpu: 'x', date: '', samples: 3, tables: { 'in-cache': 64, 'out-of-cache': 32768 }, warmupMs: 200, pinnedCpu: 1 },
+    });
+    expect(text).toMatch(/2\.50x \(>=8 MISSED\)/);
+    expect(text).toMatch(/scan in-cache: ts\/native is 3\.75x, so no implementation reaches ts\/wasm >= 8 here/);
+    expect(text).toMatch(/scan in-cache natively at WASM's 128-bit width: 50\.0 ns \(wasm-simd\/native-128 1\.20x\)/);
+    expect(text).toMatch(/native and this process on CPU 1/);
+  });
+
+  it('a short real run has the JSON shape the issue asks for', async () => {
+    const report = await runKernels({ impls: ['wasm-simd', 'ts'], footprints: ['in-cache'], samples: 1, minNs: 1e5, warmupNs: 1e5, tables: { 'in-cache': 4 } });
     expect(report.results).toHaveLength(8);
     for (const res of report.results) {
       expect(['scan', 'zap', 'fault-fill', 'walk']).toContain(res.kernel);
@@ -85,16 +103,76 @@ describe('kernels: report', () => {
       expect(res.nsPerTable).toBeGreaterThan(0);
     }
     expect(report.ratios.tsWasm).toHaveLength(4);
+    expect(report.baselines).toEqual([]);
+    expect(report.context.pinnedCpu).toBeNull(); // nothing to pin without native
     expect(formatKernelTable(report)).toMatch(/^kernel\s+footprint\s+wasm-simd ns/);
+  });
+
+  it.skipIf(!nativeKernelsStatus().available)('with native: scan also runs at 128-bit width, and the main thread is pinned only during the run', async () => {
+    const before = allowedCpus();
+    const report = await runKernels({ impls: ['wasm-simd', 'native'], kernels: ['scan'], footprints: ['in-cache'], samples: 1, minNs: 1e5, warmupNs: 1e5, tables: { 'in-cache': 4 } });
+    expect(report.results.map((x) => x.impl)).toEqual(['wasm-simd', 'native']);
+    expect(report.baselines).toMatchObject([{ kernel: 'scan', impl: 'native-128', footprint: 'in-cache', tables: 4 }]);
+    expect(report.ratios.wasmNative128).toHaveLength(1);
+    expect(typeof report.context.pinnedCpu).toBe('number');
+    expect(allowedCpus()).toBe(before);
   });
 });
 
-describe('kernels: CLI flags', () => {
-  it('refuses an unknown implementation with the list of valid ones', async () => {
-    await expect(runKernelsCommand(['--impl', 'wasm-gpu'])).rejects.toThrow(UsageError);
-    await expect(runKernelsCommand(['--impl', 'wasm-gpu'])).rejects.toThrow(/unknown implementation "wasm-gpu": expected a comma list of wasm-simd, wasm-scalar, ts, native/);
+/** Cpus_allowed_list of this process's main thread. */
+function allowedCpus(): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
+}
+
+describe.skipIf(!nativeKernelsStatus().available)('kernels: the native program\'s line protocol', () => {
+  it('pins itself and the main thread to one CPU, and unpin restores the main thread', async () => {
+    const before = allowedCpus();
+    const server = NativeKernelServer.start();
+    try {
+      await server.pin(0);
+      expect(allowedCpus()).toBe('0');
+      await server.unpin();
+      expect(allowedCpus()).toBe(before);
+    } finally {
+      await server.close();
+    }
+    expect(allowedCpus()).toBe(before);
   });
-  it('refuses an out-of-range table count', async () => {
-    await expect(runKernelsCommand(['--in-cache-tables', '0'])).rejects.toThrow(/--in-cache-tables must be an integer from 1 to 32768/);
+
+  it('answers a bad command with an error naming it, and keeps serving', async () => {
+    const server = NativeKernelServer.start();
+    try {
+      await expect(server.prepare('scan')).rejects.toThrow(/unknown kernel "scan" or no setup yet \(command "prepare scan"\)/);
+      await server.setup(2);
+      await expect(server.sample('sweep' as 'scan', 1000)).rejects.toThrow(/unknown kernel "sweep"/);
+      await server.prepare('scan-128');
+      expect(await server.sample('scan-128', 1e5)).toBeGreaterThan(0);
+      await expect(server.setup(40000)).rejects.toThrow(/setup: N must be 1\.\.32768/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'bench', 'kernels', ...args], { encoding: 'utf8' });
+
+describe('kernels: CLI flags', () => {
+  it('refuses an unknown implementation with the list of valid ones (usage error, exit 2)', () => {
+    const r = cli('--impl', 'wasm-gpu');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown implementation "wasm-gpu": expected a comma list of wasm-simd, wasm-scalar, ts, native/);
+  });
+  it('refuses an out-of-range table count', () => {
+    const r = cli('--in-cache-tables', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--in-cache-tables must be an integer from 1 to 32768/);
+  });
+  it('--help describes the kernels flags, not the suites of `bench`', () => {
+    const r = cli('--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Usage: ptreclaim bench kernels/);
+    expect(r.stdout).toMatch(/--footprint <list>/);
+    expect(r.stdout).not.toMatch(/--strategy/);
   });
 });

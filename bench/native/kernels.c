@@ -2,11 +2,22 @@
 // zap.ts, mmu_gather.ts, pt_reclaim.ts, mm.ts) written again in plain C with the same data
 // layout (4 KiB tables of 512 x86-64 entries, 1 byte of frame state, counters in one array)
 // and the same branches, compiled with gcc -O3 -march=native by scripts/build-native.js.
-// The measuring protocol matches src/kernels/runner.ts: N tables at 16 TiB, one untimed
-// preparation per timed call where the kernel consumes its input, medians of samples.
+// src/kernels/runner.ts drives it over stdin/stdout so native samples interleave with the
+// WebAssembly and TypeScript ones (one line per command, one line per answer):
 //
-//   ptreclaim-kernels --tables N --samples S --min-ns NS   -> JSON lines {kernel, nsPerTable}
-//   ptreclaim-kernels --check N                            -> JSON of checksums (tests)
+//   pin CPU PID        -> ok            this program and thread PID on CPU only
+//   unpin              -> ok            thread PID back on the CPUs it had before
+//   setup N            -> ok            fresh mm, N tables at 16 TiB faulted full
+//   prepare KERNEL     -> ok            the kernel's untimed input (all none or all present)
+//   sample KERNEL NS   -> nsPerTable    timed calls until NS ns of kernel time
+//   (a bad command     -> error MESSAGE)
+//
+//   ptreclaim-kernels --serve          the protocol above
+//   ptreclaim-kernels --check N        JSON of checksums (tests)
+//
+// KERNEL is scan, zap, fault-fill, walk, or scan-128: the scan written in the WebAssembly
+// build's shape and width (two accumulators of 128-bit ORs), for what 128-bit vectors can
+// reach on this CPU.
 
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -14,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sched.h>
+#include <sys/types.h>
 
 typedef uint64_t u64;
 typedef uint32_t u32;
@@ -354,29 +368,48 @@ static __attribute__((noinline)) int pte_table_all_none(const u64 *t) {
   return acc == 0;
 }
 
+// The same check at WebAssembly SIMD's width, in assembly/pt_reclaim.ts's shape: 128-byte
+// steps into two accumulators of 16-byte vectors (gcc keeps vector_size(16) at 128 bits).
+typedef u64 v2u64 __attribute__((vector_size(16)));
+static __attribute__((noinline)) int pte_table_all_none_128(const u64 *t) {
+  v2u64 a = {0, 0}, b = {0, 0};
+  for (u32 i = 0; i < PTRS; i += 16) {
+    const v2u64 *p = (const v2u64 *)(t + i);
+    a |= (p[0] | p[1]) | (p[2] | p[3]);
+    b |= (p[4] | p[5]) | (p[6] | p[7]);
+  }
+  v2u64 c = a | b;
+  return (c[0] | c[1]) == 0;
+}
+
 // ---- the kernels (assembly/kernels.ts) ----
 #define KERNEL_BASE (1ull << 44)
 #define ZAP_FLAGS (VMA_ANON | ZAP_EVEN_COWS)
 static u32 nTables;
+static u32 walkRound; // kernel_walk's cache-line step
 static u64 **tables;
 static inline u64 table_va(u32 i) { return KERNEL_BASE + (u64)i * PMD_SIZE; }
 
 static void kernel_setup(u32 n) {
   memset(stats, 0, sizeof stats);
   size_t nframes = (size_t)n + n / 512 + 16;
-  if (!frames) {
+  if (nframes > capFrames) {
+    free(frames);
+    free(frameState);
+    free(tables);
     frames = aligned_alloc(4096, nframes * 4096);
     frameState = calloc(nframes, 1);
     tables = calloc(n, sizeof *tables);
     if (!frames || !frameState || !tables) { fprintf(stderr, "ptreclaim-kernels: out of memory\n"); exit(3); }
+    capFrames = (u32)nframes;
   }
-  capFrames = (u32)nframes;
   bumpTop = 0;
   pgdFrame = arena_alloc(1);
   stats[NextPfn] = FIRST_ANON_PFN;
   if (fault_range(table_va(0), table_va(n), 1)) { fprintf(stderr, "ptreclaim-kernels: setup failed\n"); exit(3); }
   for (u32 i = 0; i < n; i++) tables[i] = walk_pte(table_va(i));
   nTables = n;
+  walkRound = 0;
 }
 static void kernel_fill_present(void) {
   for (u32 i = 0; i < nTables; i++) {
@@ -390,6 +423,11 @@ static void kernel_fill_none(void) {
 static u32 kernel_scan(void) {
   u32 empty = 0;
   for (u32 i = 0; i < nTables; i++) empty += pte_table_all_none(tables[i]);
+  return empty;
+}
+static u32 kernel_scan_128(void) {
+  u32 empty = 0;
+  for (u32 i = 0; i < nTables; i++) empty += pte_table_all_none_128(tables[i]);
   return empty;
 }
 static void kernel_zap(void) {
@@ -408,8 +446,9 @@ static int kernel_fault_fill(void) {
 }
 static u64 kernel_walk(void) {
   u64 sum = 0;
+  u32 shift = walkRound++ << 3; // one cache line on per call (assembly/kernels.ts)
   for (u32 i = 0; i < nTables; i++) {
-    u64 *p = walk_pte(table_va(i) + ((u64)((i * 37) & (PTRS - 1)) << PAGE_SHIFT));
+    u64 *p = walk_pte(table_va(i) + ((u64)((i * 37 + shift) & (PTRS - 1)) << PAGE_SHIFT));
     if (p) sum += *p;
   }
   return sum;
@@ -428,16 +467,16 @@ static inline u64 now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 }
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
+enum { K_SCAN, K_ZAP, K_FAULT, K_WALK, K_SCAN_128, K_COUNT };
+static const char *KERNEL_NAMES[K_COUNT] = {"scan", "zap", "fault-fill", "walk", "scan-128"};
+
+static int kernel_by_name(const char *name) {
+  for (int k = 0; k < K_COUNT; k++)
+    if (!strcmp(name, KERNEL_NAMES[k])) return k;
+  return -1;
 }
-
-enum { K_SCAN, K_ZAP, K_FAULT, K_WALK };
-static const char *KERNEL_NAMES[] = {"scan", "zap", "fault-fill", "walk"};
-
 static void prepare(int k) {
-  if (k == K_SCAN || k == K_FAULT) kernel_fill_none();
+  if (k == K_SCAN || k == K_SCAN_128 || k == K_FAULT) kernel_fill_none();
   else kernel_fill_present();
 }
 static void prepare_each(int k) {
@@ -447,6 +486,7 @@ static void prepare_each(int k) {
 static void run_kernel(int k) {
   switch (k) {
     case K_SCAN: sink += kernel_scan(); break;
+    case K_SCAN_128: sink += kernel_scan_128(); break;
     case K_ZAP: kernel_zap(); break;
     case K_FAULT: sink += (u64)kernel_fault_fill(); break;
     default: sink += kernel_walk(); break;
@@ -473,50 +513,93 @@ static double sample(int k, u64 minNs) {
   return (double)spent / (double)(calls * nTables);
 }
 
+/** The thread `pin` moved, and its affinity before, for `unpin`. */
+static pid_t pinnedPid;
+static cpu_set_t pinnedMask;
+
+/** The line protocol of --serve (see the top of this file). */
+static int serve(void) {
+  char line[256], name[64];
+  unsigned long long a;
+  unsigned cpu;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (fgets(line, sizeof line, stdin)) {
+    int k;
+    if (sscanf(line, "setup %llu", &a) == 1) {
+      if (a == 0 || a > 32768) { printf("error setup: N must be 1..32768, not %llu\n", a); continue; }
+      kernel_setup((u32)a);
+      printf("ok\n");
+    } else if (sscanf(line, "pin %u %llu", &cpu, &a) == 2) {
+      // This program and the runner's main thread (its tid is the pid) on one CPU: samples
+      // that alternate between the two then share that CPU's weather.
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      if (cpu >= CPU_SETSIZE) { printf("error pin: CPU %u out of range\n", cpu); continue; }
+      CPU_SET(cpu, &set);
+      if (!pinnedPid && sched_getaffinity((pid_t)a, sizeof pinnedMask, &pinnedMask)) {
+        printf("error pin: cannot read the affinity of thread %llu: %s\n", a, strerror(errno));
+        continue;
+      }
+      pinnedPid = (pid_t)a;
+      if (sched_setaffinity(0, sizeof set, &set) || sched_setaffinity((pid_t)a, sizeof set, &set)) {
+        printf("error pin: cannot run on CPU %u: %s\n", cpu, strerror(errno));
+        continue;
+      }
+      printf("ok\n");
+    } else if (!strcmp(line, "unpin\n")) {
+      if (pinnedPid && sched_setaffinity(pinnedPid, sizeof pinnedMask, &pinnedMask)) {
+        printf("error unpin: cannot restore the affinity of thread %d: %s\n", (int)pinnedPid, strerror(errno));
+        continue;
+      }
+      pinnedPid = 0;
+      printf("ok\n");
+    } else if (sscanf(line, "prepare %63s", name) == 1) {
+      if ((k = kernel_by_name(name)) < 0 || !nTables) { printf("error prepare: unknown kernel \"%s\" or no setup yet\n", name); continue; }
+      prepare(k);
+      printf("ok\n");
+    } else if (sscanf(line, "sample %63s %llu", name, &a) == 2) {
+      if ((k = kernel_by_name(name)) < 0 || !nTables) { printf("error sample: unknown kernel \"%s\" or no setup yet\n", name); continue; }
+      if (a == 0 || a > 60000000000ull) { printf("error sample: NS must be 1..6e10, not %llu\n", a); continue; }
+      printf("%.3f\n", sample(k, a));
+    } else {
+      line[strcspn(line, "\n")] = 0;
+      printf("error unknown command \"%s\": expected pin CPU PID, unpin, setup N, prepare KERNEL or sample KERNEL NS\n", line);
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  u32 n = 64, samples = 15;
-  u64 minNs = 2000000;
-  int check = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--tables") && i + 1 < argc) n = (u32)strtoul(argv[++i], 0, 10);
-    else if (!strcmp(argv[i], "--samples") && i + 1 < argc) samples = (u32)strtoul(argv[++i], 0, 10);
-    else if (!strcmp(argv[i], "--min-ns") && i + 1 < argc) minNs = strtoull(argv[++i], 0, 10);
-    else if (!strcmp(argv[i], "--check") && i + 1 < argc) { check = 1; n = (u32)strtoul(argv[++i], 0, 10); }
-    else { fprintf(stderr, "usage: ptreclaim-kernels [--tables N] [--samples S] [--min-ns NS] | --check N\n"); return 2; }
-  }
-  if (n == 0 || n > 32768 || samples == 0 || samples > 10000) {
-    fprintf(stderr, "ptreclaim-kernels: --tables must be 1..32768 and --samples 1..10000\n");
-    return 2;
-  }
-  kernel_setup(n);
-  if (check) {
+  if (argc == 2 && !strcmp(argv[1], "--serve")) return serve();
+  if (argc == 3 && !strcmp(argv[1], "--check")) {
+    u32 n = (u32)strtoul(argv[2], 0, 10);
+    if (n == 0 || n > 32768) { fprintf(stderr, "ptreclaim-kernels: --check N needs N in 1..32768\n"); return 2; }
+    kernel_setup(n);
     // The same sequence as src/kernels/verify.ts runs on every implementation.
     u64 afterSetup = kernel_checksum();
     u64 walk = kernel_walk();
+    u64 walkNext = kernel_walk();
     kernel_zap();
     u64 afterZap = kernel_checksum();
     u32 emptyAfterZap = kernel_scan();
+    u32 emptyAfterZap128 = kernel_scan_128();
     kernel_fault_fill();
     u64 afterFault = kernel_checksum();
     u32 emptyAfterFault = kernel_scan();
-    printf("{\"afterSetup\":\"%llu\",\"walk\":\"%llu\",\"afterZap\":\"%llu\",\"emptyAfterZap\":%u,"
+    u32 emptyAfterFault128 = kernel_scan_128();
+    if (emptyAfterZap128 != emptyAfterZap || emptyAfterFault128 != emptyAfterFault) {
+      fprintf(stderr, "ptreclaim-kernels: scan-128 disagrees with scan\n");
+      return 3;
+    }
+    printf("{\"afterSetup\":\"%llu\",\"walk\":\"%llu\",\"walkNext\":\"%llu\",\"afterZap\":\"%llu\",\"emptyAfterZap\":%u,"
            "\"afterFault\":\"%llu\",\"emptyAfterFault\":%u,\"entriesCleared\":%llu,\"pagesGathered\":%llu,"
            "\"tlbFlushes\":%llu,\"forceBreak\":%llu,\"faultAnon\":%llu}\n",
-           (unsigned long long)afterSetup, (unsigned long long)walk, (unsigned long long)afterZap, emptyAfterZap,
+           (unsigned long long)afterSetup, (unsigned long long)walk, (unsigned long long)walkNext, (unsigned long long)afterZap, emptyAfterZap,
            (unsigned long long)afterFault, emptyAfterFault, (unsigned long long)stats[EntriesCleared],
            (unsigned long long)stats[PagesGathered], (unsigned long long)stats[TlbFlushes],
            (unsigned long long)stats[ForceBreak], (unsigned long long)stats[FaultAnon]);
     return 0;
   }
-  double *xs = malloc(sizeof(double) * samples);
-  for (int k = K_SCAN; k <= K_WALK; k++) {
-    prepare(k);
-    sample(k, minNs / 4); // warm-up
-    for (u32 s = 0; s < samples; s++) xs[s] = sample(k, minNs);
-    qsort(xs, samples, sizeof *xs, cmp_double);
-    double med = samples % 2 ? xs[samples / 2] : (xs[samples / 2 - 1] + xs[samples / 2]) / 2;
-    printf("{\"kernel\":\"%s\",\"tables\":%u,\"nsPerTable\":%.3f,\"samples\":%u}\n", KERNEL_NAMES[k], n, med, samples);
-    fflush(stdout);
-  }
-  return 0;
+  fprintf(stderr, "usage: ptreclaim-kernels --serve | --check N\n");
+  return 2;
 }

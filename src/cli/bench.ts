@@ -16,7 +16,7 @@ import { readResults } from '../bench/schema.js';
 import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
 import { EXPORTERS } from '../report/exporters.js';
-import { runKernelsCommand } from './kernels.js';
+import { buildKernelsCommand } from './kernels.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
 import type { BenchResults } from '../bench/types.js';
 
@@ -33,8 +33,9 @@ function writeOutputs(results: BenchResults, files: { json?: string; csv?: strin
 }
 
 export function registerBenchCommands(program: Command, out: Out = (s) => process.stdout.write(s)): void {
-  program
+  const bench = program
     .command('bench')
+    .enablePositionalOptions() // as the program's: bench's flags stop at `kernels`
     .description('run benchmark suites: every workload x strategy cell with tinybench')
     .argument('[suite...]', `suites: ${[...Object.keys(SUITES), ...DELEGATED_SUITES].join(', ')} (default: seed)`)
     .option('--strategy <names>', `strategies: comma list or "all" (${STRATEGY_NAMES.join(', ')})`, 'all')
@@ -53,15 +54,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--cpu-prof [dir]', 'write a .cpuprofile of each cell\'s measured phase (default dir: profiles)')
     .option('--heap-prof [dir]', 'write a .heapprofile of each cell\'s measured phase (default dir: profiles)')
     .option('-q, --quiet', 'no tables, no progress bar')
-    .allowUnknownOption() // only for `bench kernels ...`, which has its own flags; checked below
-    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean }, cmd: Command) => {
-      if (suites[0] === 'kernels') {
-        const raw = process.argv;
-        const at = raw.indexOf('kernels');
-        return runKernelsCommand(at >= 0 ? raw.slice(at + 1) : suites.slice(1));
-      }
-      const unknown = cmd.args.filter((a) => a.startsWith('-'));
-      if (unknown.length) throw new UsageError(`bench: unknown option ${unknown[0]} (run \`ptreclaim bench --help\`)`);
+    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean }) => {
       if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
       const o = benchOptions(suites, flags);
       const quiet = Boolean(flags.quiet);
@@ -98,6 +91,9 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       if (results.partialReason === 'interrupted') process.exitCode = 130;
       else if (results.cells.some((c) => !c.exitClean)) process.exitCode = 1;
     });
+
+  // Its own flags and help (`ptreclaim bench kernels --help`); errors reported like bench's.
+  bench.addCommand(buildKernelsCommand(out, (s) => process.stderr.write(s)).copyInheritedSettings(bench));
 
   program
     .command('compare')

@@ -62,6 +62,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('Simulate and benchmark Linux user page-table reclaim (PT_RECLAIM) in WebAssembly')
     .version(version())
     .showHelpAfterError('(run with --help for usage)')
+    // Each command's flags follow its name: `bench kernels --json F` goes to kernels, not bench.
+    .enablePositionalOptions()
     // Subcommands inherit this only if it is set before they are added.
     .exitOverride();
 

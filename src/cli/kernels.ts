@@ -2,8 +2,8 @@
  * `ptreclaim bench kernels [--json FILE] ...`: flags only; `ptreclaim bench` delegates here.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { cpus } from 'node:os';
 import { writeFileAtomic } from '../io.js';
-import { UsageError } from '../errors.js';
 import { type Footprint, type ImplName, type KernelName, FOOTPRINTS, IMPLS, KERNELS, MAX_TABLES } from '../kernels/types.js';
 import { runKernels } from '../kernels/runner.js';
 import { formatKernelTable } from '../kernels/report.js';
@@ -28,6 +28,14 @@ function intIn(what: string, lo: number, hi: number) {
   };
 }
 
+function cpuArg(value: string): number | null {
+  if (value === 'none') return null;
+  const max = cpus().length - 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`--cpu must be a CPU number from 0 to ${max} or "none", not "${value}"`);
+  return n;
+}
+
 interface KernelFlags {
   json?: string;
   impl: ImplName[];
@@ -35,6 +43,8 @@ interface KernelFlags {
   footprint: Footprint[];
   samples: number;
   sampleMs: number;
+  warmupMs: number;
+  cpu?: number | null;
   inCacheTables: number;
   outOfCacheTables: number;
 }
@@ -48,15 +58,17 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
     .addOption(new Option('--footprint <list>', `footprints: ${FOOTPRINTS.join(',')} or all`).argParser(listOf('footprint', FOOTPRINTS)).default([...FOOTPRINTS], 'all'))
     .addOption(new Option('--samples <n>', 'samples per measurement (the median is reported)').argParser(intIn('--samples', 1, 1000)).default(11))
     .addOption(new Option('--sample-ms <ms>', 'kernel time per sample').argParser(intIn('--sample-ms', 1, 10000)).default(2))
+    .addOption(new Option('--warmup-ms <ms>', 'kernel time each implementation runs before its samples (JIT tier-up)').argParser(intIn('--warmup-ms', 0, 60000)).default(200))
+    .addOption(new Option('--cpu <n|none>', 'CPU that native and this process\'s main thread share (default: the one it starts on)').argParser(cpuArg))
     .addOption(new Option('--in-cache-tables <n>', 'tables in the in-cache footprint').argParser(intIn('--in-cache-tables', 1, MAX_TABLES)).default(64))
     .addOption(new Option('--out-of-cache-tables <n>', 'tables in the out-of-cache footprint (32768 = 128 MiB)').argParser(intIn('--out-of-cache-tables', 1, MAX_TABLES)).default(32768))
-    .action((flags: KernelFlags) => {
+    .action(async (flags: KernelFlags) => {
       if (flags.outOfCacheTables < 32768 && flags.footprint.includes('out-of-cache')) {
         err(`note: --out-of-cache-tables ${flags.outOfCacheTables} is below 128 MiB; the footprint may fit in cache\n`);
       }
-      const report = runKernels({
+      const report = await runKernels({
         impls: flags.impl, kernels: flags.kernel, footprints: flags.footprint, samples: flags.samples,
-        minNs: flags.sampleMs * 1e6, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
+        minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
         onResult: (r) => err(`  ${r.footprint} ${r.impl} ${r.kernel}: ${r.nsPerTable.toFixed(1)} ns/table\n`),
       });
       out(formatKernelTable(report) + '\n');
@@ -65,21 +77,4 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
         out(`wrote ${flags.json}\n`);
       }
     });
-}
-
-/**
- * Run `kernels` with its own arguments (argv without "ptreclaim bench kernels"). Usage errors
- * become UsageError with commander's message, so the caller reports them like any other.
- */
-export async function runKernelsCommand(argv: string[]): Promise<void> {
-  const cmd = buildKernelsCommand((s) => process.stdout.write(s), (s) => process.stderr.write(s));
-  cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  try {
-    await cmd.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version') return;
-    if (code?.startsWith('commander.')) throw new UsageError(`bench kernels: ${(e as Error).message.replace(/^error: /, '')}`);
-    throw e;
-  }
 }

@@ -1,13 +1,15 @@
 /**
  * The native yardstick: build/native/ptreclaim-kernels (bench/native/kernels.c, gcc -O3
- * -march=native, built by scripts/build-native.js when a C compiler exists). It measures
- * itself with the same protocol as src/kernels/runner.ts and prints JSON lines.
+ * -march=native, built by scripts/build-native.js when a C compiler exists). The runner
+ * drives it over a line protocol (`--serve`), so its samples interleave with the
+ * WebAssembly and TypeScript ones and all see the same machine weather.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
 import { buildPath } from '../paths.js';
 import { PtreclaimError } from '../errors.js';
-import { KERNELS, type KernelName } from './types.js';
+import type { KernelName } from './types.js';
 
 export function nativeKernelsPath(): string {
   return buildPath('native', 'ptreclaim-kernels');
@@ -28,28 +30,101 @@ export function nativeKernelsStatus(): NativeStatus {
   }
 }
 
-function run(args: string[]): string {
+function requirePath(): string {
   const status = nativeKernelsStatus();
   if (!status.available) throw new PtreclaimError(status.reason);
-  const r = spawnSync(status.path, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.error) throw new PtreclaimError(`cannot run ${status.path}: ${r.error.message}`);
-  if (r.status !== 0) throw new PtreclaimError(`${status.path} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
+  return status.path;
 }
 
-/** Median ns per table of every kernel over `tables` tables. */
-export function runNativeKernels(tables: number, samples: number, minNs: number): Map<KernelName, number> {
-  const out = new Map<KernelName, number>();
-  for (const line of run(['--tables', String(tables), '--samples', String(samples), '--min-ns', String(Math.round(minNs))]).split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { kernel: KernelName; nsPerTable: number };
-    if (!KERNELS.includes(r.kernel)) throw new PtreclaimError(`unexpected kernel "${r.kernel}" from the native kernels`);
-    out.set(r.kernel, r.nsPerTable);
+/** What the native program can run: the four kernels, and scan at WebAssembly's 128-bit width. */
+export type NativeKernel = KernelName | 'scan-128';
+
+/** One `ptreclaim-kernels --serve` process: one command out, one answer line back. */
+export class NativeKernelServer {
+  private readonly lines: Interface;
+  private readonly waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+  private failure?: Error;
+  private stderr = '';
+  private pinned = false;
+
+  private constructor(private readonly path: string, private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout });
+    this.lines.on('line', (line) => this.waiting.shift()?.resolve(line));
+    child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    const fail = (why: string) => {
+      this.failure ??= new PtreclaimError(`${this.path} ${why}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`);
+      for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    };
+    child.on('error', (e) => fail(`could not run (${e.message})`));
+    child.on('exit', (code, signal) => fail(`exited (${signal ?? `status ${code}`}) in the middle of a benchmark`));
+    child.stdin.on('error', () => fail('stopped reading its commands'));
   }
-  return out;
+
+  static start(): NativeKernelServer {
+    const path = requirePath();
+    return new NativeKernelServer(path, spawn(path, ['--serve'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  private ask(command: string): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<string>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.child.stdin.write(command + '\n');
+    }).then((line) => {
+      if (line.startsWith('error ')) throw new PtreclaimError(`${this.path}: ${line.slice(6)} (command "${command}")`);
+      return line;
+    });
+  }
+
+  /**
+   * Run this program and the caller's main thread on `cpu` only, so samples that alternate
+   * between the two processes share one CPU's weather (a busy host sibling, a frequency
+   * dip). unpin() (and close()) restore the main thread's previous affinity.
+   */
+  async pin(cpu: number): Promise<void> {
+    await this.ask(`pin ${cpu} ${process.pid}`);
+    this.pinned = true;
+  }
+  async unpin(): Promise<void> {
+    if (!this.pinned) return;
+    await this.ask('unpin');
+    this.pinned = false;
+  }
+
+  /** Fresh mm with n tables faulted full. */
+  async setup(n: number): Promise<void> {
+    await this.ask(`setup ${n}`);
+  }
+  /** The kernel's untimed input: all none (scan, fault-fill) or all present (zap, walk). */
+  async prepare(kernel: NativeKernel): Promise<void> {
+    await this.ask(`prepare ${kernel}`);
+  }
+  /** One sample: timed calls until minNs of kernel time; ns per table. */
+  async sample(kernel: NativeKernel, minNs: number): Promise<number> {
+    const line = await this.ask(`sample ${kernel} ${Math.max(1, Math.round(minNs))}`);
+    const ns = Number(line);
+    if (!Number.isFinite(ns) || ns <= 0) throw new PtreclaimError(`${this.path}: "${line}" is not a time per table (command "sample ${kernel}")`);
+    return ns;
+  }
+
+  /**
+   * Restore the main thread's affinity (if pinned) and end the program. Never throws: it runs
+   * in `finally` blocks, and if the program already died the affinity cannot be restored
+   * anyway (it only narrows the CPUs this process may use).
+   */
+  async close(): Promise<void> {
+    await this.unpin().catch(() => undefined);
+    this.failure ??= new PtreclaimError(`${this.path} was closed`);
+    this.lines.close();
+    this.child.stdin.end();
+  }
 }
 
 /** The verification sequence of src/kernels/verify.ts, run natively. */
 export function nativeCheck(tables: number): Record<string, string | number> {
-  return JSON.parse(run(['--check', String(tables)])) as Record<string, string | number>;
+  const path = requirePath();
+  const r = spawnSync(path, ['--check', String(tables)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.error) throw new PtreclaimError(`cannot run ${path}: ${r.error.message}`);
+  if (r.status !== 0) throw new PtreclaimError(`${path} --check ${tables} failed (exit ${r.status}): ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Record<string, string | number>;
 }

@@ -1,19 +1,24 @@
 /**
- * Runs the kernels and collects samples: for each implementation and footprint, prepare N
- * tables, then per kernel take `samples` samples of at least `minNs` of kernel time each and
- * keep the median ns per table. Kernels that consume their input (zap empties the tables,
- * fault-fill fills them) get an untimed refill before every timed call; scan and walk are
- * timed over back-to-back calls. bench/native/kernels.c follows the same protocol.
+ * Runs the kernels and collects samples. Per footprint every implementation prepares N
+ * tables; per kernel each one warms up for `warmupNs` of kernel time (V8 tiers WASM and JS up
+ * to optimised code in the background: on this machine the walk needs ~30 ms before its
+ * samples settle), then samples are taken round-robin across the implementations, so a
+ * noisy neighbour or a frequency change hits all of them alike and the ratios compare like
+ * with like. A sample is at least `minNs` of kernel time; the median ns per table is kept.
+ * Kernels that consume their input (zap empties the tables, fault-fill fills them) get an
+ * untimed refill before every timed call; scan and walk are timed over back-to-back calls.
+ * The native program (bench/native/kernels.c --serve) runs the same protocol in C.
  */
 import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { median } from '../bench/stats.js';
 import {
-  type Footprint, type ImplName, type KernelImpl, type KernelName, type KernelReport, type KernelResult,
-  DEFAULT_TABLES, FOOTPRINTS, IMPLS, KERNELS,
+  type BaselineName, type Footprint, type ImplName, type KernelBaseline, type KernelImpl, type KernelName,
+  type KernelReport, type KernelResult, DEFAULT_TABLES, FOOTPRINTS, IMPLS, KERNELS, WIDTH_BASELINE,
 } from './types.js';
 import { WasmKernels } from './wasm.js';
 import { TsKernels } from './ts.js';
-import { nativeKernelsStatus, runNativeKernels } from './native.js';
+import { NativeKernelServer, nativeKernelsStatus, type NativeKernel } from './native.js';
 import { computeRatios } from './report.js';
 
 export interface KernelRunOptions {
@@ -23,9 +28,16 @@ export interface KernelRunOptions {
   samples?: number;
   /** Kernel time per sample, in nanoseconds (default 2 ms). */
   minNs?: number;
+  /** Kernel time of the warm-up before the samples, in nanoseconds (default 200 ms). */
+  warmupNs?: number;
   tables?: Partial<Record<Footprint, number>>;
+  /**
+   * When native runs: the CPU it and this process's main thread are pinned to (undefined:
+   * the CPU the main thread is on now; null: no pinning).
+   */
+  cpu?: number | null;
   /** Called after each result (progress output). */
-  onResult?: (r: KernelResult) => void;
+  onResult?: (r: KernelResult | KernelBaseline) => void;
 }
 
 const now = () => Number(process.hrtime.bigint());
@@ -50,7 +62,7 @@ function sample(p: ReturnType<typeof plan>, tables: number, minNs: number): numb
   let calls = 0;
   if (!p.each) {
     // Read the clock once per batch of calls, not per call: a short kernel (64 walks take
-    // ~0.5 us) would otherwise carry the timer's own cost in every call.
+    // ~0.2 us) would otherwise carry the timer's own cost in every call.
     let batch = 1;
     const t0 = now();
     do {
@@ -71,60 +83,123 @@ function sample(p: ReturnType<typeof plan>, tables: number, minNs: number): numb
   return spent / (calls * tables);
 }
 
-export function measureKernel(impl: KernelImpl, kernel: KernelName, tables: number, samples: number, minNs: number): number {
-  const p = plan(impl, kernel);
-  p.once?.();
-  // Warm-up as long as a sample: V8 tiers WASM up to optimised code in the background, and
-  // the first implementation measured would otherwise pay for it.
-  sample(p, tables, minNs);
-  const xs: number[] = [];
-  for (let i = 0; i < samples; i++) xs.push(sample(p, tables, minNs));
-  return median(xs);
+/** The CPU this thread runs on now (Linux), from /proc/thread-self/stat field 39. */
+function currentCpu(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const cpu = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+    return Number.isInteger(cpu) ? cpu : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-function makeImpl(name: Exclude<ImplName, 'native'>): KernelImpl {
-  return name === 'ts' ? new TsKernels() : new WasmKernels(name === 'wasm-simd' ? 'simd' : 'scalar');
+/** One implementation as the runner sees it: prepare a kernel's input, take a sample. */
+interface Sampler {
+  readonly name: ImplName | BaselineName;
+  runs(kernel: KernelName): boolean;
+  prepare(kernel: KernelName): Promise<void>;
+  sample(kernel: KernelName, minNs: number): Promise<number>;
 }
 
-export function runKernels(opts: KernelRunOptions = {}): KernelReport {
+function jsSampler(impl: KernelImpl, tables: number): Sampler {
+  const plans = new Map<KernelName, ReturnType<typeof plan>>();
+  const planOf = (k: KernelName) => plans.get(k) ?? plans.set(k, plan(impl, k)).get(k)!;
+  return {
+    name: impl.name,
+    runs: () => true,
+    prepare: async (k) => planOf(k).once?.(),
+    sample: async (k, minNs) => sample(planOf(k), tables, minNs),
+  };
+}
+
+function nativeSamplers(server: NativeKernelServer): Sampler[] {
+  const as = (name: ImplName | BaselineName, kernelOf: (k: KernelName) => NativeKernel, runs: (k: KernelName) => boolean): Sampler => ({
+    name, runs,
+    prepare: (k) => server.prepare(kernelOf(k)),
+    sample: (k, minNs) => server.sample(kernelOf(k), minNs),
+  });
+  return [as('native', (k) => k, () => true), as(WIDTH_BASELINE, () => 'scan-128', (k) => k === 'scan')];
+}
+
+/**
+ * Warm every sampler up, then `samples` rounds, each sampling every implementation once
+ * (the order rotates so none always runs first after another's cache footprint).
+ */
+async function measure(samplers: readonly Sampler[], kernel: KernelName, samples: number, minNs: number, warmupNs: number): Promise<Map<Sampler, number>> {
+  const xs = new Map<Sampler, number[]>(samplers.map((s) => [s, []]));
+  for (const s of samplers) {
+    await s.prepare(kernel);
+    await s.sample(kernel, warmupNs);
+  }
+  for (let round = 0; round < samples; round++) {
+    for (let i = 0; i < samplers.length; i++) {
+      const s = samplers[(round + i) % samplers.length]!;
+      xs.get(s)!.push(await s.sample(kernel, minNs));
+    }
+  }
+  return new Map(samplers.map((s) => [s, median(xs.get(s)!)]));
+}
+
+export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelReport> {
   const impls = opts.impls ?? IMPLS;
   const kernels = opts.kernels ?? KERNELS;
   const footprints = opts.footprints ?? FOOTPRINTS;
   const samples = opts.samples ?? 11;
   const minNs = opts.minNs ?? 2e6;
+  const warmupNs = opts.warmupNs ?? 2e8;
   const tables = { ...DEFAULT_TABLES, ...opts.tables };
   const results: KernelResult[] = [];
+  const baselines: KernelBaseline[] = [];
   const skipped: KernelReport['skipped'] = [];
-  const push = (r: KernelResult) => {
-    results.push(r);
-    opts.onResult?.(r);
-  };
+  const native = impls.includes('native') ? nativeKernelsStatus() : undefined;
+  if (native && !native.available) skipped.push({ impl: 'native', reason: native.reason });
+  const pinCpu = native?.available ? (opts.cpu === undefined ? currentCpu() : opts.cpu ?? undefined) : undefined;
+
   for (const footprint of footprints) {
     const n = tables[footprint];
-    for (const name of impls) {
-      if (name === 'native') {
-        const status = nativeKernelsStatus();
-        if (!status.available) {
-          if (!skipped.some((s) => s.impl === 'native')) skipped.push({ impl: 'native', reason: status.reason });
+    const samplers: Sampler[] = [];
+    let server: NativeKernelServer | undefined;
+    try {
+      for (const name of impls) {
+        if (name === 'native') {
+          if (!native?.available) continue;
+          server = NativeKernelServer.start();
+          if (pinCpu !== undefined) await server.pin(pinCpu);
+          await server.setup(n);
+          samplers.push(...nativeSamplers(server));
           continue;
         }
-        const ns = runNativeKernels(n, samples, minNs);
-        for (const kernel of kernels) push({ kernel, impl: name, footprint, nsPerTable: ns.get(kernel)!, tables: n, samples });
-        continue;
+        const impl: KernelImpl = name === 'ts' ? new TsKernels() : new WasmKernels(name === 'wasm-simd' ? 'simd' : 'scalar');
+        impl.setup(n);
+        samplers.push(jsSampler(impl, n));
       }
-      const impl = makeImpl(name);
-      impl.setup(n);
-      for (const kernel of kernels) push({ kernel, impl: name, footprint, nsPerTable: measureKernel(impl, kernel, n, samples, minNs), tables: n, samples });
+      for (const kernel of kernels) {
+        const medians = await measure(samplers.filter((s) => s.runs(kernel)), kernel, samples, minNs, warmupNs);
+        for (const [s, nsPerTable] of medians) {
+          const common = { footprint, nsPerTable, tables: n, samples };
+          if (s.name === WIDTH_BASELINE) {
+            baselines.push({ ...common, kernel: 'scan', impl: WIDTH_BASELINE });
+            opts.onResult?.(baselines.at(-1)!);
+          } else {
+            results.push({ ...common, kernel, impl: s.name });
+            opts.onResult?.(results.at(-1)!);
+          }
+        }
+      }
+    } finally {
+      await server?.close();
     }
   }
   return {
     schemaVersion: 1,
     context: {
       node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown',
-      date: new Date().toISOString(), samples, tables,
+      date: new Date().toISOString(), samples, tables, warmupMs: warmupNs / 1e6, pinnedCpu: pinCpu ?? null,
     },
     results,
-    ratios: computeRatios(results),
+    baselines,
+    ratios: computeRatios(results, baselines),
     skipped,
   };
 }

@@ -61,6 +61,7 @@ export class TsKernels implements KernelImpl {
   private pgd = 0;
   private tables = new Int32Array(0); // word offset of each prepared PTE table
   private n = 0;
+  private walkRound = 0;
   // counters
   private nextPfn = FIRST_ANON_PFN;
   private faultAnon = 0;
@@ -97,6 +98,7 @@ export class TsKernels implements KernelImpl {
     this.tables = new Int32Array(n);
     for (let i = 0; i < n; i++) this.tables[i] = this.walkTable(KERNEL_BASE + i * PMD_SIZE);
     this.n = n;
+    this.walkRound = 0;
   }
 
   // ---- arena and walks (assembly/arena.ts, mm.ts) ----
@@ -440,8 +442,9 @@ export class TsKernels implements KernelImpl {
   walk(): bigint {
     let lo = 0;
     let hi = 0;
+    const shift = 8 * this.walkRound++; // one cache line on per call (assembly/kernels.ts)
     for (let i = 0; i < this.n; i++) {
-      const addr = KERNEL_BASE + i * PMD_SIZE + ((i * 37) & 511) * PAGE;
+      const addr = KERNEL_BASE + i * PMD_SIZE + ((i * 37 + shift) & 511) * PAGE;
       const t = this.walkTable(addr);
       if (t < 0) continue;
       const w = t + 2 * index(addr, PAGE);

@@ -27,12 +27,29 @@ export interface KernelResult {
   samples: number;
 }
 
+/**
+ * The scan compiled natively at WebAssembly SIMD's width: 128-bit vectors in the WASM build's
+ * loop shape (bench/native/kernels.c pte_table_all_none_128). Not one of the issue's
+ * implementations; it shows how close 128-bit vectors can get on this CPU.
+ */
+export const WIDTH_BASELINE = 'native-128' as const;
+export type BaselineName = typeof WIDTH_BASELINE;
+
+export interface KernelBaseline {
+  kernel: 'scan';
+  impl: BaselineName;
+  footprint: Footprint;
+  nsPerTable: number;
+  tables: number;
+  samples: number;
+}
+
 export interface KernelRatio {
   kernel: KernelName;
   footprint: Footprint;
   /** numerator / denominator of nsPerTable, e.g. wasm-simd / native. */
   of: ImplName;
-  to: ImplName;
+  to: ImplName | BaselineName;
   ratio: number;
   /** The target for this ratio, when it sets one. */
   target?: { max?: number; min?: number; met: boolean };
@@ -40,9 +57,22 @@ export interface KernelRatio {
 
 export interface KernelReport {
   schemaVersion: 1;
-  context: { node: string; platform: string; cpu: string; date: string; samples: number; tables: Record<Footprint, number> };
+  context: {
+    node: string; platform: string; cpu: string; date: string; samples: number; tables: Record<Footprint, number>;
+    /** Kernel time each implementation ran before its samples, per kernel and footprint. */
+    warmupMs: number;
+    /** CPU the native program and this process's main thread shared (null: not pinned). */
+    pinnedCpu: number | null;
+  };
   results: KernelResult[];
-  ratios: { wasmNative: KernelRatio[]; tsWasm: KernelRatio[] };
+  /** Native scan at 128-bit width (when native runs and scan is measured). */
+  baselines: KernelBaseline[];
+  /**
+   * wasmNative128: wasm-simd / native-128 for scan; tsNative: ts / native, the most any
+   * ts/wasm ratio could be if WASM ran at native speed. Neither has a target: they explain
+   * wasmNative and tsWasm.
+   */
+  ratios: { wasmNative: KernelRatio[]; tsWasm: KernelRatio[]; wasmNative128: KernelRatio[]; tsNative: KernelRatio[] };
   /** Implementations that were asked for but could not run, and why. */
   skipped: { impl: ImplName; reason: string }[];
 }

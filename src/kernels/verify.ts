@@ -8,6 +8,8 @@ import type { KernelImpl } from './types.js';
 export interface VerifyOutcome {
   afterSetup: string;
   walk: string;
+  /** The second walk: every address one cache line on. */
+  walkNext: string;
   afterZap: string;
   emptyAfterZap: number;
   afterFault: string;
@@ -19,16 +21,17 @@ export interface VerifyOutcome {
   faultAnon: number;
 }
 
-/** setup -> walk -> zap -> scan -> fault-fill -> scan (bench/native/kernels.c --check does the same). */
+/** setup -> walk -> walk -> zap -> scan -> fault-fill -> scan (bench/native/kernels.c --check does the same). */
 export function verifySequence(impl: KernelImpl, tables: number): VerifyOutcome {
   impl.setup(tables);
   const afterSetup = impl.checksum().toString();
   const walk = impl.walk().toString();
+  const walkNext = impl.walk().toString();
   impl.zap();
   const afterZap = impl.checksum().toString();
   const emptyAfterZap = impl.scan();
   impl.faultFill();
   const afterFault = impl.checksum().toString();
   const emptyAfterFault = impl.scan();
-  return { afterSetup, walk, afterZap, emptyAfterZap, afterFault, emptyAfterFault, ...impl.counters() };
+  return { afterSetup, walk, walkNext, afterZap, emptyAfterZap, afterFault, emptyAfterFault, ...impl.counters() };
 }
