@@ -150,6 +150,19 @@ function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
 }
 
 /**
+ * True when all eight entries at p are present, not special, anonymous pages: the lean
+ * path's test (below), two entries per 128-bit compare. Only room >= 8 callers use it.
+ */
+@inline function lean_block_of_8(p: usize): bool {
+  const mask = i64x2.splat(<i64>(_PAGE_PRESENT | _PAGE_SPECIAL | _PAGE_SIM_FILE));
+  const want = i64x2.splat(<i64>_PAGE_PRESENT);
+  return i64x2.all_true(v128.and(
+    v128.and(i64x2.eq(v128.and(v128.load(p), mask), want), i64x2.eq(v128.and(v128.load(p, 16), mask), want)),
+    v128.and(i64x2.eq(v128.and(v128.load(p, 32), mask), want), i64x2.eq(v128.and(v128.load(p, 48), mask), want)),
+  ));
+}
+
+/**
  * zap_pte_range over [addr, end) within one PMD span, including the PT_RECLAIM decision.
  * The loop restarts from where it stopped after a forced flush or need_resched (`retry:`).
  * Mainline resets force_flush/force_break at each retry and clears direct_reclaim on every
@@ -194,7 +207,37 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
     // Pages the active mmu_gather batch takes before it must move on (counted in bulk).
     let room: u32 = lean && !forceBreak ? tlb_gather_room() : 0;
     let bulk: u32 = 0;
+    // SIMD build: runs of such pages eight entries (64 bytes) at a time, as many blocks as
+    // the batch has room for; the first block that is not all such pages goes entry by
+    // entry below, then blocks are tried again.
+    let scalarLeft: u32 = 0;
     while (p < limit) {
+      if (ASC_FEATURE_SIMD) {
+        if (scalarLeft == 0 && room >= 8 && limit - p >= 64) {
+          const blocks = min(room >> 3, <u32>((limit - p) >> 6));
+          const stop = p + (<usize>blocks << 6);
+          let q = p;
+          while (q < stop && lean_block_of_8(q)) {
+            v128.store(q, i64x2.splat(0));
+            v128.store(q, i64x2.splat(0), 16);
+            v128.store(q, i64x2.splat(0), 32);
+            v128.store(q, i64x2.splat(0), 48);
+            q += 64;
+          }
+          if (q != p) {
+            const n = <u32>((q - p) >> 3);
+            if (leanPages == 0) leanFirst = p;
+            leanLast = q - 8;
+            leanPages += n;
+            room -= n;
+            bulk += n;
+            p = q;
+          }
+          if (q < stop) scalarLeft = 8; // the block at q is not all such pages
+          continue;
+        }
+        if (scalarLeft != 0) scalarLeft--;
+      }
       const e = load<u64>(p);
       p += 8;
       if (e == 0) continue;

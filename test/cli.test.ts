@@ -73,3 +73,16 @@ describe('ptreclaim CLI', () => {
     expect(JSON.parse(r.stdout).vmPteKb).toBe(24);
   });
 });
+
+describe('the library API', () => {
+  it('every command has a typed function behind it in the package entry point', async () => {
+    const api = await import('../src/index.js');
+    const byCommand = {
+      run: api.runOps, trace: api.formatTrace, bench: api.runBench, compare: api.compareResults,
+      report: api.EXPORTERS.html.render, merge: api.mergeResults, 'bench kernels': api.runKernels,
+      oracle: api.runOracle, validate: api.validateTargets, 'import strace': api.importStrace,
+      'corpus generate': api.generateCorpus,
+    };
+    for (const [command, fn] of Object.entries(byCommand)) expect(typeof fn, command).toBe('function');
+  });
+});

@@ -180,6 +180,27 @@ describe.each(['wasm', 'ts'] as const)('mm corners (%s core)', (core) => {
     expectCleanExit(mm);
   });
 
+  it('the flushed TLB range runs from the first to the last zapped page, exactly (ceiling 33 pages)', () => {
+    // DONTNEED of pages 0..63: page `zero` the zero page (a special entry), the next two never
+    // touched, then pages written up to page 39. The first pages go one by one (the on-stack
+    // bundle has room for 6), the later ones as 8-entry SIMD blocks in the SIMD build, one of
+    // which holds page 39. Range zero..39: 34 pages from page 6, over the ceiling, a full
+    // flush; 33 pages from page 7, ranged.
+    const page = 0x1000;
+    for (const [zero, full] of [[6, 1], [7, 0]] as const) {
+      const mm = newMm('none', { core });
+      ok(mm.mmap(X, 64 * page));
+      ok(mm.touch(X + zero * page, page, 'read'));
+      ok(mm.touch(X + (zero + 3) * page, (37 - zero) * page, 'write'));
+      const before = mm.stats();
+      ok(mm.madvise(X, 64 * page, 'dontneed'));
+      const s = mm.stats();
+      expect([s.TlbFlushFull - before.TlbFlushFull, s.TlbFlushRanged - before.TlbFlushRanged], `zero page at ${zero}`).toEqual([full, 1 - full]);
+      expect(s.RssAnon).toBe(0);
+      expectCleanExit(mm);
+    }
+  });
+
   it('a DONTNEED larger than the mmu_gather batches breaks once and goes slow there', () => {
     // 7 + 19 x 509 = 9,678 pages fit before a forced flush; 64 MiB is 16,384 pages.
     const mm = newMm('pt-reclaim', { core });

@@ -309,6 +309,17 @@ static __attribute__((noinline)) void zap_nonpresent_pte(u64 *p, u64 e, u32 f) {
   if (install_uffd_wp(p, f)) note_skipped();
 }
 
+// 16-byte vectors at 8-byte alignment: table entries, like WASM's v128.load, need not be
+// 16-byte aligned (a block may start at any entry).
+typedef u64 v2u64 __attribute__((vector_size(16), aligned(8)));
+static inline int lean_block_of_8(const u64 *p) {
+  const v2u64 mask = {P_PRESENT | P_SPECIAL | P_SIM_FILE, P_PRESENT | P_SPECIAL | P_SIM_FILE};
+  const v2u64 want = {P_PRESENT, P_PRESENT};
+  const v2u64 *v = (const v2u64 *)p;
+  v2u64 ok = ((v[0] & mask) == want) & ((v[1] & mask) == want) & ((v[2] & mask) == want) & ((v[3] & mask) == want);
+  return ok[0] && ok[1];
+}
+
 static void zap_pte_range(u64 *pmdp, u64 addr, u64 end, u32 f) {
   u64 *table = entry_table(*pmdp);
   u64 spanBase = addr & PMD_MASK;
@@ -318,7 +329,35 @@ static void zap_pte_range(u64 *pmdp, u64 addr, u64 end, u32 f) {
     u64 *first = table + idx(addr, PAGE_SHIFT);
     u64 *last = first + ((end - addr) >> PAGE_SHIFT);
     u64 *p = first;
+    // assembly/zap.ts's SIMD blocks: runs of present, normal, anonymous pages eight at a time
+    // (128-bit compares), as many blocks as the active batch has room for (tlb_gather_room).
+    int lean = should_zap_cows(f) && (f & VMA_ANON);
+    u32 scalarLeft = 0;
     while (p < last) {
+      u32 room = activeMax - 2 - activeNr;
+      if (lean && !forceBreak && scalarLeft == 0 && room >= 8 && last - p >= 8) {
+        u64 blocks = (u64)(last - p) >> 3;
+        if (blocks > room >> 3) blocks = room >> 3;
+        u64 *stop = p + (blocks << 3), *q = p;
+        const v2u64 zero = {0, 0};
+        while (q < stop && lean_block_of_8(q)) {
+          v2u64 *v = (v2u64 *)q;
+          v[0] = zero; v[1] = zero; v[2] = zero; v[3] = zero;
+          q += 8;
+        }
+        if (q != p) {
+          u64 n = (u64)(q - p);
+          stats[EntriesCleared] += n;
+          stats[PagesGathered] += n;
+          rssAnon -= (int64_t)n;
+          activeNr += (u32)n;
+          rangeDirty = 1;
+          p = q;
+        }
+        if (q < stop) scalarLeft = 8;
+        continue;
+      }
+      if (scalarLeft) scalarLeft--;
       u64 e = *p++;
       if (e == 0) continue;
       if (e & P_PRESENT) zap_present_pte(p - 1, e, f);
@@ -370,7 +409,6 @@ static __attribute__((noinline)) int pte_table_all_none(const u64 *t) {
 
 // The same check at WebAssembly SIMD's width, in assembly/pt_reclaim.ts's shape: 128-byte
 // steps into two accumulators of 16-byte vectors (gcc keeps vector_size(16) at 128 bits).
-typedef u64 v2u64 __attribute__((vector_size(16)));
 static __attribute__((noinline)) int pte_table_all_none_128(const u64 *t) {
   v2u64 a = {0, 0}, b = {0, 0};
   for (u32 i = 0; i < PTRS; i += 16) {

@@ -12,9 +12,17 @@ import {
   type CoreViolation, EntryKind, STRATEGY_IDS,
   STAT_NAMES, STAT_INDEX, CORE_OK, CORE_ARENA_FULL, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED,
   ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
-  PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, ARENA_HARD_MAX_FRAMES,
+  ARENA_HARD_MAX_FRAMES,
 } from './types.js';
 import { UsageError } from '../errors.js';
+
+// The sizes of src/core/types.ts, as this module's own constants: V8 folds those into the
+// optimised code (a division by PMD_SIZE becomes a multiplication), while an imported binding
+// is loaded and checked at every use and its divisions stay divisions, in every walk.
+const PAGE_SIZE = 4096;
+const PMD_SIZE = 2 ** 21;
+const PUD_SIZE = 2 ** 30;
+const PGDIR_SIZE = 2 ** 39;
 
 // Entry bits, split into the low and high 32-bit words.
 const P = 1 << 0;
@@ -29,7 +37,8 @@ const TABLE_LO = P | RW | US | A | D;
 const ANON_LO = P | RW | US | A | D;
 const ZERO_LO = P | US | A | SPECIAL;
 const ZERO_PFN = 1;
-const FIRST_ANON_PFN = 0x100;
+/** The frame the first anonymous page of a fresh mm gets (NextPfn after reset). */
+export const FIRST_ANON_PFN = 0x100;
 
 // Swap types (top 5 bits) and PTE markers, as in assembly/pgtable.ts.
 const MAX_SWAPFILES = 24;
@@ -70,12 +79,40 @@ function pfnWords(pfn: number, lo: number, hi: number): [number, number] {
   return [(((pfn % 0x100000) << 12) | lo) >>> 0, (Math.floor(pfn / 0x100000) | hi) >>> 0];
 }
 const pfnOf = (lo: number, hi: number) => (hi & 0xfffff) * 0x100000 + (lo >>> 12);
+
+/**
+ * Entry i of table t := a present, writable, dirty anonymous page at frame pfn
+ * (pfn_pte(pfn, ANON_PTE_FLAGS)). pfnWords written out: this runs once per faulted page.
+ */
+function anonPte(t: Uint32Array, i: number, pfn: number): void {
+  t[2 * i] = (((pfn & 0xfffff) << 12) | ANON_LO) >>> 0;
+  t[2 * i + 1] = (Math.floor(pfn / 0x100000) | HI_NX) >>> 0;
+}
+
+/** pte_table_all_none: the slow path's scan of a whole table, OR-reducing four words a step. */
+function tableAllNone(t: Uint32Array): boolean {
+  let acc = 0;
+  for (let w = 0; w < 1024; w += 4) acc |= t[w]! | t[w + 1]! | t[w + 2]! | t[w + 3]!;
+  return acc === 0;
+}
+
+// The two for drivers that work on tables directly (src/kernels/ts.ts). Exported under their
+// own names: the core's loops call the module-local functions, which V8 inlines outright,
+// while a call through an exported binding reloads and rechecks it on every page.
+export const setAnonPte = anonPte;
+export const pteTableAllNone = tableAllNone;
+
 const toBig = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 /** Counter slots, as in `enum Stat`. */
 const S = STAT_INDEX;
 
-const idx = (addr: number, size: number) => Math.floor(addr / size) % 512;
+/**
+ * Index of addr's entry in a table whose entries each span `size` bytes: floor(addr / size)
+ * mod 512. `& 511` truncates the quotient and wraps it modulo 2^32 (ToInt32), which leaves its
+ * low 9 bits intact (addr is never negative), so this stays in integer arithmetic.
+ */
+const idx = (addr: number, size: number) => (addr / size) & 511;
 /** End of the aligned `size` block containing addr, clamped to end. */
 const spanEnd = (addr: number, end: number, size: number) => Math.min((Math.floor(addr / size) + 1) * size, end);
 
@@ -200,7 +237,7 @@ export class ReferenceCore implements PageTableCore {
     this.noteRealPeak();
     return f;
   }
-  /** Frames of the PUD, PMD and PTE tables for addr (-1 where missing). */
+  /** Frames of the PUD, PMD and PTE tables for addr (-1 where missing). Allocates: cold paths only. */
   private walk(addr: number): [number, number, number] {
     const pud = this.child(this.frames[this.pgd]!, idx(addr, PGDIR_SIZE));
     if (pud < 0) return [-1, -1, -1];
@@ -208,10 +245,31 @@ export class ReferenceCore implements PageTableCore {
     if (pmd < 0) return [pud, -1, -1];
     return [pud, pmd, this.child(this.frames[pmd]!, idx(addr, PMD_SIZE))];
   }
+  /** Frame of the PTE table for addr, or -1 (walk_pte without the last step; no allocation). */
+  private pteFrame(addr: number): number {
+    const frames = this.frames;
+    const pud = this.child(frames[this.pgd]!, idx(addr, PGDIR_SIZE));
+    if (pud < 0) return -1;
+    const pmd = this.child(frames[pud]!, idx(addr, PUD_SIZE));
+    if (pmd < 0) return -1;
+    return this.child(frames[pmd]!, idx(addr, PMD_SIZE));
+  }
+  /**
+   * The PTE table mapping addr, as a view of its 1024 words (entry i is words 2i, 2i + 1),
+   * or undefined when no table is there. For drivers that work on tables directly (the
+   * `bench kernels` ts implementation); writes through it bypass every counter.
+   */
+  pteTable(addr: number): Uint32Array | undefined {
+    const f = this.pteFrame(addr);
+    return f < 0 ? undefined : this.frames[f];
+  }
   private missingTables(start: number, end: number): number {
+    const pgd = this.frames[this.pgd]!;
     let n = 0;
     for (let a = start; a < end; a = spanEnd(a, end, PMD_SIZE)) {
-      const [pud, pmd, pte] = this.walk(a);
+      const pud = this.child(pgd, idx(a, PGDIR_SIZE));
+      const pmd = pud < 0 ? -1 : this.child(this.frames[pud]!, idx(a, PUD_SIZE));
+      const pte = pmd < 0 ? -1 : this.child(this.frames[pmd]!, idx(a, PMD_SIZE));
       // Count each missing level once per span that owns it.
       if (pud < 0 && (a === start || a % PGDIR_SIZE === 0)) n++;
       if (pmd < 0 && (a === start || a % PUD_SIZE === 0)) n++;
@@ -231,73 +289,103 @@ export class ReferenceCore implements PageTableCore {
   }
 
   // ---- fault ----
-  private newAnon(t: Uint32Array, i: number): void {
-    const pfn = this.get(S.NextPfn);
-    this.set(S.NextPfn, pfn + 1);
-    // pfnWords, written out: this runs once per faulted page.
-    t[2 * i] = (((pfn % 0x100000) << 12) | ANON_LO) >>> 0;
-    t[2 * i + 1] = (Math.floor(pfn / 0x100000) | HI_NX) >>> 0;
-  }
   private zeroPage(t: Uint32Array, i: number): void {
     t[2 * i] = ((ZERO_PFN << 12) | ZERO_LO) >>> 0;
     t[2 * i + 1] = HI_NX >>> 0;
   }
 
+  /** Fault every 4 KiB page of [start, end) in address order (assembly/fault.ts), one PTE table at a time. */
   faultRange(start: number, end: number, write: boolean): number {
     if (this.missingTables(start, end) > this.available()) return CORE_ARENA_FULL;
-    let anon = 0;
-    let swap = 0;
     let result = CORE_OK;
     for (let addr = start; addr < end && result === CORE_OK; ) {
       const next = spanEnd(addr, end, PMD_SIZE);
-      const t = this.allocWalk(addr);
-      const first = idx(addr, PAGE_SIZE);
-      const last = first + (next - addr) / PAGE_SIZE;
-      for (let i = first; i < last; i++) {
-        const lo = t[2 * i]!;
-        const hi = t[2 * i + 1]!;
-        if (lo === 0 && hi === 0) {
-          if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc(S.FaultAnon); }
-          else { this.zeroPage(t, i); this.inc(S.FaultZeroPage); }
-        } else if (lo & P) {
-          if (!write) {
-            if (!(lo & A)) t[2 * i] = (lo | A) >>> 0;
-            this.inc(S.FaultAccessOnly);
-          } else if (!(lo & RW)) {
-            if (lo & SPECIAL) { this.newAnon(t, i); anon++; this.inc(S.FaultWpCopy); }
-            else { t[2 * i] = (lo | RW | D | A) >>> 0; this.inc(S.FaultOther); }
-          } else {
-            if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
-            this.inc(S.FaultAccessOnly);
-          }
-        } else {
-          const type = swpType(hi);
-          if (type < MAX_SWAPFILES) {
-            this.newAnon(t, i); swap--; anon++; this.inc(S.FaultSwapIn);
-          } else if (type === SWP_HWPOISON) {
-            result = CORE_SIGBUS;
-          } else if (type <= SWP_DEVICE_EXCLUSIVE) {
-            const [nlo, nhi] = pfnWords(swpOffset(lo, hi) % 2 ** 40, ANON_LO, HI_NX);
-            t[2 * i] = nlo;
-            t[2 * i + 1] = nhi;
-            this.inc(S.FaultOther);
-          } else {
-            const marker = swpOffset(lo, hi);
-            if (marker & MARKER_GUARD) result = CORE_SIGSEGV;
-            else if (marker & MARKER_POISONED) result = CORE_SIGBUS;
-            else if (write || !this.zeroPageEnabled) { this.newAnon(t, i); anon++; this.inc(S.FaultAnon); }
-            else { this.zeroPage(t, i); this.inc(S.FaultZeroPage); }
-          }
-          if (result !== CORE_OK) {
-            this.faultAddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE;
-            break;
-          }
-        }
-      }
+      result = this.faultPteRange(this.allocWalk(addr), addr, next, write);
       addr = next;
     }
-    this.inc(S.RssAnon, anon);
-    this.inc(S.RssSwapEnts, swap);
+    return result;
+  }
+
+  /**
+   * handle_pte_fault for each page of [addr, end), all in PTE table t. The next frame number
+   * and the counters live in locals and are committed once per table, so the common case, a
+   * run of none entries on a write fault, costs one store pair per page.
+   */
+  private faultPteRange(t: Uint32Array, addr: number, end: number, write: boolean): number {
+    // A none entry gets a new page on a write, and on a read too when there is no zero page.
+    const allocOnRead = write || !this.zeroPageEnabled;
+    let pfn = this.get(S.NextPfn);
+    let anon = 0; // FaultAnon: new pages for none entries and uffd-wp markers
+    let zero = 0;
+    let wpCopy = 0;
+    let swapIn = 0;
+    let other = 0;
+    let accessOnly = 0;
+    let result = CORE_OK;
+    const first = idx(addr, PAGE_SIZE);
+    const last = first + (end - addr) / PAGE_SIZE;
+    let i = first;
+    while (i < last) {
+      const lo = t[2 * i]!;
+      const hi = t[2 * i + 1]!;
+      if (lo === 0 && hi === 0 && allocOnRead) {
+        // do_anonymous_page for the whole run of none entries that starts here.
+        const runStart = i;
+        do anonPte(t, i++, pfn++);
+        while (i < last && t[2 * i] === 0 && t[2 * i + 1] === 0);
+        anon += i - runStart;
+        continue;
+      }
+      if (lo === 0 && hi === 0) {
+        this.zeroPage(t, i); // read fault: the shared zero page
+        zero++;
+      } else if (lo & P) {
+        if (!write) {
+          if (!(lo & A)) t[2 * i] = (lo | A) >>> 0;
+          accessOnly++;
+        } else if (!(lo & RW)) {
+          if (lo & SPECIAL) { anonPte(t, i, pfn++); wpCopy++; } // wp_page_copy from the zero page
+          else { t[2 * i] = (lo | RW | D | A) >>> 0; other++; } // wp_page_reuse
+        } else {
+          if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
+          accessOnly++;
+        }
+      } else {
+        const type = swpType(hi);
+        if (type < MAX_SWAPFILES) {
+          anonPte(t, i, pfn++); swapIn++;
+        } else if (type === SWP_HWPOISON) {
+          result = CORE_SIGBUS;
+        } else if (type <= SWP_DEVICE_EXCLUSIVE) {
+          // Migration finished / device page migrated back: the same page, mapped again.
+          const [nlo, nhi] = pfnWords(swpOffset(lo, hi) % 2 ** 40, ANON_LO, HI_NX);
+          t[2 * i] = nlo;
+          t[2 * i + 1] = nhi;
+          other++;
+        } else {
+          const marker = swpOffset(lo, hi);
+          if (marker & MARKER_GUARD) result = CORE_SIGSEGV;
+          else if (marker & MARKER_POISONED) result = CORE_SIGBUS;
+          else if (allocOnRead) { anonPte(t, i, pfn++); anon++; }
+          else { this.zeroPage(t, i); zero++; }
+        }
+        if (result !== CORE_OK) {
+          this.faultAddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE;
+          break;
+        }
+      }
+      i++;
+    }
+    this.set(S.NextPfn, pfn);
+    this.inc(S.FaultAnon, anon);
+    this.inc(S.FaultZeroPage, zero);
+    this.inc(S.FaultWpCopy, wpCopy);
+    this.inc(S.FaultSwapIn, swapIn);
+    this.inc(S.FaultOther, other);
+    this.inc(S.FaultAccessOnly, accessOnly);
+    // New pages: none entries, markers, zero-page copies, swap-ins. Swap-ins leave MM_SWAPENTS.
+    this.inc(S.RssAnon, anon + wpCopy + swapIn);
+    this.inc(S.RssSwapEnts, -swapIn);
     return result;
   }
   faultAddress(): number {
@@ -327,12 +415,28 @@ export class ReferenceCore implements PageTableCore {
     this.activeMax = MAX_GATHER_BATCH;
     return true;
   }
+  /**
+   * __tlb_remove_folio_pages for one small folio: queue the page for freeing after the flush.
+   * True when the gather is full and the caller must flush before going on.
+   */
   private removePage(delayRmap: boolean): boolean {
     this.inc(S.PagesGathered);
+    return this.gatherPage(delayRmap);
+  }
+  /** removePage without the counter, for loops that count pages themselves. */
+  private gatherPage(delayRmap: boolean): boolean {
     if (delayRmap) this.delayedRmap = true;
     this.activeNr++;
     if (this.activeNr >= this.activeMax - 1) return !this.nextBatch();
     return false;
+  }
+  /**
+   * Pages gatherPage can take before one fills the active batch (tlb_gather_room): a loop
+   * may add that many to activeNr in bulk, then must call gatherPage for the next one.
+   * A batch counts as full one slot early, hence the 2.
+   */
+  private gatherRoom(): number {
+    return Math.max(0, this.activeMax - 2 - this.activeNr);
   }
   private resetRange(): void {
     this.rangeStart = Infinity;
@@ -433,7 +537,7 @@ export class ReferenceCore implements PageTableCore {
     this.flushMmu();
     this.batchCount = 0;
     for (let i = this.pending.length - 1; i >= 0; i--) this.freeFrame(this.pending[i]!);
-    this.pending = [];
+    this.pending.length = 0;
     this.set(S.ArenaFramesPending, 0);
   }
 
@@ -497,13 +601,6 @@ export class ReferenceCore implements PageTableCore {
     if (this.installUffdWp(t, i, flags)) this.noteSkipped();
   }
 
-  /** pte_table_all_none: the slow path's scan, OR-reducing four words a step. */
-  private tableAllNone(t: Uint32Array): boolean {
-    let acc = 0;
-    for (let w = 0; w < 1024; w += 4) acc |= t[w]! | t[w + 1]! | t[w + 2]! | t[w + 3]!;
-    return acc === 0;
-  }
-
   private zapPteRange(pmdTable: Uint32Array, pmdIdx: number, addr: number, end: number, flags: number): void {
     const start = addr;
     let canReclaim = (flags & ZAP_RECLAIM_PT) !== 0 && end - start >= PMD_SIZE;
@@ -513,6 +610,12 @@ export class ReferenceCore implements PageTableCore {
     const t = this.frames[frame]!;
     const spanBase = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
     this.zapBase = spanBase;
+    // The common entry takes a lean path: a present, normal (not special) anonymous page in
+    // an anonymous VMA, zapped since COWed pages go too. zapEntry would clear it, count it
+    // cleared and gathered, take it off RSS, widen the TLB range to it and add it to the
+    // gather batch; here that is counted in locals and committed once per pass (as in
+    // assembly/zap.ts). Every other entry goes through zapEntry.
+    const lean = (flags & VMA_ANON) !== 0 && (flags & (ZAP_RECLAIM_PT | ZAP_EVEN_COWS)) !== 0;
     for (;;) {
       this.forceFlush = false;
       this.forceBreak = false;
@@ -520,13 +623,52 @@ export class ReferenceCore implements PageTableCore {
       this.inc(S.PtlLocks);
       const first = idx(addr, PAGE_SIZE);
       const last = first + (end - addr) / PAGE_SIZE;
+      let leanPages = 0;
+      let leanFirst = 0; // index of the first and the last lean page (the TLB range's ends)
+      let leanLast = 0;
+      let room = lean ? this.gatherRoom() : 0; // lean pages the active batch still takes
+      let bulk = 0; // lean pages taken from `room`, not yet added to activeNr
       let i = first;
       while (i < last) {
-        const nonNone = t[2 * i] !== 0 || t[2 * i + 1] !== 0;
+        const lo = t[2 * i]!;
+        const hi = t[2 * i + 1]!;
         i++;
-        if (!nonNone) continue;
+        if (lo === 0 && hi === 0) continue;
+        if (lean && (lo & (P | SPECIAL)) === P && (hi & HI_SIM_FILE) === 0) {
+          t[2 * i - 2] = 0;
+          t[2 * i - 1] = 0;
+          if (leanPages === 0) leanFirst = i - 1;
+          leanLast = i - 1;
+          leanPages++;
+          if (room > 0) {
+            room--;
+            bulk++;
+            continue;
+          }
+          // This page fills the active batch: move on to the next one, or flush now.
+          this.activeNr += bulk;
+          bulk = 0;
+          if (this.gatherPage(false)) {
+            this.forceFlush = true;
+            this.forceBreak = true;
+            break;
+          }
+          room = this.gatherRoom();
+          continue;
+        }
+        this.activeNr += bulk;
+        bulk = 0;
         this.zapEntry(t, i - 1, flags);
         if (this.forceBreak) break;
+        if (lean) room = this.gatherRoom();
+      }
+      this.activeNr += bulk;
+      if (leanPages !== 0) {
+        this.inc(S.EntriesCleared, leanPages);
+        this.inc(S.PagesGathered, leanPages);
+        this.rssAnon -= leanPages;
+        this.adjustRange(spanBase + leanFirst * PAGE_SIZE, true);
+        this.adjustRange(spanBase + leanLast * PAGE_SIZE, true);
       }
       this.inc(S.EntriesReadZap, i - first);
       if (this.skipped) canReclaim = false;
@@ -562,7 +704,7 @@ export class ReferenceCore implements PageTableCore {
     if (f < 0) { this.inc(S.ReclaimSlowFailed); return; }
     this.inc(S.PtlLocks);
     const table = this.frames[f]!;
-    if (!this.tableAllNone(table)) {
+    if (!tableAllNone(table)) {
       let n = 0;
       while (table[2 * n] === 0 && table[2 * n + 1] === 0) n++;
       this.inc(S.EntriesReadScan, n + 1);
@@ -609,7 +751,7 @@ export class ReferenceCore implements PageTableCore {
     let swap = 0;
     for (let addr = start; addr < end; ) {
       const next = spanEnd(addr, end, PMD_SIZE);
-      const pte = this.walk(addr)[2];
+      const pte = this.pteFrame(addr);
       if (pte >= 0) {
         this.inc(S.PtlLocks);
         const t = this.frames[pte]!;
@@ -772,7 +914,7 @@ export class ReferenceCore implements PageTableCore {
   leafEntries(): Map<number, bigint> {
     const out = new Map<number, bigint>();
     for (const base of this.tableBases().pte) {
-      const t = this.frames[this.walk(base)[2]]!;
+      const t = this.frames[this.pteFrame(base)]!;
       for (let i = 0; i < 512; i++) {
         if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) out.set(base + i * PAGE_SIZE, toBig(t[2 * i]!, t[2 * i + 1]!));
       }

@@ -125,6 +125,6 @@ export function nativeCheck(tables: number): Record<string, string | number> {
   const path = requirePath();
   const r = spawnSync(path, ['--check', String(tables)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) throw new PtreclaimError(`cannot run ${path}: ${r.error.message}`);
-  if (r.status !== 0) throw new PtreclaimError(`${path} --check ${tables} failed (exit ${r.status}): ${r.stderr.trim()}`);
+  if (r.status !== 0) throw new PtreclaimError(`${path} --check ${tables} failed (${r.signal ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
   return JSON.parse(r.stdout) as Record<string, string | number>;
 }
