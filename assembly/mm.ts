@@ -58,9 +58,12 @@ export function mm_pgd_frame(): u32 {
 
 /** Walk to the PTE for addr without allocating; 0 if any level is missing. */
 @inline export function walk_pte(addr: u64): usize {
-  const pmdp = walk_pmd(addr);
-  if (pmdp == 0) return 0;
-  const pmde = load<u64>(pmdp);
+  // Written out level by level (not through walk_pmd) so each level is one test, not two.
+  const pgde = load<u64>(pgd_offset(addr));
+  if (pgde == 0) return 0;
+  const pude = load<u64>(pud_offset(entry_table(pgde), addr));
+  if (pude == 0) return 0;
+  const pmde = load<u64>(pmd_offset(entry_table(pude), addr));
   if (pmde == 0) return 0;
   return pte_offset(entry_table(pmde), addr);
 }
