@@ -8,12 +8,13 @@ import { WasmKernels } from '../src/kernels/wasm.js';
 import { TsKernels } from '../src/kernels/ts.js';
 import { verifySequence } from '../src/kernels/verify.js';
 import { NativeKernelServer, nativeCheck, nativeKernelsStatus } from '../src/kernels/native.js';
-import { readFileSync } from 'node:fs';
 import { runKernels } from '../src/kernels/runner.js';
 import { computeRatios, formatKernelTable } from '../src/kernels/report.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KernelResult } from '../src/kernels/types.js';
+import type { KernelReport, KernelResult } from '../src/kernels/types.js';
 
 const TABLES = 40;
 
@@ -84,7 +85,7 @@ describe('kernels: report', () => {
     expect(ratios.wasmNative128).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'wasm-simd', to: 'native-128', ratio: 1.2 }]);
     expect(ratios.tsNative).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'native', ratio: 3.75 }]);
     const text = formatKernelTable({
-      schemaVersion: 1, results, baselines, ratios, skipped: [],
+      schemaVersion: 1, results, baselines, ratios, skipped: [], partial: false,
       context: { node: 'v20', platform: 'linux-x64', cpu: 'x', date: '', samples: 3, tables: { 'in-cache': 64, 'out-of-cache': 32768 }, warmupMs: 200, pinnedCpu: 1 },
     });
     expect(text).toMatch(/2\.50x \(>=8 MISSED\)/);
@@ -156,6 +157,27 @@ describe.skipIf(!nativeKernelsStatus().available)('kernels: the native program\'
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, 'bench', 'kernels', ...args], { encoding: 'utf8' });
+
+describe('kernels: Ctrl-C', () => {
+  it('keeps the kernels that finished, marks the JSON partial, exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-kernels-'));
+    const file = join(dir, 'k.json');
+    const child = spawn(process.execPath, [BIN, 'bench', 'kernels', '--footprint', 'in-cache', '--impl', 'wasm-simd,ts',
+      '--kernel', 'scan,walk', '--samples', '200', '--sample-ms', '5', '--warmup-ms', '1', '--json', file]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // The first kernel is done: interrupt during the second (200 rounds x 2 x 5 ms = 2 s).
+      if (/in-cache ts scan:/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted; keeping the finished kernels/);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as KernelReport;
+    expect(report.partial).toBe(true);
+    expect(report.results.map((r) => `${r.impl} ${r.kernel}`)).toEqual(['wasm-simd scan', 'ts scan']);
+  });
+});
 
 describe('kernels: CLI flags', () => {
   it('refuses an unknown implementation with the list of valid ones (usage error, exit 2)', () => {

@@ -17,6 +17,7 @@ import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
 import { EXPORTERS } from '../report/exporters.js';
 import { buildKernelsCommand } from './kernels.js';
+import { interruptOnSigint } from './interrupt.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
 import type { BenchResults } from '../bench/types.js';
 
@@ -65,13 +66,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
           hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20,
         }, cliProgress.Presets.shades_classic)
         : undefined;
-      const abort = new AbortController();
-      const onSigint = () => {
-        if (abort.signal.aborted) process.exit(130);
-        abort.abort();
-        process.stderr.write('\nptreclaim: interrupted; keeping the finished cells (Ctrl-C again to quit now)\n');
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = interruptOnSigint('cells');
       let results: BenchResults;
       try {
         results = await runBench(o, {
@@ -81,10 +76,10 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
           },
           iteration: (_cell, phase, n) => bar?.update({ phase: phase === 'warmup' ? 'warm-up' : 'samples', samples: String(n) }),
           cellDone: (_r, i) => bar?.update(i + 1),
-        }, abort.signal);
+        }, interrupt.signal);
       } finally {
         bar?.stop();
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
       }
       if (!quiet) out(formatBenchTables(results) + '\n');
       writeOutputs(results, flags, quiet);

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../io.js';
 import { type Footprint, type ImplName, type KernelName, FOOTPRINTS, IMPLS, KERNELS, MAX_TABLES } from '../kernels/types.js';
 import { runKernels } from '../kernels/runner.js';
 import { formatKernelTable } from '../kernels/report.js';
+import { interruptOnSigint } from './interrupt.js';
 
 function listOf<T extends string>(what: string, allowed: readonly T[]) {
   return (value: string): T[] => {
@@ -66,15 +67,23 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
       if (flags.outOfCacheTables < 32768 && flags.footprint.includes('out-of-cache')) {
         err(`note: --out-of-cache-tables ${flags.outOfCacheTables} is below 128 MiB; the footprint may fit in cache\n`);
       }
-      const report = await runKernels({
+      const interrupt = interruptOnSigint('kernels');
+      let report;
+      try {
+        report = await runKernels({
         impls: flags.impl, kernels: flags.kernel, footprints: flags.footprint, samples: flags.samples,
         minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
         onResult: (r) => err(`  ${r.footprint} ${r.impl} ${r.kernel}: ${r.nsPerTable.toFixed(1)} ns/table\n`),
+        signal: interrupt.signal,
       });
+      } finally {
+        interrupt.dispose();
+      }
       out(formatKernelTable(report) + '\n');
       if (flags.json) {
         writeFileAtomic(flags.json, JSON.stringify(report, null, 2) + '\n');
-        out(`wrote ${flags.json}\n`);
+        out(`wrote ${flags.json}${report.partial ? ' (partial)' : ''}\n`);
       }
+      if (report.partial) process.exitCode = 130;
     });
 }

@@ -89,6 +89,7 @@ export function formatKernelTable(report: KernelReport): string {
     out.push(`${b.kernel} ${b.footprint} natively at WASM's 128-bit width: ${fmtNs(b.nsPerTable)} ns${r ? ` (wasm-simd/native-128 ${r.ratio.toFixed(2)}x)` : ''}`);
   }
   for (const s of report.skipped) out.push(`${s.impl} skipped: ${s.reason}`);
+  if (report.partial) out.push('partial: interrupted; only the kernels that finished are shown');
   out.push(`ns per 4 KiB table, median of ${report.context.samples} interleaved samples after ${report.context.warmupMs} ms of warm-up${report.context.pinnedCpu === null ? '' : `, native and this process on CPU ${report.context.pinnedCpu}`}; in-cache ${report.context.tables['in-cache']} tables, out-of-cache ${report.context.tables['out-of-cache']} tables`);
   return out.join('\n');
 }

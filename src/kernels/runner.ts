@@ -38,6 +38,8 @@ export interface KernelRunOptions {
   cpu?: number | null;
   /** Called after each result (progress output). */
   onResult?: (r: KernelResult | KernelBaseline) => void;
+  /** Abort: stop after the current sample, keep the kernels that finished (report.partial). */
+  signal?: AbortSignal;
 }
 
 const now = () => Number(process.hrtime.bigint());
@@ -126,13 +128,16 @@ function nativeSamplers(server: NativeKernelServer): Sampler[] {
  * Warm every sampler up, then `samples` rounds, each sampling every implementation once
  * (the order rotates so none always runs first after another's cache footprint).
  */
-async function measure(samplers: readonly Sampler[], kernel: KernelName, samples: number, minNs: number, warmupNs: number): Promise<Map<Sampler, number>> {
+async function measure(samplers: readonly Sampler[], kernel: KernelName, samples: number, minNs: number, warmupNs: number, signal?: AbortSignal): Promise<Map<Sampler, number> | undefined> {
   const xs = new Map<Sampler, number[]>(samplers.map((s) => [s, []]));
   for (const s of samplers) {
     await s.prepare(kernel);
     await s.sample(kernel, warmupNs);
   }
   for (let round = 0; round < samples; round++) {
+    // Let a Ctrl-C through: JS samples are synchronous, so give the event loop a turn.
+    await new Promise(setImmediate);
+    if (signal?.aborted) return undefined;
     for (let i = 0; i < samplers.length; i++) {
       const s = samplers[(round + i) % samplers.length]!;
       xs.get(s)!.push(await s.sample(kernel, minNs));
@@ -157,6 +162,7 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
   const pinCpu = native?.available ? (opts.cpu === undefined ? currentCpu() : opts.cpu ?? undefined) : undefined;
 
   for (const footprint of footprints) {
+    if (opts.signal?.aborted) break;
     const n = tables[footprint];
     const samplers: Sampler[] = [];
     let server: NativeKernelServer | undefined;
@@ -175,7 +181,9 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
         samplers.push(jsSampler(impl, n));
       }
       for (const kernel of kernels) {
-        const medians = await measure(samplers.filter((s) => s.runs(kernel)), kernel, samples, minNs, warmupNs);
+        if (opts.signal?.aborted) break;
+        const medians = await measure(samplers.filter((s) => s.runs(kernel)), kernel, samples, minNs, warmupNs, opts.signal);
+        if (!medians) break;
         for (const [s, nsPerTable] of medians) {
           const common = { footprint, nsPerTable, tables: n, samples };
           if (s.name === WIDTH_BASELINE) {
@@ -201,5 +209,6 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
     baselines,
     ratios: computeRatios(results, baselines),
     skipped,
+    partial: Boolean(opts.signal?.aborted),
   };
 }

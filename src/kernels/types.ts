@@ -75,6 +75,8 @@ export interface KernelReport {
   ratios: { wasmNative: KernelRatio[]; tsWasm: KernelRatio[]; wasmNative128: KernelRatio[]; tsNative: KernelRatio[] };
   /** Implementations that were asked for but could not run, and why. */
   skipped: { impl: ImplName; reason: string }[];
+  /** Interrupted: only the kernels that finished are here. */
+  partial: boolean;
 }
 
 /**
