@@ -81,10 +81,11 @@ export class TsKernels implements KernelImpl {
   walk(): bigint {
     let lo = 0;
     let hi = 0;
-    const shift = 8 * this.walkRound++;
-    for (let i = 0; i < this.tables.length; i++) {
-      const j = (i * 37 + shift) & (PTRS_PER_TABLE - 1);
-      const t = this.core.pteTable(tableVa(i) + j * PAGE_SIZE);
+    let j = (8 * this.walkRound++) & (PTRS_PER_TABLE - 1);
+    // Address and slot advance by addition, as in assembly/kernels.ts.
+    let va = tableVa(0);
+    for (let i = 0; i < this.tables.length; i++, va += PMD_SIZE, j = (j + 37) & (PTRS_PER_TABLE - 1)) {
+      const t = this.core.pteTable(va + j * PAGE_SIZE);
       if (t === undefined) continue;
       lo += t[2 * j]!;
       hi += t[2 * j + 1]!;
