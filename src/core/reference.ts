@@ -96,7 +96,7 @@ function tableAllNone(t: Uint32Array): boolean {
   return acc === 0;
 }
 
-// The two for drivers that work on tables directly (src/kernels/ts.ts). Exported under their
+// Both, for drivers that work on tables directly (src/kernels/ts.ts), exported under their
 // own names: the core's loops call the module-local functions, which V8 inlines outright,
 // while a call through an exported binding reloads and rechecks it on every page.
 export const setAnonPte = anonPte;
