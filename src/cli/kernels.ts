@@ -1,5 +1,6 @@
 /**
- * `ptreclaim bench kernels [--json FILE] ...`: flags only; `ptreclaim bench` delegates here.
+ * `ptreclaim bench kernels [--json FILE] ...`: flags only (a subcommand of `bench`, src/cli/bench.ts);
+ * the work is in src/kernels/.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { cpus } from 'node:os';
@@ -68,17 +69,12 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
         err(`note: --out-of-cache-tables ${flags.outOfCacheTables} is below 128 MiB; the footprint may fit in cache\n`);
       }
       const interrupt = interruptOnSigint('kernels');
-      let report;
-      try {
-        report = await runKernels({
+      const report = await runKernels({
         impls: flags.impl, kernels: flags.kernel, footprints: flags.footprint, samples: flags.samples,
         minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
         onResult: (r) => err(`  ${r.footprint} ${r.impl} ${r.kernel}: ${r.nsPerTable.toFixed(1)} ns/table\n`),
         signal: interrupt.signal,
-      });
-      } finally {
-        interrupt.dispose();
-      }
+      }).finally(interrupt.dispose);
       out(formatKernelTable(report) + '\n');
       if (flags.json) {
         writeFileAtomic(flags.json, JSON.stringify(report, null, 2) + '\n');
