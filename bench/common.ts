@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseNumber } from '../src/trace/parse.js';
-import { writeFileAtomic } from '../src/io.js';
+import { writeOutputFile } from '../src/io.js';
 
 /**
  * Parse `--name value` flags, each with a default; an unknown flag or a bad number ends the
@@ -41,5 +41,5 @@ function fail(message: string): never {
 /** Write a results object as JSON, atomically, creating its directory. */
 export function writeResults(file: string, data: unknown): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n');
+  writeOutputFile(file, JSON.stringify(data, null, 2) + '\n');
 }

@@ -12,10 +12,10 @@ import { join } from 'node:path';
 
 import { PAGE_SIZE } from './core/types.js';
 import { WasmCore } from './core/wasm.js';
-import { PtreclaimError, UsageError } from './errors.js';
+import { InputError, PtreclaimError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
-import { runLiveTrace } from './oracle/live.js';
+import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
 import { applyOp, runOps } from './run.js';
@@ -106,13 +106,13 @@ export function loadTargets(sel: { trace?: string; dir?: string; suite?: string 
 function tracesInDir(dir: string): ValidateTarget[] {
   let names: string[];
   try {
-    if (!statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is not a directory`);
+    if (!statSync(dir).isDirectory()) throw new InputError(`--dir ${dir} is not a directory`);
     names = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort();
   } catch (e) {
     if (e instanceof PtreclaimError) throw e;
-    throw new UsageError(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (names.length === 0) throw new UsageError(`no *.trace files in ${dir}`);
+  if (names.length === 0) throw new InputError(`no *.trace files in ${dir}`);
   return names.map((n) => {
     const path = join(dir, n);
     return { source: path, ops: readTraceFile(path) };
@@ -124,7 +124,7 @@ const kbPerPage = PAGE_SIZE / 1024;
 /** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
 export async function validateTrace(target: ValidateTarget, choice: ModelChoice, opts: { force?: boolean } = {}): Promise<ValidateOutcome> {
   const { ops, source } = target;
-  await checkReplayable(ops, { force: opts.force });
+  await checkReplayable(ops, { force: opts.force, source });
   const model = runOps(ops, { strategy: choice.strategy, zeroPage: choice.zeroPage, maxErrors: Number.MAX_SAFE_INTEGER, source });
   const live = await runLiveTrace(ops);
   const m = {
@@ -226,23 +226,37 @@ export interface ValidateReport {
   host: HostFacts;
   choice: ModelChoice;
   outcomes: ValidateOutcome[];
+  /** Traces the oracle refused (too much memory, an address the helper occupies): not compared. */
+  refused: { source: string; reason: string }[];
+  /** Every trace compared and agreed (none differ, none refused). */
   agree: boolean;
 }
 
 /** Validates every target against this host. */
 export async function validateTargets(
   targets: readonly ValidateTarget[],
-  opts: { strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void } = {},
+  opts: { strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void; onRefused?: (r: { source: string; reason: string }) => void } = {},
 ): Promise<ValidateReport> {
   const host = await hostFacts();
   const choice = modelForHost(host, opts.strategy ?? 'auto');
   const outcomes: ValidateOutcome[] = [];
+  const refused: { source: string; reason: string }[] = [];
   for (const t of targets) {
-    const o = await validateTrace(t, choice, { force: opts.force });
+    let o: ValidateOutcome;
+    try {
+      o = await validateTrace(t, choice, { force: opts.force });
+    } catch (e) {
+      // A refusal of one trace is not the host's: say which trace and go on with the others.
+      if (!(e instanceof TraceRefusedError)) throw e;
+      const r = { source: t.source, reason: e.message.startsWith(`${t.source}: `) ? e.message.slice(t.source.length + 2) : e.message };
+      refused.push(r);
+      opts.onRefused?.(r);
+      continue;
+    }
     outcomes.push(o);
     opts.onOutcome?.(o);
   }
-  return { host, choice, outcomes, agree: outcomes.every((o) => o.agree) };
+  return { host, choice, outcomes, refused, agree: refused.length === 0 && outcomes.every((o) => o.agree) };
 }
 
 export function formatHeader(host: HostFacts, choice: ModelChoice): string {

@@ -67,7 +67,9 @@ int main(int argc, char **argv)
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -966,10 +968,28 @@ static void usage(FILE *f)
 	      f);
 }
 
+/*
+ * Die with the process that started us: a replay left running after ptreclaim was
+ * stopped (Ctrl-C, a CI timeout's SIGTERM, even SIGKILL) would hold host memory with
+ * nobody to read its result. The parent may have died before prctl() took effect, so
+ * compare getppid() with the pid ptreclaim passed (PTRECLAIM_ORACLE_PARENT) afterwards.
+ */
+static void die_with_parent(void)
+{
+	const char *want = getenv("PTRECLAIM_ORACLE_PARENT");
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		return;
+	if (want && *want && (long)getppid() != strtol(want, NULL, 10))
+		_exit(128 + SIGKILL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *input = NULL, *placement = NULL;
 	int per_op = 0, pt_probe = 0, host = 0;
+
+	die_with_parent();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--version") == 0) {

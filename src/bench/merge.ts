@@ -22,7 +22,8 @@ export function mergeResults(inputs: readonly { path: string; results: BenchResu
     if (sweepKey(results) !== key) {
       throw new UsageError(`merge: ${path} comes from a different sweep than ${base.path} (WASM build, ptreclaim version or options other than --shard differ); only shards of one sweep can be merged`);
     }
-    if (results.partialReason === 'interrupted') anyInterrupted = true;
+    // A run that stopped early (Ctrl-C or another signal, an error, or a snapshot of a run still going).
+    if (/^(interrupted|unfinished|stopped by)/.test(results.partialReason ?? '')) anyInterrupted = true;
     const shard = results.context.options.shard;
     if (shard) {
       if (shards.has(shard.index)) throw new UsageError(`merge: shard ${shard.index}/${shard.count} given twice (${path})`);

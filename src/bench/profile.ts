@@ -6,7 +6,7 @@
 import { Session } from 'node:inspector/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io.js';
+import { writeOutputFile } from '../io.js';
 
 export interface ProfileTargets {
   cpuDir?: string;
@@ -53,13 +53,13 @@ export class PhaseProfiler {
       const { profile } = await this.session.post('Profiler.stop');
       mkdirSync(this.targets.cpuDir, { recursive: true });
       out.cpu = join(this.targets.cpuDir, `${file}.cpuprofile`);
-      writeFileAtomic(out.cpu, JSON.stringify(profile));
+      writeOutputFile(out.cpu, JSON.stringify(profile));
     }
     if (this.targets.heapDir) {
       const { profile } = await this.session.post('HeapProfiler.stopSampling');
       mkdirSync(this.targets.heapDir, { recursive: true });
       out.heap = join(this.targets.heapDir, `${file}.heapprofile`);
-      writeFileAtomic(out.heap, JSON.stringify(profile));
+      writeOutputFile(out.heap, JSON.stringify(profile));
     }
     return out;
   }

@@ -6,32 +6,24 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { basename, dirname, extname, join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { EXIT, UsageError } from '../errors.js';
+import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { BenchOutputs } from '../report/outputs.js';
 import { STRATEGY_NAMES } from '../strategies.js';
 import { benchOptions, type BenchFlags } from '../bench/options.js';
-import { runBench } from '../bench/run.js';
+import { BenchCellError, runBench } from '../bench/run.js';
 import { SUITES, DELEGATED_SUITES } from '../bench/suites.js';
 import { readResults } from '../bench/schema.js';
 import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
 import { EXPORTERS } from '../report/exporters.js';
 import { buildKernelsCommand } from './kernels.js';
-import { interruptOnSigint } from './interrupt.js';
+import { interruptOnSignals } from './interrupt.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
 import type { BenchResults } from '../bench/types.js';
 
 type Out = (s: string) => void;
 
-
-function writeOutputs(results: BenchResults, files: { json?: string; csv?: string; md?: string }, quiet: boolean): void {
-  for (const format of ['json', 'csv', 'md'] as const) {
-    const file = files[format];
-    if (!file) continue;
-    writeFileAtomic(file, EXPORTERS[format].render(results));
-    if (!quiet) process.stderr.write(pc.dim(`wrote ${file}${results.partial ? ' (partial)' : ''}\n`));
-  }
-}
 
 export function registerBenchCommands(program: Command, out: Out = (s) => process.stdout.write(s)): void {
   const bench = program
@@ -59,6 +51,11 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
       const o = benchOptions(suites, flags);
       const quiet = Boolean(flags.quiet);
+      // Every output path is checked before the first cell runs.
+      const outputs = new BenchOutputs(flags);
+      const say = (lines: string[], always = false) => {
+        for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
+      };
       const tty = Boolean(process.stderr.isTTY) && !quiet;
       const bar = tty
         ? new cliProgress.SingleBar({
@@ -66,7 +63,8 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
           hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20,
         }, cliProgress.Presets.shades_classic)
         : undefined;
-      const interrupt = interruptOnSigint('cells');
+      const interrupt = interruptOnSignals('cells');
+      let snapshotFailed = false;
       let results: BenchResults;
       try {
         results = await runBench(o, {
@@ -76,15 +74,29 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
           },
           iteration: (_cell, phase, n) => bar?.update({ phase: phase === 'warmup' ? 'warm-up' : 'samples', samples: String(n) }),
           cellDone: (_r, i) => bar?.update(i + 1),
+          snapshot: (partial) => {
+            try {
+              outputs.snapshot(partial);
+            } catch (e) {
+              // The cells are still in memory; the files are written again when the run ends.
+              if (!snapshotFailed) process.stderr.write(`ptreclaim: warning: ${(e as Error).message}; trying again when the run ends\n`);
+              snapshotFailed = true;
+            }
+          },
         }, interrupt.signal);
+      } catch (e) {
+        bar?.stop();
+        if (e instanceof BenchCellError) say(outputs.finish(e.partial, false), true);
+        throw e;
       } finally {
         bar?.stop();
         interrupt.dispose();
       }
+      const stopped = results.partialReason === 'interrupted';
       if (!quiet) out(formatBenchTables(results) + '\n');
-      writeOutputs(results, flags, quiet);
-      if (results.partialReason === 'interrupted') process.exitCode = 130;
-      else if (results.cells.some((c) => !c.exitClean)) process.exitCode = 1;
+      say(outputs.finish(results, !stopped), stopped);
+      if (stopped) process.exitCode = interrupt.exitCode() ?? EXIT.sigint;
+      else if (results.cells.some((c) => !c.exitClean)) process.exitCode = EXIT.failure;
     });
 
   // Its own flags and help (`ptreclaim bench kernels --help`); errors reported like bench's.
@@ -118,9 +130,10 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .argument('<results>', 'results file (ptreclaim bench --json)')
     .addOption(new Option('-o, --output <file>', 'HTML file to write (default: RESULTS with .html)'))
     .action((path: string, flags: { output?: string }) => {
-      const results = readResults(path);
       const file = flags.output ?? join(dirname(path), `${basename(path, extname(path))}.html`);
-      writeFileAtomic(file, EXPORTERS.html.render(results));
+      checkOutputPaths([{ flag: flags.output ? '--output' : 'report (default output)', path: file }]);
+      const results = readResults(path);
+      writeOutputFile(file, EXPORTERS.html.render(results));
       process.stderr.write(`wrote ${file}\n`);
     });
 
@@ -130,8 +143,9 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .argument('<files...>', 'results files to merge')
     .requiredOption('-o, --output <file>', 'merged results file to write')
     .action((files: string[], flags: { output: string }) => {
+      checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const merged = mergeResults(files.map((path) => ({ path, results: readResults(path) })));
-      writeFileAtomic(flags.output, EXPORTERS.json.render(merged));
+      writeOutputFile(flags.output, EXPORTERS.json.render(merged));
       process.stderr.write(`wrote ${flags.output}: ${merged.cells.length} of ${merged.matrixSize} cells${merged.partial ? ' (partial)' : ''}\n`);
     });
 }

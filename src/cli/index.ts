@@ -9,8 +9,8 @@ import { readTraceFile, formatTrace, parseNumber } from '../trace/parse.js';
 import { getWorkload, WORKLOADS } from '../workloads/index.js';
 import { parseStrategyList } from '../strategies.js';
 import { formatRunTable } from '../report/text.js';
-import { PtreclaimError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
+import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { registerOracleCommands } from './oracle.js';
 import { registerBenchCommands } from './bench.js';
 import { packageRoot } from '../paths.js';
@@ -114,9 +114,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<workload>', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
     .option('-o, --output <file>', 'write here (atomically) instead of stdout')
     .action((name: string, flags: { output?: string }) => {
+      if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const w = getWorkload(name);
       const text = formatTrace(w.ops(), `ptreclaim workload ${w.name}: ${w.description}`);
-      if (flags.output) writeFileAtomic(flags.output, text);
+      if (flags.output) writeOutputFile(flags.output, text);
       else out(text);
     });
 
@@ -125,8 +126,41 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   return program;
 }
 
+/**
+ * Standard output and error failing is the user's business, not a crash: a closed pipe
+ * (`ptreclaim trace seed | head -1`) ends the command quietly with the status it had (0),
+ * as a process killed by SIGPIPE would but without the shell's 141; any other failure
+ * (`> /dev/full`: ENOSPC) is one line on stderr and exit 1.
+ */
+function guardStdio(): void {
+  process.stderr.on('error', () => {
+    // Nowhere left to report to.
+  });
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit();
+    process.stderr.write(`ptreclaim: cannot write to standard output: ${describeErrno(e) ?? e.message}\n`);
+    process.exit(EXIT.failure);
+  });
+}
+
+/** The message and exit status for an error that stopped a command (the table in src/errors.ts). */
+export function reportError(e: unknown, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  const code = exitCodeFor(e);
+  if (code !== EXIT.internal) {
+    // Also an errno error a command did not wrap (its message names the code and path):
+    // the user's environment, not a bug.
+    err(`ptreclaim: ${(e as Error).message}\n`);
+    return code;
+  }
+  err(`ptreclaim: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+  if (process.env.PTRECLAIM_DEBUG) err(`${(e as Error)?.stack}\n`);
+  else err('(set PTRECLAIM_DEBUG=1 for a stack trace; please report this)\n');
+  return code;
+}
+
 /** Entry point of bin/ptreclaim.js: clear messages, no stack dumps for user errors. */
 export async function main(argv = process.argv): Promise<void> {
+  guardStdio();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -135,17 +169,9 @@ export async function main(argv = process.argv): Promise<void> {
     if (code && code.startsWith('commander.')) {
       // commander already printed its message; help and --version are not errors.
       const ok = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help';
-      process.exitCode = ok ? 0 : 2;
+      process.exitCode = ok ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (e instanceof PtreclaimError) {
-      process.stderr.write(`ptreclaim: ${e.message}\n`);
-      process.exitCode = e instanceof UsageError ? 2 : 1;
-      return;
-    }
-    process.stderr.write(`ptreclaim: internal error: ${(e as Error).message}\n`);
-    if (process.env.PTRECLAIM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
-    else process.stderr.write('(set PTRECLAIM_DEBUG=1 for a stack trace; please report this)\n');
-    process.exitCode = 70;
+    process.exitCode = reportError(e);
   }
 }

@@ -4,11 +4,11 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { cpus } from 'node:os';
-import { writeFileAtomic } from '../io.js';
+import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { type Footprint, type ImplName, type KernelName, FOOTPRINTS, IMPLS, KERNELS, MAX_TABLES } from '../kernels/types.js';
 import { runKernels } from '../kernels/runner.js';
 import { formatKernelTable } from '../kernels/report.js';
-import { interruptOnSigint } from './interrupt.js';
+import { interruptOnSignals } from './interrupt.js';
 
 function listOf<T extends string>(what: string, allowed: readonly T[]) {
   return (value: string): T[] => {
@@ -65,10 +65,11 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
     .addOption(new Option('--in-cache-tables <n>', 'tables in the in-cache footprint').argParser(intIn('--in-cache-tables', 1, MAX_TABLES)).default(64))
     .addOption(new Option('--out-of-cache-tables <n>', 'tables in the out-of-cache footprint (32768 = 128 MiB)').argParser(intIn('--out-of-cache-tables', 1, MAX_TABLES)).default(32768))
     .action(async (flags: KernelFlags) => {
+      if (flags.json) checkOutputPaths([{ flag: '--json', path: flags.json }]);
       if (flags.outOfCacheTables < 32768 && flags.footprint.includes('out-of-cache')) {
         err(`note: --out-of-cache-tables ${flags.outOfCacheTables} is below 128 MiB; the footprint may fit in cache\n`);
       }
-      const interrupt = interruptOnSigint('kernels');
+      const interrupt = interruptOnSignals('kernels');
       const report = await runKernels({
         impls: flags.impl, kernels: flags.kernel, footprints: flags.footprint, samples: flags.samples,
         minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
@@ -77,9 +78,9 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
       }).finally(interrupt.dispose);
       out(formatKernelTable(report) + '\n');
       if (flags.json) {
-        writeFileAtomic(flags.json, JSON.stringify(report, null, 2) + '\n');
+        writeOutputFile(flags.json, JSON.stringify(report, null, 2) + '\n');
         out(`wrote ${flags.json}${report.partial ? ' (partial)' : ''}\n`);
       }
-      if (report.partial) process.exitCode = 130;
+      if (report.partial) process.exitCode = interrupt.exitCode() ?? 130;
     });
 }

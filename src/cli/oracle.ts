@@ -9,18 +9,19 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
 import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from '../corpus/generate.js';
-import { UsageError } from '../errors.js';
+import { EXIT, InputError, UsageError } from '../errors.js';
 import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
-import { writeFileAtomic } from '../io.js';
+import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
-import { OracleUnavailableError } from '../oracle/live.js';
+import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
+import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
 import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
 import { WORKLOADS, getWorkload } from '../workloads/index.js';
 
-const EXIT_DIFFER = 1;
-const EXIT_ORACLE_UNAVAILABLE = 3;
+const EXIT_DIFFER = EXIT.failure;
+const EXIT_ORACLE_UNAVAILABLE = EXIT.oracleRefused;
 
 function intArg(value: string): number {
   const v = Number(value);
@@ -34,14 +35,22 @@ function addrArg(value: string): number {
   return v;
 }
 
-/** Runs an oracle-backed action; an unavailable oracle is exit 3 with its reason. */
+/**
+ * Runs an oracle-backed action; an unavailable oracle is exit 3 with its reason. A stop
+ * signal kills the helper at once and exits (130, 143, 129): a replay cannot stop halfway
+ * and still mean anything.
+ */
 async function withOracle(f: () => Promise<void>): Promise<void> {
+  const interrupt = interruptOnSignals('traces', { onStop: killLiveHelpers, quitAtOnce: true });
   try {
     await f();
   } catch (e) {
     if (!(e instanceof OracleUnavailableError)) throw e;
-    process.stderr.write(`ptreclaim: the live-kernel oracle cannot run: ${e.message}\n`);
+    const what = e instanceof TraceRefusedError ? 'refused the trace' : 'cannot run';
+    process.stderr.write(`ptreclaim: the live-kernel oracle ${what}: ${e.message}\n`);
     process.exitCode = EXIT_ORACLE_UNAVAILABLE;
+  } finally {
+    interrupt.dispose();
   }
 }
 
@@ -96,13 +105,17 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         const report = await validateTargets(targets, {
           strategy: flags.strategy, force: flags.force,
           onOutcome: flags.json ? undefined : (o) => out(formatOutcome(o) + '\n'),
+          onRefused: (r) => process.stderr.write(`ptreclaim: the live-kernel oracle refused ${r.source}: ${r.reason}\n`),
         });
+        const bad = report.outcomes.filter((o) => !o.agree).length;
         if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
         else {
-          const bad = report.outcomes.filter((o) => !o.agree).length;
-          out(bad === 0 ? `all ${report.outcomes.length} trace(s) agree exactly\n` : `${bad} of ${report.outcomes.length} trace(s) differ\n`);
+          const refused = report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '';
+          out(bad === 0 ? `all ${report.outcomes.length} compared trace(s) agree exactly${refused}\n` : `${bad} of ${report.outcomes.length} compared trace(s) differ${refused}\n`);
         }
-        if (!report.agree) process.exitCode = EXIT_DIFFER;
+        // A difference outranks a refusal: it is the finding validate exists for.
+        if (bad > 0) process.exitCode = EXIT_DIFFER;
+        else if (report.refused.length) process.exitCode = EXIT_ORACLE_UNAVAILABLE;
       });
     });
 
@@ -116,14 +129,22 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--rebase <addr>', 'move the trace by a multiple of 512 GiB so it starts in the 512 GiB span at ADDR (keeps every table shape)', addrArg)
     .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number }) => {
       if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
+      checkOutputPaths([{ flag: '--output', path: flags.output }]);
       let text: string;
       try {
         text = readFileSync(log, 'utf8');
       } catch (e) {
-        throw new UsageError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase });
-      writeFileAtomic(flags.output, formatTrace(r.ops, r.header.join('\n')));
+      let r: ReturnType<typeof importStrace>;
+      try {
+        r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase });
+      } catch (e) {
+        // What the log holds is an input error (exit 1), as for a trace; only --rebase is usage.
+        if (e instanceof UsageError && !e.message.includes('--rebase')) throw new InputError(e.message);
+        throw e;
+      }
+      writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
       out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
     });
 

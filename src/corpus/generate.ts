@@ -23,7 +23,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE } from '../core/types.js';
-import { writeFileAtomic } from '../io.js';
+import { writeOutputFile } from '../io.js';
 import type { Op } from '../trace/ops.js';
 import { formatTrace } from '../trace/parse.js';
 import { RangeSet } from '../trace/ranges.js';
@@ -308,10 +308,10 @@ export function writeCorpus(dir: string, traces: readonly CorpusTrace[], meta: {
   mkdirSync(dir, { recursive: true });
   const names = new Set(traces.map((t) => t.name));
   for (const f of readdirSync(dir)) if (f.endsWith('.trace') && !names.has(f)) unlinkSync(join(dir, f));
-  traces.forEach((t, i) => writeFileAtomic(join(dir, t.name), corpusTraceText(t, meta.seed, i)));
+  traces.forEach((t, i) => writeOutputFile(join(dir, t.name), corpusTraceText(t, meta.seed, i)));
   const manifest: CorpusManifest = {
     generator: `ptreclaim corpus generate --seed ${meta.seed} --count ${meta.count}`,
     version: CORPUS_VERSION, seed: meta.seed, count: meta.count, files: traces.map((t) => t.name),
   };
-  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }

@@ -355,9 +355,14 @@ export class Mm {
     const live = s.NrPte + s.NrPmd + s.NrPud;
     const limit = this.core.arenaLimitFrames();
     const range = `[0x${start.toString(16)}, 0x${end.toString(16)})`;
-    const why = status === CORE_ARENA_FULL
-      ? `arena full: ${live} tables live, limit ${limit} frames (${((limit * PAGE_SIZE) / 2 ** 20).toFixed(0)} MiB); faulting ${range} needs more. Raise --arena-limit (at most about 4 GiB of tables fit in wasm32 memory)`
-      : `arena full: ${live} tables live; the host refused to grow WebAssembly memory while faulting ${range}`;
+    const mib = ((limit * PAGE_SIZE) / 2 ** 20).toFixed(0);
+    // Advise raising the limit only when one was set: without one the arena is already at
+    // the most wasm32 memory can hold, and the caller (bench) may have no such flag.
+    const why = status !== CORE_ARENA_FULL
+      ? `arena full: ${live} tables live; the host refused to grow WebAssembly memory while faulting ${range}`
+      : this.opts.limitFrames
+        ? `arena full: ${live} tables live, limit ${limit} frames (${mib} MiB); faulting ${range} needs more. Raise --arena-limit (at most about 4 GiB of tables fit in wasm32 memory)`
+        : `arena full: ${live} tables live, ${mib} MiB, the most page-table memory the simulator holds (wasm32 memory); faulting ${range} needs more: use a smaller trace or scale`;
     return new ArenaFullError(why, live, limit);
   }
 

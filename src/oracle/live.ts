@@ -8,10 +8,10 @@
  * stdin in the canonical text format produced by {@link formatCanonical}.
  */
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 
-import { PtreclaimError } from '../errors.js';
+import { EXIT, PtreclaimError } from '../errors.js';
 import { buildPath } from '../paths.js';
 import type { Op, OpKind } from '../trace/ops.js';
 
@@ -57,10 +57,18 @@ export interface LiveResult {
 /** The live-kernel oracle cannot run here, or refused the trace (the message says why). */
 export class OracleUnavailableError extends PtreclaimError {
   override name = 'OracleUnavailableError';
+  override get exitCode(): number {
+    return EXIT.oracleRefused;
+  }
+}
+
+/** The oracle can run here but refused this trace (too much memory, an address it occupies). */
+export class TraceRefusedError extends OracleUnavailableError {
+  override name = 'TraceRefusedError';
 }
 
 /** The trace uses an address the helper process itself occupies. */
-export class AddressInUseError extends OracleUnavailableError {
+export class AddressInUseError extends TraceRefusedError {
   override name = 'AddressInUseError';
 }
 
@@ -166,11 +174,24 @@ function requireHelper(): string {
   return st.helperPath;
 }
 
+/** Helper processes running now, so that a stopped ptreclaim can end them (killLiveHelpers). */
+const liveHelpers = new Set<ChildProcess>();
+
+/** Kill every running helper at once (SIGKILL): for signal handlers of commands that replay. */
+export function killLiveHelpers(): void {
+  for (const child of liveHelpers) child.kill('SIGKILL');
+  liveHelpers.clear();
+}
+
 /** Runs the helper; resolves with its output when it exits 0, rejects otherwise. */
 function runHelper(args: readonly string[], stdin: string | null, timeoutMs: number): Promise<HelperOutput> {
   const helper = requireHelper();
   return new Promise<HelperOutput>((resolvePromise, reject) => {
-    const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
+    // The helper dies with this process (PR_SET_PDEATHSIG), checking it was not already orphaned.
+    const child = spawn(helper, args, {
+      stdio: ['pipe', 'pipe', 'pipe'], shell: false, env: { ...process.env, PTRECLAIM_ORACLE_PARENT: String(process.pid) },
+    });
+    liveHelpers.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -191,8 +212,12 @@ function runHelper(args: readonly string[], stdin: string | null, timeoutMs: num
     // The helper may exit early (e.g. parse error) while we still write: ignore EPIPE here,
     // the exit status and stderr tell the real story.
     child.stdin.on('error', () => {});
-    child.on('error', (e) => finish(new Error(`cannot run ${helper}: ${e.message}`)));
+    child.on('error', (e) => {
+      liveHelpers.delete(child);
+      finish(new Error(`cannot run ${helper}: ${e.message}`));
+    });
     child.on('close', (code, signal) => {
+      liveHelpers.delete(child);
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8').trim();
       const cmd = [helper, ...args].join(' ');

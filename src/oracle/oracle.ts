@@ -12,7 +12,7 @@ import { WasmCore } from '../core/wasm.js';
 import { Mm, type Errno } from '../mm/mm.js';
 import { applyOp } from '../run.js';
 import type { Op, OpKind } from '../trace/ops.js';
-import { OracleUnavailableError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
+import { OracleUnavailableError, TraceRefusedError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
 import { hostFacts, type HostFacts } from './host.js';
 
 export const ORACLE_SCHEMA_VERSION = 1;
@@ -125,8 +125,8 @@ export async function checkReplayable(ops: readonly Op[], opts: OracleOptions = 
   const estimatedPeakKb = estimatePeakResidentKb(ops, host);
   const limitKb = Math.floor(host.memAvailableKb * SAFE_MEMORY_SHARE);
   if (!opts.force && estimatedPeakKb > limitKb) {
-    throw new OracleUnavailableError(
-      `the replay would keep about ${fmtMiB(estimatedPeakKb)} resident (pages and page tables; MADV_FREE pages stay resident), more than ${SAFE_MEMORY_SHARE * 100}% of MemAvailable (${fmtMiB(limitKb)} of ${fmtMiB(host.memAvailableKb)}); shrink the trace or pass --force`,
+    throw new TraceRefusedError(
+      `${opts.source ? `${opts.source}: ` : ''}the replay would keep about ${fmtMiB(estimatedPeakKb)} resident (pages and page tables; MADV_FREE pages stay resident), more than ${SAFE_MEMORY_SHARE * 100}% of MemAvailable (${fmtMiB(limitKb)} of ${fmtMiB(host.memAvailableKb)}); shrink the trace or pass --force`,
     );
   }
   return { host, estimatedPeakKb };

@@ -1,4 +1,8 @@
-/** `--csv FILE`: one row per cell, every figure and counter a column (RFC 4180 quoting). */
+/**
+ * `--csv FILE`: one row per cell, every figure and counter a column (RFC 4180 quoting).
+ * Columns `partial` and `partial_reason` repeat the record's partial marker on every row, so
+ * a CSV of a stopped run says so to any CSV reader.
+ */
 import type { Exporter } from './exporter.js';
 import type { CellResult } from '../bench/types.js';
 
@@ -24,9 +28,10 @@ export const csvExporter: Exporter = {
   format: 'csv',
   render(results) {
     const counterKeys = [...new Set(results.cells.flatMap((c) => Object.keys(c.counters)))].sort();
-    const header = [...FIXED.map(([h]) => h), ...counterKeys.map((k) => `counter.${k}`)];
+    const header = [...FIXED.map(([h]) => h), 'partial', 'partial_reason', ...counterKeys.map((k) => `counter.${k}`)];
+    const marker = [results.partial, results.partialReason ?? ''];
     const lines = [header.map(quote).join(',')];
-    for (const c of results.cells) lines.push([...FIXED.map(([, f]) => f(c)), ...counterKeys.map((k) => c.counters[k])].map(quote).join(','));
+    for (const c of results.cells) lines.push([...FIXED.map(([, f]) => f(c)), ...marker, ...counterKeys.map((k) => c.counters[k])].map(quote).join(','));
     return lines.join('\n') + '\n';
   },
 };
