@@ -4,11 +4,12 @@
  * - a regular file (or a new one) is written atomically: a temporary file in the same
  *   directory, then renamed over it; an existing file keeps its mode (and, as root, owner);
  * - a symbolic link is followed: its target is written, the link stays;
- * - anything else (a device such as /dev/null or /dev/stdout, a FIFO) is written in place,
- *   never renamed over.
+ * - anything else (a device such as /dev/null, a FIFO) is written in place, never renamed over;
+ * - this process's standard output or error (/dev/stdout, /dev/fd/2, ...) is written through
+ *   the open descriptor.
  */
 import {
-  accessSync, chmodSync, chownSync, closeSync, constants, fsyncSync, lstatSync, openSync, readlinkSync,
+  accessSync, chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync,
   realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -25,6 +26,10 @@ const statOrUndefined = (path: string, follow = true): Stats | undefined => {
 
 /** The path that is really written: symlinks followed, even a dangling one (its target is created). */
 export function outputTarget(path: string): string {
+  // An existing path is resolved by the kernel: /dev/stdout -> /proc/self/fd/1 -> "pipe:[N]"
+  // has no name to rename over; a pipe, device or FIFO is opened where it is.
+  const st = statOrUndefined(path);
+  if (st) return st.isFile() || st.isDirectory() ? realpathSync(path) : path;
   let p = resolve(path);
   for (let hops = 0; hops < 40; hops++) {
     const l = statOrUndefined(p, false);
@@ -51,6 +56,14 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
     throw wrap(path, e);
   }
   if (existing?.isDirectory()) throw new OutputError(`cannot write ${path}: it is a directory`);
+  const stdFd = existing && standardStreamOf(existing);
+  if (stdFd !== undefined) {
+    // /dev/stdout and the like: write through our own stream, whatever it is (a socket cannot
+    // be opened by name; a redirected file must not be renamed over under the shell; the
+    // stream keeps the order of everything else written there). Its errors are the stream's.
+    (stdFd === 1 ? process.stdout : process.stderr).write(data);
+    return;
+  }
   if (existing && !existing.isFile()) {
     // A device or FIFO: write into it; renaming over it would replace it.
     let fd: number | undefined;
@@ -86,6 +99,29 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
     }
     throw wrap(path, e);
   }
+}
+
+/**
+ * True when writeOutputFile writes this path in place (a device, FIFO, socket, or our own
+ * standard output or error) rather than replacing a regular file: such a target takes one
+ * write, not a series of snapshots.
+ */
+export function writesInPlace(path: string): boolean {
+  const st = statOrUndefined(path);
+  return st !== undefined && (!st.isFile() || standardStreamOf(st) !== undefined);
+}
+
+/** 1 or 2 when the file is this process's standard output or error. */
+function standardStreamOf(st: Stats): number | undefined {
+  for (const fd of [1, 2]) {
+    try {
+      const s = fstatSync(fd);
+      if (s.dev === st.dev && s.ino === st.ino) return fd;
+    } catch {
+      // closed
+    }
+  }
+  return undefined;
 }
 
 /** Kept for callers of the old name; the same writer. */

@@ -111,7 +111,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
         else {
           const refused = report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '';
-          out(bad === 0 ? `all ${report.outcomes.length} compared trace(s) agree exactly${refused}\n` : `${bad} of ${report.outcomes.length} compared trace(s) differ${refused}\n`);
+          out(bad === 0 ? `all ${report.outcomes.length} trace(s) agree exactly${refused}\n` : `${bad} of ${report.outcomes.length} trace(s) differ${refused}\n`);
         }
         // A difference outranks a refusal: it is the finding validate exists for.
         if (bad > 0) process.exitCode = EXIT_DIFFER;

@@ -8,11 +8,12 @@
  * - an existing non-empty file is left alone until the run is complete: the snapshots and
  *   the results of a stopped run go to NAME.partial.EXT beside it, and the complete run
  *   replaces NAME.EXT and removes NAME.partial.EXT;
- * - a device or FIFO (/dev/stdout) is written once, when the run ends.
+ * - a device, FIFO or this process's standard output (/dev/stdout) is written once, when
+ *   the run ends.
  */
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { checkOutputPaths, outputTarget, writeOutputFile } from '../io.js';
+import { checkOutputPaths, outputTarget, writeOutputFile, writesInPlace } from '../io.js';
 import { EXPORTERS } from './exporters.js';
 import type { BenchResults } from '../bench/types.js';
 
@@ -44,7 +45,7 @@ export class BenchOutputs {
     for (const format of formats) {
       const path = files[format]!;
       const st = existsSync(path) ? statSync(path) : undefined;
-      const partialPath = st && !st.isFile() ? undefined : st && st.size > 0 ? partialPathFor(path) : path;
+      const partialPath = writesInPlace(path) ? undefined : st && st.size > 0 ? partialPathFor(path) : path;
       this.targets.push({ format, path, partialPath, wrotePartialBeside: false });
     }
   }
