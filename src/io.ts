@@ -176,3 +176,37 @@ export function checkOutputPaths(outputs: readonly OutputPath[]): void {
     seen.set(key, o);
   }
 }
+
+/**
+ * Checks output directories (`corpus generate -o DIR`, `--cpu-prof DIR`) before any work:
+ * each is a directory or can be made one (its nearest existing ancestor is a writable directory).
+ */
+export function checkOutputDirs(outputs: readonly OutputPath[]): void {
+  for (const o of outputs) {
+    const fail = (why: string) => new OutputError(`${o.flag} ${o.path}: ${why}`);
+    // Below a file, a path does not exist either (ENOTDIR): look further up.
+    const statDir = (path: string) => {
+      try {
+        return statOrUndefined(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+        throw fail(describeErrno(e) ?? (e as Error).message);
+      }
+    };
+    let p = resolve(o.path);
+    let st = statDir(p);
+    if (st && !st.isDirectory()) throw fail('exists and is not a directory');
+    while (!st) {
+      const up = dirname(p);
+      if (up === p) break;
+      p = up;
+      st = statDir(p);
+      if (st && !st.isDirectory()) throw fail(`${p} is not a directory`);
+    }
+    try {
+      accessSync(p, constants.W_OK);
+    } catch (e) {
+      throw fail(`cannot write in ${p}: ${describeErrno(e) ?? (e as Error).message}`);
+    }
+  }
+}

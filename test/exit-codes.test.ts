@@ -104,7 +104,8 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ['validate', ['validate', '--dir', p('regular-file')], 1, /is not a directory/],
   ['validate', ['validate', '--dir', p('empty-dir')], 1, /no \*\.trace files/],
   ['validate', ['validate', '--suite', 'nope'], 2, /unknown suite/],
-  ['corpus generate', ['corpus', 'generate', '-o', p('regular-file'), '--count', '1'], 1, /EEXIST/],
+  ['corpus generate', ['corpus', 'generate', '-o', p('regular-file'), '--count', '1'], 1, /--output .*regular-file: exists and is not a directory/],
+  ['bench', [...FAST_BENCH, '--cpu-prof', join(p('regular-file'), 'profiles')], 1, /--cpu-prof .*regular-file is not a directory/],
   ['corpus generate', ['corpus', 'generate', '-o', p('corpus'), '--count', '2'], 0],
 ];
 

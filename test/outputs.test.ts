@@ -18,8 +18,9 @@ const p = (name: string) => join(dir, name);
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
 afterAll(() => {
-  // Whatever happened above, the system's /dev/null is still a character device.
+  // Whatever happened above, the system's /dev/null and /dev/stdout are untouched.
   expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+  expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
 });
 
 describe('the output writer', () => {
@@ -70,8 +71,12 @@ describe('the output writer', () => {
     expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 
-  it('bench --json /dev/stdout works', () => {
-    const r = run('bench', 'paths', '--strategy', 'none', '--time', '10', '--iterations', '2', '--warmup', '0', '-q', '--json', '/dev/stdout');
+  it('bench --json /dev/stdout works (through a private link like /dev/stdout)', () => {
+    // A link of our own to /proc/self/fd/1: code that renames over outputs replaces only this one.
+    const stdout = p('stdout');
+    symlinkSync('/proc/self/fd/1', stdout);
+    const r = run('bench', 'paths', '--strategy', 'none', '--time', '10', '--iterations', '2', '--warmup', '0', '-q', '--json', stdout);
+    expect(lstatSync(stdout).isSymbolicLink()).toBe(true);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { cells: unknown[]; matrixSize: number };
     expect(j.cells.length).toBe(j.matrixSize);

@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { basename, dirname, extname, join } from 'node:path';
 import { EXIT, UsageError } from '../errors.js';
-import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
 import { BenchOutputs } from '../report/outputs.js';
 import { STRATEGY_NAMES } from '../strategies.js';
 import { benchOptions, type BenchFlags } from '../bench/options.js';
@@ -53,6 +53,10 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       const quiet = Boolean(flags.quiet);
       // Every output path is checked before the first cell runs.
       const outputs = new BenchOutputs(flags);
+      checkOutputDirs([
+        ...(o.cpuProfDir ? [{ flag: '--cpu-prof', path: o.cpuProfDir }] : []),
+        ...(o.heapProfDir ? [{ flag: '--heap-prof', path: o.heapProfDir }] : []),
+      ]);
       const say = (lines: string[], always = false) => {
         for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
       };

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from '../corpus/generate.js';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
-import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
@@ -156,6 +156,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--seed <n>', 'PRNG seed', intArg, CORPUS_DEFAULTS.seed)
     .option('--count <n>', 'number of traces', intArg, CORPUS_DEFAULTS.count)
     .action((flags: { output: string; seed: number; count: number }) => {
+      checkOutputDirs([{ flag: '--output', path: flags.output }]);
       const traces = generateCorpus({ seed: flags.seed, count: flags.count });
       writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count });
       const pages = traces.reduce((a, t) => a + t.touchedPages, 0);
