@@ -1,6 +1,6 @@
 /**
  * The TypeScript implementation of the kernels: the reference core's own hot loops
- * (src/core/reference.ts), driven exactly as assembly/kernels.ts drives the WASM core's.
+ * (src/core/reference/), driven exactly as assembly/kernels.ts drives the WASM core's.
  * Nothing here re-implements a loop: scan is pteTableAllNone (the slow path's check), zap is
  * zapRange inside one gather per table, fault-fill is faultRange over one table's span, walk
  * is the reference's table walk plus the entry. Only the driver is here: prepare N tables,
@@ -12,7 +12,7 @@ import { FIRST_ANON_PFN, ReferenceCore, pteTableAllNone, setAnonPte } from '../c
 import { CORE_OK, VMA_ANON, ZAP_EVEN_COWS } from '../core/types.js';
 import type { KernelImpl } from './types.js';
 
-// Local, not imported from core/types.ts, so V8 folds them into the loops (see reference.ts).
+// Local, not imported from core/types.ts, so V8 folds them into the loops (see reference/zap.ts).
 const PAGE_SIZE = 4096;
 const PMD_SIZE = 2 ** 21;
 /** Where the benchmark tables start: 16 TiB, far from anything else. */
