@@ -9,13 +9,13 @@
 // per table). VmPTE drops at once; the memory returns after the grace period.
 
 import { PAGE_SHIFT, PMD_SIZE, PMD_MASK } from "./pgtable";
-import { walk_pmd, entry_table, table_frame, mm_dec_nr_ptes } from "./mm";
+import { walk_pmd, entry_table, table_frame, mm_dec_nr_ptes, pmd_clear } from "./mm";
 import { pte_table_all_none, scan_length } from "./pt_reclaim";
 import { FRAME_PTE, arena_free } from "./arena";
 import { flush_tlb_mm_range } from "./tlb";
 import { call_rcu_tables, pgtable_pending_inc } from "./rcu";
 import { Stat, stat_inc, stat_add } from "./stats";
-import { checker_on, checker_pmd_cleared, checker_table_freed } from "./checker";
+import { checker_on, checker_table_freed } from "./checker";
 import { PTRS_PER_TABLE } from "./pgtable";
 
 /** Scan [start, end) of one VMA; returns the number of tables freed. */
@@ -33,8 +33,7 @@ export function scan_reclaim_range(start: u64, end: u64): u32 {
         const table = entry_table(pmdval);
         if (pte_table_all_none(table)) {
           stat_add(Stat.EntriesReadAsyncScan, PTRS_PER_TABLE);
-          store<u64>(pmdp, 0);
-          if (checker_on()) checker_pmd_cleared(pmdp);
+          pmd_clear(pmdp);
           // flush_tlb_range(vma, addr, addr + PMD_SIZE): stride PAGE_SIZE, so a full flush.
           flush_tlb_mm_range(addr, addr + PMD_SIZE, PAGE_SHIFT);
           const frame = table_frame(table);

@@ -10,16 +10,14 @@ import {
 } from "./pgtable";
 import {
   pgd_offset, pud_offset, pmd_offset, entry_table, table_frame,
-  mm_dec_nr_ptes, mm_dec_nr_pmds, mm_dec_nr_puds,
+  mm_dec_nr_ptes, mm_dec_nr_pmds, mm_dec_nr_puds, pmd_clear,
 } from "./mm";
 import { tlb_remove_table } from "./mmu_gather";
-import { checker_on, checker_pmd_cleared } from "./checker";
 
 /** free_pte_range: unhook and free the PTE table under one PMD entry. */
 function free_pte_range(pmdp: usize, addr: u64): void {
   const table = entry_table(load<u64>(pmdp));
-  store<u64>(pmdp, 0);
-  if (checker_on()) checker_pmd_cleared(pmdp);
+  pmd_clear(pmdp);
   tlb_remove_table(table_frame(table), addr);
   mm_dec_nr_ptes();
 }

@@ -9,7 +9,7 @@ import {
 } from "./arena";
 import {
   mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables, pte_alloc_map, pte_offset,
-  entry_table, pgd_offset, pud_offset,
+  entry_table, pgd_offset, pud_offset, pmd_clear,
 } from "./mm";
 import { fault_range as __fault_range, fault_address as __fault_address, set_zero_page as __set_zero_page } from "./fault";
 import { unmap_page_range } from "./zap";
@@ -28,7 +28,7 @@ import { tlb_remove_table } from "./mmu_gather";
 import {
   checker_enable, checker_reset, checker_walk as __checker_walk, checker_count_anon, checker_count_file,
   checker_count_swap, checker_log_len, checker_log_kind, checker_log_addr, checker_log_value,
-  checker_log_clear, checker_pmd_cleared, checker_on,
+  checker_log_clear,
 } from "./checker";
 
 export { Stat, EntryKind };
@@ -152,8 +152,7 @@ export function debug_unhook_pte_table(addr: f64): bool {
   const pmdp = walk_pmd(<u64>addr);
   if (pmdp == 0 || load<u64>(pmdp) == 0) return false;
   const pmdval = load<u64>(pmdp);
-  store<u64>(pmdp, 0);
-  if (checker_on()) checker_pmd_cleared(pmdp);
+  pmd_clear(pmdp);
   tlb_remove_table(<u32>((pmdval & 0x000ffffffffff000) >> PAGE_SHIFT), <u64>addr);
   stat_set(Stat.NrPte, stat_get(Stat.NrPte) - 1);
   stat_add(Stat.FreedPte, 1);

@@ -8,7 +8,7 @@ import {
 import { FRAME_PGD, FRAME_PUD, FRAME_PMD, FRAME_PTE, frame_addr, addr_frame, arena_alloc, arena_frames_base } from "./arena";
 import { Stat, stat_inc, stat_get, stat_set, note_pgtables_peak } from "./stats";
 import { note_real_peak } from "./rcu";
-import { checker_on, checker_pmd_populate } from "./checker";
+import { checker_on, checker_pmd_cleared, checker_pmd_populate } from "./checker";
 
 let pgdFrame: u32 = 0;
 
@@ -74,6 +74,15 @@ export function walk_pte_table_frame(addr: u64): u32 {
   if (pmdp == 0) return 0xffffffff;
   const pmde = load<u64>(pmdp);
   return pmde == 0 ? 0xffffffff : table_frame(entry_table(pmde));
+}
+
+/**
+ * pmd_clear: the PMD entry at pmdp becomes none. Every PMD clear goes through here, so the
+ * checker (break-before-make, dangling tables) hears of each one.
+ */
+@inline export function pmd_clear(pmdp: usize): void {
+  store<u64>(pmdp, 0);
+  if (checker_on()) checker_pmd_cleared(pmdp);
 }
 
 // Accounting: mm_inc_nr_ptes / mm_dec_nr_ptes and the PMD/PUD counterparts.

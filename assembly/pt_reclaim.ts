@@ -9,13 +9,15 @@
 //                and all 512 entries are none, then clear the PMD and free the table
 //                (try_to_free_pte).
 // Either way the table goes through mmu_gather (pte_free_tlb) and VmPTE drops at once.
+// Upstream has since moved this into mm/memory.c with newer names, same semantics:
+// reclaim_pt_is_enabled -> pte_table_reclaim_possible, the fast path -> zap_empty_pte_table,
+// try_to_free_pte -> zap_pte_table_if_empty.
 
 import { PMD_SIZE, PTRS_PER_TABLE } from "./pgtable";
-import { entry_table, table_frame, mm_dec_nr_ptes } from "./mm";
+import { entry_table, table_frame, mm_dec_nr_ptes, pmd_clear } from "./mm";
 import { tlb_remove_table } from "./mmu_gather";
 import { Stat, stat_inc, stat_add } from "./stats";
 import { contended_pmd_lock } from "./strategy";
-import { checker_on, checker_pmd_cleared } from "./checker";
 
 /** zap_details.reclaim_pt: only MADV_DONTNEED asks for table reclaim. */
 export const ZAP_RECLAIM_PT: u32 = 1 << 0;
@@ -55,8 +57,7 @@ export function set_path_mode(mode: u32): void {
 export function try_get_and_clear_pmd(pmdp: usize): u64 {
   if (!pmd_trylock()) return 0;
   const pmdval = load<u64>(pmdp);
-  store<u64>(pmdp, 0);
-  if (checker_on()) checker_pmd_cleared(pmdp);
+  pmd_clear(pmdp);
   return pmdval;
 }
 
@@ -136,8 +137,7 @@ export function free_pte_if_empty(pmdp: usize, pmdval: u64, addr: u64): bool {
     return false;
   }
   stat_add(Stat.EntriesReadScan, PTRS_PER_TABLE);
-  store<u64>(pmdp, 0);
-  if (checker_on()) checker_pmd_cleared(pmdp);
+  pmd_clear(pmdp);
   free_pte(pmdval, addr);
   stat_inc(Stat.ReclaimSlow);
   return true;

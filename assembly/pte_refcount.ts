@@ -8,10 +8,9 @@
 // a table. What the design pays is charged as atomics: two per fault (get and put around
 // the walk) plus one per installed entry, one per cleared entry, two per zap walk.
 
-import { entry_table } from "./mm";
+import { entry_table, pmd_clear } from "./mm";
 import { free_pte, pte_table_all_none } from "./pt_reclaim";
 import { Stat, stat_inc, stat_add } from "./stats";
-import { checker_on, checker_pmd_cleared } from "./checker";
 
 /** Charge a fault walk: `faults` pages faulted, `installed` of them into none entries. */
 export function pte_refcount_charge_faults(faults: u64, installed: u64): void {
@@ -28,8 +27,7 @@ export function pte_refcount_zap_done(pmdp: usize, addr: u64, cleared: u64): voi
   if (pmdval == 0) return;
   if (!pte_table_all_none(entry_table(pmdval))) return;
   stat_inc(Stat.PmdLocks); // free_pte_table: clear the PMD under its lock
-  store<u64>(pmdp, 0);
-  if (checker_on()) checker_pmd_cleared(pmdp);
+  pmd_clear(pmdp);
   free_pte(pmdval, addr);
   stat_inc(Stat.ReclaimRefcount);
 }
