@@ -89,11 +89,15 @@ function tlb_next_batch(): bool {
  * with tlb_gather_pages_bulk, then must call tlb_gather_page for the next one.
  */
 @inline export function tlb_gather_room(): u32 {
+  // Never negative (unsigned: it would wrap): callers ask only while the active batch has a
+  // free slot; once tlb_gather_page has reported the gather full they flush first.
+  assert(activeNr + 2 <= activeMax, "tlb_gather_room: the active batch is over-full");
   return activeMax - 1 - activeNr - 1;
 }
 
 /** Account `n` pages gathered in bulk, n <= tlb_gather_room() (no batch change needed). */
 @inline export function tlb_gather_pages_bulk(n: u32): void {
+  assert(n == 0 || n <= tlb_gather_room(), "tlb_gather_pages_bulk: more pages than the batch has room for");
   activeNr += n;
 }
 
