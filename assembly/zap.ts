@@ -57,27 +57,43 @@ export const VMA_UFFD_WP: u32 = 1 << 4;
   return true;
 }
 
-// Per-call RSS deltas (add_mm_rss_vec), kept in globals so helpers can update them.
-let rssFile: i64 = 0;
-let rssAnon: i64 = 0;
-let rssSwap: i64 = 0;
-let skippedAny: bool = false;
-let forceFlush: bool = false;
-let forceBreak: bool = false;
+/**
+ * The state of one zap_pte_range call: its RSS deltas (add_mm_rss_vec), force_flush and
+ * force_break, whether an entry was left in place, and the bulk accounting of the current
+ * pass's lean run (zap_present_run). One static instance (no allocation), reset by each
+ * call; the helpers below update it.
+ */
+@unmanaged class ZapState {
+  rssFile: i64;
+  rssAnon: i64;
+  rssSwap: i64;
+  /** An entry was left in place: the table cannot be reclaimed by this call. */
+  skipped: bool;
+  forceFlush: bool;
+  forceBreak: bool;
+  /** Lean pages this pass cleared, and the first and last of them (the TLB range's ends). */
+  leanPages: u32;
+  leanFirst: usize;
+  leanLast: usize;
+  /** Lean pages the active gather batch still takes, and those taken but not yet gathered. */
+  room: u32;
+  bulk: u32;
+}
+const zap = changetype<ZapState>(memory.data(offsetof<ZapState>(), 8));
 
 /** An entry was left in place: the table cannot be reclaimed by this call. */
 @inline function note_skipped(): void {
-  skippedAny = true;
+  zap.skipped = true;
   stat_inc(Stat.EntriesSkipped);
 }
 
 @inline function add_mm_rss_vec(): void {
-  stat_set(Stat.RssFile, <u64>(<i64>stat_get(Stat.RssFile) + rssFile));
-  stat_set(Stat.RssAnon, <u64>(<i64>stat_get(Stat.RssAnon) + rssAnon));
-  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + rssSwap));
-  rssFile = 0;
-  rssAnon = 0;
-  rssSwap = 0;
+  stat_set(Stat.RssFile, <u64>(<i64>stat_get(Stat.RssFile) + zap.rssFile));
+  stat_set(Stat.RssAnon, <u64>(<i64>stat_get(Stat.RssAnon) + zap.rssAnon));
+  stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + zap.rssSwap));
+  zap.rssFile = 0;
+  zap.rssAnon = 0;
+  zap.rssSwap = 0;
 }
 
 /** zap_present_ptes for one small folio (or the zero page). */
@@ -98,20 +114,20 @@ let forceBreak: bool = false;
   stat_inc(Stat.EntriesCleared);
   let delayRmap = false;
   if (anon) {
-    rssAnon--;
+    zap.rssAnon--;
   } else {
-    rssFile--;
+    zap.rssFile--;
     // A dirty file page must be flushed from the TLB before its rmap goes (tlb_delay_rmap).
     if ((e & _PAGE_DIRTY) != 0) {
       delayRmap = true;
-      forceFlush = true;
+      zap.forceFlush = true;
     }
   }
   tlb_remove_tlb_entry(addr);
   if (zap_install_uffd_wp_if_needed(ptep, flags)) note_skipped();
   if (tlb_remove_page(delayRmap)) {
-    forceFlush = true;
-    forceBreak = true;
+    zap.forceFlush = true;
+    zap.forceBreak = true;
   }
 }
 
@@ -121,17 +137,17 @@ function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
   if (type < MAX_SWAPFILES) {
     // Genuine swap entry: a private anonymous page that was swapped out.
     if (!should_zap_cows(flags)) { note_skipped(); return; }
-    rssSwap--;
+    zap.rssSwap--;
   } else if (type == SWP_HWPOISON) {
     if (!should_zap_cows(flags)) { note_skipped(); return; }
   } else if (type <= SWP_MIGRATION_WRITE) {
     // Migration entry of an anonymous folio: still counted in MM_ANONPAGES.
     if (!should_zap_folio(flags, true)) { note_skipped(); return; }
-    rssAnon--;
+    zap.rssAnon--;
   } else if (type <= SWP_DEVICE_EXCLUSIVE) {
     // Device-private or device-exclusive: anonymous only.
     if (!should_zap_folio(flags, true)) { note_skipped(); return; }
-    rssAnon--;
+    zap.rssAnon--;
   } else {
     const marker = swp_offset(e);
     if ((marker & PTE_MARKER_GUARD) != 0) {
@@ -163,12 +179,104 @@ function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
 }
 
 /**
- * zap_pte_range over [addr, end) within one PMD span, including the PT_RECLAIM decision.
- * The loop restarts from where it stopped after a forced flush or need_resched (`retry:`).
- * Mainline resets force_flush/force_break at each retry and clears direct_reclaim on every
- * early break; pt-reclaim-v1 does neither (see pt_reclaim_v1.ts).
+ * The lean path of zap_present_ptes, for an anonymous VMA that zaps COWed pages: from p up
+ * to limit, clear each present, normal (not special) anonymous page and pass over none
+ * entries. The pages are counted in zap.leanPages and gathered in bulk (zap.room, zap.bulk):
+ * exactly what zap_present_pte does for such an entry, counted once per pass. Stops before
+ * the first entry that needs zap_present_pte or zap_nonpresent_pte, or after the page that
+ * filled the gather (zap.forceBreak). Returns how many entries it consumed.
+ * SIMD build: runs of such pages eight entries (64 bytes) at a time, as many blocks as the
+ * batch has room for; after a block that is not all such pages, eight go one by one.
+ */
+function zap_present_run(p0: usize, limit: usize): u32 {
+  let p = p0;
+  let room = zap.room;
+  let bulk = zap.bulk;
+  let leanPages = zap.leanPages;
+  let leanFirst = zap.leanFirst;
+  let leanLast = zap.leanLast;
+  let scalarLeft: u32 = 0;
+  while (p < limit) {
+    if (ASC_FEATURE_SIMD) {
+      if (scalarLeft == 0 && room >= 8 && limit - p >= 64) {
+        const blocks = min(room >> 3, <u32>((limit - p) >> 6));
+        const stop = p + (<usize>blocks << 6);
+        let q = p;
+        while (q < stop && lean_block_of_8(q)) {
+          v128.store(q, i64x2.splat(0));
+          v128.store(q, i64x2.splat(0), 16);
+          v128.store(q, i64x2.splat(0), 32);
+          v128.store(q, i64x2.splat(0), 48);
+          q += 64;
+        }
+        if (q != p) {
+          const n = <u32>((q - p) >> 3);
+          if (leanPages == 0) leanFirst = p;
+          leanLast = q - 8;
+          leanPages += n;
+          room -= n;
+          bulk += n;
+          p = q;
+        }
+        if (q < stop) scalarLeft = 8; // the block at q is not all such pages
+        continue;
+      }
+      if (scalarLeft != 0) scalarLeft--;
+    }
+    const e = load<u64>(p);
+    if (e == 0) {
+      p += 8;
+      continue;
+    }
+    if ((e & (_PAGE_PRESENT | _PAGE_SPECIAL | _PAGE_SIM_FILE)) != _PAGE_PRESENT) break;
+    store<u64>(p, 0);
+    if (leanPages == 0) leanFirst = p;
+    leanLast = p;
+    leanPages++;
+    p += 8;
+    if (room != 0) {
+      room--;
+      bulk++;
+      continue;
+    }
+    // This page fills the active batch: move on to the next one, or flush now.
+    tlb_gather_pages_bulk(bulk);
+    bulk = 0;
+    if (tlb_gather_page(false)) {
+      zap.forceFlush = true;
+      zap.forceBreak = true;
+    }
+    if (zap.forceBreak) break; // v1 never clears force_break: it breaks after every page
+    room = tlb_gather_room();
+  }
+  zap.room = room;
+  zap.bulk = bulk;
+  zap.leanPages = leanPages;
+  zap.leanFirst = leanFirst;
+  zap.leanLast = leanLast;
+  return <u32>((p - p0) >> 3);
+}
+
+/** --resched: need_resched() turns true halfway through this pass (at least one entry on). */
+@inline function resched_limit(first: usize, last: usize): usize {
+  if (!need_resched()) return last;
+  const half = (last - first) >> 4 << 3;
+  return first + (half != 0 ? half : 8);
+}
+
+/**
+ * zap_pte_range over [addr, end) within one PMD span, including the PT_RECLAIM decision
+ * (upstream mm/memory.c: pte_table_reclaim_possible, then zap_empty_pte_table as the fast
+ * path or zap_pte_table_if_empty as the slow one; here reclaim_pt_is_enabled,
+ * try_get_and_clear_pmd + free_pte, try_to_free_pte as in 6.14). The loop restarts where it
+ * stopped after a forced flush or need_resched (`retry:`). Mainline resets
+ * force_flush/force_break at each retry and clears direct_reclaim on every early break;
+ * pt-reclaim-v1 does neither (see pt_reclaim_v1.ts).
+ * Preconditions: the PMD entry is present and [addr, end) lies within its span.
  */
 function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
+  assert(load<u64>(pmdp) != 0, "zap_pte_range: no PTE table");
+  assert(addr < end && ((addr ^ (end - 1)) & PMD_MASK) == 0, "zap_pte_range: range not within one PMD span");
   const start = addr;
   const sid = strategy_id();
   const v1 = sid == STRATEGY_V1;
@@ -178,111 +286,58 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
   const clearedBefore = stat_get(Stat.EntriesCleared);
   const table = entry_table(load<u64>(pmdp));
   const spanBase = addr & PMD_MASK;
-  forceFlush = false;
-  forceBreak = false;
+  // The common entry (a present, normal anonymous page) goes through zap_present_run when
+  // the VMA is anonymous and COWed pages are zapped too.
+  const lean = should_zap_cows(flags) && (flags & VMA_ANON) != 0;
+  zap.forceFlush = false;
+  zap.forceBreak = false;
   while (true) {
     // retry: (v1 placed the label below the force_* initialisation)
     if (!v1) {
-      forceFlush = false;
-      forceBreak = false;
+      zap.forceFlush = false;
+      zap.forceBreak = false;
     }
-    skippedAny = false;
+    zap.skipped = false;
     stat_inc(Stat.PtlLocks);
     const first = pte_offset(table, addr);
     const last = first + (<usize>((end - addr) >> PAGE_SHIFT) << 3);
-    // --resched: need_resched() turns true halfway through this pass (at least one entry on).
-    let limit = last;
-    if (need_resched()) {
-      const half = (last - first) >> 4 << 3;
-      limit = first + (half != 0 ? half : 8);
-    }
+    const limit = resched_limit(first, last);
+    zap.leanPages = 0;
+    zap.bulk = 0;
+    zap.room = lean && !zap.forceBreak ? tlb_gather_room() : 0;
     let p = first;
-    // The common entry gets a lean path with counters in locals: a present, normal
-    // (not special) anonymous page in an anonymous VMA, zapped since COWed pages go too.
-    // It is exactly what zap_present_pte does for such an entry, counted in bulk.
-    const lean = should_zap_cows(flags) && (flags & VMA_ANON) != 0;
-    let leanPages: u32 = 0;
-    let leanFirst: usize = 0;
-    let leanLast: usize = 0;
-    // Pages the active mmu_gather batch takes before it must move on (counted in bulk).
-    let room: u32 = lean && !forceBreak ? tlb_gather_room() : 0;
-    let bulk: u32 = 0;
-    // SIMD build: runs of such pages eight entries (64 bytes) at a time, as many blocks as
-    // the batch has room for; the first block that is not all such pages goes entry by
-    // entry below, then blocks are tried again.
-    let scalarLeft: u32 = 0;
     while (p < limit) {
-      if (ASC_FEATURE_SIMD) {
-        if (scalarLeft == 0 && room >= 8 && limit - p >= 64) {
-          const blocks = min(room >> 3, <u32>((limit - p) >> 6));
-          const stop = p + (<usize>blocks << 6);
-          let q = p;
-          while (q < stop && lean_block_of_8(q)) {
-            v128.store(q, i64x2.splat(0));
-            v128.store(q, i64x2.splat(0), 16);
-            v128.store(q, i64x2.splat(0), 32);
-            v128.store(q, i64x2.splat(0), 48);
-            q += 64;
-          }
-          if (q != p) {
-            const n = <u32>((q - p) >> 3);
-            if (leanPages == 0) leanFirst = p;
-            leanLast = q - 8;
-            leanPages += n;
-            room -= n;
-            bulk += n;
-            p = q;
-          }
-          if (q < stop) scalarLeft = 8; // the block at q is not all such pages
-          continue;
-        }
-        if (scalarLeft != 0) scalarLeft--;
+      if (lean) {
+        p += <usize>zap_present_run(p, limit) << 3;
+        if (zap.forceBreak || p >= limit) break;
       }
       const e = load<u64>(p);
       p += 8;
       if (e == 0) continue;
-      if (lean && (e & (_PAGE_PRESENT | _PAGE_SPECIAL | _PAGE_SIM_FILE)) == _PAGE_PRESENT) {
-        store<u64>(p - 8, 0);
-        if (leanPages == 0) leanFirst = p - 8;
-        leanLast = p - 8;
-        leanPages++;
-        if (room != 0) {
-          room--;
-          bulk++;
-          continue;
-        }
-        tlb_gather_pages_bulk(bulk);
-        bulk = 0;
-        if (tlb_gather_page(false)) {
-          forceFlush = true;
-          forceBreak = true;
-        }
-        if (forceBreak) break; // v1 never clears force_break: it breaks after every page
-        room = tlb_gather_room();
-        continue;
-      }
-      tlb_gather_pages_bulk(bulk);
-      bulk = 0;
+      tlb_gather_pages_bulk(zap.bulk);
+      zap.bulk = 0;
       if ((e & _PAGE_PRESENT) != 0) {
         zap_present_pte(p - 8, e, flags, spanBase + (<u64>((p - 8 - table) >> 3) << PAGE_SHIFT));
-        if (forceBreak) break;
+        if (zap.forceBreak) break;
       } else {
         zap_nonpresent_pte(p - 8, e, flags);
       }
-      room = lean && !forceBreak ? tlb_gather_room() : 0;
+      zap.room = lean && !zap.forceBreak ? tlb_gather_room() : 0;
     }
-    tlb_gather_pages_bulk(bulk);
+    tlb_gather_pages_bulk(zap.bulk);
+    zap.bulk = 0;
+    const leanPages = zap.leanPages;
     if (leanPages != 0) {
       stat_add(Stat.EntriesCleared, leanPages);
       stat_add(Stat.PagesGathered, leanPages);
-      rssAnon -= leanPages;
-      tlb_remove_tlb_entry(spanBase + (<u64>((leanFirst - table) >> 3) << PAGE_SHIFT));
-      tlb_remove_tlb_entry(spanBase + (<u64>((leanLast - table) >> 3) << PAGE_SHIFT));
+      zap.rssAnon -= leanPages;
+      tlb_remove_tlb_entry(spanBase + (<u64>((zap.leanFirst - table) >> 3) << PAGE_SHIFT));
+      tlb_remove_tlb_entry(spanBase + (<u64>((zap.leanLast - table) >> 3) << PAGE_SHIFT));
     }
     stat_add(Stat.EntriesReadZap, <u64>((p - first) >> 3));
-    if (skippedAny) canReclaim = false;
+    if (zap.skipped) canReclaim = false;
     addr = spanBase + (<u64>((p - table) >> 3) << PAGE_SHIFT);
-    if (forceBreak) {
+    if (zap.forceBreak) {
       if (!v1) directReclaim = false;
       stat_inc(Stat.ForceBreak);
     } else if (p < last) {
@@ -295,12 +350,12 @@ function zap_pte_range(pmdp: usize, addr: u64, end: u64, flags: u32): void {
       directReclaim = pmdval != 0;
     }
     add_mm_rss_vec();
-    if (forceFlush) {
+    if (zap.forceFlush) {
       stat_inc(Stat.ForceFlush);
       tlb_flush_mmu_tlbonly();
     }
     // PTE lock dropped here.
-    if (forceFlush) tlb_flush_mmu();
+    if (zap.forceFlush) tlb_flush_mmu();
     if (addr == end) break;
     stat_inc(Stat.ZapRetries);
   }
