@@ -244,12 +244,16 @@ export function bootstrapMedians(x: readonly number[], y: readonly number[], lev
     state ^= state << 5; state >>>= 0;
     return state / 2 ** 32;
   };
-  const draw = (xs: readonly number[], buf: number[]) => {
+  // Typed buffers: their sort is numeric and native, no comparator calls (this loop is the
+  // cost of the whole function).
+  const draw = (xs: readonly number[], buf: Float64Array) => {
     for (let i = 0; i < xs.length; i++) buf[i] = xs[Math.floor(next() * xs.length)]!;
-    return quantileSorted(buf.sort((a, b) => a - b), 0.5);
+    buf.sort();
+    const h = (buf.length - 1) / 2;
+    return (buf[Math.floor(h)]! + buf[Math.ceil(h)]!) / 2;
   };
-  const bx: number[] = new Array<number>(x.length);
-  const by: number[] = new Array<number>(y.length);
+  const bx = new Float64Array(x.length);
+  const by = new Float64Array(y.length);
   const diffs: number[] = [];
   const ratios: number[] = [];
   for (let r = 0; r < resamples; r++) {
