@@ -12,7 +12,8 @@ import { BenchOutputs } from '../report/outputs.js';
 import { STRATEGY_NAMES } from '../strategies.js';
 import { benchOptions, type BenchFlags } from '../bench/options.js';
 import { BenchCellError, runBench } from '../bench/run.js';
-import { SUITES, DELEGATED_SUITES } from '../bench/suites.js';
+import { SUITES, DELEGATED_SUITES, DEFAULT_SUITE_PARAMS } from '../bench/suites.js';
+import { describeAllocEstimate } from '../workloads/alloc.js';
 import { readResults } from '../bench/schema.js';
 import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
@@ -62,6 +63,10 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       const say = (lines: string[], always = false) => {
         for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
       };
+      // A large alloc heap: say up front what a run reserves, writes and holds in tables.
+      if (!quiet && o.suites.includes('alloc') && (o.heapBytes >= 2 ** 36 || o.churn > 10 * DEFAULT_SUITE_PARAMS.churn)) {
+        process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
+      }
       const tty = Boolean(process.stderr.isTTY) && !quiet;
       const bar = tty
         ? new cliProgress.SingleBar({
