@@ -12,6 +12,9 @@ import { formatPathsComparison } from '../src/report/paths.js';
 import { formatBenchTables } from '../src/report/terminal.js';
 import { fitGrid, stdoutLayout, textWidth } from '../src/report/layout.js';
 import type { PathsComparison } from '../src/bench/types.js';
+import { runOps } from '../src/run.js';
+import { formatRunTable } from '../src/report/text.js';
+import { pathsReclaim } from '../src/workloads/paths.js';
 
 /** A clock that moves 1000 ns per reading: every timed region lasts the same. */
 function fakeClock(): () => number {
@@ -121,6 +124,15 @@ describe('terminal layout', () => {
     }
     expect(split.join('\n').match(/pt-reclaim-v1/g)).toHaveLength(1); // every strategy once
     expect(fitGrid(grid, { format: 'long', width: Infinity })).toHaveLength(5);
+  });
+
+  it('run: five strategies split into tables that fit 80 columns, the knobs line wrapped; wide keeps one table', () => {
+    const results = ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'].map((strategy) => runOps(pathsReclaim(4).ops(), { strategy, source: 'paths-reclaim' }));
+    const narrow = plain(formatRunTable(results, { format: 'auto', width: 80 }));
+    expect(narrow.match(/┌/g)!.length).toBeGreaterThan(1);
+    expect(textWidth(narrow)).toBeLessThanOrEqual(80);
+    for (const s of ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount']) expect(narrow).toMatch(new RegExp(`│ ${s}\\s+│`));
+    expect(plain(formatRunTable(results, { format: 'wide', width: 80 })).match(/┌/g)).toHaveLength(1);
   });
 
   it('stdout layout: the terminal\'s width on a TTY (80 when unknown), unbounded otherwise', () => {
