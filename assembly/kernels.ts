@@ -3,6 +3,9 @@
 // pte_table_all_none (the slow path's check), zap is unmap_page_range inside one mmu_gather
 // per table (MADV_DONTNEED of a 2 MiB chunk, no reclaim so the table stays for the next
 // round), fault-fill is fault_range over one table's span, walk is walk_pte plus the entry.
+// reclaim-fast / reclaim-slow are the same zap with PT_RECLAIM asked for (ZAP_RECLAIM_PT) and
+// the PMD trylock forced to succeed or fail (set_path_mode): zap_pte_range then frees each
+// emptied table by try_get_and_clear_pmd, or by try_to_free_pte's relock + 512-entry rescan.
 //
 // Table i maps [KERNEL_BASE + i * 2 MiB, + 2 MiB). Built twice from the same source
 // (asconfig targets kernels-simd / kernels-scalar); index.ts is an entry too, so the core's
@@ -13,7 +16,8 @@ import { OK } from "./arena";
 import { walk_pmd, walk_pte, entry_table } from "./mm";
 import { fault_range } from "./fault";
 import { unmap_page_range, VMA_ANON, ZAP_EVEN_COWS } from "./zap";
-import { pte_table_all_none } from "./pt_reclaim";
+import { pte_table_all_none, ZAP_RECLAIM_PT, PATH_FAST, PATH_SLOW, PATH_AUTO, set_path_mode } from "./pt_reclaim";
+import { Stat, stat_get } from "./stats";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { init } from "./index";
 
@@ -25,6 +29,8 @@ export const KERNEL_MAX_TABLES: u32 = 32768;
 const TABLES: usize = memory.data(<i32>KERNEL_MAX_TABLES * 4, 16);
 /** MADV_DONTNEED on a private anonymous VMA, without PT_RECLAIM (the table must survive). */
 const ZAP_FLAGS: u32 = VMA_ANON | ZAP_EVEN_COWS;
+/** MADV_DONTNEED with PT_RECLAIM: each emptied table is freed (the reclaim kernels). */
+const RECLAIM_FLAGS: u32 = VMA_ANON | ZAP_RECLAIM_PT;
 
 let nTables: u32 = 0;
 
@@ -119,6 +125,38 @@ export function kernel_walk(): u64 {
     slot = (slot + 37) & (PTRS_PER_TABLE - 1);
   }
   return sum;
+}
+
+/**
+ * reclaim-fast / reclaim-slow: MADV_DONTNEED each table's 2 MiB with PT_RECLAIM, one
+ * mmu_gather per chunk, the PMD trylock forced to succeed (fast) or fail (slow). Every table
+ * is freed; kernel_refill_reclaimed() rebuilds them (untimed). Returns the tables freed.
+ */
+export function kernel_reclaim(slow: bool): u32 {
+  const freedBefore = stat_get(Stat.ReclaimFast) + stat_get(Stat.ReclaimSlow);
+  set_path_mode(slow ? PATH_SLOW : PATH_FAST);
+  for (let i: u32 = 0; i < nTables; i++) {
+    tlb_gather_mmu();
+    unmap_page_range(table_va(i), table_va(i + 1), RECLAIM_FLAGS);
+    tlb_finish_mmu();
+  }
+  set_path_mode(PATH_AUTO);
+  return <u32>(stat_get(Stat.ReclaimFast) + stat_get(Stat.ReclaimSlow) - freedBefore);
+}
+
+/**
+ * After a reclaim kernel: fault every table back (a fresh table from the arena, 512 write
+ * faults), note its address, and make every entry present with the usual pfns. Returns OK or
+ * a core status.
+ */
+export function kernel_refill_reclaimed(): i32 {
+  const status = kernel_fault_fill();
+  if (status != OK) return status;
+  for (let i: u32 = 0; i < nTables; i++) {
+    store<u32>(TABLES + (<usize>i << 2), <u32>entry_table(load<u64>(walk_pmd(table_va(i)))));
+  }
+  kernel_fill_present();
+  return OK;
 }
 
 /** Entries of all tables summed (a checksum the tests compare across implementations). */

@@ -9,7 +9,7 @@ import { TsKernels } from '../src/kernels/ts.js';
 import { verifySequence } from '../src/kernels/verify.js';
 import { NativeKernelServer, nativeCheck, nativeKernelsStatus } from '../src/kernels/native.js';
 import { runKernels } from '../src/kernels/runner.js';
-import { computeRatios, formatKernelTable } from '../src/kernels/report.js';
+import { computePremiums, computeRatios, formatKernelTable, formatPremiumTable } from '../src/kernels/report.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,11 +25,23 @@ describe('kernels: every implementation does the same work', () => {
     expect(simd.afterZap).toBe('0');
     expect(simd.emptyAfterZap).toBe(TABLES);
     expect(simd.emptyAfterFault).toBe(0);
-    expect(simd.entriesCleared).toBe(TABLES * 512);
-    expect(simd.pagesGathered).toBe(TABLES * 512);
-    expect(simd.tlbFlushes).toBe(TABLES); // one per MADV_DONTNEED gather
-    expect(simd.faultAnon).toBe(2 * TABLES * 512); // setup + fault-fill
+    // Counters at the end of the sequence: zap, reclaim-fast and reclaim-slow each clear every entry.
+    expect(simd.entriesCleared).toBe(3 * TABLES * 512);
+    expect(simd.pagesGathered).toBe(3 * TABLES * 512);
+    expect(simd.tlbFlushes).toBe(3 * TABLES); // one per MADV_DONTNEED gather
+    expect(simd.faultAnon).toBe(4 * TABLES * 512); // setup + fault-fill + a refill after each reclaim
     expect(simd.afterSetup).not.toBe(simd.afterFault); // fresh frame numbers after the refill
+  });
+
+  it('wasm-simd: reclaim-fast frees every table by the trylock, reclaim-slow by relock + 512-entry rescan', () => {
+    expect(simd.freedFast).toBe(TABLES);
+    expect(simd.freedSlow).toBe(TABLES);
+    expect(simd.reclaimFast).toBe(TABLES);
+    expect(simd.reclaimSlow).toBe(TABLES);
+    expect(simd.pmdLocks).toBe(TABLES); // the slow path's PMD lock, once per table
+    expect(simd.entriesReadScan).toBe(TABLES * 512); // only the slow path rescans
+    expect(simd.nrPte).toBe(TABLES); // every table faulted back after each reclaim
+    expect(simd.afterRefill).toBe(simd.afterSetup); // the refill restores the same entries
   });
 
   it('wasm-scalar == wasm-simd', () => {
@@ -94,16 +106,44 @@ describe('kernels: report', () => {
     expect(text).toMatch(/native and this process on CPU 1/);
   });
 
+  it('the slow-path premium is slow - fast per implementation, with bootstrap CIs over the samples', () => {
+    const withSamples = (kernel: KernelResult['kernel'], impl: KernelResult['impl'], xs: number[]): KernelResult =>
+      ({ ...r(kernel, impl, [...xs].sort((a, b) => a - b)[(xs.length - 1) / 2]!), samples: xs.length, sampleNs: xs });
+    const premiums = computePremiums([
+      withSamples('reclaim-fast', 'native', [100, 101, 99, 100, 102, 98, 100]),
+      withSamples('reclaim-slow', 'native', [130, 131, 129, 130, 132, 128, 130]),
+      withSamples('reclaim-fast', 'wasm-simd', [200, 201, 199, 200, 202, 198, 200]),
+      withSamples('reclaim-slow', 'wasm-simd', [240, 241, 239, 240, 242, 238, 240]),
+      withSamples('reclaim-fast', 'ts', [1000]), // no slow: no premium
+    ]);
+    expect(premiums.map((p) => p.impl)).toEqual(['wasm-simd', 'native']);
+    const native = premiums[1]!;
+    expect(native.premiumNs).toBe(30);
+    expect(native.ratio).toBeCloseTo(1.3, 10);
+    expect(native.premiumCi.lo).toBeGreaterThan(25);
+    expect(native.premiumCi.hi).toBeLessThan(35);
+    expect(native.premiumCi.lo).toBeLessThanOrEqual(30);
+    expect(native.premiumCi.hi).toBeGreaterThanOrEqual(30);
+    expect(native.ratioCi.lo).toBeLessThanOrEqual(1.3);
+    expect(native.ratioCi.hi).toBeGreaterThanOrEqual(1.3);
+    expect(native.p).toBeLessThan(0.01);
+    const text = formatPremiumTable(premiums);
+    expect(text).toMatch(/in-cache\s+wasm-simd\s+200\s+240\s+40\.0 \[\d+\.\d, \d+\.\d\]\s+1\.20x \[/);
+    expect(text).toMatch(/in-cache\s+native\s+100\s+130\s+30\.0 \[/);
+  });
+
   it('a short real run has the JSON shape the issue asks for', async () => {
     const report = await runKernels({ impls: ['wasm-simd', 'ts'], footprints: ['in-cache'], samples: 1, minNs: 1e5, warmupNs: 1e5, tables: { 'in-cache': 4 } });
-    expect(report.results).toHaveLength(8);
+    expect(report.results).toHaveLength(12);
     for (const res of report.results) {
-      expect(['scan', 'zap', 'fault-fill', 'walk']).toContain(res.kernel);
+      expect(['scan', 'zap', 'fault-fill', 'walk', 'reclaim-fast', 'reclaim-slow']).toContain(res.kernel);
+      expect(res.sampleNs).toHaveLength(1);
       expect(['wasm-simd', 'ts']).toContain(res.impl);
       expect(res.footprint).toBe('in-cache');
       expect(res.nsPerTable).toBeGreaterThan(0);
     }
-    expect(report.ratios.tsWasm).toHaveLength(4);
+    expect(report.ratios.tsWasm).toHaveLength(6);
+    expect(report.premiums!.map((p) => p.impl)).toEqual(['wasm-simd', 'ts']);
     expect(report.baselines).toEqual([]);
     expect(report.context.pinnedCpu).toBeNull(); // nothing to pin without native
     expect(formatKernelTable(report)).toMatch(/^kernel\s+footprint\s+wasm-simd ns/);

@@ -4,7 +4,7 @@
  * quantiles (NumPy's default linear interpolation).
  */
 import { describe, it, expect } from 'vitest';
-import { mannWhitneyU, medianCI, quantileSorted, median, geomean, summarize, binomialHalfCdf, normalSf } from '../src/bench/stats.js';
+import { mannWhitneyU, medianCI, quantileSorted, median, geomean, summarize, binomialHalfCdf, normalSf, bootstrapMedians } from '../src/bench/stats.js';
 
 describe('Mann-Whitney U', () => {
   it('exact distribution, no ties (SciPy method="exact")', () => {
@@ -75,5 +75,29 @@ describe('descriptive statistics', () => {
   it('geomean', () => {
     expect(geomean([2, 8])).toBeCloseTo(4, 12);
     expect(geomean([1, -1])).toBeNaN();
+  });
+});
+
+describe('bootstrapMedians', () => {
+  it('brackets the difference and ratio of medians, is deterministic, and gives the Mann-Whitney p', () => {
+    const x = [10, 11, 9, 10, 12, 8, 10, 11, 9];
+    const y = x.map((v) => v * 2);
+    const a = bootstrapMedians(x, y);
+    expect(a.diff).toBe(10);
+    expect(a.ratio).toBe(2);
+    expect(a.diffCi.lo).toBeLessThanOrEqual(10);
+    expect(a.diffCi.hi).toBeGreaterThanOrEqual(10);
+    expect(a.diffCi.hi - a.diffCi.lo).toBeGreaterThan(0); // the resamples vary
+    expect(a.ratioCi.lo).toBeLessThanOrEqual(2);
+    expect(a.ratioCi.hi).toBeGreaterThanOrEqual(2);
+    expect(a.p).toBe(mannWhitneyU(x, y).p);
+    expect(bootstrapMedians(x, y)).toEqual(a);
+    // Identical sets: the difference's interval holds 0.
+    const same = bootstrapMedians(x, x);
+    expect(same.diffCi.lo).toBeLessThanOrEqual(0);
+    expect(same.diffCi.hi).toBeGreaterThanOrEqual(0);
+  });
+  it('says nothing for an empty set', () => {
+    expect(bootstrapMedians([], [1]).diff).toBeNaN();
   });
 });

@@ -15,7 +15,7 @@
 //   ptreclaim-kernels --serve          the protocol above
 //   ptreclaim-kernels --check N        JSON of checksums (tests)
 //
-// KERNEL is scan, zap, fault-fill, walk, or scan-128: the scan written in the WebAssembly
+// KERNEL is scan, zap, fault-fill, walk, reclaim-fast, reclaim-slow, or scan-128: the scan written in the WebAssembly
 // build's shape and width (two accumulators of 128-bit ORs), for what 128-bit vectors can
 // reach on this CPU.
 
@@ -79,14 +79,18 @@ typedef uint32_t u32;
 enum {
   RssFile, RssAnon, RssSwapEnts, NrPte, NrPmd, NrPud, EntriesReadZap, EntriesCleared, EntriesSkipped,
   FaultAnon, FaultZeroPage, FaultWpCopy, FaultSwapIn, FaultOther, FaultAccessOnly, TlbFlushes,
-  ForceFlush, ForceBreak, ZapRetries, PagesGathered, PtlLocks, NextPfn, StatCount
+  ForceFlush, ForceBreak, ZapRetries, PagesGathered, PtlLocks, NextPfn, ReclaimFast, ReclaimSlow,
+  ReclaimSlowFailed, EntriesReadScan, PmdLocks, PmdTrylockOk, PmdTrylockFail, StatCount
 };
 static u64 stats[StatCount];
 
-// ---- arena (assembly/arena.ts): frames, 1 byte of state each, bump allocation ----
+// ---- arena (assembly/arena.ts): frames, 1 byte of state each, bump allocation, and a
+// free list (LIFO, linked through the frames' first word) for tables PT_RECLAIM freed ----
 static unsigned char *frames;
 static unsigned char *frameState;
 static u32 bumpTop, capFrames;
+#define NIL 0xffffffffu
+static u32 freeHead = NIL, freeCount;
 
 static inline u64 *frame_addr(u32 f) { return (u64 *)(frames + ((size_t)f << 12)); }
 static inline u64 *entry_table(u64 e) { return frame_addr((u32)((e & PFN_MASK) >> PAGE_SHIFT)); }
@@ -94,11 +98,25 @@ static inline u32 table_frame(u64 *t) { return (u32)(((unsigned char *)t - frame
 static u32 pgdFrame;
 
 static u32 arena_alloc(unsigned char state) {
-  if (bumpTop >= capFrames) { fprintf(stderr, "ptreclaim-kernels: arena full\n"); exit(3); }
-  u32 f = bumpTop++;
+  u32 f;
+  if (freeHead != NIL) {
+    f = freeHead;
+    freeHead = *(u32 *)frame_addr(f);
+    freeCount--;
+  } else {
+    if (bumpTop >= capFrames) { fprintf(stderr, "ptreclaim-kernels: arena full\n"); exit(3); }
+    f = bumpTop++;
+  }
   memset(frame_addr(f), 0, 4096);
   frameState[f] = state;
   return f;
+}
+
+static void arena_free(u32 f) {
+  frameState[f] = 0;
+  *(u32 *)frame_addr(f) = freeHead;
+  freeHead = f;
+  freeCount++;
 }
 
 static inline u32 idx(u64 addr, int shift) { return (u32)((addr >> shift) & (PTRS - 1)); }
@@ -164,7 +182,7 @@ static inline u32 swp_type(u64 e) { return (u32)(e >> SWP_TYPE_SHIFT); }
 static inline u64 swp_offset(u64 e) { return ~(e >> 9) & SWP_OFFSET_MASK; }
 
 static int fault_range(u64 start, u64 end, int write) {
-  if (count_missing_tables(start, end) > capFrames - bumpTop) return -1;
+  if (count_missing_tables(start, end) > capFrames - bumpTop + freeCount) return -1;
   int allocOnRead = write; // zero page enabled
   u64 pfn = stats[NextPfn], anon = 0, zero = 0, wpCopy = 0, swapIn = 0, other = 0, accessOnly = 0;
   int result = 0;
@@ -265,9 +283,60 @@ static void tlb_flush_mmu(void) {
   tlb_flush_mmu_tlbonly();
   activeBatch = 0; activeNr = 0; activeMax = MMU_GATHER_BUNDLE; delayedRmap = 0;
 }
-static void tlb_finish_mmu(void) { tlb_flush_mmu(); batchCount = 0; }
+// Tables unhooked by PT_RECLAIM wait here (linked through their first word) until the final
+// flush; the simulated grace period ends with the operation (assembly/mmu_gather.ts).
+static u32 pendingHead = NIL;
+static void tlb_remove_table(u32 frame) {
+  *(u32 *)frame_addr(frame) = pendingHead;
+  pendingHead = frame;
+  rangeDirty = 1; // tlb_adjust_range_table: the freed table's span must be invalidated
+}
+static void tlb_finish_mmu(void) {
+  tlb_flush_mmu();
+  batchCount = 0;
+  while (pendingHead != NIL) {
+    u32 next = *(u32 *)frame_addr(pendingHead);
+    arena_free(pendingHead);
+    pendingHead = next;
+  }
+}
 
-// ---- zap (assembly/zap.ts), without the PT_RECLAIM free (flags never ask for it here) ----
+// ---- PT_RECLAIM (assembly/pt_reclaim.ts): the PMD trylock is forced by the path mode ----
+static int pathSlow; // 1: every trylock fails (reclaim-slow); 0: every one succeeds
+static int pte_table_all_none(const u64 *t);
+
+static void free_pte(u64 pmdval) {
+  tlb_remove_table(table_frame(entry_table(pmdval)));
+  stats[NrPte]--;
+}
+static u64 try_get_and_clear_pmd(u64 *pmdp) {
+  if (pathSlow) { stats[PmdTrylockFail]++; return 0; }
+  stats[PmdTrylockOk]++;
+  u64 v = *pmdp;
+  *pmdp = 0;
+  return v;
+}
+// try_to_free_pte: PMD lock, nested PTE lock, all 512 entries none, clear, free.
+static void try_to_free_pte(u64 *pmdp) {
+  stats[PmdLocks]++;
+  u64 pmdval = *pmdp;
+  if (!pmdval) { stats[ReclaimSlowFailed]++; return; }
+  stats[PtlLocks]++;
+  const u64 *t = entry_table(pmdval);
+  if (!pte_table_all_none(t)) {
+    u32 n = 0;
+    while (n < PTRS && t[n] == 0) n++;
+    stats[EntriesReadScan] += n < PTRS ? n + 1 : PTRS;
+    stats[ReclaimSlowFailed]++;
+    return;
+  }
+  stats[EntriesReadScan] += PTRS;
+  *pmdp = 0;
+  free_pte(pmdval);
+  stats[ReclaimSlow]++;
+}
+
+// ---- zap (assembly/zap.ts), with the PT_RECLAIM decision (mainline) ----
 static int64_t rssFile, rssAnon, rssSwap;
 static int skippedAny, forceFlush, forceBreak;
 
@@ -323,6 +392,9 @@ static inline int lean_block_of_8(const u64 *p) {
 static void zap_pte_range(u64 *pmdp, u64 addr, u64 end, u32 f) {
   u64 *table = entry_table(*pmdp);
   u64 spanBase = addr & PMD_MASK;
+  int canReclaim = (f & ZAP_RECLAIM_PT) && end - addr >= PMD_SIZE;
+  int directReclaim = 1;
+  u64 pmdval = 0;
   for (;;) {
     forceFlush = forceBreak = skippedAny = 0;
     stats[PtlLocks]++;
@@ -365,13 +437,23 @@ static void zap_pte_range(u64 *pmdp, u64 addr, u64 end, u32 f) {
       if (forceBreak) break;
     }
     stats[EntriesReadZap] += (u64)(p - first);
+    if (skippedAny) canReclaim = 0;
     addr = spanBase + ((u64)(p - table) << PAGE_SHIFT);
-    if (forceBreak) stats[ForceBreak]++;
+    if (forceBreak) { directReclaim = 0; stats[ForceBreak]++; }
+    // Fast path: the PMD trylock while the PTE lock is held.
+    if (canReclaim && directReclaim && addr == end) {
+      pmdval = try_get_and_clear_pmd(pmdp);
+      directReclaim = pmdval != 0;
+    }
     stats[RssFile] += (u64)rssFile; stats[RssAnon] += (u64)rssAnon; stats[RssSwapEnts] += (u64)rssSwap;
     rssFile = rssAnon = rssSwap = 0;
     if (forceFlush) { stats[ForceFlush]++; tlb_flush_mmu_tlbonly(); tlb_flush_mmu(); }
     if (addr == end) break;
     stats[ZapRetries]++;
+  }
+  if (canReclaim) {
+    if (directReclaim) { free_pte(pmdval); stats[ReclaimFast]++; }
+    else try_to_free_pte(pmdp);
   }
 }
 
@@ -423,6 +505,7 @@ static __attribute__((noinline)) int pte_table_all_none_128(const u64 *t) {
 // ---- the kernels (assembly/kernels.ts) ----
 #define KERNEL_BASE (1ull << 44)
 #define ZAP_FLAGS (VMA_ANON | ZAP_EVEN_COWS)
+#define RECLAIM_FLAGS (VMA_ANON | ZAP_RECLAIM_PT)
 static u32 nTables;
 static u32 walkRound; // kernel_walk's cache-line step
 static u64 **tables;
@@ -442,6 +525,8 @@ static void kernel_setup(u32 n) {
     capFrames = (u32)nframes;
   }
   bumpTop = 0;
+  freeHead = NIL;
+  freeCount = 0;
   pgdFrame = arena_alloc(1);
   stats[NextPfn] = FIRST_ANON_PFN;
   if (fault_range(table_va(0), table_va(n), 1)) { fprintf(stderr, "ptreclaim-kernels: setup failed\n"); exit(3); }
@@ -482,6 +567,24 @@ static int kernel_fault_fill(void) {
   }
   return 0;
 }
+// reclaim-fast / reclaim-slow: the zap with PT_RECLAIM, every table freed by one path.
+static u32 kernel_reclaim(int slow) {
+  u64 before = stats[ReclaimFast] + stats[ReclaimSlow];
+  pathSlow = slow;
+  for (u32 i = 0; i < nTables; i++) {
+    tlb_gather_mmu();
+    unmap_page_range(table_va(i), table_va(i + 1), RECLAIM_FLAGS);
+    tlb_finish_mmu();
+  }
+  pathSlow = 0;
+  return (u32)(stats[ReclaimFast] + stats[ReclaimSlow] - before);
+}
+static int kernel_fault_fill(void);
+static void kernel_refill_reclaimed(void) {
+  if (kernel_fault_fill()) { fprintf(stderr, "ptreclaim-kernels: refill after reclaim failed\n"); exit(3); }
+  for (u32 i = 0; i < nTables; i++) tables[i] = walk_pte(table_va(i));
+  kernel_fill_present();
+}
 static u64 kernel_walk(void) {
   u64 sum = 0;
   u32 shift = walkRound++ << 3; // one cache line on per call (assembly/kernels.ts)
@@ -505,8 +608,8 @@ static inline u64 now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 }
-enum { K_SCAN, K_ZAP, K_FAULT, K_WALK, K_SCAN_128, K_COUNT };
-static const char *KERNEL_NAMES[K_COUNT] = {"scan", "zap", "fault-fill", "walk", "scan-128"};
+enum { K_SCAN, K_ZAP, K_FAULT, K_WALK, K_RECLAIM_FAST, K_RECLAIM_SLOW, K_SCAN_128, K_COUNT };
+static const char *KERNEL_NAMES[K_COUNT] = {"scan", "zap", "fault-fill", "walk", "reclaim-fast", "reclaim-slow", "scan-128"};
 
 static int kernel_by_name(const char *name) {
   for (int k = 0; k < K_COUNT; k++)
@@ -515,11 +618,13 @@ static int kernel_by_name(const char *name) {
 }
 static void prepare(int k) {
   if (k == K_SCAN || k == K_SCAN_128 || k == K_FAULT) kernel_fill_none();
+  else if (k == K_RECLAIM_FAST || k == K_RECLAIM_SLOW) kernel_refill_reclaimed();
   else kernel_fill_present();
 }
 static void prepare_each(int k) {
   if (k == K_ZAP) kernel_fill_present();
   else if (k == K_FAULT) kernel_fill_none();
+  else if (k == K_RECLAIM_FAST || k == K_RECLAIM_SLOW) kernel_refill_reclaimed();
 }
 static void run_kernel(int k) {
   switch (k) {
@@ -527,15 +632,29 @@ static void run_kernel(int k) {
     case K_SCAN_128: sink += kernel_scan_128(); break;
     case K_ZAP: kernel_zap(); break;
     case K_FAULT: sink += (u64)kernel_fault_fill(); break;
+    case K_RECLAIM_FAST: sink += kernel_reclaim(0); break;
+    case K_RECLAIM_SLOW: sink += kernel_reclaim(1); break;
     default: sink += kernel_walk(); break;
   }
   __asm__ volatile("" ::: "memory");
 }
 
-/** One sample: enough timed calls to reach minNs of kernel time; ns per table. */
+static int cmp_u64(const void *a, const void *b) {
+  u64 x = *(const u64 *)a, y = *(const u64 *)b;
+  return x < y ? -1 : x > y;
+}
+#define MAX_CALL_TIMES 65536
+static u64 callTimes[MAX_CALL_TIMES];
+
+/**
+ * One sample: enough timed calls to reach minNs of kernel time; ns per table. The reclaim
+ * kernels report the median of their calls' times (the first MAX_CALL_TIMES), as
+ * src/kernels/runner.ts does: one call is ~10 us, one preemption would outweigh a sample.
+ */
 static double sample(int k, u64 minNs) {
   u64 spent = 0, calls = 0;
-  int consumes = k == K_ZAP || k == K_FAULT;
+  int medianOfCalls = k == K_RECLAIM_FAST || k == K_RECLAIM_SLOW;
+  int consumes = k == K_ZAP || k == K_FAULT || k == K_RECLAIM_FAST || k == K_RECLAIM_SLOW;
   if (!consumes) {
     u64 t0 = now_ns();
     do { run_kernel(k); calls++; spent = now_ns() - t0; } while (spent < minNs);
@@ -544,9 +663,17 @@ static double sample(int k, u64 minNs) {
       prepare_each(k);
       u64 t0 = now_ns();
       run_kernel(k);
-      spent += now_ns() - t0;
+      u64 dt = now_ns() - t0;
+      if (medianOfCalls && calls < MAX_CALL_TIMES) callTimes[calls] = dt;
+      spent += dt;
       calls++;
     } while (spent < minNs);
+  }
+  if (medianOfCalls) {
+    u64 n = calls < MAX_CALL_TIMES ? calls : MAX_CALL_TIMES;
+    qsort(callTimes, n, sizeof callTimes[0], cmp_u64);
+    double m = n % 2 ? (double)callTimes[n / 2] : ((double)callTimes[n / 2 - 1] + (double)callTimes[n / 2]) / 2;
+    return m / (double)nTables;
   }
   return (double)spent / (double)(calls * nTables);
 }
@@ -625,17 +752,28 @@ int main(int argc, char **argv) {
     u64 afterFault = kernel_checksum();
     u32 emptyAfterFault = kernel_scan();
     u32 emptyAfterFault128 = kernel_scan_128();
+    kernel_fill_present();
+    u32 freedFast = kernel_reclaim(0);
+    kernel_refill_reclaimed();
+    u32 freedSlow = kernel_reclaim(1);
+    kernel_refill_reclaimed();
+    u64 afterRefill = kernel_checksum();
     if (emptyAfterZap128 != emptyAfterZap || emptyAfterFault128 != emptyAfterFault) {
       fprintf(stderr, "ptreclaim-kernels: scan-128 disagrees with scan\n");
       return 3;
     }
     printf("{\"afterSetup\":\"%llu\",\"walk\":\"%llu\",\"walkNext\":\"%llu\",\"afterZap\":\"%llu\",\"emptyAfterZap\":%u,"
-           "\"afterFault\":\"%llu\",\"emptyAfterFault\":%u,\"entriesCleared\":%llu,\"pagesGathered\":%llu,"
-           "\"tlbFlushes\":%llu,\"forceBreak\":%llu,\"faultAnon\":%llu}\n",
+           "\"afterFault\":\"%llu\",\"emptyAfterFault\":%u,\"freedFast\":%u,\"freedSlow\":%u,\"afterRefill\":\"%llu\","
+           "\"entriesCleared\":%llu,\"pagesGathered\":%llu,"
+           "\"tlbFlushes\":%llu,\"forceBreak\":%llu,\"faultAnon\":%llu,\"reclaimFast\":%llu,\"reclaimSlow\":%llu,"
+           "\"entriesReadScan\":%llu,\"pmdLocks\":%llu,\"nrPte\":%llu}\n",
            (unsigned long long)afterSetup, (unsigned long long)walk, (unsigned long long)walkNext, (unsigned long long)afterZap, emptyAfterZap,
-           (unsigned long long)afterFault, emptyAfterFault, (unsigned long long)stats[EntriesCleared],
+           (unsigned long long)afterFault, emptyAfterFault, freedFast, freedSlow, (unsigned long long)afterRefill,
+           (unsigned long long)stats[EntriesCleared],
            (unsigned long long)stats[PagesGathered], (unsigned long long)stats[TlbFlushes],
-           (unsigned long long)stats[ForceBreak], (unsigned long long)stats[FaultAnon]);
+           (unsigned long long)stats[ForceBreak], (unsigned long long)stats[FaultAnon],
+           (unsigned long long)stats[ReclaimFast], (unsigned long long)stats[ReclaimSlow],
+           (unsigned long long)stats[EntriesReadScan], (unsigned long long)stats[PmdLocks], (unsigned long long)stats[NrPte]);
     return 0;
   }
   fprintf(stderr, "usage: ptreclaim-kernels --serve | --check N\n");

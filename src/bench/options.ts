@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { parseStrategyList, STRATEGY_NAMES } from '../strategies.js';
 import { parseNumber } from '../trace/parse.js';
 import { parseScale } from '../workloads/sparse.js';
+import { validateAllocParams } from '../workloads/alloc.js';
 import { DEFAULT_SUITE_PARAMS, DEFAULT_SUITES, getSuite } from './suites.js';
 import type { BenchOptions } from './types.js';
 
@@ -58,6 +59,8 @@ export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
     wasm: 'release',
   };
   if (f.shard) o.shard = parseShard(f.shard);
+  // Before any cell runs: a heap the address space or the arena cannot hold is refused now.
+  if (names.includes('alloc')) validateAllocParams({ heapBytes: o.heapBytes, churn: o.churn, seed: o.seed });
   const cpu = dir(f.cpuProf, 'profiles');
   const heap = dir(f.heapProf, 'profiles');
   if (cpu) o.cpuProfDir = cpu;

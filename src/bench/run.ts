@@ -6,12 +6,15 @@
  */
 import { benchContext } from './context.js';
 import { planMatrix, runCells, selectShard, type HarnessEvents, type PlannedCell } from './harness.js';
-import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchOptions, type BenchResults, type CellResult } from './types.js';
+import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchOptions, type BenchResults, type CellResult, type PathsComparison } from './types.js';
+import { comparePaths, strategiesWithPaths } from './paths.js';
 import { PtreclaimError, exitCodeFor } from '../errors.js';
 
 export interface BenchEvents extends HarnessEvents {
   /** After each finished cell but the last: the record so far, marked partial ("unfinished: K of N cells"). */
   snapshot?(results: BenchResults): void;
+  /** The paths comparison of one strategy starts (after the cells). */
+  pathsStart?(strategy: string, position: number, total: number): void;
 }
 
 /** A cell failed; `partial` holds the cells that finished before it (partialReason says which cell stopped the run). */
@@ -63,9 +66,22 @@ export async function runBench(o: BenchOptions, events: BenchEvents = {}, signal
     const id = current?.id ?? '(before the first cell)';
     throw new BenchCellError(id, record(done, `stopped by an error in cell ${id}`), e);
   }
+  // The paths suite's answer: fast | slow | contended per reclaimed table, timed apart from
+  // the harness (src/bench/paths.ts). Once per sweep: in the first shard when sharded.
+  let paths: PathsComparison[] | undefined;
+  if (!outcome.interrupted && o.suites.includes('paths') && (!o.shard || o.shard.index === 1)) {
+    paths = [];
+    const strategies = strategiesWithPaths(o.strategies);
+    for (let i = 0; i < strategies.length; i++) {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let a pending Ctrl-C land
+      if (signal?.aborted) break;
+      events.pathsStart?.(strategies[i]!, i, strategies.length);
+      paths.push(comparePaths(strategies[i]!, { seed: o.seed }));
+    }
+  }
   // "interrupted" is a keyword merge looks for; a shard says which slice it is.
   const reason = outcome.interrupted
     ? 'interrupted'
     : o.shard && o.shard.count > 1 ? `shard ${o.shard.index}/${o.shard.count}: ${cells.length} of ${matrix.length} cells` : undefined;
-  return record(outcome.results, reason);
+  return { ...record(outcome.results, reason), ...(paths?.length ? { paths } : {}) };
 }

@@ -58,6 +58,32 @@ export const BENCH_JSON_SCHEMA = {
         },
       },
     },
+    // The paths comparison (src/bench/types.ts PathsComparison), when the paths suite ran.
+    paths: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['strategy', 'reclaimsPerSample', 'samples', 'variants', 'ratios'],
+        properties: {
+          strategy: str, reclaimsPerSample: num, samples: num,
+          variants: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['variant', 'wallNs', 'samplesNs', 'fixedNsPerCall', 'perTable'],
+              properties: {
+                variant: { enum: ['fast', 'slow', 'contended'] }, wallNs: num, samplesNs: { type: 'array', items: num, minItems: 1 },
+                fixedNsPerCall: num, perTable: numMap,
+              },
+            },
+          },
+          ratios: {
+            type: 'array',
+            items: { type: 'object', required: ['of', 'to', 'ratio', 'ci', 'p'], properties: { of: str, to: str, ratio: num, ci: numMap, p: num } },
+          },
+        },
+      },
+    },
   },
 } as const;
 

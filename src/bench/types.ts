@@ -108,4 +108,58 @@ export interface BenchResults {
   cells: CellResult[];
   /** Suites run by another module (kernels), stored as they returned. */
   extra?: Record<string, unknown>;
+  /**
+   * The paths suite's answer (src/bench/paths.ts): fast | slow | contended per reclaimed
+   * table for each strategy that has paths, with the ratios. Present when the paths suite
+   * ran (in the first shard only when sharded).
+   */
+  paths?: PathsComparison[];
+}
+
+/** One path of one strategy in the paths comparison; figures are per reclaimed table. */
+export interface PathVariantResult {
+  variant: 'fast' | 'slow' | 'contended';
+  /** Run options of the path (path, trylockFail, resched). */
+  runOptions: Record<string, unknown>;
+  /** Median over samples of the wall ns of one table's reclaim, the driver's fixed per-call cost subtracted. */
+  wallNs: number;
+  /** Every sample of that (ns per table), in the order taken. */
+  samplesNs: number[];
+  /** The subtracted fixed cost: median wall ns of a MADV_DONTNEED call that finds no table. */
+  fixedNsPerCall: number;
+  perTable: {
+    /** Page-table entries read: zap loop + slow-path rescan. */
+    entriesRead: number;
+    entriesReadZap: number;
+    entriesReadScan: number;
+    /** Locks taken: PTE locks, the slow path's PMD lock, won PMD trylocks. */
+    locks: number;
+    pmdTrylockFails: number;
+    tlbFlushes: number;
+    /** Simulated kernel time (cost model, src/mm/cost.ts), the syscall overhead included. */
+    simulatedNs: number;
+    /** Share of the tables freed by the fast path (0..1). */
+    fastShare: number;
+  };
+}
+
+/** slow/fast or contended/fast: ratio of the median wall ns, its 95% bootstrap CI, the ns difference, the U test's p. */
+export interface PathRatio {
+  of: 'slow' | 'contended';
+  to: 'fast';
+  ratio: number;
+  ci: { lo: number; hi: number; confidence: number };
+  diffNs: number;
+  diffCi: { lo: number; hi: number; confidence: number };
+  p: number;
+}
+
+export interface PathsComparison {
+  strategy: string;
+  /** Tables freed (MADV_DONTNEED calls timed) per sample. */
+  reclaimsPerSample: number;
+  samples: number;
+  warmupRounds: number;
+  variants: PathVariantResult[];
+  ratios: PathRatio[];
 }

@@ -12,7 +12,8 @@ import { BenchOutputs } from '../report/outputs.js';
 import { STRATEGY_NAMES } from '../strategies.js';
 import { benchOptions, type BenchFlags } from '../bench/options.js';
 import { BenchCellError, runBench } from '../bench/run.js';
-import { SUITES, DELEGATED_SUITES } from '../bench/suites.js';
+import { SUITES, DELEGATED_SUITES, DEFAULT_SUITE_PARAMS } from '../bench/suites.js';
+import { describeAllocEstimate } from '../workloads/alloc.js';
 import { readResults } from '../bench/schema.js';
 import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
@@ -21,6 +22,7 @@ import { buildKernelsCommand } from './kernels.js';
 import { interruptOnSignals } from './interrupt.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
 import type { BenchResults } from '../bench/types.js';
+import { TABLE_FORMATS, stdoutLayout, type TableFormat } from '../report/layout.js';
 
 type Out = (s: string) => void;
 
@@ -46,8 +48,9 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--md <file>', 'write Markdown tables')
     .option('--cpu-prof [dir]', 'write a .cpuprofile of each cell\'s measured phase (default dir: profiles)')
     .option('--heap-prof [dir]', 'write a .heapprofile of each cell\'s measured phase (default dir: profiles)')
+    .addOption(new Option('--format <layout>', 'terminal tables: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
     .option('-q, --quiet', 'no tables, no progress bar')
-    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean }) => {
+    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean; format: TableFormat }) => {
       if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
       const o = benchOptions(suites, flags);
       const quiet = Boolean(flags.quiet);
@@ -60,6 +63,10 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       const say = (lines: string[], always = false) => {
         for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
       };
+      // A large alloc heap: say up front what a run reserves, writes and holds in tables.
+      if (!quiet && o.suites.includes('alloc') && (o.heapBytes >= 2 ** 36 || o.churn > 10 * DEFAULT_SUITE_PARAMS.churn)) {
+        process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
+      }
       const tty = Boolean(process.stderr.isTTY) && !quiet;
       const bar = tty
         ? new cliProgress.SingleBar({
@@ -87,6 +94,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
               snapshotFailed = true;
             }
           },
+          pathsStart: (strategy) => bar?.update({ cell: `paths comparison ${strategy}`, phase: '', samples: '' }),
         }, interrupt.signal);
       } catch (e) {
         bar?.stop();
@@ -97,7 +105,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
         interrupt.dispose();
       }
       const stopped = results.partialReason === 'interrupted';
-      if (!quiet) out(formatBenchTables(results) + '\n');
+      if (!quiet) out(formatBenchTables(results, stdoutLayout(flags.format)) + '\n');
       say(outputs.finish(results, !stopped), stopped);
       if (stopped) process.exitCode = interrupt.exitCode() ?? EXIT.sigint;
       else if (results.cells.some((c) => !c.exitClean)) process.exitCode = EXIT.failure;

@@ -9,6 +9,7 @@ import { readTraceFile, formatTrace, parseNumber } from '../trace/parse.js';
 import { getWorkload, WORKLOADS } from '../workloads/index.js';
 import { parseStrategyList } from '../strategies.js';
 import { formatRunTable } from '../report/text.js';
+import { TABLE_FORMATS, stdoutLayout, type TableFormat } from '../report/layout.js';
 import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
 import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { registerOracleCommands } from './oracle.js';
@@ -89,7 +90,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--scan-period-ms <ms>', 'async-scan: least time between passes', numberArg, 100)
     .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', sizeArg, 256 * 2 ** 20)
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
-    .action((workload: string | undefined, flags: RunFlags) => {
+    .addOption(new Option('--format <layout>', 'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
+    .action((workload: string | undefined, flags: RunFlags & { format: TableFormat }) => {
       if (workload && flags.trace) throw new UsageError('give either a workload name or --trace FILE, not both');
       if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
@@ -104,7 +106,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         }),
       );
       if (flags.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
-      else out(formatRunTable(results) + '\n');
+      else out(formatRunTable(results, stdoutLayout(flags.format)) + '\n');
       if (results.some((r) => !r.exit.clean || r.check.violationCount > 0)) process.exitCode = 1;
     });
 

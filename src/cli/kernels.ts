@@ -53,7 +53,7 @@ interface KernelFlags {
 
 export function buildKernelsCommand(out: (s: string) => void, err: (s: string) => void): Command {
   return new Command('kernels')
-    .description('ns per 4 KiB table of the hot loops (scan, zap, fault-fill, walk): wasm-simd, wasm-scalar, ts, native')
+    .description('ns per 4 KiB table of the hot loops (scan, zap, fault-fill, walk, reclaim-fast, reclaim-slow): wasm-simd, wasm-scalar, ts, native')
     .option('--json <file>', 'also write the results as JSON (atomically)')
     .addOption(new Option('--impl <list>', `implementations: ${IMPLS.join(',')} or all`).argParser(listOf('implementation', IMPLS)).default([...IMPLS], 'all'))
     .addOption(new Option('--kernel <list>', `kernels: ${KERNELS.join(',')} or all`).argParser(listOf('kernel', KERNELS)).default([...KERNELS], 'all'))

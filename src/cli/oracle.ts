@@ -8,7 +8,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
-import { generateCorpus, writeCorpus, CORPUS_DEFAULTS } from '../corpus/generate.js';
+import { generateTrace, writeCorpus, CORPUS_DEFAULTS, type CorpusTrace } from '../corpus/generate.js';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
 import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
@@ -18,6 +18,7 @@ import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
 import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
+import { progressLine } from './progress.js';
 import { WORKLOADS, getWorkload } from '../workloads/index.js';
 
 const EXIT_DIFFER = EXIT.failure;
@@ -69,7 +70,9 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       const source = flags.trace ?? workload!;
       const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
       await withOracle(async () => {
-        const r = await runOracle(ops, { source, force: flags.force });
+        // The helper reports only at the end: elapsed time, no ETA.
+        const progress = progressLine(`replaying ${ops.length} ops of ${source} on the live kernel`, 1, { eta: false });
+        const r = await runOracle(ops, { source, force: flags.force }).finally(() => progress.stop());
         if (flags.json) {
           out(JSON.stringify(r, null, 2) + '\n');
           return;
@@ -102,11 +105,20 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           const host = await hostFacts();
           out(`${formatHeader(host, modelForHost(host, flags.strategy))}\n`);
         }
+        // One step per trace; the ETA comes from the traces done so far.
+        const progress = progressLine('validate', targets.length, { unit: 'traces' });
+        let done = 0;
         const report = await validateTargets(targets, {
           strategy: flags.strategy, force: flags.force,
-          onOutcome: flags.json ? undefined : (o) => out(formatOutcome(o) + '\n'),
-          onRefused: (r) => process.stderr.write(`ptreclaim: the live-kernel oracle refused ${r.source}: ${r.reason}\n`),
-        });
+          onOutcome: (o) => {
+            progress.update(++done, o.source);
+            if (!flags.json) out(formatOutcome(o) + '\n');
+          },
+          onRefused: (r) => {
+            progress.update(++done, r.source);
+            process.stderr.write(`ptreclaim: the live-kernel oracle refused ${r.source}: ${r.reason}\n`);
+          },
+        }).finally(() => progress.stop());
         const bad = report.outcomes.filter((o) => !o.agree).length;
         if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
         else {
@@ -155,10 +167,21 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .requiredOption('-o, --output <dir>', 'directory to write the traces and manifest.json into')
     .option('--seed <n>', 'PRNG seed', intArg, CORPUS_DEFAULTS.seed)
     .option('--count <n>', 'number of traces', intArg, CORPUS_DEFAULTS.count)
-    .action((flags: { output: string; seed: number; count: number }) => {
+    .action(async (flags: { output: string; seed: number; count: number }) => {
       checkOutputDirs([{ flag: '--output', path: flags.output }]);
-      const traces = generateCorpus({ seed: flags.seed, count: flags.count });
-      writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count });
+      const progress = progressLine('corpus generate', 2 * flags.count, { unit: 'steps' });
+      // Steps: generating each trace, then writing each file (writing is most of the time).
+      await progress.ready;
+      const traces: CorpusTrace[] = [];
+      try {
+        for (let i = 0; i < flags.count; i++) {
+          traces.push(generateTrace(flags.seed, i));
+          progress.update(i + 1, `generating ${traces.at(-1)!.name}`);
+        }
+        writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count }, (i) => progress.update(flags.count + i + 1, `writing ${traces[i]!.name}`));
+      } finally {
+        progress.stop();
+      }
       const pages = traces.reduce((a, t) => a + t.touchedPages, 0);
       out(`wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages touched) to ${flags.output}\n`);
     });

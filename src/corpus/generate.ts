@@ -303,12 +303,18 @@ export interface CorpusManifest {
   files: string[];
 }
 
-/** Writes the traces and manifest.json (atomically, file by file); removes stale *.trace files. */
-export function writeCorpus(dir: string, traces: readonly CorpusTrace[], meta: { seed: number; count: number }): void {
+/**
+ * Writes the traces and manifest.json (atomically, file by file); removes stale *.trace files.
+ * `onWritten(i)` after trace i is written (progress).
+ */
+export function writeCorpus(dir: string, traces: readonly CorpusTrace[], meta: { seed: number; count: number }, onWritten?: (i: number) => void): void {
   mkdirSync(dir, { recursive: true });
   const names = new Set(traces.map((t) => t.name));
   for (const f of readdirSync(dir)) if (f.endsWith('.trace') && !names.has(f)) unlinkSync(join(dir, f));
-  traces.forEach((t, i) => writeOutputFile(join(dir, t.name), corpusTraceText(t, meta.seed, i)));
+  traces.forEach((t, i) => {
+    writeOutputFile(join(dir, t.name), corpusTraceText(t, meta.seed, i));
+    onWritten?.(i);
+  });
   const manifest: CorpusManifest = {
     generator: `ptreclaim corpus generate --seed ${meta.seed} --count ${meta.count}`,
     version: CORPUS_VERSION, seed: meta.seed, count: meta.count, files: traces.map((t) => t.name),

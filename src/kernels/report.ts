@@ -2,7 +2,9 @@
  * Ratios between implementations, the issue's targets, and the text table. Pure functions
  * over results.
  */
-import type { Footprint, ImplName, KernelBaseline, KernelName, KernelRatio, KernelReport, KernelResult } from './types.js';
+import type { Footprint, ImplName, KernelBaseline, KernelName, KernelRatio, KernelReport, KernelResult, ReclaimPremium } from './types.js';
+import { IMPLS } from './types.js';
+import { bootstrapMedians } from '../bench/stats.js';
 
 /** wasm-simd / native: at most this (scan is held tighter). */
 function wasmNativeTarget(kernel: KernelName, footprint: Footprint): number | undefined {
@@ -51,6 +53,49 @@ export function computeRatios(results: readonly KernelResult[], baselines: reado
   return { wasmNative, tsWasm, wasmNative128, tsNative };
 }
 
+/**
+ * reclaim-slow against reclaim-fast for every implementation and footprint that ran both:
+ * the premium (ns per table) and the ratio, with 95% bootstrap intervals over the samples.
+ */
+export function computePremiums(results: readonly KernelResult[]): ReclaimPremium[] {
+  const out: ReclaimPremium[] = [];
+  for (const fast of results) {
+    if (fast.kernel !== 'reclaim-fast') continue;
+    const slow = results.find((r) => r.kernel === 'reclaim-slow' && r.impl === fast.impl && r.footprint === fast.footprint);
+    if (!slow) continue;
+    const xs = fast.sampleNs?.length ? fast.sampleNs : [fast.nsPerTable];
+    const ys = slow.sampleNs?.length ? slow.sampleNs : [slow.nsPerTable];
+    const c = bootstrapMedians(xs, ys);
+    out.push({
+      impl: fast.impl, footprint: fast.footprint, fastNs: fast.nsPerTable, slowNs: slow.nsPerTable,
+      premiumNs: slow.nsPerTable - fast.nsPerTable, premiumCi: c.diffCi, ratio: slow.nsPerTable / fast.nsPerTable, ratioCi: c.ratioCi, p: c.p,
+    });
+  }
+  out.sort((a, b) => a.footprint.localeCompare(b.footprint) || IMPLS.indexOf(a.impl) - IMPLS.indexOf(b.impl));
+  return out;
+}
+
+const fmtCi = (lo: number, hi: number, digits: number) => (Number.isFinite(lo) ? `[${lo.toFixed(digits)}, ${hi.toFixed(digits)}]` : '[-]');
+
+/** The slow path's premium: one row per footprint and implementation, wasm and native side by side. */
+export function formatPremiumTable(premiums: readonly ReclaimPremium[]): string {
+  if (!premiums.length) return '';
+  const header = ['footprint', 'impl', 'fast ns', 'slow ns', 'slow - fast ns [95% CI]', 'slow/fast [95% CI]', 'p'];
+  const rows = premiums.map((p) => [
+    p.footprint, p.impl, fmtNs(p.fastNs), fmtNs(p.slowNs),
+    `${fmtNs(p.premiumNs)} ${fmtCi(p.premiumCi.lo, p.premiumCi.hi, 1)}`,
+    `${p.ratio.toFixed(2)}x ${fmtCi(p.ratioCi.lo, p.ratioCi.hi, 2)}`,
+    p.p < 0.001 ? '<0.001' : p.p.toFixed(3),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    'slow-path premium per reclaimed table (reclaim-slow - reclaim-fast):',
+    line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
+    '95% CIs: percentile bootstrap (2000 resamples) of the two kernels\' sample medians; p: Mann-Whitney U',
+  ].join('\n');
+}
+
 const fmtNs = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const fmtRatio = (r: KernelRatio | undefined) => {
   if (!r) return '-';
@@ -88,6 +133,8 @@ export function formatKernelTable(report: KernelReport): string {
     const r = report.ratios.wasmNative128.find((x) => x.kernel === b.kernel && x.footprint === b.footprint);
     out.push(`${b.kernel} ${b.footprint} natively at WASM's 128-bit width: ${fmtNs(b.nsPerTable)} ns${r ? ` (wasm-simd/native-128 ${r.ratio.toFixed(2)}x)` : ''}`);
   }
+  const premiums = formatPremiumTable(report.premiums ?? []);
+  if (premiums) out.push('', premiums, '');
   for (const s of report.skipped) out.push(`${s.impl} skipped: ${s.reason}`);
   if (report.partial) out.push('partial: interrupted; only the kernels that finished are shown');
   out.push(`ns per 4 KiB table, median of ${report.context.samples} interleaved samples after ${report.context.warmupMs} ms of warm-up${report.context.pinnedCpu === null ? '' : `, native and this process on CPU ${report.context.pinnedCpu}`}; in-cache ${report.context.tables['in-cache']} tables, out-of-cache ${report.context.tables['out-of-cache']} tables`);

@@ -19,7 +19,7 @@ import {
 import { WasmKernels } from './wasm.js';
 import { TsKernels } from './ts.js';
 import { NativeKernelServer, nativeKernelsStatus, type NativeKernel } from './native.js';
-import { computeRatios } from './report.js';
+import { computePremiums, computeRatios } from './report.js';
 
 export interface KernelRunOptions {
   impls?: readonly ImplName[];
@@ -45,7 +45,19 @@ export interface KernelRunOptions {
 const now = () => Number(process.hrtime.bigint());
 
 /** What runs once before a kernel's samples, before each timed call, and the call itself. */
-function plan(impl: KernelImpl, kernel: KernelName): { once?: () => void; each?: () => void; run: () => unknown } {
+interface Plan {
+  once?: () => void;
+  each?: () => void;
+  run: () => unknown;
+  /**
+   * The sample is the median of its calls' times, not their mean: one reclaim call (64
+   * tables) lasts ~10 us, so a single preemption on a shared host (a 4 ms slice) would
+   * otherwise outweigh a whole sample. bench/native/kernels.c does the same.
+   */
+  medianOfCalls?: boolean;
+}
+
+function plan(impl: KernelImpl, kernel: KernelName): Plan {
   switch (kernel) {
     case 'scan':
       return { once: () => impl.fillNone(), run: () => impl.scan() };
@@ -55,13 +67,19 @@ function plan(impl: KernelImpl, kernel: KernelName): { once?: () => void; each?:
       return { each: () => impl.fillPresent(), run: () => impl.zap() };
     case 'fault-fill':
       return { each: () => impl.fillNone(), run: () => impl.faultFill() };
+    // Each call frees every table; the untimed refill faults them back full.
+    case 'reclaim-fast':
+      return { each: () => impl.refillReclaimed(), run: () => impl.reclaim(false), medianOfCalls: true };
+    case 'reclaim-slow':
+      return { each: () => impl.refillReclaimed(), run: () => impl.reclaim(true), medianOfCalls: true };
   }
 }
 
 /** One sample: timed calls until minNs of kernel time; ns per table. */
-function sample(p: ReturnType<typeof plan>, tables: number, minNs: number): number {
+function sample(p: Plan, tables: number, minNs: number): number {
   let spent = 0;
   let calls = 0;
+  const perCall: number[] = [];
   if (!p.each) {
     // Read the clock once per batch of calls, not per call: a short kernel (64 walks take
     // ~0.2 us) would otherwise carry the timer's own cost in every call.
@@ -78,10 +96,13 @@ function sample(p: ReturnType<typeof plan>, tables: number, minNs: number): numb
       p.each();
       const t0 = now();
       p.run();
-      spent += now() - t0;
+      const dt = now() - t0;
+      spent += dt;
       calls++;
+      if (p.medianOfCalls) perCall.push(dt);
     } while (spent < minNs);
   }
+  if (p.medianOfCalls) return median(perCall) / tables;
   return spent / (calls * tables);
 }
 
@@ -105,7 +126,7 @@ interface Sampler {
 }
 
 function jsSampler(impl: KernelImpl, tables: number): Sampler {
-  const plans = new Map<KernelName, ReturnType<typeof plan>>();
+  const plans = new Map<KernelName, Plan>();
   const planOf = (k: KernelName) => plans.get(k) ?? plans.set(k, plan(impl, k)).get(k)!;
   return {
     name: impl.name,
@@ -125,25 +146,47 @@ function nativeSamplers(server: NativeKernelServer): Sampler[] {
 }
 
 /**
- * Warm every sampler up, then `samples` rounds, each sampling every implementation once
- * (the order rotates so none always runs first after another's cache footprint).
+ * Warm every sampler up on every kernel of the group, then `samples` rounds, each sampling
+ * every implementation once per kernel (the order rotates so none always runs first after
+ * another's cache footprint). A group of several kernels (reclaim-fast with reclaim-slow)
+ * interleaves them too, so the two paths see the same machine weather and their difference
+ * is not a drift between two measurement periods; only kernels whose input is rebuilt
+ * before every call may share a group.
  */
-async function measure(samplers: readonly Sampler[], kernel: KernelName, samples: number, minNs: number, warmupNs: number, signal?: AbortSignal): Promise<Map<Sampler, number> | undefined> {
-  const xs = new Map<Sampler, number[]>(samplers.map((s) => [s, []]));
-  for (const s of samplers) {
-    await s.prepare(kernel);
-    await s.sample(kernel, warmupNs);
+async function measure(samplers: readonly Sampler[], group: readonly KernelName[], samples: number, minNs: number, warmupNs: number, signal?: AbortSignal): Promise<Map<KernelName, Map<Sampler, number[]>> | undefined> {
+  const xs = new Map(group.map((k) => [k, new Map<Sampler, number[]>(samplers.filter((s) => s.runs(k)).map((s) => [s, []]))]));
+  for (const kernel of group) {
+    for (const s of xs.get(kernel)!.keys()) {
+      await s.prepare(kernel);
+      await s.sample(kernel, warmupNs);
+    }
   }
   for (let round = 0; round < samples; round++) {
     // Let a Ctrl-C through: JS samples are synchronous, so give the event loop a turn.
     await new Promise(setImmediate);
     if (signal?.aborted) return undefined;
-    for (let i = 0; i < samplers.length; i++) {
-      const s = samplers[(round + i) % samplers.length]!;
-      xs.get(s)!.push(await s.sample(kernel, minNs));
+    for (let g = 0; g < group.length; g++) {
+      const kernel = group[(round + g) % group.length]!;
+      const bySampler = xs.get(kernel)!;
+      const list = [...bySampler.keys()];
+      for (let i = 0; i < list.length; i++) {
+        const s = list[(round + i) % list.length]!;
+        bySampler.get(s)!.push(await s.sample(kernel, minNs));
+      }
     }
   }
-  return new Map(samplers.map((s) => [s, median(xs.get(s)!)]));
+  return xs;
+}
+
+/** Kernels in measuring order: reclaim-fast and reclaim-slow together when both are asked for. */
+function kernelGroups(kernels: readonly KernelName[]): KernelName[][] {
+  const paired = kernels.includes('reclaim-fast') && kernels.includes('reclaim-slow');
+  const out: KernelName[][] = [];
+  for (const k of kernels) {
+    if (paired && k === 'reclaim-slow') continue;
+    out.push(paired && k === 'reclaim-fast' ? ['reclaim-fast', 'reclaim-slow'] : [k]);
+  }
+  return out;
 }
 
 export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelReport> {
@@ -180,12 +223,12 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
         impl.setup(n);
         samplers.push(jsSampler(impl, n));
       }
-      for (const kernel of kernels) {
+      for (const group of kernelGroups(kernels)) {
         if (opts.signal?.aborted) break;
-        const medians = await measure(samplers.filter((s) => s.runs(kernel)), kernel, samples, minNs, warmupNs, opts.signal);
-        if (!medians) break;
-        for (const [s, nsPerTable] of medians) {
-          const common = { footprint, nsPerTable, tables: n, samples };
+        const measured = await measure(samplers, group, samples, minNs, warmupNs, opts.signal);
+        if (!measured) break;
+        for (const [kernel, bySampler] of measured) for (const [s, sampleNs] of bySampler) {
+          const common = { footprint, nsPerTable: median(sampleNs), tables: n, samples, sampleNs };
           if (s.name === WIDTH_BASELINE) {
             baselines.push({ ...common, kernel: 'scan', impl: WIDTH_BASELINE });
             opts.onResult?.(baselines.at(-1)!);
@@ -208,6 +251,7 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
     results,
     baselines,
     ratios: computeRatios(results, baselines),
+    premiums: computePremiums(results),
     skipped,
     partial: Boolean(opts.signal?.aborted),
   };

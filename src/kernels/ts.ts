@@ -9,7 +9,7 @@
  * Table i maps [KERNEL_BASE + i x 2 MiB, + 2 MiB), as in the other implementations.
  */
 import { FIRST_ANON_PFN, ReferenceCore, pteTableAllNone, setAnonPte } from '../core/reference.js';
-import { CORE_OK, VMA_ANON, ZAP_EVEN_COWS } from '../core/types.js';
+import { CORE_OK, VMA_ANON, ZAP_EVEN_COWS, ZAP_RECLAIM_PT } from '../core/types.js';
 import type { KernelImpl } from './types.js';
 
 // Local, not imported from core/types.ts, so V8 folds them into the loops (see reference/zap.ts).
@@ -19,6 +19,8 @@ const PMD_SIZE = 2 ** 21;
 const KERNEL_BASE = 2 ** 44;
 /** MADV_DONTNEED on a private anonymous VMA, without PT_RECLAIM (the table must survive). */
 const ZAP_FLAGS = VMA_ANON | ZAP_EVEN_COWS;
+/** MADV_DONTNEED with PT_RECLAIM: each emptied table is freed (the reclaim kernels). */
+const RECLAIM_FLAGS = VMA_ANON | ZAP_RECLAIM_PT;
 const PTRS_PER_TABLE = 512;
 
 const tableVa = (i: number) => KERNEL_BASE + i * PMD_SIZE;
@@ -64,6 +66,26 @@ export class TsKernels implements KernelImpl {
       core.zapRange(tableVa(i), tableVa(i + 1), ZAP_FLAGS);
       core.gatherEnd();
     }
+  }
+
+  /** reclaim-fast / reclaim-slow: zapRange with PT_RECLAIM, the trylock forced by the path mode. */
+  reclaim(slow: boolean): number {
+    const core = this.core;
+    const before = core.stat('ReclaimFast') + core.stat('ReclaimSlow');
+    core.setPathMode(slow ? 'slow' : 'fast');
+    for (let i = 0; i < this.tables.length; i++) {
+      core.gatherBegin();
+      core.zapRange(tableVa(i), tableVa(i + 1), RECLAIM_FLAGS);
+      core.gatherEnd();
+    }
+    core.setPathMode('auto');
+    return core.stat('ReclaimFast') + core.stat('ReclaimSlow') - before;
+  }
+
+  refillReclaimed(): void {
+    this.faultFill();
+    for (let i = 0; i < this.tables.length; i++) this.tables[i] = this.core.pteTable(tableVa(i))!;
+    this.fillPresent();
   }
 
   faultFill(): void {
@@ -118,6 +140,11 @@ export class TsKernels implements KernelImpl {
       tlbFlushes: core.stat('TlbFlushes'),
       forceBreak: core.stat('ForceBreak'),
       faultAnon: core.stat('FaultAnon'),
+      reclaimFast: core.stat('ReclaimFast'),
+      reclaimSlow: core.stat('ReclaimSlow'),
+      entriesReadScan: core.stat('EntriesReadScan'),
+      pmdLocks: core.stat('PmdLocks'),
+      nrPte: core.stat('NrPte'),
     };
   }
 }

@@ -3,7 +3,7 @@
  * footprint, and the one record every exporter reads.
  */
 
-export const KERNELS = ['scan', 'zap', 'fault-fill', 'walk'] as const;
+export const KERNELS = ['scan', 'zap', 'fault-fill', 'walk', 'reclaim-fast', 'reclaim-slow'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 export const IMPLS = ['wasm-simd', 'wasm-scalar', 'ts', 'native'] as const;
@@ -25,6 +25,27 @@ export interface KernelResult {
   nsPerTable: number;
   tables: number;
   samples: number;
+  /** Every sample, ns per table, in the order taken (for confidence intervals). */
+  sampleNs?: number[];
+}
+
+/**
+ * The slow path's premium for one implementation and footprint: reclaim-slow minus
+ * reclaim-fast (ns per table: the PMD relock, the nested PTE lock and the 512-entry rescan),
+ * and reclaim-slow / reclaim-fast, each with a 95% bootstrap confidence interval over the
+ * two kernels' samples (src/bench/stats.ts bootstrapMedians), and the Mann-Whitney p-value
+ * that the two sample sets differ.
+ */
+export interface ReclaimPremium {
+  impl: ImplName;
+  footprint: Footprint;
+  fastNs: number;
+  slowNs: number;
+  premiumNs: number;
+  premiumCi: { lo: number; hi: number; confidence: number };
+  ratio: number;
+  ratioCi: { lo: number; hi: number; confidence: number };
+  p: number;
 }
 
 /**
@@ -73,6 +94,8 @@ export interface KernelReport {
    * wasmNative and tsWasm.
    */
   ratios: { wasmNative: KernelRatio[]; tsWasm: KernelRatio[]; wasmNative128: KernelRatio[]; tsNative: KernelRatio[] };
+  /** reclaim-slow against reclaim-fast per implementation (when both kernels ran). */
+  premiums?: ReclaimPremium[];
   /** Implementations that were asked for but could not run, and why. */
   skipped: { impl: ImplName; reason: string }[];
   /** Interrupted: only the kernels that finished are here. */
@@ -100,10 +123,20 @@ export interface KernelImpl {
   faultFill(): void;
   /** Walk to one entry per table and read it; the sum of the entries (mod 2^64). */
   walk(): bigint;
+  /**
+   * MADV_DONTNEED of each table's 2 MiB with PT_RECLAIM, the PMD trylock forced to succeed
+   * (fast path) or fail (slow path: relock + 512-entry rescan); how many tables were freed.
+   */
+  reclaim(slow: boolean): number;
+  /** After reclaim: fault every table back, then every entry present (as fillPresent). */
+  refillReclaimed(): void;
   /** Set entry j of table i to a raw value (tests). */
   poke(i: number, j: number, entry: bigint): void;
   /** Sum over tables of entry j x (j + 1), mod 2^64. */
   checksum(): bigint;
   /** Counters of the zap and fault loops, for cross-checks. */
-  counters(): { entriesCleared: number; pagesGathered: number; tlbFlushes: number; forceBreak: number; faultAnon: number };
+  counters(): {
+    entriesCleared: number; pagesGathered: number; tlbFlushes: number; forceBreak: number; faultAnon: number;
+    reclaimFast: number; reclaimSlow: number; entriesReadScan: number; pmdLocks: number; nrPte: number;
+  };
 }

@@ -14,14 +14,27 @@ export interface VerifyOutcome {
   emptyAfterZap: number;
   afterFault: string;
   emptyAfterFault: number;
+  /** Tables freed by reclaim-fast, then by reclaim-slow (each: every table). */
+  freedFast: number;
+  freedSlow: number;
+  /** Checksum after the refill that follows each reclaim. */
+  afterRefill: string;
   entriesCleared: number;
   pagesGathered: number;
   tlbFlushes: number;
   forceBreak: number;
   faultAnon: number;
+  reclaimFast: number;
+  reclaimSlow: number;
+  entriesReadScan: number;
+  pmdLocks: number;
+  nrPte: number;
 }
 
-/** setup -> walk -> walk -> zap -> scan -> fault-fill -> scan (bench/native/kernels.c --check does the same). */
+/**
+ * setup -> walk -> walk -> zap -> scan -> fault-fill -> scan -> reclaim-fast -> refill ->
+ * reclaim-slow -> refill (bench/native/kernels.c --check does the same).
+ */
 export function verifySequence(impl: KernelImpl, tables: number): VerifyOutcome {
   impl.setup(tables);
   const afterSetup = impl.checksum().toString();
@@ -33,5 +46,14 @@ export function verifySequence(impl: KernelImpl, tables: number): VerifyOutcome 
   impl.faultFill();
   const afterFault = impl.checksum().toString();
   const emptyAfterFault = impl.scan();
-  return { afterSetup, walk, walkNext, afterZap, emptyAfterZap, afterFault, emptyAfterFault, ...impl.counters() };
+  impl.fillPresent();
+  const freedFast = impl.reclaim(false);
+  impl.refillReclaimed();
+  const freedSlow = impl.reclaim(true);
+  impl.refillReclaimed();
+  const afterRefill = impl.checksum().toString();
+  return {
+    afterSetup, walk, walkNext, afterZap, emptyAfterZap, afterFault, emptyAfterFault, freedFast, freedSlow, afterRefill,
+    ...impl.counters(),
+  };
 }

@@ -20,6 +20,8 @@ interface KernelExports {
   kernel_checksum(): bigint;
   kernel_simd(): number;
   kernel_poke(i: number, j: number, e: bigint): void;
+  kernel_reclaim(slow: number): number;
+  kernel_refill_reclaimed(): number;
   stats_ptr(): number;
   [name: string]: unknown;
 }
@@ -74,6 +76,13 @@ export class WasmKernels implements KernelImpl {
   walk(): bigint {
     return BigInt.asUintN(64, this.x.kernel_walk());
   }
+  reclaim(slow: boolean): number {
+    return this.x.kernel_reclaim(slow ? 1 : 0);
+  }
+  refillReclaimed(): void {
+    const status = this.x.kernel_refill_reclaimed();
+    if (status !== 0) throw new PtreclaimError(`refill after reclaim failed in the ${this.name} kernels (status ${status})`);
+  }
   poke(i: number, j: number, entry: bigint): void {
     this.x.kernel_poke(i, j, BigInt.asIntN(64, entry));
   }
@@ -96,6 +105,11 @@ export class WasmKernels implements KernelImpl {
       tlbFlushes: this.stat('TlbFlushes'),
       forceBreak: this.stat('ForceBreak'),
       faultAnon: this.stat('FaultAnon'),
+      reclaimFast: this.stat('ReclaimFast'),
+      reclaimSlow: this.stat('ReclaimSlow'),
+      entriesReadScan: this.stat('EntriesReadScan'),
+      pmdLocks: this.stat('PmdLocks'),
+      nrPte: this.stat('NrPte'),
     };
   }
 }

@@ -8,6 +8,8 @@ import type { Comparison } from '../bench/compare.js';
 import { groupByWorkload, COUNTER_ROWS, counterKey } from './exporter.js';
 import { fmtInt, fmtKb, fmtMs, fmtRate } from './format.js';
 import { terminalTable, highlightBest } from './table.js';
+import { fitGrid, type Layout } from './layout.js';
+import { formatPathsComparison } from './paths.js';
 import { formatScale } from '../workloads/sparse.js';
 
 interface Row {
@@ -50,16 +52,23 @@ function rowsFor(cells: readonly CellResult[]): Row[] {
   return rows;
 }
 
-export function formatBenchTables(results: BenchResults): string {
+/**
+ * One table per workload, strategies side by side; split by strategy when that does not fit
+ * the layout's width (src/report/layout.ts). When the paths comparison ran, the paths
+ * suite's cells are summarised inside it instead of three tables of their own.
+ */
+export function formatBenchTables(results: BenchResults, layout: Layout = { format: 'wide', width: Infinity }): string {
   const out: string[] = [];
-  for (const g of groupByWorkload(results.cells)) {
-    const table = terminalTable(['', ...g.cells.map((c) => pc.bold(c.strategy))]);
-    for (const row of rowsFor(g.cells)) {
+  const pathsCells = results.paths?.length ? results.cells.filter((c) => c.suite === 'paths') : [];
+  for (const g of groupByWorkload(results.cells.filter((c) => !pathsCells.includes(c)))) {
+    const rows = rowsFor(g.cells).map((row) => {
       const cells = g.cells.map(row.value);
-      table.push([row.label, ...(row.score ? highlightBest(cells, g.cells.map(row.score), row.best) : cells)]);
-    }
-    out.push(pc.bold(g.key) + pc.dim(`  ${g.cells[0]!.description}`), table.toString());
+      return { label: row.label, cells: row.score ? highlightBest(cells, g.cells.map(row.score), row.best) : cells };
+    });
+    const tables = fitGrid({ corner: '', head: g.cells.map((c) => pc.bold(c.strategy)), rows }, layout);
+    out.push(pc.bold(g.key) + pc.dim(`  ${g.cells[0]!.description}`), ...tables);
   }
+  if (results.paths?.length) out.push(formatPathsComparison(results.paths, pathsCells, layout));
   if (results.partial) out.push(pc.yellow(`partial results: ${results.partialReason ?? ''}`));
   return out.join('\n');
 }

@@ -3,7 +3,8 @@
  */
 import pc from 'picocolors';
 import type { RunResult } from '../run.js';
-import { terminalTable, highlightBest } from './table.js';
+import { highlightBest } from './table.js';
+import { fitGrid, type Layout } from './layout.js';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const kb = (n: number) => `${int(n)} kB`;
@@ -50,15 +51,34 @@ function knobs(r: RunResult | undefined): string {
     `scan every ${c.scanPeriodMs} ms x ${c.scanBytes / 2 ** 20} MiB`);
 }
 
-/** Render runs of the same source as one table, best value per scored row in green. */
-export function formatRunTable(results: readonly RunResult[]): string {
-  const head = ['', ...results.map((r) => pc.bold(r.strategy + (r.path !== 'auto' ? ` (${r.path})` : '')))];
-  const table = terminalTable(head);
-  for (const row of ROWS) {
-    const cells = results.map((r) => row.value(r));
-    table.push([row.label, ...(row.score ? highlightBest(cells, results.map(row.score)) : cells)]);
+/** Break a line at spaces so it fits `width` columns (unbounded width: unchanged). */
+function wrapTo(text: string, width: number): string {
+  if (!Number.isFinite(width)) return text;
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
   }
-  const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), table.toString(), knobs(results[0])];
+  if (line) out.push(line);
+  return out.join('\n');
+}
+
+/**
+ * Render runs of the same source as one table, best value per scored row in green; split by
+ * strategy when the table does not fit the layout's width (src/report/layout.ts).
+ */
+export function formatRunTable(results: readonly RunResult[], layout: Layout = { format: 'wide', width: Infinity }): string {
+  const head = results.map((r) => pc.bold(r.strategy + (r.path !== 'auto' ? ` (${r.path})` : '')));
+  const rows = ROWS.map((row) => {
+    const cells = results.map((r) => row.value(r));
+    return { label: row.label, cells: row.score ? highlightBest(cells, results.map(row.score)) : cells };
+  });
+  const tables = fitGrid({ corner: '', head, rows }, layout);
+  const k = results[0] ? pc.dim(wrapTo(knobs(results[0]).replace(/\x1b\[[0-9;]*m/g, ''), layout.width)) : '';
+  const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), ...tables, k];
   for (const r of results) {
     for (const v of r.check.violations.slice(0, 5)) {
       const where = v.file ? `${v.file}:${v.line}` : v.op === 'exit' ? 'exit' : `op ${v.index + 1}`;

@@ -18,6 +18,7 @@ import type { Op } from '../trace/ops.js';
 import type { Workload } from './types.js';
 import { Rng } from './rng.js';
 import { UsageError } from '../errors.js';
+import { ARENA_HARD_MAX_FRAMES, USER_VA_END } from '../core/types.js';
 
 const PAGE = 4096;
 const HUGE = 2 ** 21;
@@ -76,9 +77,64 @@ function coalesce(ranges: Block[]): Block[] {
   return out;
 }
 
-function validate(p: AllocParams): void {
+/** Largest and mean allocation of the event stream (rng.pow2(8) pages: 2^k, k uniform in 0..8). */
+const MAX_BLOCK = 256 * PAGE;
+const MEAN_BLOCK = ((2 ** 9 - 1) / 9) * PAGE;
+/** Share of events that allocate while the live heap is below its target (events()). */
+const ALLOC_SHARE = 0.55;
+
+/** What an alloc run needs, worked out before it starts (the generators follow the pages used, not the reserve). */
+export interface AllocEstimate {
+  /** VA the allocators reserve: twice the heap (mimalloc: one more 4 MiB segment for alignment). */
+  reserveBytes: number;
+  /** Most memory the events can have written: every allocation at the largest size, within the reserve. */
+  maxTouchedBytes: number;
+  /** What they write on average: the allocating share of the events at the mean size. */
+  expectedTouchedBytes: number;
+  /** Page-table frames for the most and the expected: a PTE table per 2 MiB touched, plus the PMD and PUD tables above. */
+  maxTableFrames: number;
+  expectedTableFrames: number;
+  /** The simulated arena's ceiling (4 GiB of WebAssembly memory), in frames. */
+  arenaFrames: number;
+}
+
+export function estimateAlloc(p: Pick<AllocParams, 'heapBytes' | 'churn'>): AllocEstimate {
+  const reserveBytes = 2 * p.heapBytes + 4 * MiB;
+  const maxTouchedBytes = Math.min(reserveBytes, p.churn * MAX_BLOCK);
+  const expectedTouchedBytes = Math.min(maxTouchedBytes, ALLOC_SHARE * p.churn * MEAN_BLOCK);
+  const frames = (touched: number) => {
+    const pte = Math.ceil(touched / HUGE) + 1;
+    return pte + Math.ceil(pte / 512) + 1 + Math.ceil(pte / 512 ** 2) + 1;
+  };
+  return {
+    reserveBytes, maxTouchedBytes, expectedTouchedBytes, maxTableFrames: frames(maxTouchedBytes),
+    expectedTableFrames: frames(expectedTouchedBytes), arenaFrames: ARENA_HARD_MAX_FRAMES,
+  };
+}
+
+const fmtSize = (b: number) => (b >= 2 ** 40 ? `${+(b / 2 ** 40).toFixed(1)} TiB` : b >= 2 ** 30 ? `${+(b / 2 ** 30).toFixed(1)} GiB` : `${+(b / MiB).toFixed(1)} MiB`);
+
+/** One line for a large alloc run: what it reserves and the most it can touch and hold in tables. */
+export function describeAllocEstimate(p: Pick<AllocParams, 'heapBytes' | 'churn'>): string {
+  const e = estimateAlloc(p);
+  return `alloc: heap ${fmtSize(p.heapBytes)} reserves ${fmtSize(e.reserveBytes)} of VA; ${p.churn} events write about ${fmtSize(e.expectedTouchedBytes)} ` +
+    `(at most ${fmtSize(e.maxTouchedBytes)}), about ${e.expectedTableFrames.toLocaleString('en-US')} page tables (${fmtSize(e.expectedTableFrames * PAGE)}) per run; ` +
+    'time and memory grow with --churn, not with --heap';
+}
+
+/** Refuse parameters no run can do (a clear UsageError), before any work starts. */
+export function validateAllocParams(p: AllocParams): void {
   if (!(p.heapBytes >= 4 * MiB) || p.heapBytes % PAGE !== 0) throw new UsageError(`alloc heap size must be a multiple of 4 KiB and at least 4 MiB, not ${p.heapBytes}`);
   if (!Number.isInteger(p.churn) || p.churn < 1) throw new UsageError(`alloc churn must be a positive integer, not ${p.churn}`);
+  const e = estimateAlloc(p);
+  if (BASE + e.reserveBytes > USER_VA_END) {
+    throw new UsageError(`alloc heap ${fmtSize(p.heapBytes)} is too large: the allocators reserve twice the heap (${fmtSize(e.reserveBytes)}) from ${fmtSize(BASE)} up, ` +
+      `and the 47-bit user address space ends at ${fmtSize(USER_VA_END)}; the largest heap is ${fmtSize((USER_VA_END - BASE - 4 * MiB) / 2)}`);
+  }
+  if (e.expectedTableFrames > e.arenaFrames) {
+    throw new UsageError(`alloc: heap ${fmtSize(p.heapBytes)} with ${p.churn} events would write about ${fmtSize(e.expectedTouchedBytes)}, needing about ` +
+      `${fmtSize(e.expectedTableFrames * PAGE)} of page tables; the simulated arena holds ${fmtSize(e.arenaFrames * PAGE)} (4 GiB of WebAssembly memory): lower --churn or --heap`);
+  }
 }
 
 /** jemalloc-like: first-fit over retained VA; dirty -> MADV_FREE -> MADV_DONTNEED by decay epochs. */
@@ -129,10 +185,21 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
   const reserve = 2 * p.heapBytes;
   const nHuge = reserve / HUGE;
   yield { kind: 'mmap', addr: BASE, len: reserve };
-  const used = new Array<number>(nHuge).fill(0); // live bytes per hugepage
-  const top = new Array<number>(nHuge).fill(0); // bump offset per hugepage
-  const holes: Block[][] = Array.from({ length: nHuge }, () => []);
-  const released = new Array<boolean>(nHuge).fill(true);
+  // Per hugepage, for those used so far (the arrays grow with use, not with the reserve: a
+  // 4 TiB heap with the default churn touches a few GiB). Hugepages past the end are all
+  // alike (empty, released), so scans stop one past the last used one.
+  const used: number[] = []; // live bytes per hugepage
+  const top: number[] = []; // bump offset per hugepage
+  const holes: Block[][] = [];
+  const released: boolean[] = [];
+  const reach = (h: number) => {
+    while (used.length <= h) {
+      used.push(0);
+      top.push(0);
+      holes.push([]);
+      released.push(true);
+    }
+  };
   const live: Block[] = [];
   let freeUnreleased = 0;
   const subreleaseLimit = p.heapBytes / 4;
@@ -141,11 +208,14 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
     if ('alloc' in e) {
       // Fill the fullest hugepage that has room (Temeraire's HugePageFiller prefers dense ones).
       let best = -1;
-      for (let h = 0; h < nHuge; h++) {
+      const scan = Math.min(nHuge, used.length + 1);
+      reach(scan - 1);
+      for (let h = 0; h < scan; h++) {
         const room = HUGE - top[h]! >= e.alloc || holes[h]!.some((x) => x.len >= e.alloc);
         if (room && (best < 0 || used[h]! > used[best]!)) best = h;
       }
       if (best < 0) best = 0; // over the reserve: wrap (never reached with the default sizes)
+      reach(best);
       const hole = holes[best]!.findIndex((x) => x.len >= e.alloc);
       let addr: number;
       if (hole >= 0) {
@@ -173,7 +243,7 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
       freeUnreleased += b.len;
     }
     if (++n % releaseEvery === 0) {
-      for (let h = 0; h < nHuge; h++) {
+      for (let h = 0; h < used.length; h++) {
         if (used[h] === 0 && !released[h]) {
           // A wholly free hugepage goes back whole: one aligned 2 MiB MADV_DONTNEED.
           yield { kind: 'madvise', addr: BASE + h * HUGE, len: HUGE, advice: 'dontneed' };
@@ -186,7 +256,7 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
       freeUnreleased = Math.max(0, freeUnreleased);
       if (freeUnreleased > subreleaseLimit) {
         // Last resort: release the free runs inside partly used hugepages (sub-PMD ranges).
-        for (let h = 0; h < nHuge; h++) {
+        for (let h = 0; h < used.length; h++) {
           if (used[h] === 0) continue;
           for (const r of coalesce(holes[h]!)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'dontneed' };
         }
@@ -205,8 +275,20 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
   // Segments are 4 MiB-aligned: reserve one extra segment and start at the aligned address.
   const base = Math.ceil(BASE / SEG) * SEG;
   yield { kind: 'mmap', addr: base, len: reserve };
-  const owner = new Int32Array(nPages).fill(-1); // block id per 64 KiB page, -1 = free
-  const purgeAt = new Float64Array(nPages).fill(Infinity); // event index when a free page is purged
+  // Per 64 KiB page, for the pages reached so far (grown by doubling, never past the reserve:
+  // memory follows the pages used, not the reserve). Pages past the end are free, never purged.
+  let owner = new Int32Array(Math.min(nPages, 4096)).fill(-1); // block id per 64 KiB page, -1 = free
+  let purgeAt = new Float64Array(owner.length).fill(Infinity); // event index when a free page is purged
+  const reach = (i: number) => {
+    if (i < owner.length) return;
+    const size = Math.min(nPages, Math.max(i + 1, 2 * owner.length));
+    const o = new Int32Array(size).fill(-1);
+    o.set(owner);
+    const q = new Float64Array(size).fill(Infinity);
+    q.set(purgeAt);
+    owner = o;
+    purgeAt = q;
+  };
   const live: { first: number; count: number; id: number }[] = [];
   let nextId = 0;
   let n = 0;
@@ -217,6 +299,7 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
       const perSegment = SEG / MPAGE;
       let first = -1;
       for (let i = 0, run = 0; i < nPages; i++) {
+        reach(i);
         if (i % perSegment === 0) run = 0; // a block never straddles two segments
         run = owner[i] === -1 ? run + 1 : 0;
         if (run === count) {
@@ -225,6 +308,7 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
         }
       }
       if (first < 0) first = 0;
+      reach(first + count - 1);
       const id = nextId++;
       for (let i = first; i < first + count; i++) {
         owner[i] = id;
@@ -246,10 +330,10 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
     n++;
     if (n % 32 === 0) {
       // mi_segment_try_purge: purge expired free pages, adjacent ones in one call.
-      for (let i = 0; i < nPages; ) {
+      for (let i = 0; i < purgeAt.length; ) {
         if (purgeAt[i]! <= n) {
           let j = i;
-          while (j < nPages && purgeAt[j]! <= n && Math.floor(j / (SEG / MPAGE)) === Math.floor(i / (SEG / MPAGE))) purgeAt[j++] = Infinity;
+          while (j < purgeAt.length && purgeAt[j]! <= n && Math.floor(j / (SEG / MPAGE)) === Math.floor(i / (SEG / MPAGE))) purgeAt[j++] = Infinity;
           yield { kind: 'madvise', addr: base + i * MPAGE, len: (j - i) * MPAGE, advice: 'dontneed' };
           i = j;
         } else i++;
@@ -260,7 +344,7 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
 
 export function allocWorkload(kind: AllocatorKind, params: Partial<AllocParams> = {}): Workload {
   const p = { ...DEFAULT_ALLOC_PARAMS, ...params };
-  validate(p);
+  validateAllocParams(p);
   const gen = { jemalloc, tcmalloc, mimalloc }[kind];
   return {
     name: `alloc-${kind}`,
