@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -7,6 +8,7 @@ import { importStrace } from '../src/import/strace.js';
 import { runOps } from '../src/run.js';
 import { STRATEGY_NAMES } from '../src/strategies.js';
 import { formatTrace, parseTrace } from '../src/trace/parse.js';
+import { RangeSet } from '../src/trace/ranges.js';
 import { formatOutcome, validateTargets } from '../src/validate.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
 
@@ -123,4 +125,105 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
     const bad = r.outcomes.filter((o) => !o.agree || o.sharedTables.length).map(formatOutcome);
     expect(bad, bad.join('\n')).toEqual([]);
   }, 60_000);
+});
+
+describe('strace import: address spaces (execve, brk(NULL))', () => {
+  const REPRO = 'brk(NULL) = 0x555555554000\nbrk(0x555555575000) = 0x555555575000\nbrk(NULL) = 0x600000000000\n';
+  const largest = (ops: ReturnType<typeof importStrace>['ops']) => Math.max(0, ...ops.filter((o) => o.kind === 'mmap').map((o) => o.len));
+
+  it('a brk(NULL) answer is the current break, never heap growth (issue 11 repro: no 10.7 TiB mapping)', () => {
+    const last = importStrace(REPRO, { file: 'r.strace' });
+    expect(largest(last.ops)).toBeLessThan(2 ** 30);
+    expect(lines(last.ops)).toEqual([]);
+    expect(last.summary.join('\n')).toMatch(/address spaces: 2 .*#2 from line 3, brk\(NULL\) answered 0x600000000000, not the break 0x555555575000.*imported #2 \(the last\), 1 before it/);
+    const first = importStrace(REPRO, { file: 'r.strace', exec: 1 });
+    expect(lines(first.ops)).toEqual(['mmap 0x555555554000 0x21000']);
+    // brk(NULL) in the same address space confirming the break changes nothing.
+    expect(lines(importStrace('brk(NULL) = 0x555555554000\nbrk(0x555555575000) = 0x555555575000\nbrk(NULL) = 0x555555575000\n').ops)).toEqual(['mmap 0x555555554000 0x21000']);
+  });
+
+  it('each successful execve starts a new address space for its pid; the last is imported unless --exec says', () => {
+    const anon = (len: number, at: string) => `mmap(NULL, ${len}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = ${at}`;
+    const log = [
+      '100 execve("/usr/bin/env", ["env", "python3"], 0x7ffd8 /* 20 vars */) = 0',
+      '100 brk(NULL) = 0x555555554000',
+      `100 ${anon(8192, '0x7f0000000000')}`,
+      '100 execve("/nonexistent", ["x"], 0x7ffd8 /* 20 vars */) = -1 ENOENT (No such file or directory)',
+      '100 execve("/usr/bin/python3", ["python3"], 0x7ffd8 /* 20 vars */) = 0',
+      '100 brk(NULL) = 0x600000000000',
+      '100 brk(0x600000021000) = 0x600000021000',
+      `101 ${anon(4096, '0x7f1000000000')}`,
+    ].join('\n');
+    const r = importStrace(log, { touch: 'none' });
+    expect(lines(r.ops)).toEqual(['mmap 0x600000000000 0x21000', 'mmap 0x7f1000000000 0x1000']);
+    expect(r.summary.join('\n')).toMatch(/address spaces: 2 \(#1 from line 1, execve, 2 calls; #2 from line 5, execve, 3 calls\); imported #2 \(the last\), 1 before it/);
+    expect(lines(importStrace(log, { touch: 'none', exec: 1 }).ops)).toEqual(['mmap 0x7f0000000000 0x2000']);
+    expect(() => importStrace(log, { file: 'x.log', exec: 3 })).toThrow(/x.log: --exec 3: the log has 2 address spaces .*give 1 to 2 or "last"/);
+  });
+});
+
+describe('strace import: lines that are not strace output', () => {
+  const MMAP = 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000';
+
+  it('a lone CR, binary garbage and NULs are skipped and counted with the first line number', () => {
+    const log = `${MMAP}\nfoo\rbar\n\u0000\u0001garbage\n\ufffd\ufffd\n${MMAP.replace('0x7f0000000000', '0x7f0000100000')}\r\n`;
+    const r = importStrace(log, { file: 'b.strace', touch: 'none' });
+    expect(lines(r.ops)).toEqual(['mmap 0x7f0000000000 0x2000', 'mmap 0x7f0000100000 0x2000']);
+    expect(r.summary).toContain('lines with binary data or control characters skipped: 3 (first at b.strace:2)');
+  });
+
+  it('a binary file is a UsageError that says so', () => {
+    expect(() => importStrace('\u0000\u0000\u0007ELF\n\u0001\u0002', { file: 'a.out' })).toThrow(/a.out: no mmap.*2 lines hold binary data or control characters, the first at line 1: is it an strace log\?/);
+  });
+
+  it('a call left <unfinished ...> and never resumed is counted and reported', () => {
+    const log = [MMAP, '[pid 7] munmap(0x7f0000000000, 8192 <unfinished ...>', '[pid 8] madvise(0x7f0000000000, 4096, MADV_DONTNEED <unfinished ...>', '+++ exited with 0 +++'].join('\n');
+    const r = importStrace(log, { file: 'u.strace', touch: 'none' });
+    expect(r.counts['calls left <unfinished ...> and never resumed, skipped']).toBe(2);
+    expect(r.summary).toContain('calls left <unfinished ...> and never resumed, skipped: 2 (first at u.strace:2)');
+  });
+});
+
+describe('strace import: guessed faults are labelled', () => {
+  it('the summary and the written trace say the touch ops are guesses of the --touch model', () => {
+    const log = 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\nmadvise(0x7f0000000000, 8192, MADV_DONTNEED) = 0';
+    const r = importStrace(log);
+    expect(r.summary).toContain('fault model: --touch dontneed-ranges: the 1 touch ops are GUESSES (strace cannot see page faults), not faults the program took');
+    const text = formatTrace(r.ops, r.header.join('\n'));
+    expect(text).toMatch(/^# GUESSED page faults: every touch op below comes from the fault model --touch dontneed-ranges/m);
+  });
+});
+
+describe('RangeSet (the importer\'s interval set) agrees with a page bitmap', () => {
+  it('add/remove/clip/intersects over random ranges', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('add', 'remove', 'clip', 'intersects'), fc.nat(64), fc.nat(16)), { maxLength: 60 }),
+        (steps) => {
+          const set = new RangeSet();
+          const bits = new Array<boolean>(96).fill(false);
+          for (const [op, s, n] of steps) {
+            const e = s + n;
+            if (op === 'add') for (let i = s; i < e; i++) bits[i] = true;
+            if (op === 'remove') for (let i = s; i < e; i++) bits[i] = false;
+            if (op === 'add') set.add(s, e);
+            else if (op === 'remove') set.remove(s, e);
+            else if (op === 'clip') {
+              const want: number[] = [];
+              for (let i = s; i < e; i++) if (bits[i]) want.push(i);
+              expect(set.clip(s, e).flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k))).toEqual(want);
+            } else if (n > 0) expect(set.intersects(s, e)).toBe(bits.slice(s, e).some(Boolean));
+          }
+          // Sorted, merged, non-empty ranges covering exactly the set pages.
+          const list = set.list;
+          for (let i = 0; i < list.length; i++) {
+            expect(list[i]![0]).toBeLessThan(list[i]![1]);
+            if (i) expect(list[i - 1]![1]).toBeLessThan(list[i]![0]);
+          }
+          expect(list.flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k))).toEqual(bits.flatMap((b, i) => (b ? [i] : [])));
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+  });
 });

@@ -30,6 +30,13 @@ function intArg(value: string): number {
   return v;
 }
 
+function execArg(value: string): number | 'last' {
+  if (value.trim() === 'last') return 'last';
+  const v = Number(value);
+  if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`"${value}" is not "last" or an integer >= 1`);
+  return v;
+}
+
 function addrArg(value: string): number {
   const v = parseNumber(value);
   if (typeof v === 'string') throw new InvalidArgumentError(v);
@@ -135,11 +142,12 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .command('import')
     .description('convert a log of a real program into a trace')
     .argument('<format>', 'log format: strace')
-    .argument('<log>', 'the log file (strace -f [-tt] -e trace=mmap,munmap,madvise,mremap,brk -o LOG prog)')
+    .argument('<log>', 'the log file (strace -f [-tt] -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG prog)')
     .requiredOption('-o, --output <file>', 'trace file to write (atomically)')
     .addOption(new Option('--touch <model>', 'how to fill in the page faults strace cannot see').choices([...TOUCH_MODELS]).default('dontneed-ranges'))
     .option('--rebase <addr>', 'move the trace by a multiple of 512 GiB so it starts in the 512 GiB span at ADDR (keeps every table shape)', addrArg)
-    .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number }) => {
+    .option('--exec <n>', 'the log has several address spaces (execve, strace -f): import the Nth (1-based) or "last" (default)', execArg)
+    .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last' }) => {
       if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
       checkOutputPaths([{ flag: '--output', path: flags.output }]);
       let text: string;
@@ -150,10 +158,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       }
       let r: ReturnType<typeof importStrace>;
       try {
-        r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase });
+        r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase, exec: flags.exec });
       } catch (e) {
-        // What the log holds is an input error (exit 1), as for a trace; only --rebase is usage.
-        if (e instanceof UsageError && !e.message.includes('--rebase')) throw new InputError(e.message);
+        // What the log holds is an input error (exit 1), as for a trace; only --rebase and --exec are usage.
+        if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
         throw e;
       }
       writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));

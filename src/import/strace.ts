@@ -18,10 +18,19 @@
  *   old + `mmap` new (the moved pages are faulted again under the fault model: an approximation,
  *   the kernel moves the page-table entries instead).
  * - Failed calls (`= -1 E...`) change nothing: skipped and counted.
- * - All pids are treated as threads of one address space (strace -f also follows fork; give it
- *   a program that does not fork, or a log of one process).
+ * - brk(NULL) asks for the current break: its answer sets the break, it is never heap growth.
+ * - Address spaces: a successful execve (any pid, strace -f) starts a new one for that pid, and
+ *   so does a brk(NULL) answer that differs from the known break (an exec the log does not show,
+ *   or another process). Other pids are threads of the address space they were last seen in; a
+ *   pid not seen before joins the newest one. One address space is imported: the last by default
+ *   (a launcher or shim execs the real program last), or the one `exec` chooses (1-based); the
+ *   summary says how many there were and where each began.
+ * - Lines that cannot be strace output (control characters, NULs, invalid UTF-8, a lone CR) are
+ *   skipped and counted with the first line number; a call left `<unfinished ...>` and never
+ *   resumed is counted the same way. Numbers that do not parse are a UsageError at file:line.
  *
- * strace cannot see page faults, so a fault model fills them in (`--touch`):
+ * strace cannot see page faults, so a fault model fills them in (`--touch`); its touch ops are
+ * guesses and are labelled so in the summary and in the written trace:
  * - dontneed-ranges (default): before each MADV_DONTNEED/MADV_FREE, write every page of the
  *   range: an allocator purges memory it used. Memory never purged is never touched.
  * - all-mapped: write every page of each new mapping (and heap growth) right after mapping it.
@@ -42,6 +51,8 @@ export interface StraceImportOptions {
   touch?: TouchModel;
   /** Move every address by a multiple of 512 GiB so the trace starts in the span at this address. */
   rebase?: number;
+  /** Which address space to import when the log has several (1-based, or 'last': the default). */
+  exec?: number | 'last';
 }
 
 export interface StraceImportResult {
@@ -60,6 +71,7 @@ const pageDown = (n: number) => Math.floor(n / PAGE_SIZE) * PAGE_SIZE;
 const pageUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
 interface Call {
+  pid: string;
   name: string;
   args: string[];
   /** Return value, or undefined when the call failed. */
@@ -69,64 +81,123 @@ interface Call {
 }
 
 /** pid, timestamp, then `name(args) = ret`: the forms strace -f / -tt / -ttt / -r write. */
-const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)?(?:(?:\d{2}:\d{2}:\d{2}(?:\.\d+)?|\d+\.\d+)\s+)?(.*)$/;
-const COMPLETE = /^([a-z_0-9]+)\((.*)\)\s+=\s+(0x[0-9a-f]+|-?\d+|\?)(?:\s+(E[A-Z0-9]+))?.*$/;
+const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)?(?:(?:\d{2}:\d{2}:\d{2}(?:\.\d+)?|\d+\.\d+)\s+)?(.*)$/s;
+const COMPLETE = /^([a-z_0-9]+)\((.*)\)\s+=\s+(0x[0-9a-f]+|-?\d+|\?)(?:\s+(E[A-Z0-9]+))?.*$/s;
+/** Nothing strace writes: C0 controls but tab, DEL, and U+FFFD (what invalid UTF-8 decodes to). */
+// eslint-disable-next-line no-control-regex
+const NOT_TEXT = /[\x00-\x08\x0b-\x1f\x7f\ufffd]/;
 
 /** Parses "0x7f..", "NULL", decimal. */
 function num(s: string | undefined, what: string, lineNo: number, file: string): number {
   const t = (s ?? '').trim();
   if (t === 'NULL') return 0;
   const v = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${file}:${lineNo}: ${what}: "${t}" is not a number`);
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${file}:${lineNo}: ${what}: "${t.length > 40 ? t.slice(0, 40) + '...' : t}" is not a number`);
   return v;
 }
 
-/** Joins unfinished/resumed halves per pid and yields complete calls of the traced syscalls. */
-function* calls(text: string, file: string, counts: Record<string, number>, bump: (k: string) => void): Generator<Call> {
-  const pending = new Map<string, string>();
-  const lines = text.split(/\r?\n/);
+/** Counts a skipped line under `what`, remembering the first line number. */
+type Skip = (what: string, lineNo: number) => void;
+
+/** Joins unfinished/resumed halves per pid and yields complete calls of the traced syscalls (and execve). */
+function* calls(text: string, file: string, bump: (k: string) => void, skip: Skip): Generator<Call> {
+  const pending = new Map<string, { head: string; lineNo: number }>();
+  const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    const raw = lines[i]!.trim();
+    let raw = lines[i]!;
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    raw = raw.trim();
     if (!raw) continue;
+    if (NOT_TEXT.test(raw)) {
+      skip('lines with binary data or control characters skipped', lineNo);
+      continue;
+    }
     const m = PREFIX.exec(raw)!;
     const pidNo = m[1] ?? m[2];
     const pid = pidNo ?? '-';
     let body = m[3]!;
     if (body.startsWith('+++') || body.startsWith('---') || body.startsWith('strace:')) continue;
     if (body.endsWith('<unfinished ...>')) {
-      pending.set(pid, body.slice(0, -'<unfinished ...>'.length).trimEnd());
+      const prev = pending.get(pid);
+      if (prev) skip('calls left <unfinished ...> and never resumed, skipped', prev.lineNo);
+      pending.set(pid, { head: body.slice(0, -'<unfinished ...>'.length).trimEnd(), lineNo });
       continue;
     }
-    const resumed = /^<\.\.\. ([a-z_0-9]+) resumed>(.*)$/.exec(body);
+    const resumed = /^<\.\.\. ([a-z_0-9]+) resumed>(.*)$/s.exec(body);
     if (resumed) {
       const head = pending.get(pid);
       pending.delete(pid);
       if (head === undefined) {
-        bump('lines not understood');
-        counts['firstBadLine'] ??= lineNo;
+        skip('lines not understood', lineNo);
         continue;
       }
-      body = head + resumed[2]!;
+      body = head.head + resumed[2]!;
     }
     const c = COMPLETE.exec(body);
     if (!c) {
       if (/^[a-z_0-9]+\(/.test(body) && body.includes('= ?')) continue; // exit_group & co
-      bump('lines not understood');
-      counts['firstBadLine'] ??= lineNo;
+      skip('lines not understood', lineNo);
       continue;
     }
     const name = c[1]!;
-    if (!SYSCALLS.has(name)) {
+    if (!SYSCALLS.has(name) && name !== 'execve') {
       bump(`other syscall ${name} ignored`);
       continue;
     }
     const args = c[2]!.split(/,\s*/);
     const failed = c[3] === '-1' && c[4] !== undefined;
     if (c[3] === '?') continue;
-    if (pidNo !== undefined) counts['pid:' + pidNo] = 1;
-    yield { name, args, ret: failed ? undefined : num(c[3], `${name} result`, lineNo, file), errno: failed ? c[4] : undefined, lineNo };
+    yield { pid, name, args, ret: failed ? undefined : num(c[3], `${name} result`, lineNo, file), errno: failed ? c[4] : undefined, lineNo };
   }
+  for (const p of pending.values()) skip('calls left <unfinished ...> and never resumed, skipped', p.lineNo);
+}
+
+/** One address space of the log: where it began and the calls made in it. */
+interface AddressSpace {
+  startLine: number;
+  why: string;
+  /** The break as last answered by brk, once known. */
+  brk?: number;
+  calls: Call[];
+  pids: Set<string>;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Splits calls by address space: at each successful execve and each brk(NULL) that contradicts the known break. */
+function splitAddressSpaces(all: Iterable<Call>): AddressSpace[] {
+  const spaces: AddressSpace[] = [{ startLine: 1, why: 'start of the log', calls: [], pids: new Set() }];
+  const spaceOf = new Map<string, AddressSpace>();
+  const begin = (pid: string, startLine: number, why: string) => {
+    const as: AddressSpace = { startLine, why, calls: [], pids: new Set([pid]) };
+    spaces.push(as);
+    spaceOf.set(pid, as);
+    return as;
+  };
+  for (const c of all) {
+    let as = spaceOf.get(c.pid) ?? spaces[spaces.length - 1]!;
+    if (c.name === 'execve') {
+      // The first execve of a log that starts with it (strace -f PROGRAM) does not split anything.
+      if (c.ret === 0) {
+        if (as.calls.length === 0 && spaces.length === 1) as.why = 'execve';
+        else begin(c.pid, c.lineNo, 'execve');
+      }
+      continue;
+    }
+    if (c.name === 'brk' && c.ret !== undefined) {
+      const asked = (c.args[0] ?? '').trim();
+      if (asked === 'NULL' && as.brk !== undefined && as.brk !== c.ret) {
+        as = begin(c.pid, c.lineNo, `brk(NULL) answered ${hex(c.ret)}, not the break ${hex(as.brk)}: an execve not in the log, or another process`);
+      }
+      as.brk = c.ret;
+    }
+    spaceOf.set(c.pid, as);
+    as.pids.add(c.pid);
+    as.calls.push(c);
+  }
+  // A log that starts with execve lines of failed attempts only, or anything else before the first call: keep spaces with calls.
+  return spaces.filter((as, i) => as.calls.length > 0 || i === spaces.length - 1);
 }
 
 /** Converts strace output to trace ops. */
@@ -137,6 +208,20 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
   const bump = (k: string, n = 1) => {
     counts[k] = (counts[k] ?? 0) + n;
   };
+  const firstLine: Record<string, number> = {};
+  const skip: Skip = (what, lineNo) => {
+    bump(what);
+    firstLine[what] = Math.min(firstLine[what] ?? Infinity, lineNo);
+  };
+  const spaces = splitAddressSpaces(calls(text, file, bump, skip));
+  const chosen = opts.exec ?? 'last';
+  if (chosen !== 'last' && (!Number.isInteger(chosen) || chosen < 1 || chosen > spaces.length)) {
+    throw new UsageError(`${file}: --exec ${chosen}: the log has ${spaces.length} address space${spaces.length === 1 ? '' : 's'} (${describeSpaces(spaces)}); give 1 to ${spaces.length} or "last"`);
+  }
+  const index = chosen === 'last' ? spaces.length : chosen;
+  const space = spaces[index - 1]!;
+  const pids = new Set([...space.pids].filter((p) => p !== '-'));
+
   const ops: Op[] = [];
   const mapped = new RangeSet();
   let brkStart: number | undefined;
@@ -155,7 +240,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
     mapped.remove(s, e);
   };
 
-  for (const c of calls(text, file, counts, bump)) {
+  for (const c of space.calls) {
     bump(`${c.name} calls`);
     if (c.ret === undefined && c.name !== 'brk') {
       bump(`${c.name} failed (${c.errno}), skipped`);
@@ -211,12 +296,13 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
       case 'brk': {
         const now = pageUp(c.ret!);
         const asked = (c.args[0] ?? '').trim();
-        if (brkStart === undefined) {
-          brkStart = now;
+        // brk(NULL) only reports the break (a different answer began a new address space above).
+        if (brkStart === undefined || asked === 'NULL') {
+          brkStart ??= now;
           brkCur = now;
           break;
         }
-        if (asked !== 'NULL' && pageUp(num(asked, 'brk address', c.lineNo, file)) !== now) bump('brk refused (unchanged break), skipped');
+        if (pageUp(num(asked, 'brk address', c.lineNo, file)) !== now) bump('brk refused (unchanged break), skipped');
         if (now > brkCur) mmap(c, brkCur, now);
         else if (now < brkCur) munmap(c, Math.max(now, brkStart), brkCur);
         if (now !== brkCur) bump('brk imported');
@@ -248,27 +334,41 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
     }
   }
 
-  const calledAny = Object.keys(counts).some((k) => k.endsWith(' calls'));
+  const calledAny = spaces.some((as) => as.calls.length > 0);
   if (!calledAny) {
+    const binary = counts['lines with binary data or control characters skipped'];
     throw new UsageError(
-      `${file}: no mmap, munmap, madvise, mremap or brk calls found; capture with: strace -f -e trace=mmap,munmap,madvise,mremap,brk -o LOG PROGRAM`,
+      `${file}: no mmap, munmap, madvise, mremap or brk calls found${binary ? ` (${binary} lines hold binary data or control characters, the first at line ${firstLine['lines with binary data or control characters skipped']}: is it an strace log?)` : ''}; capture with: strace -f -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG PROGRAM`,
     );
   }
   if (opts.rebase !== undefined) rebase(ops, opts.rebase, file);
 
-  const pids = Math.max(1, Object.keys(counts).filter((k) => k.startsWith('pid:')).length);
-  const firstBad = counts['firstBadLine'];
   const summary = Object.entries(counts)
-    .filter(([k]) => !k.startsWith('pid:') && k !== 'firstBadLine')
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}: ${v}${k === 'lines not understood' && firstBad ? ` (first at ${file}:${firstBad})` : ''}`);
-  summary.push(`pids: ${pids} (all treated as threads of one address space)`);
-  summary.push(`fault model: --touch ${touch}`);
+    .map(([k, v]) => `${k}: ${v}${firstLine[k] !== undefined ? ` (first at ${file}:${firstLine[k]})` : ''}`);
+  summary.push(`pids: ${Math.max(1, pids.size)} (all treated as threads of one address space)`);
+  if (spaces.length > 1) {
+    summary.push(
+      `address spaces: ${spaces.length} (${describeSpaces(spaces)}); imported #${index}${chosen === 'last' ? ' (the last)' : ''}` +
+        `, ${index - 1} before it${index < spaces.length ? `, ${spaces.length - index} after it` : ''}; --exec N imports another`,
+    );
+  }
+  const touches = ops.reduce((n, op) => n + (op.kind === 'touch' ? 1 : 0), 0);
+  summary.push(
+    touch === 'none'
+      ? 'fault model: --touch none (no page faults: strace cannot see them)'
+      : `fault model: --touch ${touch}: the ${touches} touch ops are GUESSES (strace cannot see page faults), not faults the program took`,
+  );
   const header = [
-    `imported from ${file} by ptreclaim import strace --touch ${touch}${opts.rebase !== undefined ? ` --rebase 0x${opts.rebase.toString(16)}` : ''}`,
+    `imported from ${file} by ptreclaim import strace --touch ${touch}${opts.exec !== undefined ? ` --exec ${opts.exec}` : ''}${opts.rebase !== undefined ? ` --rebase 0x${opts.rebase.toString(16)}` : ''}`,
+    `GUESSED page faults: every touch op below comes from the fault model --touch ${touch}, not from the log (strace cannot see page faults)`,
     ...summary,
   ];
   return { ops, counts, summary, header };
+}
+
+function describeSpaces(spaces: readonly AddressSpace[]): string {
+  return spaces.map((as, i) => `#${i + 1} from line ${as.startLine}, ${as.why}, ${as.calls.length} call${as.calls.length === 1 ? '' : 's'}`).join('; ');
 }
 
 /** Moves all addresses by a multiple of 512 GiB: every page table keeps its shape. */
