@@ -86,3 +86,26 @@ describe('the library API', () => {
     for (const [command, fn] of Object.entries(byCommand)) expect(typeof fn, command).toBe('function');
   });
 });
+
+describe('numbers never wrap or clamp silently (issue 11 item 8): one parser per kind for run and bench', () => {
+  it.each([
+    [['run', 'seed-5g', '--cpus', '4294967297'], /--cpus must be an integer from 1 to 8192, not "4294967297"/],
+    [['run', 'seed-5g', '--arena-limit', '0x100000002000'], /--arena-limit 0x100000002000 is out of range: give 8 KiB \(8192 bytes\) to 4094\.75 MiB \(4293656576 bytes\)/],
+    [['run', 'seed-5g', '--arena-limit', '5G'], /--arena-limit 5G is out of range/],
+    [['run', 'seed-5g', '--seed', '1.5'], /--seed must be an integer from 0 to 4294967295, not "1\.5"/],
+    [['run', 'seed-5g', '--seed', '-1'], /--seed must be an integer from 0 to 4294967295, not "-1"/],
+    [['bench', 'paths', '--seed', '4294967297'], /--seed must be an integer from 0 to 4294967295, not "4294967297"/],
+    [['bench', 'paths', '--seed', '-1'], /--seed must be an integer from 0 to 4294967295, not "-1"/],
+    [['corpus', 'generate', '-o', join(dir, 'c'), '--seed', '1.5'], /--seed must be an integer from 0 to 4294967295/],
+  ])('%j exits 2 naming the flag and its range', (args, message) => {
+    const r = run(...args);
+    expect(r.status, r.stdout).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('the largest arena limit is accepted', () => {
+    const r = run('run', 'seed-5g', '--arena-limit', '4293656576', '--cpus', '8192', '--seed', '4294967295', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).config).toMatchObject({ cpus: 8192, seed: 4294967295 });
+  });
+});

@@ -1,7 +1,7 @@
 /** Typed, validated options of `ptreclaim bench` (the CLI file only declares flags). */
 import { UsageError } from '../errors.js';
 import { parseStrategyList, STRATEGY_NAMES } from '../strategies.js';
-import { parseNumber } from '../trace/parse.js';
+import { parseIntegerArg, parseSeedArg, parseSizeArg } from '../args.js';
 import { parseScale } from '../workloads/sparse.js';
 import { validateAllocParams } from '../workloads/alloc.js';
 import { DEFAULT_SUITE_PARAMS, DEFAULT_SUITES, getSuite } from './suites.js';
@@ -22,11 +22,7 @@ export interface BenchFlags {
   heapProf?: string | boolean;
 }
 
-function int(v: string, flag: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, not "${v}"`);
-  return n;
-}
+const int = (v: string, flag: string, min: number) => parseIntegerArg(v, flag, min);
 
 export function parseShard(spec: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
@@ -39,11 +35,6 @@ export function parseShard(spec: string): { index: number; count: number } {
 export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
   const names = suites.length ? suites : DEFAULT_SUITES;
   for (const s of names) getSuite(s);
-  const size = (v: string, flag: string) => {
-    const n = parseNumber(v);
-    if (typeof n === 'string') throw new UsageError(`${flag}: ${n}`);
-    return n;
-  };
   const dir = (v: string | boolean | undefined, dflt: string) => (v === undefined || v === false ? undefined : v === true ? dflt : v);
   const o: BenchOptions = {
     suites: names,
@@ -51,9 +42,9 @@ export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
     timeMs: int(f.time, '--time', 1),
     iterations: int(f.iterations, '--iterations', 1),
     warmupIterations: int(f.warmup, '--warmup', 0),
-    seed: int(f.seed, '--seed', 0),
+    seed: parseSeedArg(f.seed),
     scale: f.scale ? parseScale(f.scale) : DEFAULT_SUITE_PARAMS.scale,
-    heapBytes: f.heap ? size(f.heap, '--heap') : DEFAULT_SUITE_PARAMS.heapBytes,
+    heapBytes: f.heap ? parseSizeArg(f.heap, '--heap') : DEFAULT_SUITE_PARAMS.heapBytes,
     churn: f.churn ? int(f.churn, '--churn', 1) : DEFAULT_SUITE_PARAMS.churn,
     timelinePoints: int(f.timelinePoints, '--timeline-points', 2),
     wasm: 'release',

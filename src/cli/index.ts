@@ -2,10 +2,14 @@
  * The `ptreclaim` command line: declares commands and flags, validates them into typed
  * options, and calls the library. Everything here is also available as a typed API.
  */
-import { Command, Option, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runOps, type RunResult } from '../run.js';
-import { readTraceFile, formatTrace, parseNumber } from '../trace/parse.js';
+import { readTraceFile, formatTrace } from '../trace/parse.js';
+import {
+  ARENA_LIMIT_MAX_BYTES, CPUS_MAX, SEED_MAX, formatBytes, parseArenaLimitArg, parseCpusArg, parsePositiveArg,
+  parseProbabilityArg, parseSeedArg, parseSizeArg,
+} from '../args.js';
 import { getWorkload, WORKLOADS } from '../workloads/index.js';
 import { parseStrategyList } from '../strategies.js';
 import { formatRunTable } from '../report/text.js';
@@ -16,12 +20,6 @@ import { registerOracleCommands } from './oracle.js';
 import { registerBenchCommands } from './bench.js';
 import { packageRoot } from '../paths.js';
 import type { ReclaimPath } from '../core/types.js';
-
-function sizeArg(value: string): number {
-  const v = parseNumber(value);
-  if (typeof v === 'string') throw new InvalidArgumentError(v);
-  return v;
-}
 
 function version(): string {
   try {
@@ -52,12 +50,6 @@ interface RunFlags {
   check?: boolean;
 }
 
-function numberArg(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`"${value}" is not a number`);
-  return v;
-}
-
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
   const program = new Command('ptreclaim')
     .description('Simulate and benchmark Linux user page-table reclaim (PT_RECLAIM) in WebAssembly')
@@ -78,17 +70,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print one JSON object (or an array for several strategies) on stdout')
     .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default('wasm'))
     .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default('release'))
-    .option('--arena-limit <bytes>', 'most page-table memory the arena may use (e.g. 512M, 3G)', sizeArg)
-    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', numberArg, 0)
-    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', numberArg, 0)
-    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', numberArg, 0)
-    .option('--seed <n>', 'seed of the probabilities above', numberArg, 1)
-    .option('--cpus <n>', 'CPUs that ran the mm (each TLB shootdown IPIs the others)', numberArg, 2)
+    .option('--arena-limit <bytes>', `most page-table memory the arena may use (e.g. 512M, 3G; at most ${formatBytes(ARENA_LIMIT_MAX_BYTES)})`, (v) => parseArenaLimitArg(v))
+    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', (v) => parseProbabilityArg(v, '--trylock-fail'), 0)
+    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', (v) => parseProbabilityArg(v, '--resched'), 0)
+    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', (v) => parseProbabilityArg(v, '--nowait-fail'), 0)
+    .option('--seed <n>', `seed of the probabilities above (integer 0 to ${SEED_MAX})`, (v) => parseSeedArg(v), 1)
+    .option('--cpus <n>', `CPUs that ran the mm (each TLB shootdown IPIs the others; 1 to ${CPUS_MAX})`, (v) => parseCpusArg(v), 2)
     .addOption(new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu').choices(['semi-rcu', 'rcu']).default('rcu'))
-    .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', numberArg, 4)
-    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', numberArg, 4)
-    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', numberArg, 100)
-    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', sizeArg, 256 * 2 ** 20)
+    .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', (v) => parsePositiveArg(v, '--tick-ms'), 4)
+    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', (v) => parsePositiveArg(v, '--grace-period-ms'), 4)
+    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', (v) => parsePositiveArg(v, '--scan-period-ms'), 100)
+    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', (v) => parseSizeArg(v, '--scan-bytes'), 256 * 2 ** 20)
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .addOption(new Option('--format <layout>', 'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
     .action((workload: string | undefined, flags: RunFlags & { format: TableFormat }) => {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 
 import { generateTrace, writeCorpus, CORPUS_DEFAULTS, type CorpusTrace } from '../corpus/generate.js';
 import { EXIT, InputError, UsageError } from '../errors.js';
+import { parseIntegerArg, parseSeedArg } from '../args.js';
 import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
 import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
@@ -24,17 +25,8 @@ import { WORKLOADS, getWorkload } from '../workloads/index.js';
 const EXIT_DIFFER = EXIT.failure;
 const EXIT_ORACLE_UNAVAILABLE = EXIT.oracleRefused;
 
-function intArg(value: string): number {
-  const v = Number(value);
-  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
-  return v;
-}
-
 function execArg(value: string): number | 'last' {
-  if (value.trim() === 'last') return 'last';
-  const v = Number(value);
-  if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`"${value}" is not "last" or an integer >= 1`);
-  return v;
+  return value.trim() === 'last' ? 'last' : parseIntegerArg(value, '--exec (or "last")', 1);
 }
 
 function addrArg(value: string): number {
@@ -173,8 +165,8 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .command('generate')
     .description('write a seeded set of random traces around every corner the model must get right')
     .requiredOption('-o, --output <dir>', 'directory to write the traces and manifest.json into')
-    .option('--seed <n>', 'PRNG seed', intArg, CORPUS_DEFAULTS.seed)
-    .option('--count <n>', 'number of traces', intArg, CORPUS_DEFAULTS.count)
+    .option('--seed <n>', 'PRNG seed', (v) => parseSeedArg(v), CORPUS_DEFAULTS.seed)
+    .option('--count <n>', 'number of traces', (v) => parseIntegerArg(v, '--count', 0), CORPUS_DEFAULTS.count)
     .action(async (flags: { output: string; seed: number; count: number }) => {
       checkOutputDirs([{ flag: '--output', path: flags.output }]);
       const progress = progressLine('corpus generate', 2 * flags.count, { unit: 'steps' });
