@@ -11,6 +11,7 @@ import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS } from './mm/cost.js';
 import { DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './mm/async-scan.js';
 import { ArenaFullError, UsageError } from './errors.js';
 import { getStrategy } from './strategies.js';
+import { checkRunArgs } from './api-schema.js';
 import type { Op, OpKind } from './trace/ops.js';
 
 export const RUN_SCHEMA_VERSION = 1;
@@ -160,6 +161,7 @@ export function applyOp(mm: Mm, op: Op): { errno: Errno; detail: string } | unde
 
 /** Run ops through a fresh mm with one strategy; exit's teardown is checked at the end. */
 export function runOps(ops: Iterable<Op>, opts: RunOptions = {}): RunResult {
+  ops = checkRunArgs('runOps', ops, opts);
   const strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
   const core = acquireCore(opts);
   try {

@@ -37,6 +37,7 @@
  * - none: no faults at all (only the VMA layout and madvise calls).
  */
 import { PAGE_SIZE, PGDIR_SIZE, TASK_SIZE } from '../core/types.js';
+import { checkStraceArgs } from '../api-schema.js';
 import { UsageError } from '../errors.js';
 import { MMAP_MIN_ADDR } from '../mm/mm.js';
 import type { Op } from '../trace/ops.js';
@@ -202,6 +203,7 @@ function splitAddressSpaces(all: Iterable<Call>): AddressSpace[] {
 
 /** Converts strace output to trace ops. */
 export function importStrace(text: string, opts: StraceImportOptions = {}): StraceImportResult {
+  checkStraceArgs(text, opts);
   const file = opts.file ?? '<strace>';
   const touch = opts.touch ?? 'dontneed-ranges';
   const counts: Record<string, number> = {};

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { TraceSyntaxError, PtreclaimError } from '../errors.js';
 import type { Op } from './ops.js';
+import { checkParseTraceArgs } from '../api-schema.js';
 
 export const TRACE_VERSION = 1;
 /** Largest value a trace number may have: well above any 47-bit address, exact in a double. */
@@ -54,6 +55,7 @@ export function parseNumber(text: string): number | string {
 
 /** Parse trace text. `file` names the source in error messages. */
 export function parseTrace(text: string, file = '<trace>'): Op[] {
+  checkParseTraceArgs(text, file);
   const ops: Op[] = [];
   let versionSeen = false;
   const lines = text.split(/\r?\n/);

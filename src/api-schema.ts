@@ -1,0 +1,166 @@
+/**
+ * The library's input schemas: one per public entry point, checked at its top, so nonsense
+ * from a caller (a string address, advice "bogus", `core: "rust"`) is a UsageError naming the
+ * function, the field and what was expected, as the CLI's option errors are, instead of being
+ * ignored, running as something else, or failing later with an unhelpful TypeError.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
+import { UsageError } from './errors.js';
+import { STRATEGY_NAMES } from './strategies.js';
+import type { Op } from './trace/ops.js';
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+
+const bool = { type: 'boolean' } as const;
+const str = { type: 'string' } as const;
+const probability = { type: 'number', minimum: 0, maximum: 1 } as const;
+const positive = { type: 'number', exclusiveMinimum: 0 } as const;
+/** Byte counts and addresses: exact in a JS number, at most 2^52 as in traces. */
+const bytes = { type: 'integer', minimum: 0, maximum: 2 ** 52 } as const;
+
+export const OP_SCHEMA = {
+  type: 'object',
+  required: ['kind', 'addr', 'len'],
+  properties: {
+    kind: { enum: ['mmap', 'munmap', 'touch', 'madvise'] },
+    addr: bytes,
+    len: bytes,
+    access: { enum: ['write', 'read'] },
+    advice: { enum: ['dontneed', 'free'] },
+    file: str,
+    line: { type: 'integer', minimum: 0 },
+  },
+  allOf: [
+    { if: { properties: { kind: { const: 'touch' } } }, then: { required: ['access'] } },
+    { if: { properties: { kind: { const: 'madvise' } } }, then: { required: ['advice'] } },
+  ],
+} as const;
+
+export const RUN_OPTIONS_SCHEMA = {
+  type: 'object',
+  properties: {
+    strategy: { enum: [...STRATEGY_NAMES] },
+    path: { enum: ['auto', 'fast', 'slow'] },
+    core: { enum: ['wasm', 'ts'] },
+    wasm: { enum: ['release', 'debug'] },
+    arenaLimitBytes: { type: 'integer', minimum: ARENA_LIMIT_MIN_BYTES, maximum: ARENA_LIMIT_MAX_BYTES },
+    source: str,
+    maxErrors: { type: 'integer', minimum: 0 },
+    timeline: bool,
+    zeroPage: bool,
+    check: bool,
+    trylockFail: probability,
+    resched: probability,
+    nowaitFail: probability,
+    seed: { type: 'integer', minimum: 0, maximum: SEED_MAX },
+    cpus: { type: 'integer', minimum: 1, maximum: CPUS_MAX },
+    tableFree: { enum: ['semi-rcu', 'rcu'] },
+    tickMs: positive,
+    gracePeriodMs: positive,
+    scanPeriodMs: positive,
+    scanBytes: { type: 'integer', minimum: 1, maximum: 2 ** 52 },
+  },
+} as const;
+
+export const COMPARE_OPTIONS_SCHEMA = {
+  type: 'object',
+  required: ['alpha', 'threshold'],
+  properties: { alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }, threshold: { type: 'number', minimum: 0 } },
+} as const;
+
+export const STRACE_OPTIONS_SCHEMA = {
+  type: 'object',
+  properties: {
+    file: str,
+    touch: { enum: ['dontneed-ranges', 'all-mapped', 'none'] },
+    rebase: bytes,
+    exec: { anyOf: [{ const: 'last' }, { type: 'integer', minimum: 1 }] },
+  },
+} as const;
+
+export const MERGE_INPUTS_SCHEMA = {
+  type: 'array',
+  items: { type: 'object', required: ['path', 'results'], properties: { path: str, results: { type: 'object' } } },
+} as const;
+
+const validateOp = ajv.compile(OP_SCHEMA);
+const validateRunOptions = ajv.compile(RUN_OPTIONS_SCHEMA);
+const validateCompareOptions = ajv.compile(COMPARE_OPTIONS_SCHEMA);
+const validateStraceOptions = ajv.compile(STRACE_OPTIONS_SCHEMA);
+const validateMergeInputs = ajv.compile(MERGE_INPUTS_SCHEMA);
+
+const shown = (v: unknown): string => {
+  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : typeof v === 'object' ? (Array.isArray(v) ? 'an array' : v === null ? 'null' : 'an object') : String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}...` : s;
+};
+
+/** "fn: where.field must be ..., not X" from ajv's first error. */
+function describe(fn: string, where: string, data: unknown, e: ErrorObject | undefined): string {
+  const path = (e?.instancePath ?? '').split('/').slice(1);
+  let value: unknown = data;
+  for (const k of path) value = (value as Record<string, unknown> | undefined)?.[k];
+  const at = [where, ...path.map((k) => (/^\d+$/.test(k) ? `[${k}]` : `.${k}`))].join('');
+  const p = (e?.params ?? {}) as Record<string, unknown>;
+  switch (e?.keyword) {
+    case 'enum':
+      return `${fn}: ${at} must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}, not ${shown(value)}`;
+    case 'required':
+      return `${fn}: ${at}.${String(p.missingProperty)} is required`;
+    case 'type':
+      return `${fn}: ${at} must be ${/^[aeiou]/.test(String(p.type)) ? 'an' : 'a'} ${String(p.type)}, not ${typeof value === 'number' ? value : `${typeof value === 'string' ? 'the string ' : ''}${shown(value)}`}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${fn}: ${at} must be ${String(p.comparison)} ${String(p.limit)}, not ${shown(value)}`;
+    default:
+      return `${fn}: ${at} ${e?.message ?? 'is invalid'}${value !== undefined ? `, not ${shown(value)}` : ''}`;
+  }
+}
+
+function check<T>(validate: ValidateFunction, fn: string, where: string, data: unknown): T {
+  if (!validate(data)) throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
+  return data as T;
+}
+
+/** Arrays already checked: a benchmark re-runs the same array many times and pays once. */
+const checkedArrays = new WeakSet<readonly Op[]>();
+
+/** runOps(ops, opts): options now; ops now if an array, else one by one as they are consumed. */
+export function checkRunArgs(fn: string, ops: unknown, opts: unknown): Iterable<Op> {
+  if (opts !== undefined) check(validateRunOptions, fn, 'options', opts);
+  if (Array.isArray(ops)) {
+    if (!checkedArrays.has(ops)) {
+      for (let i = 0; i < ops.length; i++) check(validateOp, fn, `ops[${i}]`, ops[i]);
+      checkedArrays.add(ops);
+    }
+    return ops as Op[];
+  }
+  if (ops === null || typeof ops !== 'object' || typeof (ops as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw new UsageError(`${fn}: ops must be an array (or iterable) of operations such as { kind: 'mmap', addr: 0x7f0000000000, len: 0x200000 }, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`);
+  }
+  return (function* () {
+    let i = 0;
+    for (const op of ops as Iterable<unknown>) yield check<Op>(validateOp, fn, `ops[${i++}]`, op);
+  })();
+}
+
+export function checkCompareOptions(opts: unknown): void {
+  check(validateCompareOptions, 'compareResults', 'options', opts);
+}
+
+export function checkStraceArgs(text: unknown, opts: unknown): void {
+  if (typeof text !== 'string') throw new UsageError(`importStrace: text must be the strace log as a string, not ${shown(text)}`);
+  if (opts !== undefined) check(validateStraceOptions, 'importStrace', 'options', opts);
+}
+
+export function checkMergeInputs(inputs: unknown): void {
+  check(validateMergeInputs, 'mergeResults', 'inputs', inputs);
+}
+
+/** parseTrace(text, file): the parser itself reports syntax; this only checks the argument types. */
+export function checkParseTraceArgs(text: unknown, file: unknown): void {
+  if (typeof text !== 'string') throw new UsageError(`parseTrace: text must be the trace as a string, not ${typeof text === 'object' ? shown(text) : `${typeof text} ${shown(text)}`}`);
+  if (file !== undefined && typeof file !== 'string') throw new UsageError(`parseTrace: file must be a string naming the trace, not ${shown(file)}`);
+}
