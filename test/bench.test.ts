@@ -16,7 +16,8 @@ import { compareResults } from '../src/bench/compare.js';
 import { DEFAULT_SUITE_PARAMS } from '../src/bench/suites.js';
 import { EXPORTERS } from '../src/report/exporters.js';
 import { UsageError } from '../src/errors.js';
-import type { BenchOptions, BenchResults } from '../src/bench/types.js';
+import type { BenchOptions, BenchResults, CellResult } from '../src/bench/types.js';
+import { formatComparison } from '../src/report/terminal.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ptreclaim-bench-'));
 const bin = join(__dirname, '..', 'bin', 'ptreclaim.js');
@@ -152,6 +153,68 @@ describe('compare', () => {
     const malformed = run(base, join(tmp, 'notjson.json'));
     expect(malformed.status).toBe(2);
     expect(malformed.stderr).toMatch(/notjson\.json: not JSON/);
+  });
+});
+
+describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
+  const opts = { alpha: 0.05, threshold: 0.05 };
+  /** The same file as if run with other suite options (what --scale or --heap change). */
+  const withOption = (r: BenchResults, over: Partial<BenchOptions>): BenchResults => ({ ...r, context: { ...r.context, options: { ...r.context.options, ...over } } });
+
+  it('files whose options change what a cell measures are incomparable: the message names the field', () => {
+    expect(() => compareResults(whole, withOption(whole, { scale: 1 / 2048 }), opts)).toThrow(/compare: the files measure different things: option scale differs \(1\/65536 vs 1\/2048\)/);
+    expect(() => compareResults(whole, withOption(whole, { heapBytes: 2 ** 30 }), opts)).toThrow(/option heapBytes differs/);
+    expect(() => compareResults(whole, withOption(whole, { strategies: ['pt-reclaim'] }), opts)).toThrow(/option strategies differs/);
+    expect(() => compareResults(whole, withOption(whole, { seed: 2 }), opts)).toThrow(/option seed differs \(1 vs 2\)/);
+    const cellOpts = structuredClone(whole);
+    cellOpts.cells[0]!.runOptions = { ...cellOpts.cells[0]!.runOptions, cpus: 64 };
+    expect(() => compareResults(whole, cellOpts, opts)).toThrow(new RegExp(`cell ${cellOpts.cells[0]!.id}: run option cpus differs`));
+    // The time budget only changes the sample count.
+    expect(() => compareResults(whole, withOption(whole, { timeMs: 50, iterations: 3 }), opts)).not.toThrow();
+  });
+
+  it('crafted files are rejected naming the file and the cell: zero/negative/NaN samples, duplicate ids, missing fields', () => {
+    const bad = (f: (r: BenchResults) => void) => {
+      const r = structuredClone(whole);
+      f(r);
+      return r;
+    };
+    const id = whole.cells[1]!.id;
+    expect(() => compareResults(whole, bad((r) => { r.cells[1]!.samples[0] = 0; }), opts)).toThrow(new RegExp(`compareResults: new: not a valid ptreclaim results file: cells\\.1\\.samples\\.0 must be > 0 \\(cell ${id}\\)`));
+    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = -3; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be > 0/);
+    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = NaN; }), 'n.json')).toThrow(/cells\.1\.samples\.2 must be > 0/);
+    expect(() => validateResults(bad((r) => { r.cells[3]!.id = r.cells[1]!.id; }), 'd.json')).toThrow(new RegExp(`d\\.json: .*cells\\.1 and cells\\.3 have the same id "${id}"`));
+    expect(() => validateResults(bad((r) => { delete (r.cells[2] as Partial<CellResult>).memory; }), 'm.json')).toThrow(/m\.json: .*cells\.2 must have required property 'memory' \(cell /);
+  });
+
+  it('a partial input is said in the output', () => {
+    const partial: BenchResults = { ...whole, partial: true, partialReason: 'interrupted', cells: whole.cells.slice(0, 3) };
+    const cmp = compareResults(whole, partial, opts);
+    expect(cmp.partial).toEqual({ next: 'interrupted' });
+    expect(formatComparison(cmp, 0.05)).toMatch(/new is partial \(interrupted\): only its finished cells are compared/);
+  });
+
+  it('CLI: bench sparse at two scales then compare --fail-on-regression exits 2 naming the scale', () => {
+    const runBin = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const a = join(tmp, 's8192.json');
+    const b = join(tmp, 's2048.json');
+    for (const [scale, f] of [['1/8192', a], ['1/2048', b]] as const) {
+      const r = runBin('bench', 'sparse', '--scale', scale, '--strategy', 'none', '--iterations', '2', '--warmup', '0', '--time', '1', '-q', '--json', f);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const r = runBin('compare', a, b, '--fail-on-regression');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/option scale differs \(1\/8192 vs 1\/2048\)/);
+  }, 60_000);
+});
+
+describe('merge', () => {
+  it('shards of different counts: the message says the counts differ (not "given twice")', () => {
+    const s13: BenchResults = { ...whole, partial: true, partialReason: 'shard 1/3', context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 3 } } }, cells: whole.cells.slice(0, 3) };
+    const s12: BenchResults = { ...whole, partial: true, partialReason: 'shard 1/2', context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 2 } } }, cells: whole.cells.slice(4, 6) };
+    expect(() => mergeResults([{ path: 'a.json', results: s13 }, { path: 'b.json', results: s12 }])).toThrow(
+      /merge: b\.json is shard 1\/2 but a\.json is shard 1\/3: shards of one sweep share the count N of --shard K\/N/,
+    );
   });
 });
 

@@ -6,6 +6,8 @@
 import { UsageError } from '../errors.js';
 import { geomean, mannWhitneyU, median, medianCI, type Interval } from './stats.js';
 import type { BenchResults, CellResult } from './types.js';
+import { checkCompareOptions } from '../api-schema.js';
+import { validateResults } from './schema.js';
 
 export interface CompareOptions {
   /** Significance level for the U test. */
@@ -34,6 +36,8 @@ export interface CounterDiff {
 
 export interface Comparison {
   rows: CompareRow[];
+  /** Why an input holds only part of its matrix ("interrupted", "shard 1/4"), per side. */
+  partial: { base?: string; next?: string };
   /** Geometric mean of new/base median ratios over the compared cells. */
   geomeanRatio: number;
   counterDiffs: CounterDiff[];
@@ -50,9 +54,41 @@ function exactFigures(c: CellResult): Record<string, number> {
   return out;
 }
 
+/**
+ * Options that change what a cell measures: files that differ in one are incomparable. The time
+ * budget, iteration counts, shard and profile directories only change how many samples there are.
+ */
+const MEASURED_OPTIONS = ['suites', 'strategies', 'seed', 'scale', 'heapBytes', 'churn', 'timelinePoints', 'wasm'] as const;
+
+/** The first option (or cell run option) on which the two files disagree, described. */
+export function incomparability(base: BenchResults, next: BenchResults): string | undefined {
+  const show = (v: unknown) => (v === undefined ? '(absent)' : typeof v === 'number' && v > 0 && v < 1 && Number.isInteger(1 / v) ? `1/${1 / v}` : JSON.stringify(v));
+  for (const k of MEASURED_OPTIONS) {
+    const a = base.context.options[k];
+    const b = next.context.options[k];
+    if (JSON.stringify(a) !== JSON.stringify(b)) return `option ${k} differs (${show(a)} vs ${show(b)})`;
+  }
+  const nextById = new Map(next.cells.map((c) => [c.id, c]));
+  for (const b of base.cells) {
+    const n = nextById.get(b.id);
+    if (!n) continue;
+    for (const k of new Set([...Object.keys(b.runOptions ?? {}), ...Object.keys(n.runOptions ?? {})])) {
+      const x = b.runOptions?.[k];
+      const y = n.runOptions?.[k];
+      if (JSON.stringify(x) !== JSON.stringify(y)) return `cell ${b.id}: run option ${k} differs (${show(x)} vs ${show(y)})`;
+    }
+    if (b.ops !== n.ops) return `cell ${b.id}: the workload has ${b.ops} ops in base and ${n.ops} in new`;
+  }
+  return undefined;
+}
+
 export function compareResults(base: BenchResults, next: BenchResults, o: CompareOptions): Comparison {
-  if (base.context.options.seed !== next.context.options.seed) {
-    throw new UsageError(`compare: the files use different seeds (${base.context.options.seed} vs ${next.context.options.seed}); workloads differ, so cells are not comparable`);
+  validateResults(base, 'compareResults: base');
+  validateResults(next, 'compareResults: new');
+  checkCompareOptions(o);
+  const differs = incomparability(base, next);
+  if (differs) {
+    throw new UsageError(`compare: the files measure different things: ${differs}; run both with the same options (only the build and the time budget may differ)`);
   }
   const nextById = new Map(next.cells.map((c) => [c.id, c]));
   const baseIds = new Set(base.cells.map((c) => c.id));
@@ -84,6 +120,10 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
   }
   return {
     rows,
+    partial: {
+      ...(base.partial ? { base: base.partialReason ?? 'partial' } : {}),
+      ...(next.partial ? { next: next.partialReason ?? 'partial' } : {}),
+    },
     geomeanRatio: geomean(rows.map((r) => r.next.median / r.base.median)),
     counterDiffs,
     onlyInBase: base.cells.filter((c) => !nextById.has(c.id)).map((c) => c.id),

@@ -2,7 +2,9 @@
  * Joining results files: shards of one sweep (`--shard K/N`) back into the whole matrix.
  * Files must come from the same build and options (shard aside); a cell may appear once.
  */
+import { checkMergeInputs } from '../api-schema.js';
 import { UsageError } from '../errors.js';
+import { validateResults } from './schema.js';
 import type { BenchResults, CellResult } from './types.js';
 
 /** The options that must agree for cells to be comparable (everything but the shard and profile dirs). */
@@ -12,7 +14,9 @@ function sweepKey(r: BenchResults): string {
 }
 
 export function mergeResults(inputs: readonly { path: string; results: BenchResults }[]): BenchResults {
+  checkMergeInputs(inputs);
   if (inputs.length === 0) throw new UsageError('merge: give at least one results file');
+  for (const { path, results } of inputs) validateResults(results, path);
   const base = inputs[0]!;
   const key = sweepKey(base.results);
   const cells = new Map<string, { cell: CellResult; path: string }>();
@@ -25,6 +29,11 @@ export function mergeResults(inputs: readonly { path: string; results: BenchResu
     // A run that stopped early (Ctrl-C or another signal, an error, or a snapshot of a run still going).
     if (/^(interrupted|unfinished|stopped by)/.test(results.partialReason ?? '')) anyInterrupted = true;
     const shard = results.context.options.shard;
+    const first = inputs.find((i) => i.results.context.options.shard);
+    const firstShard = first?.results.context.options.shard;
+    if (shard && first && firstShard && shard.count !== firstShard.count) {
+      throw new UsageError(`merge: ${path} is shard ${shard.index}/${shard.count} but ${first.path} is shard ${firstShard.index}/${firstShard.count}: shards of one sweep share the count N of --shard K/N; rerun with the same N`);
+    }
     if (shard) {
       if (shards.has(shard.index)) throw new UsageError(`merge: shard ${shard.index}/${shard.count} given twice (${path})`);
       shards.add(shard.index);

@@ -42,7 +42,8 @@ export const BENCH_JSON_SCHEMA = {
         properties: {
           id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, strategy: str, ops: num,
           latency: { type: 'object', required: ['mean', 'median', 'p99', 'min', 'max', 'rme', 'samples'], additionalProperties: num },
-          samples: { type: 'array', items: num, minItems: 1 },
+          // Latencies in ms: a zero or negative sample is not a measurement.
+          samples: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1 },
           throughput: { type: 'object', required: ['opsPerSec', 'zapGiBPerSec', 'entriesPerSec'], additionalProperties: num },
           memory: {
             type: 'object',
@@ -99,9 +100,23 @@ export function validateResults(data: unknown, where: string): BenchResults {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
     const hint = (data as { kind?: unknown } | null)?.kind !== BENCH_KIND ? ' (is it a `ptreclaim bench --json` file?)' : '';
-    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${hint}`);
+    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${cellOf(data, e?.instancePath)}${hint}`);
   }
-  return data as unknown as BenchResults;
+  const results = data as unknown as BenchResults;
+  const seen = new Map<string, number>();
+  results.cells.forEach((c, i) => {
+    const first = seen.get(c.id);
+    if (first !== undefined) throw new UsageError(`${where}: not a valid ptreclaim results file: cells.${first} and cells.${i} have the same id "${c.id}"; cells are matched by id, so each may appear once`);
+    seen.set(c.id, i);
+  });
+  return results;
+}
+
+/** " (cell ID)" when the schema error is inside a cell that has a readable id. */
+function cellOf(data: unknown, path: string | undefined): string {
+  const m = /^\/cells\/(\d+)(?:\/|$)/.exec(path ?? '');
+  const id = m ? (data as { cells: { id?: unknown }[] }).cells[Number(m[1])]?.id : undefined;
+  return typeof id === 'string' ? ` (cell ${id.length > 80 ? id.slice(0, 80) + '...' : id})` : '';
 }
 
 export function readResults(path: string): BenchResults {

@@ -95,6 +95,8 @@ export function formatComparison(cmp: Comparison, alpha: number): string {
   } else {
     out.push('memory and work counters: identical');
   }
+  if (cmp.partial.base) out.push(pc.yellow(`base is partial (${cmp.partial.base}): only its finished cells are compared`));
+  if (cmp.partial.next) out.push(pc.yellow(`new is partial (${cmp.partial.next}): only its finished cells are compared`));
   if (cmp.onlyInBase.length) out.push(pc.dim(`only in base: ${cmp.onlyInBase.join(', ')}`));
   if (cmp.onlyInNew.length) out.push(pc.dim(`only in new: ${cmp.onlyInNew.join(', ')}`));
   return out.join('\n');
