@@ -230,6 +230,14 @@ describe('kernels: CLI flags', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--in-cache-tables must be an integer from 1 to 32768/);
   });
+  it.skipIf(!nativeKernelsStatus().available)('--cpu none (documented) runs native without pinning', () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'ptreclaim-kernels-')), 'k.json');
+    const r = cli('--cpu', 'none', '--impl', 'native', '--kernel', 'scan', '--footprint', 'in-cache', '--samples', '1', '--sample-ms', '1', '--warmup-ms', '0', '--in-cache-tables', '8', '--json', json);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { context: { pinnedCpu: number | null }; results: { impl: string }[] };
+    expect(report.context.pinnedCpu).toBeNull();
+    expect(report.results.map((x) => x.impl)).toContain('native');
+  });
   it('--help describes the kernels flags, not the suites of `bench`', () => {
     const r = cli('--help');
     expect(r.status, r.stderr).toBe(0);

@@ -30,8 +30,9 @@ function intIn(what: string, lo: number, hi: number) {
   };
 }
 
-function cpuArg(value: string): number | null {
-  if (value === 'none') return null;
+/** 'none' stays a string here: commander turns a parser's null into '' (then "pin  PID"). */
+function cpuArg(value: string): number | 'none' {
+  if (value.trim() === 'none') return 'none';
   const max = cpus().length - 1;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`--cpu must be a CPU number from 0 to ${max} or "none", not "${value}"`);
@@ -46,7 +47,7 @@ interface KernelFlags {
   samples: number;
   sampleMs: number;
   warmupMs: number;
-  cpu?: number | null;
+  cpu?: number | 'none';
   inCacheTables: number;
   outOfCacheTables: number;
 }
@@ -72,7 +73,7 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
       const interrupt = interruptOnSignals('kernels');
       const report = await runKernels({
         impls: flags.impl, kernels: flags.kernel, footprints: flags.footprint, samples: flags.samples,
-        minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
+        minNs: flags.sampleMs * 1e6, warmupNs: flags.warmupMs * 1e6, cpu: flags.cpu === 'none' ? null : flags.cpu, tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
         onResult: (r) => err(`  ${r.footprint} ${r.impl} ${r.kernel}: ${r.nsPerTable.toFixed(1)} ns/table\n`),
         signal: interrupt.signal,
       }).finally(interrupt.dispose);

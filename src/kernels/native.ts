@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { accessSync, constants } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { buildPath } from '../paths.js';
-import { PtreclaimError } from '../errors.js';
+import { PtreclaimError, UsageError } from '../errors.js';
 import type { KernelName } from './types.js';
 
 export function nativeKernelsPath(): string {
@@ -82,6 +82,7 @@ export class NativeKernelServer {
    * dip). unpin() (and close()) restore the main thread's previous affinity.
    */
   async pin(cpu: number): Promise<void> {
+    if (!Number.isInteger(cpu) || cpu < 0) throw new UsageError(`cannot pin to CPU ${JSON.stringify(cpu)}: expected a CPU number`);
     await this.ask(`pin ${cpu} ${process.pid}`);
     this.pinned = true;
   }
