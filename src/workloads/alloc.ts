@@ -182,9 +182,9 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
 
 /** tcmalloc-like: pack into hugepages; release wholly free hugepages, subrelease only when over the limit. */
 function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
-  const reserve = 2 * p.heapBytes;
-  const nHuge = reserve / HUGE;
-  yield { kind: 'mmap', addr: BASE, len: reserve };
+  // Whole hugepages: a heap that is not a multiple of 1 MiB still gets aligned 2 MiB units.
+  let nHuge = Math.ceil((2 * p.heapBytes) / HUGE);
+  yield { kind: 'mmap', addr: BASE, len: nHuge * HUGE };
   // Per hugepage, for those used so far (the arrays grow with use, not with the reserve: a
   // 4 TiB heap with the default churn touches a few GiB). Hugepages past the end are all
   // alike (empty, released), so scans stop one past the last used one.
@@ -214,7 +214,13 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
         const room = HUGE - top[h]! >= e.alloc || holes[h]!.some((x) => x.len >= e.alloc);
         if (room && (best < 0 || used[h]! > used[best]!)) best = h;
       }
-      if (best < 0) best = 0; // over the reserve: wrap (never reached with the default sizes)
+      if (best < 0) {
+        // No hugepage has room (small heaps: live bytes overshoot the target by up to one
+        // 1 MiB block, and holes fragment): take one more hugepage from the system, as
+        // tcmalloc's page heap grows. Never reached with the default sizes.
+        yield { kind: 'mmap', addr: BASE + nHuge * HUGE, len: HUGE };
+        best = nHuge++;
+      }
       reach(best);
       const hole = holes[best]!.findIndex((x) => x.len >= e.alloc);
       let addr: number;
