@@ -2,7 +2,7 @@
 import { UsageError } from '../errors.js';
 import { parseStrategyList, STRATEGY_NAMES } from '../strategies.js';
 import { parseIntegerArg, parseSeedArg, parseSizeArg } from '../args.js';
-import { parseScale } from '../workloads/sparse.js';
+import { checkSparseScaleFits, parseScale } from '../workloads/sparse.js';
 import { validateAllocParams } from '../workloads/alloc.js';
 import { DEFAULT_SUITE_PARAMS, DEFAULT_SUITES, getSuite } from './suites.js';
 import type { BenchOptions } from './types.js';
@@ -24,6 +24,13 @@ export interface BenchFlags {
 
 const int = (v: string, flag: string, min: number) => parseIntegerArg(v, flag, min);
 
+/** --scale: a fraction in (0, 1] whose sparse shape fits the arena (refused before any cell runs). */
+function checkedScale(spec: string): number {
+  const scale = parseScale(spec);
+  checkSparseScaleFits(scale);
+  return scale;
+}
+
 export function parseShard(spec: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
   const index = m ? Number(m[1]) : NaN;
@@ -43,7 +50,7 @@ export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
     iterations: int(f.iterations, '--iterations', 1),
     warmupIterations: int(f.warmup, '--warmup', 0),
     seed: parseSeedArg(f.seed),
-    scale: f.scale ? parseScale(f.scale) : DEFAULT_SUITE_PARAMS.scale,
+    scale: f.scale ? checkedScale(f.scale) : DEFAULT_SUITE_PARAMS.scale,
     heapBytes: f.heap ? parseSizeArg(f.heap, '--heap') : DEFAULT_SUITE_PARAMS.heapBytes,
     churn: f.churn ? int(f.churn, '--churn', 1) : DEFAULT_SUITE_PARAMS.churn,
     timelinePoints: int(f.timelinePoints, '--timeline-points', 2),

@@ -15,6 +15,7 @@ import type { Op } from '../trace/ops.js';
 import type { Workload } from './types.js';
 import { Rng } from './rng.js';
 import { UsageError } from '../errors.js';
+import { ARENA_HARD_MAX_FRAMES } from '../core/types.js';
 
 const PAGE = 4096;
 const PMD = 2 ** 21;
@@ -40,9 +41,36 @@ export function parseScale(spec: string): number {
   return v;
 }
 
+/** PMD spans at a scale: one PTE table each at the peak (before the purge), for every strategy. */
+const spansAt = (scale: number) => Math.max(1, Math.round((SPARSE_SNAPSHOT.virtBytes * scale) / PMD));
+
+/** Page-table frames the arena holds at the peak: a PTE table per span, their PMD and PUD tables, the PGD. */
+export function sparsePeakTables(scale: number): number {
+  const spans = spansAt(scale);
+  return spans + Math.ceil(spans / 512) + Math.ceil(spans / 512 / 512) + 1;
+}
+
+/**
+ * Refuses, before anything runs, a scale whose peak page tables cannot fit the arena (at most
+ * 4 GiB of wasm32 memory): --scale 1 needs 110 GiB of them. It would otherwise build tens of
+ * millions of operations (gigabytes of JS heap) and fail much later.
+ */
+export function checkSparseScaleFits(scale: number): void {
+  const need = sparsePeakTables(scale);
+  if (need <= ARENA_HARD_MAX_FRAMES) return;
+  let largest = 1;
+  while (sparsePeakTables(1 / largest) > ARENA_HARD_MAX_FRAMES) largest *= 2;
+  throw new UsageError(
+    `sparse at scale ${formatScale(scale)} needs ${need.toLocaleString('en-US')} page tables (${((need * PAGE) / GiB).toFixed(1)} GiB) at its peak, ` +
+      `but the arena holds at most ${ARENA_HARD_MAX_FRAMES.toLocaleString('en-US')} (${((ARENA_HARD_MAX_FRAMES * PAGE) / 2 ** 20).toFixed(2)} MiB of WebAssembly memory): ` +
+      `use --scale 1/${largest} or smaller and multiply the memory figures by ${largest}`,
+  );
+}
+
 export function sparseWorkload(scale = DEFAULT_SPARSE_SCALE, seed = 1): SparseWorkload {
   if (!(scale > 0 && scale <= 1)) throw new UsageError(`sparse scale must be in (0, 1], not ${scale}`);
-  const spans = Math.max(1, Math.round((SPARSE_SNAPSHOT.virtBytes * scale) / PMD));
+  checkSparseScaleFits(scale);
+  const spans = spansAt(scale);
   const dense = Math.min(spans, Math.max(1, Math.round((SPARSE_SNAPSHOT.resBytes * scale) / PMD)));
   if (spans * PMD > 100 * TiB) throw new UsageError(`sparse scale ${scale} maps more than fits below 128 TiB of user VA`);
   // Which spans are dense: a seeded choice, the same for every strategy.
