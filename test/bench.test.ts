@@ -180,9 +180,9 @@ describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
       return r;
     };
     const id = whole.cells[1]!.id;
-    expect(() => compareResults(whole, bad((r) => { r.cells[1]!.samples[0] = 0; }), opts)).toThrow(new RegExp(`compareResults: new: not a valid ptreclaim results file: cells\\.1\\.samples\\.0 must be > 0 \\(cell ${id}\\)`));
-    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = -3; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be > 0/);
-    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = NaN; }), 'n.json')).toThrow(/cells\.1\.samples\.2 must be > 0/);
+    expect(() => compareResults(whole, bad((r) => { r.cells[1]!.samples[0] = 0; }), opts)).toThrow(new RegExp(`compareResults: new: not a valid ptreclaim results file: cells\\.1\\.samples\\.0 must be >= 0.000001, not 0 \\(cell ${id}\\)`));
+    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = -3; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be >= 0\.000001/);
+    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = NaN; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be .*, not NaN \(cell /);
     expect(() => validateResults(bad((r) => { r.cells[3]!.id = r.cells[1]!.id; }), 'd.json')).toThrow(new RegExp(`d\\.json: .*cells\\.1 and cells\\.3 have the same id "${id}"`));
     expect(() => validateResults(bad((r) => { delete (r.cells[2] as Partial<CellResult>).memory; }), 'm.json')).toThrow(/m\.json: .*cells\.2 must have required property 'memory' \(cell /);
   });

@@ -42,8 +42,9 @@ export const BENCH_JSON_SCHEMA = {
         properties: {
           id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, strategy: str, ops: num,
           latency: { type: 'object', required: ['mean', 'median', 'p99', 'min', 'max', 'rme', 'samples'], additionalProperties: num },
-          // Latencies in ms: a zero or negative sample is not a measurement.
-          samples: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1 },
+          // Latencies of one workload run in ms: 1 ns to 11.6 days. Zero, negative or absurd
+          // samples are not measurements (they gave NaN% / +Infinity% in compare).
+          samples: { type: 'array', items: { type: 'number', minimum: 1e-6, maximum: 1e9 }, minItems: 1 },
           throughput: { type: 'object', required: ['opsPerSec', 'zapGiBPerSec', 'entriesPerSec'], additionalProperties: num },
           memory: {
             type: 'object',
@@ -100,7 +101,7 @@ export function validateResults(data: unknown, where: string): BenchResults {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
     const hint = (data as { kind?: unknown } | null)?.kind !== BENCH_KIND ? ' (is it a `ptreclaim bench --json` file?)' : '';
-    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${cellOf(data, e?.instancePath)}${hint}`);
+    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${valueAt(data, e?.instancePath)}${cellOf(data, e?.instancePath)}${hint}`);
   }
   const results = data as unknown as BenchResults;
   const seen = new Map<string, number>();
@@ -110,6 +111,15 @@ export function validateResults(data: unknown, where: string): BenchResults {
     seen.set(c.id, i);
   });
   return results;
+}
+
+/** ", not V" when the offending value is a number or a short string. */
+function valueAt(data: unknown, path: string | undefined): string {
+  let v: unknown = data;
+  for (const k of (path ?? '').split('/').slice(1)) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  if (typeof v === 'number') return `, not ${v}`;
+  if (typeof v === 'string' && v.length <= 40) return `, not ${JSON.stringify(v)}`;
+  return '';
 }
 
 /** " (cell ID)" when the schema error is inside a cell that has a readable id. */
