@@ -73,3 +73,15 @@ describe('the other entry points', () => {
     expect(() => api.mergeResults([{ path: 'a.json', results: {} as never }])).toThrow(/a\.json: not a valid ptreclaim results file/);
   });
 });
+
+describe('runBench', () => {
+  const good = { ...api.benchOptions(['paths'], { strategy: 'none', time: '1', iterations: '1', warmup: '0', seed: '1', timelinePoints: '2' }) };
+  it.each([
+    ['seed -1', { seed: -1 }, /runBench: options\.seed must be >= 0, not -1/],
+    ['a strategy that does not exist', { strategies: ['magic'] }, /runBench: options\.strategies\[0\] must be one of "none", /],
+    ['scale 2', { scale: 2 }, /runBench: options\.scale must be <= 1, not 2/],
+    ['shard 3/2', { shard: { index: 3, count: 2 } }, /runBench: options\.shard 3\/2: the index must be at most the count/],
+  ])('rejects %s before running anything', async (_what, over, message) => {
+    await expect(api.runBench({ ...good, ...over } as never)).rejects.toThrow(message);
+  });
+});

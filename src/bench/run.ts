@@ -4,6 +4,7 @@
  * never lost: `snapshot` gets the record after each cell, and an error in a cell throws a
  * BenchCellError that carries every cell finished before it.
  */
+import { checkBenchOptions } from '../api-schema.js';
 import { benchContext } from './context.js';
 import { planMatrix, runCells, selectShard, type HarnessEvents, type PlannedCell } from './harness.js';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchOptions, type BenchResults, type CellResult, type PathsComparison } from './types.js';
@@ -34,6 +35,7 @@ export class BenchCellError extends PtreclaimError {
 }
 
 export async function runBench(o: BenchOptions, events: BenchEvents = {}, signal?: AbortSignal): Promise<BenchResults> {
+  checkBenchOptions(o);
   const matrix = planMatrix(o);
   const cells = selectShard(matrix, o.shard);
   const context = benchContext(o);

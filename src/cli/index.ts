@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runOps, type RunResult } from '../run.js';
 import { readTraceFile, formatTrace } from '../trace/parse.js';
+import { trustOps } from '../api-schema.js';
 import {
   ARENA_LIMIT_MAX_BYTES, CPUS_MAX, SEED_MAX, formatBytes, parseArenaLimitArg, parseCpusArg, parsePositiveArg,
   parseProbabilityArg, parseSeedArg, parseSizeArg,
@@ -88,7 +89,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
-      const ops = flags.trace ? readTraceFile(flags.trace) : undefined;
+      // The parser's output needs no second check at runOps' boundary.
+      const ops = flags.trace ? trustOps(readTraceFile(flags.trace)) : undefined;
       const results: RunResult[] = strategies.map((strategy) =>
         runOps(ops ?? getWorkload(workload!).ops(), {
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
