@@ -9,6 +9,7 @@ import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from
 import { UsageError } from './errors.js';
 import { STRATEGY_NAMES } from './strategies.js';
 import type { Op } from './trace/ops.js';
+import { FOOTPRINTS, IMPLS, KERNELS } from './kernels/types.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
 
@@ -105,7 +106,34 @@ export const BENCH_OPTIONS_SCHEMA = {
   },
 } as const;
 
+export const KERNEL_OPTIONS_SCHEMA = {
+  type: 'object',
+  properties: {
+    impls: { type: 'array', items: { enum: [...IMPLS] }, minItems: 1 },
+    kernels: { type: 'array', items: { enum: [...KERNELS] }, minItems: 1 },
+    footprints: { type: 'array', items: { enum: [...FOOTPRINTS] }, minItems: 1 },
+    samples: { type: 'integer', minimum: 1, maximum: 1000 },
+    minNs: { type: 'number', exclusiveMinimum: 0 },
+    warmupNs: { type: 'number', minimum: 0 },
+    tables: { type: 'object', properties: { 'in-cache': { type: 'integer', minimum: 1 }, 'out-of-cache': { type: 'integer', minimum: 1 } } },
+    cpu: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0 }] },
+  },
+} as const;
+
+export const CORPUS_OPTIONS_SCHEMA = {
+  type: 'object',
+  properties: { seed: { type: 'integer', minimum: 0, maximum: SEED_MAX }, count: { type: 'integer', minimum: 0, maximum: 100_000 } },
+} as const;
+
+export const VALIDATE_TARGETS_SCHEMA = {
+  type: 'array',
+  items: { type: 'object', required: ['source', 'ops'], properties: { source: str, ops: { type: 'array', items: OP_SCHEMA } } },
+} as const;
+
 const validateOp = ajv.compile(OP_SCHEMA);
+const validateKernelOptions = ajv.compile(KERNEL_OPTIONS_SCHEMA);
+const validateCorpusOptions = ajv.compile(CORPUS_OPTIONS_SCHEMA);
+const validateTargetsArg = ajv.compile(VALIDATE_TARGETS_SCHEMA);
 const validateBenchOptions = ajv.compile(BENCH_OPTIONS_SCHEMA);
 /** A whole array in one call: ajv's own loop, several times cheaper than a call per op (1 M ops: ~0.1 s). */
 const validateOps = ajv.compile({ type: 'array', items: OP_SCHEMA });
@@ -202,4 +230,27 @@ export function checkBenchOptions(o: unknown): void {
   check(validateBenchOptions, 'runBench', 'options', o);
   const shard = (o as { shard?: { index: number; count: number } }).shard;
   if (shard && shard.index > shard.count) throw new UsageError(`runBench: options.shard ${shard.index}/${shard.count}: the index must be at most the count`);
+}
+
+export function checkKernelOptions(o: unknown): void {
+  if (o !== undefined) check(validateKernelOptions, 'runKernels', 'options', o);
+}
+
+export function checkCorpusOptions(o: unknown): void {
+  if (o !== undefined) check(validateCorpusOptions, 'generateCorpus', 'options', o);
+}
+
+/** validateTargets(targets): every target's ops, once per array as runOps does. */
+export function checkValidateTargets(targets: unknown): void {
+  check(validateTargetsArg, 'validateTargets', 'targets', targets);
+  for (const t of targets as { ops: readonly Op[] }[]) checkedArrays.add(t.ops);
+}
+
+/** runOracle(ops): the live replay takes only an array of valid ops. */
+export function checkOracleOps(ops: unknown): void {
+  if (!Array.isArray(ops)) throw new UsageError(`runOracle: ops must be an array of operations, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`);
+  if (!checkedArrays.has(ops)) {
+    check(validateOps, 'runOracle', 'ops', ops);
+    checkedArrays.add(ops);
+  }
 }

@@ -11,6 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PAGE_SIZE } from './core/types.js';
+import { checkValidateTargets } from './api-schema.js';
 import { WasmCore } from './core/wasm.js';
 import { InputError, PtreclaimError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
@@ -237,6 +238,7 @@ export async function validateTargets(
   targets: readonly ValidateTarget[],
   opts: { strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void; onRefused?: (r: { source: string; reason: string }) => void } = {},
 ): Promise<ValidateReport> {
+  checkValidateTargets(targets);
   const host = await hostFacts();
   const choice = modelForHost(host, opts.strategy ?? 'auto');
   const outcomes: ValidateOutcome[] = [];

@@ -85,3 +85,13 @@ describe('runBench', () => {
     await expect(api.runBench({ ...good, ...over } as never)).rejects.toThrow(message);
   });
 });
+
+describe('runKernels, generateCorpus, validateTargets, runOracle', () => {
+  it('reject nonsense before any work', async () => {
+    await expect(api.runKernels({ impls: ['wasm-gpu'] } as never)).rejects.toThrow(/runKernels: options\.impls\[0\] must be one of "wasm-simd", "wasm-scalar", "ts", "native", not "wasm-gpu"/);
+    await expect(api.runKernels({ cpu: -1 } as never)).rejects.toThrow(/runKernels: options\.cpu/);
+    expect(() => api.generateCorpus({ seed: 1.5 })).toThrow(/generateCorpus: options\.seed must be an integer, not 1\.5/);
+    await expect(api.validateTargets([{ source: 'x', ops: [{ kind: 'touch', addr: 0, len: 4096, access: 'exec' }] }] as never)).rejects.toThrow(/validateTargets: targets\[0\]\.ops\[0\]\.access must be one of "write", "read", not "exec"/);
+    await expect(api.runOracle('mmap 0 4096' as never)).rejects.toThrow(/runOracle: ops must be an array of operations, not a string/);
+  });
+});

@@ -21,6 +21,7 @@
  */
 import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkCorpusOptions } from '../api-schema.js';
 
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { writeOutputFile } from '../io.js';
@@ -282,6 +283,7 @@ export function generateTrace(seed: number, index: number): CorpusTrace {
 }
 
 export function generateCorpus(opts: { seed?: number; count?: number } = {}): CorpusTrace[] {
+  checkCorpusOptions(opts);
   const seed = opts.seed ?? CORPUS_DEFAULTS.seed;
   const count = opts.count ?? CORPUS_DEFAULTS.count;
   return Array.from({ length: count }, (_, i) => generateTrace(seed, i));

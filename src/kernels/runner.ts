@@ -10,6 +10,7 @@
  * The native program (bench/native/kernels.c --serve) runs the same protocol in C.
  */
 import { cpus } from 'node:os';
+import { checkKernelOptions } from '../api-schema.js';
 import { readFileSync } from 'node:fs';
 import { median } from '../bench/stats.js';
 import {
@@ -190,6 +191,7 @@ function kernelGroups(kernels: readonly KernelName[]): KernelName[][] {
 }
 
 export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelReport> {
+  checkKernelOptions(opts);
   const impls = opts.impls ?? IMPLS;
   const kernels = opts.kernels ?? KERNELS;
   const footprints = opts.footprints ?? FOOTPRINTS;

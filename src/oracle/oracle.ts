@@ -8,6 +8,7 @@
  * the two mean the same thing.
  */
 import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
+import { checkOracleOps } from '../api-schema.js';
 import { WasmCore } from '../core/wasm.js';
 import { Mm, type Errno } from '../mm/mm.js';
 import { applyOp } from '../run.js';
@@ -136,6 +137,7 @@ const fmtMiB = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 
 /** Replays `ops` on the live kernel after the safety checks; the result uses RunResult's names. */
 export async function runOracle(ops: readonly Op[], opts: OracleOptions = {}): Promise<OracleResult> {
+  checkOracleOps(ops);
   const { host, estimatedPeakKb } = await checkReplayable(ops, opts);
   const live = await runLiveTrace(ops, { timeoutMs: opts.timeoutMs });
   return toOracleResult(ops, live, host, estimatedPeakKb, opts.source ?? '<ops>');
