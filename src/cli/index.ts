@@ -4,8 +4,8 @@
  */
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runOps, type RunResult } from '../run.js';
-import { readTraceFile, formatTrace, parseNumber } from '../trace/parse.js';
+import { runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { formatTrace, parseNumber } from '../trace/parse.js';
 import { getWorkload, WORKLOADS } from '../workloads/index.js';
 import { parseStrategyList } from '../strategies.js';
 import { formatRunTable } from '../report/text.js';
@@ -96,9 +96,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
-      const ops = flags.trace ? readTraceFile(flags.trace) : undefined;
+      // A trace is streamed, once per strategy: memory stays flat whatever its size.
       const results: RunResult[] = strategies.map((strategy) =>
-        runOps(ops ?? getWorkload(workload!).ops(), {
+        (flags.trace ? (o: RunOptions) => runTraceFile(flags.trace!, o) : (o: RunOptions) => runOps(getWorkload(workload!).ops(), o))({
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
           trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
           cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,
