@@ -163,49 +163,51 @@ const NOT_A_NUMBER = -2;
 /** Where the token parseNumberBytes last read ended. */
 let numberEnd = 0;
 
+/** Digit values by byte: 0-15 for hex digits (0-9 for DIGIT), -1 for a token end, -2 otherwise. */
+const HEX_DIGIT = new Int8Array(256).fill(-2);
+const DEC_DIGIT = new Int8Array(256).fill(-2);
+for (const table of [HEX_DIGIT, DEC_DIGIT]) {
+  for (let c = 0; c <= SPACE; c++) table[c] = -1;
+  table[HASH] = -1;
+}
+for (let d = 0; d < 10; d++) HEX_DIGIT[0x30 + d] = DEC_DIGIT[0x30 + d] = d;
+for (let d = 0; d < 6; d++) HEX_DIGIT[0x41 + d] = HEX_DIGIT[0x61 + d] = 10 + d;
+
 /**
  * Parse the number token starting at s (it ends at a blank, `#`, or e): hex 0x... (leading
  * zeros allowed) or decimal with an optional K/M/G/T suffix. Returns the value, TOO_LARGE or
- * NOT_A_NUMBER; numberEnd is set to the token's end.
+ * NOT_A_NUMBER; numberEnd is set to the token's end. Values only grow digit by digit, so one
+ * comparison at the end finds those too large (inexact or infinite ones included).
  */
 function parseNumberBytes(buf: Uint8Array, s: number, e: number): number {
   let value = 0;
-  let big = false;
-  let bad = false;
   let k = s;
-  let c = 0;
+  let d = -1;
   if (e - s > 2 && buf[s] === 0x30 && (buf[s + 1]! | 0x20) === 0x78) {
-    k = s + 2;
-    for (; k < e && (c = buf[k]!) > SPACE && c !== HASH; k++) {
-      let d: number;
-      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-      else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x57;
-      else {
-        bad = true;
-        continue;
-      }
-      value = value * 16 + d;
-      if (value > MAX_TRACE_NUMBER) big = true;
-    }
+    for (k = s + 2; k < e && (d = HEX_DIGIT[buf[k]!]!) >= 0; k++) value = value * 16 + d;
+    if (k === s + 2 || (k < e && d === -2)) return badNumber(buf, k, e);
     numberEnd = k;
-    return bad || k === s + 2 ? NOT_A_NUMBER : big ? TOO_LARGE : value;
+    return value > MAX_TRACE_NUMBER ? TOO_LARGE : value;
   }
-  for (; k < e && (c = buf[k]!) >= 0x30 && c <= 0x39; k++) {
-    value = value * 10 + (c - 0x30);
-    if (value > MAX_TRACE_NUMBER) big = true;
-  }
-  const digitsEnd = k;
-  for (; k < e && (c = buf[k]!) > SPACE && c !== HASH; k++);
-  numberEnd = k;
-  if (digitsEnd === s || k - digitsEnd > 1) return NOT_A_NUMBER;
-  if (k > digitsEnd) {
-    c = buf[digitsEnd]! | 0x20;
+  for (; k < e && (d = DEC_DIGIT[buf[k]!]!) >= 0; k++) value = value * 10 + d;
+  if (k === s) return badNumber(buf, k, e);
+  if (k < e && d === -2) {
+    // One suffix letter, then the token must end.
+    const c = buf[k]! | 0x20;
     const shift = c === 0x6b ? 10 : c === 0x6d ? 20 : c === 0x67 ? 30 : c === 0x74 ? 40 : -1;
-    if (shift < 0) return NOT_A_NUMBER;
+    if (shift < 0 || (k + 1 < e && DEC_DIGIT[buf[k + 1]!] !== -1)) return badNumber(buf, k, e);
     value *= 2 ** shift;
-    if (value > MAX_TRACE_NUMBER) big = true;
+    k++;
   }
-  return big ? TOO_LARGE : value;
+  numberEnd = k;
+  return value > MAX_TRACE_NUMBER ? TOO_LARGE : value;
+}
+
+/** Skip to the end of a token that is not a number. */
+function badNumber(buf: Uint8Array, k: number, e: number): number {
+  while (k < e && HEX_DIGIT[buf[k]!] !== -1) k++;
+  numberEnd = k;
+  return NOT_A_NUMBER;
 }
 
 function numberMessage(text: string, code: number): string {
