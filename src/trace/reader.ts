@@ -4,8 +4,11 @@
  * Memory is bounded by the chunk and batch sizes, whatever the trace's size.
  *
  * The grammar is table-driven: an operation is its name and a list of argument specs
- * (numbers, words from a fixed set). A later format version adds its operations to the
- * table and a spec kind for `key=value` options; the tokenizer and error reporting stay.
+ * (numbers, words from a fixed set), found by one probe on (name length, first byte). Format
+ * v2 (issue 12) fits in as: the `version` line selects the op table; `mprotect`/`mremap` are
+ * new rows; `key=value` and bare-word options (any order) are one more ArgSpec kind whose
+ * values go to extra OpBatch columns (numbers, a flags word) and a per-batch table of file
+ * names. The tokenizer, number parser, limits and error reporting stay as they are.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
