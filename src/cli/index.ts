@@ -97,8 +97,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
+      const runOne = (o: RunOptions) => (flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o));
       const results: RunResult[] = strategies.map((strategy) =>
-        (flags.trace ? (o: RunOptions) => runTraceFile(flags.trace!, o) : (o: RunOptions) => runOps(getWorkload(workload!).ops(), o))({
+        runOne({
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
           trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
           cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,
