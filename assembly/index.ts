@@ -4,7 +4,7 @@
 
 import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN, USER_VA_END } from "./pgtable";
 import {
-  OK, ERR_ARENA_FULL, arena_init, arena_reserve, arena_limit, arena_available,
+  OK, ERR_ARENA_FULL, ERR_GROW_FAILED, arena_init, arena_reserve, arena_limit, arena_available,
   arena_frames_touched, arena_frames_base, frame_state, frame_addr,
 } from "./arena";
 import {
@@ -17,8 +17,9 @@ import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_recla
 import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
 import { madvise_free_range as __madvise_free_range } from "./madvise_free";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
-import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add } from "./stats";
-export { cost_weights_ptr, stats_weighted } from "./stats";
+import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add, stats_weighted } from "./stats";
+import { batchBuffer, batch_entry, BATCH_CAPACITY, BATCH_FAULT_WRITE, BATCH_ZAP } from "./batch";
+export { cost_weights_ptr, cost_weights_commit, stats_weighted } from "./stats";
 import { set_strategy_id, set_knobs as __set_knobs, strategy_id, STRATEGY_REFCOUNT } from "./strategy";
 import { set_cpus as __set_cpus, tlb_reset_range } from "./tlb";
 import { rcu_configure as __rcu_configure, rcu_reset, rcu_set_now, rcu_barrier as __rcu_barrier } from "./rcu";
@@ -270,4 +271,64 @@ export function frame_state_of(frame: u32): u32 {
 }
 export function user_va_end(): f64 {
   return <f64>USER_VA_END;
+}
+
+// Batched operations (assembly/batch.ts): one crossing for a run of faults and madvises.
+let batchNow: f64 = 0;
+let batchStatus: i32 = OK;
+
+export function batch_ptr(): usize {
+  return batchBuffer;
+}
+export function batch_capacity(): i32 {
+  return BATCH_CAPACITY;
+}
+/** Simulated time after the last batch_apply. */
+export function batch_now(): f64 {
+  return batchNow;
+}
+/** Status of the operation a batch_apply stopped at (OK when it ran them all). */
+export function batch_status(): i32 {
+  return batchStatus;
+}
+
+/**
+ * Apply entries [0, n) of the batch buffer, starting at simulated time `now`. Returns how many
+ * were applied. A fault that fails stops the batch: on arena full (or memory that cannot grow)
+ * it changed nothing and is not counted; on SIGSEGV/SIGBUS it ran (and was charged) and is.
+ */
+export function batch_apply(n: i32, now: f64, syscallNs: f64): i32 {
+  batchStatus = OK;
+  for (let i = 0; i < n; i++) {
+    const p = batch_entry(i);
+    const code = <i32>load<f64>(p);
+    const start = load<f64>(p, 8);
+    const end = load<f64>(p, 16);
+    const w0 = stats_weighted();
+    let cost: f64 = 0;
+    if (code <= BATCH_FAULT_WRITE) {
+      const status = fault_range(start, end, code == BATCH_FAULT_WRITE);
+      if (status != OK) {
+        batchStatus = status;
+        if (status == ERR_ARENA_FULL || status == ERR_GROW_FAILED) {
+          batchNow = now;
+          return i;
+        }
+        now += stats_weighted() - w0;
+        rcu_set_now(<u64>now);
+        batchNow = now;
+        return i + 1;
+      }
+    } else {
+      cost = syscallNs;
+      tlb_gather_mmu();
+      if (code == BATCH_ZAP) unmap_page_range(<u64>start, <u64>end, <u32>load<f64>(p, 24));
+      else __madvise_free_range(<u64>start, <u64>end);
+      tlb_finish_mmu();
+    }
+    now += cost + (stats_weighted() - w0);
+    rcu_set_now(<u64>now);
+  }
+  batchNow = now;
+  return n;
 }

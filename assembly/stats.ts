@@ -107,13 +107,37 @@ export function cost_weights_ptr(): usize {
   return WEIGHTS;
 }
 
+/** Counters with a non-zero weight, in slot order (cost_weights_commit); -1 = not committed. */
+const WEIGHTED: usize = memory.data(<i32>Stat.Count * 4, 16);
+let weightedCount: i32 = -1;
+
+/** Note which weights are non-zero; call after writing them. */
+export function cost_weights_commit(): void {
+  weightedCount = 0;
+  for (let i: i32 = 0; i < <i32>Stat.Count; i++) {
+    if (load<f64>(WEIGHTS + (<usize>i << 3)) != 0) {
+      store<i32>(WEIGHTED + (<usize>weightedCount << 2), i);
+      weightedCount++;
+    }
+  }
+}
+
 /**
  * Sum over counters of value x weight. The cost of an operation is the difference of this
  * sum after and before it: one call instead of reading every counter twice per operation.
+ * Only the weighted counters are visited, in slot order: skipped terms are exact zeros, so
+ * the sum is the same double as over every counter.
  */
 export function stats_weighted(): f64 {
   let acc: f64 = 0;
-  for (let i: usize = 0; i < <usize>Stat.Count; i++) {
+  if (weightedCount < 0) {
+    for (let i: usize = 0; i < <usize>Stat.Count; i++) {
+      acc += <f64>load<u64>(STATS + (i << 3)) * load<f64>(WEIGHTS + (i << 3));
+    }
+    return acc;
+  }
+  for (let k: i32 = 0; k < weightedCount; k++) {
+    const i = <usize>load<i32>(WEIGHTED + (<usize>k << 2));
     acc += <f64>load<u64>(STATS + (i << 3)) * load<f64>(WEIGHTS + (i << 3));
   }
   return acc;

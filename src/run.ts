@@ -13,6 +13,7 @@ import { ArenaFullError, UsageError } from './errors.js';
 import { getStrategy } from './strategies.js';
 import { checkRunArgs } from './api-schema.js';
 import type { Op, OpKind } from './trace/ops.js';
+import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
 
 export const RUN_SCHEMA_VERSION = 1;
 
@@ -162,16 +163,30 @@ export function applyOp(mm: Mm, op: Op): { errno: Errno; detail: string } | unde
 /** Run ops through a fresh mm with one strategy; exit's teardown is checked at the end. */
 export function runOps(ops: Iterable<Op>, opts: RunOptions = {}): RunResult {
   ops = checkRunArgs('runOps', ops, opts);
+  return runBatches(batchesOfOps(ops), opts);
+}
+
+/**
+ * Run a trace file, streamed: memory does not grow with the trace's size. The file is read
+ * once per call (for several strategies, call once each).
+ */
+export function runTraceFile(path: string, opts: RunOptions = {}): RunResult {
+  checkRunArgs('runTraceFile', [], opts);
+  return runBatches(readTraceBatches(path), { source: path, ...opts });
+}
+
+/** Run ops given as batches (src/trace/reader.ts): what runOps and runTraceFile share. */
+export function runBatches(batches: Iterable<OpBatch>, opts: RunOptions = {}): RunResult {
   const strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
   const core = acquireCore(opts);
   try {
-    return runOnCore(core, ops, opts, strategy.name);
+    return runOnCore(core, batches, opts, strategy.name);
   } finally {
     releaseCore(core);
   }
 }
 
-function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, strategyName: string): RunResult {
+function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: RunOptions, strategyName: string): RunResult {
   const strategy = getStrategy(strategyName);
   const config: RunResult['config'] = {
     trylockFail: checkProbability('--trylock-fail', opts.trylockFail ?? 0),
@@ -198,35 +213,65 @@ function runOnCore(core: PageTableCore, ops: Iterable<Op>, opts: RunOptions, str
   let errorCount = 0;
   let index = 0;
   const t0 = performance.now();
-  for (const op of ops) {
-    let err;
-    try {
-      err = applyOp(mm, op);
-    } catch (e) {
-      if (e instanceof ArenaFullError) {
-        const where = op.file ? `${op.file}:${op.line}: ` : `operation ${index + 1} (${op.kind}): `;
-        throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
+  // Runs of touches and madvises inside one VMA go to the core in batches (Mm.applyBatch);
+  // the rest, and anything per-operation (checker, timeline), take the one-op path below.
+  const batched = mm.canBatch && !timeline;
+  const batchedCounts = [0, 0, 0, 0];
+  for (const batch of batches) {
+    let i = 0;
+    while (i < batch.count) {
+      if (batched) {
+        const j = mm.applyBatch(batch, i);
+        for (let k = i; k < j; k++) {
+          const code = batch.kind[k]!;
+          batchedCounts[code] = batchedCounts[code]! + 1;
+        }
+        const failed = mm.batchFailure;
+        if (failed) {
+          errorCount++;
+          if (errors.length < maxErrors) {
+            const line = batch.line[failed.index];
+            errors.push({
+              index: index + (failed.index - i), ...(line ? { file: batch.file, line } : {}),
+              op: OP_CODE_KINDS[batch.kind[failed.index]!]!, errno: failed.errno, detail: failed.detail,
+            });
+          }
+        }
+        index += j - i;
+        i = j;
+        if (i >= batch.count) break;
       }
-      throw e;
-    }
-    opCounts[op.kind]++;
-    if (opts.check) {
-      for (const v of mm.takeViolations()) {
-        violationCount++;
-        if (violations.length < maxErrors) violations.push({ ...v, index, file: op.file, line: op.line, op: op.kind, strategy: strategy.name });
+      const op = batch.op(i++);
+      let err;
+      try {
+        err = applyOp(mm, op);
+      } catch (e) {
+        if (e instanceof ArenaFullError) {
+          const where = op.file ? `${op.file}:${op.line}: ` : `operation ${index + 1} (${op.kind}): `;
+          throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
+        }
+        throw e;
       }
+      opCounts[op.kind]++;
+      if (opts.check) {
+        for (const v of mm.takeViolations()) {
+          violationCount++;
+          if (violations.length < maxErrors) violations.push({ ...v, index, file: op.file, line: op.line, op: op.kind, strategy: strategy.name });
+        }
+      }
+      if (timeline) {
+        const c = mm.core;
+        const live = c.stat('NrPte') + c.stat('NrPmd') + c.stat('NrPud');
+        timeline.push({ ns: mm.nowNs, vmPteKb: live * 4, realKb: (live + c.stat('PgtablesPending')) * 4 });
+      }
+      if (err) {
+        errorCount++;
+        if (errors.length < maxErrors) errors.push({ index, file: op.file, line: op.line, op: op.kind, ...err });
+      }
+      index++;
     }
-    if (timeline) {
-      const c = mm.core;
-      const live = c.stat('NrPte') + c.stat('NrPmd') + c.stat('NrPud');
-      timeline.push({ ns: mm.nowNs, vmPteKb: live * 4, realKb: (live + c.stat('PgtablesPending')) * 4 });
-    }
-    if (err) {
-      errorCount++;
-      if (errors.length < maxErrors) errors.push({ index, file: op.file, line: op.line, op: op.kind, ...err });
-    }
-    index++;
   }
+  OP_CODE_KINDS.forEach((kind, code) => (opCounts[kind] += batchedCounts[code]!));
   const before = mm.stats();
   const simulatedMs = mm.nowNs / 1e6;
   const exit = mm.exit();

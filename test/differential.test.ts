@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { Mm } from '../src/mm/mm.js';
 import { WasmCore } from '../src/core/wasm.js';
 import { ReferenceCore } from '../src/core/reference.js';
-import { EntryKind, STAT_NAMES, type StatName } from '../src/core/types.js';
-import { applyOp } from '../src/run.js';
+import { EntryKind, STAT_NAMES, VMA_ANON, ZAP_EVEN_COWS, ZAP_RECLAIM_PT, type RawStats, type StatName } from '../src/core/types.js';
+import { BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_MADV_FREE, BATCH_STRIDE, BATCH_ZAP } from '../src/core/batch.js';
+import { applyOp, runOps, type RunResult } from '../src/run.js';
 import type { Op } from '../src/trace/ops.js';
 
 const MiB = 2 ** 20;
@@ -127,6 +128,65 @@ describe('WASM core == TypeScript reference under arena limits', () => {
         expect(w.exit().problems).toEqual([]);
       }),
       { numRuns: 40, seed: 42 },
+    );
+  });
+});
+
+// The batch path (Mm.applyBatch -> core.applyBatch, one crossing per run of ops in one VMA)
+// must give exactly what one operation at a time gives: every counter, error and time.
+describe('batched application == one operation at a time', () => {
+  const opsOnly = scenarioArb.map((steps) => steps.filter((s): s is Op => s.kind !== 'install'));
+  const strip = (r: RunResult) => {
+    const { wallMs: _w, opsPerSec: _o, timeline: _t, ...rest } = r;
+    return rest;
+  };
+  it.each([
+    ['wasm', 'pt-reclaim'], ['wasm', 'none'], ['wasm', 'refcount'], ['wasm', 'pt-reclaim-v1'], ['ts', 'pt-reclaim'],
+  ] as const)('%s core, %s', (core, strategy) => {
+    fc.assert(
+      fc.property(opsOnly, fc.constantFrom(...(core === 'ts' ? [0] : [0, 0.5])), (ops, nowaitFail) => {
+        const opts = { core, wasm: 'debug' as const, strategy, nowaitFail, gracePeriodMs: 0.01 };
+        // A timeline samples after every op, so it takes the one-op path.
+        const single = runOps(ops, { ...opts, timeline: true });
+        const batched = runOps(ops, opts);
+        expect(single.timeline!.length).toBe(ops.length);
+        expect(strip(batched)).toEqual(strip(single));
+      }),
+      { numRuns: 60, seed: 0xba7c4 },
+    );
+  });
+});
+
+describe('core.applyBatch: WASM == TypeScript reference', () => {
+  const entryArb = fc.record({
+    code: fc.constantFrom(BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE),
+    start: addrArb, pages: pageCount, flags: fc.constantFrom(VMA_ANON | ZAP_EVEN_COWS, VMA_ANON | ZAP_EVEN_COWS | ZAP_RECLAIM_PT),
+  });
+  it('same entries applied, status, time and counters (special entries and arena limits included)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(entryArb, { minLength: 1, maxLength: 30 }), fc.array(fc.tuple(addrArb, fc.constantFrom(EntryKind.GuardMarker, EntryKind.Hwpoison, EntryKind.Swap)), { maxLength: 3 }),
+        fc.constantFrom(0, 6, 40),
+        (entries, installs, limitFrames) => {
+          const cores = [new WasmCore('debug'), new ReferenceCore()];
+          const out = cores.map((core) => {
+            const mm = new Mm(core, { strategy: 'pt-reclaim', limitFrames });
+            const installed = installs.map(([addr, kind]) => core.installEntry(addr, kind));
+            const buf = core.batchBuffer();
+            entries.forEach((e, i) => {
+              buf[i * BATCH_STRIDE] = e.code;
+              buf[i * BATCH_STRIDE + 1] = e.start;
+              buf[i * BATCH_STRIDE + 2] = e.start + e.pages * PAGE;
+              buf[i * BATCH_STRIDE + 3] = e.flags;
+            });
+            const done = core.applyBatch(entries.length, 5_000, 1_000);
+            return { installed, done, status: core.batchStatus(), now: core.batchNowNs(), stats: mm.stats(), at: done < entries.length || core.batchStatus() ? core.faultAddress() : 0 };
+          });
+          for (const o of out) delete (o.stats as Partial<RawStats>).ArenaFramesCapacity;
+          expect(out[0]).toEqual(out[1]);
+        },
+      ),
+      { numRuns: 150, seed: 0xc0de },
     );
   });
 });

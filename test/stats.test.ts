@@ -50,7 +50,37 @@ describe('median confidence interval (order statistics)', () => {
     expect(medianCI([5, 4, 3, 2, 1])).toEqual({ lo: 1, hi: 5, confidence: 1 - 2 / 32 });
   });
 
+  /** P(Bin(n, 1/2) <= k) for k = 0..kMax, exactly with BigInt coefficients: the reference for large n. */
+  const exactCdfs = (n: number, kMax: number): number[] => {
+    const out: number[] = [];
+    const shift = BigInt(Math.max(0, n - 60)); // keep 60 significant bits of sum / 2^n
+    let c = 1n;
+    let sum = 0n;
+    for (let i = 0; i <= kMax; i++) {
+      if (i > 0) c = (c * BigInt(n - i + 1)) / BigInt(i);
+      sum += c;
+      out.push(Number(sum >> shift) / 2 ** (n - Number(shift)));
+    }
+    return out;
+  };
+  const exactCdf = (n: number, k: number) => exactCdfs(n, k)[k]!;
+
+  it.each([49, 100, 1001, 4000])('n = %i: the rank and coverage of the exact binomial computation', (n) => {
+    const xs = Array.from({ length: n }, (_, i) => (i * 7919) % n); // 0..n-1, permuted
+    const ci = medianCI(xs);
+    // Largest rank k with coverage 1 - 2 P(X <= k - 1) >= 0.95, by exact arithmetic.
+    const cdf = exactCdfs(n, Math.floor((n + 1) / 2));
+    let k = Math.floor((n + 1) / 2);
+    while (k >= 1 && 1 - 2 * cdf[k - 1]! < 0.95) k--;
+    expect(ci.lo).toBe(k - 1);
+    expect(ci.hi).toBe(n - k);
+    expect(ci.confidence).toBeCloseTo(1 - 2 * cdf[k - 1]!, 12);
+    expect(binomialHalfCdf(n, k - 1)).toBeCloseTo(cdf[k - 1]!, 12);
+  });
+
   it('binomial tail and normal tail', () => {
+    expect(binomialHalfCdf(10, 2)).toBe(56 / 1024);
+    expect(binomialHalfCdf(60, 30)).toBeCloseTo(exactCdf(60, 30), 14);
     expect(binomialHalfCdf(10, 2)).toBeCloseTo(56 / 1024, 14);
     expect(normalSf(1.959963985)).toBeCloseTo(0.025, 6);
     expect(normalSf(0)).toBeCloseTo(0.5, 6);

@@ -9,7 +9,7 @@
  * own wall time (ops + exit), so instantiating the core is not timed. Counters come from
  * the measured runs and must agree between them: they depend on the seed, never on time.
  */
-import { Bench } from 'tinybench';
+import type { Bench as BenchClass } from 'tinybench';
 import { performance } from 'node:perf_hooks';
 import { setMaxListeners } from 'node:events';
 import { runOps, applyOp, makeCore, type RunOptions, type RunResult } from '../run.js';
@@ -150,6 +150,7 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
   let phase: 'warmup' | 'run' = 'warmup';
   let count = 0;
   let profiles: { cpu?: string; heap?: string } | undefined;
+  const { Bench } = await import('tinybench') as { Bench: typeof BenchClass }; // loaded when a cell runs
   const bench = new Bench({
     time: o.timeMs,
     iterations: o.iterations,

@@ -3,7 +3,8 @@
  * a malformed or incompatible file is a UsageError that names the file and the field.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
 import { UsageError } from '../errors.js';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchResults } from './types.js';
 
@@ -89,14 +90,23 @@ export const BENCH_JSON_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const validateFn = ajv.compile(BENCH_JSON_SCHEMA);
+// ajv is loaded and the schema compiled on first use: commands that read no results file
+// do not pay for them at start-up.
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    compiled = new Ajv({ allErrors: false, strict: false }).compile(BENCH_JSON_SCHEMA);
+  }
+  return compiled;
+}
 
 /** Validate parsed JSON as a results file; `where` names it in errors. */
 export function validateResults(data: unknown, where: string): BenchResults {
   if (data && typeof data === 'object' && 'schemaVersion' in data && (data as { schemaVersion: unknown }).schemaVersion !== BENCH_SCHEMA_VERSION && (data as { kind?: unknown }).kind === BENCH_KIND) {
     throw new UsageError(`${where}: results schemaVersion ${String((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this ptreclaim reads version ${BENCH_SCHEMA_VERSION}); re-run \`ptreclaim bench\` with this version`);
   }
+  const validateFn = validator();
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';

@@ -3,7 +3,8 @@
  * live in src/bench/options.ts, the work in src/bench/ and src/report/.
  */
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { basename, dirname, extname, join } from 'node:path';
 import { EXIT, UsageError } from '../errors.js';
@@ -68,7 +69,8 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
         process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
       }
       const tty = Boolean(process.stderr.isTTY) && !quiet;
-      const bar = tty
+      const cliProgress = tty ? createRequire(import.meta.url)('cli-progress') as typeof CliProgress : undefined;
+      const bar = cliProgress
         ? new cliProgress.SingleBar({
           format: `${pc.cyan('{bar}')} {value}/{total} cells | {cell} {phase} {samples} | {duration_formatted}`,
           hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20,

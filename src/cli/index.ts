@@ -4,9 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runOps, type RunResult } from '../run.js';
-import { readTraceFile, formatTrace } from '../trace/parse.js';
-import { trustOps } from '../api-schema.js';
+import { runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { formatTrace } from '../trace/parse.js';
 import {
   ARENA_LIMIT_MAX_BYTES, CPUS_MAX, SEED_MAX, formatBytes, parseArenaLimitArg, parseCpusArg, parsePositiveArg,
   parseProbabilityArg, parseSeedArg, parseSizeArg,
@@ -89,10 +88,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
-      // The parser's output needs no second check at runOps' boundary.
-      const ops = flags.trace ? trustOps(readTraceFile(flags.trace)) : undefined;
+      // A trace is streamed, once per strategy: memory stays flat whatever its size.
+      const runOne = (o: RunOptions) => (flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o));
       const results: RunResult[] = strategies.map((strategy) =>
-        runOps(ops ?? getWorkload(workload!).ops(), {
+        runOne({
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
           trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
           cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,

@@ -45,6 +45,7 @@ import { rcu_barrier, rcu_reset, rcu_set_now } from './reference/rcu.js';
 import { S, stat_get, stat_inc, stat_set } from './reference/stats.js';
 import { tlb_reset_range } from './reference/tlb.js';
 import { unmap_page_range } from './reference/zap.js';
+import { BatchRunner } from './batch.js';
 
 export { FIRST_ANON_PFN } from './reference/pgtable.js';
 // For drivers that work on tables directly (src/kernels/ts.ts).
@@ -171,6 +172,20 @@ export class ReferenceCore implements PageTableCore {
 
   setCostWeights(weights: Partial<Record<StatName, number>>): void {
     this.mm.weights = Float64Array.from(STAT_NAMES, (n) => weights[n] ?? 0);
+  }
+
+  private readonly batch = new BatchRunner(this);
+  batchBuffer(): Float64Array {
+    return this.batch.buffer;
+  }
+  applyBatch(n: number, nowNs: number, syscallNs: number): number {
+    return this.batch.apply(n, nowNs, syscallNs);
+  }
+  batchNowNs(): number {
+    return this.batch.nowNs;
+  }
+  batchStatus(): number {
+    return this.batch.status;
   }
 
   weightedStats(): number {

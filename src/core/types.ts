@@ -162,6 +162,17 @@ export interface PageTableCore {
   checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number };
   /** Violations the core recorded since the last call (then cleared). */
   takeViolations(): CoreViolation[];
+  /** The batch buffer (src/core/batch.ts); a fresh view after every applyBatch. */
+  batchBuffer(): Float64Array;
+  /**
+   * Apply batch entries [0, n) from simulated time nowNs, each charged as Mm charges one
+   * operation; returns how many were applied (see batchStatus for why it stopped).
+   */
+  applyBatch(n: number, nowNs: number, syscallNs: number): number;
+  /** Simulated time after the last applyBatch. */
+  batchNowNs(): number;
+  /** Status of the entry the last applyBatch stopped at; CORE_OK when it ran them all. */
+  batchStatus(): number;
 }
 
 export const PAGE_SIZE = 4096;

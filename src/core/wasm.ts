@@ -11,6 +11,7 @@ import {
   type StatName, EntryKind, PATH_MODES, STAT_NAMES, STAT_INDEX, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, TABLE_FREE_MODES, CHECK_KINDS,
 } from './types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
+import { BATCH_CAPACITY, BATCH_STRIDE } from './batch.js';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -20,6 +21,7 @@ interface CoreExports {
   set_path_mode(mode: number): void;
   cost_weights_ptr(): number;
   stats_weighted(): number;
+  cost_weights_commit(): void;
   set_zero_page(enabled: number): void;
   fault_range(start: number, end: number, write: number): number;
   fault_address(): number;
@@ -50,6 +52,11 @@ interface CoreExports {
   check_log_clear(): void;
   debug_unhook_pte_table(addr: number): number;
   debug_free_pte_table_keep_entry(addr: number): number;
+  batch_ptr(): number;
+  batch_capacity(): number;
+  batch_apply(n: number, now: number, syscallNs: number): number;
+  batch_now(): number;
+  batch_status(): number;
   [name: string]: unknown;
 }
 
@@ -94,6 +101,7 @@ export class WasmCore implements PageTableCore {
   private readonly x: CoreExports;
   private statsView: BigUint64Array | undefined;
   private statsBuffer: ArrayBuffer | undefined;
+  private batchView: Float64Array | undefined;
 
   constructor(readonly flavor: WasmFlavor = 'release', opts: CoreOptions = {}) {
     const { module } = loadModule(flavor);
@@ -109,6 +117,9 @@ export class WasmCore implements PageTableCore {
     });
     this.x = instance.exports as unknown as CoreExports;
     memory = this.x.memory;
+    if (this.x.batch_capacity() !== BATCH_CAPACITY) {
+      throw new Error(`ptreclaim internal error: WASM batch holds ${this.x.batch_capacity()} entries, driver expects ${BATCH_CAPACITY}`);
+    }
     if (this.x.stats_count() !== STAT_NAMES.length) {
       throw new Error(`ptreclaim internal error: WASM has ${this.x.stats_count()} counters, driver expects ${STAT_NAMES.length}`);
     }
@@ -177,6 +188,7 @@ export class WasmCore implements PageTableCore {
   setCostWeights(weights: Partial<Record<StatName, number>>): void {
     const w = new Float64Array(this.x.memory.buffer, this.x.cost_weights_ptr(), STAT_NAMES.length);
     STAT_NAMES.forEach((name, i) => (w[i] = weights[name] ?? 0));
+    this.x.cost_weights_commit();
   }
 
   weightedStats(): number {
@@ -281,12 +293,29 @@ export class WasmCore implements PageTableCore {
     this.x.check_log_clear();
     return out;
   }
-  /** Test hook: unhook the PTE table at addr into the open gather without a flush. */
+  batchBuffer(): Float64Array {
+    const buffer = this.x.memory.buffer;
+    if (this.batchView?.buffer !== buffer) {
+      this.batchView = new Float64Array(buffer, this.x.batch_ptr(), BATCH_CAPACITY * BATCH_STRIDE);
+    }
+    return this.batchView;
+  }
+  applyBatch(n: number, nowNs: number, syscallNs: number): number {
+    return this.x.batch_apply(n, nowNs, syscallNs);
+  }
+  batchNowNs(): number {
+    return this.x.batch_now();
+  }
+  batchStatus(): number {
+    return this.x.batch_status();
+  }
+
   /** Test hook: free the PTE table at addr but leave the PMD pointing at it (see assembly/index.ts). */
   debugFreePteTableKeepEntry(addr: number): boolean {
     return this.x.debug_free_pte_table_keep_entry(addr) !== 0;
   }
 
+  /** Test hook: unhook the PTE table at addr into the open gather without a flush. */
   debugUnhookPteTable(addr: number): boolean {
     return this.x.debug_unhook_pte_table(addr) !== 0;
   }

@@ -17,6 +17,8 @@ import type { Access, Advice } from '../trace/ops.js';
 import { type CostModel, DEFAULT_COST_MODEL, DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS, SimClock } from './cost.js';
 import { AsyncScanner, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
+import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
+import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 
 export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'SIGSEGV' | 'SIGBUS';
 
@@ -84,6 +86,11 @@ export class Mm {
   readonly scanner: AsyncScanner | undefined;
   private readonly checker: Checker | undefined;
   private violations: Violation[] = [];
+  /** The VMA the last batched operation fell in; dropped by anything that changes VMAs. */
+  private batchVma: Vma | undefined;
+  private entriesInstalled = false;
+  /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
+  batchFailure: { index: number; errno: Errno; detail: string } | undefined;
 
   constructor(
     readonly core: PageTableCore,
@@ -152,6 +159,7 @@ export class Mm {
    * addr = null places the mapping top-down like Linux 6.12+.
    */
   mmap(addr: number | null, len: number): SyscallResult {
+    this.batchVma = undefined;
     return this.syscall(0, 0, true, () => this.doMmap(addr, len));
   }
 
@@ -202,6 +210,7 @@ export class Mm {
 
   /** munmap(addr, len): split, zap, free_pgtables with the neighbours as floor and ceiling. */
   munmap(addr: number, len: number): SyscallResult {
+    this.batchVma = undefined;
     return this.syscall(addr, len, true, () => this.doMunmap(addr, len));
   }
 
@@ -366,9 +375,99 @@ export class Mm {
     return new ArenaFullError(why, live, limit);
   }
 
+  /** Whether applyBatch may be used: no per-operation checker or async scanner, no special entries. */
+  get canBatch(): boolean {
+    return !this.checker && !this.scanner && !this.entriesInstalled;
+  }
+
+  /**
+   * Apply ops from..count-1 of a batch, as long as each is a touch or madvise lying inside
+   * one VMA, through the core's batch entry (one crossing per BATCH_CAPACITY ops); the VMA
+   * checks here are a range compare per op, none per page. Counters and simulated time are
+   * exactly those of the one-op methods. Returns the index of the first op not applied: it
+   * needs the one-op path (mmap, munmap, a range across VMAs, an error to report, arena
+   * full). A batched touch that failed is left in batchFailure.
+   */
+  applyBatch(batch: OpBatch, from: number): number {
+    this.live();
+    this.batchFailure = undefined;
+    const core = this.core;
+    let buf = core.batchBuffer();
+    const capacity = buf.length / BATCH_STRIDE;
+    const { kind, addr, len, arg } = batch;
+    const zapFlags = this.strategy.dontneedZapFlags | ZAP_EVEN_COWS;
+    let v = this.batchVma;
+    let n = 0; // entries in the buffer
+    let first = from; // op of the buffer's first entry
+    let i = from;
+    for (; i < batch.count; i++) {
+      const k = kind[i];
+      let start: number;
+      let end: number;
+      if (k === OP_TOUCH) {
+        start = Math.floor(addr[i]! / PAGE_SIZE) * PAGE_SIZE;
+        end = pageAlignUp(addr[i]! + len[i]!);
+      } else if (k === OP_MADVISE) {
+        start = addr[i]!;
+        if (start % PAGE_SIZE !== 0) break;
+        end = start + pageAlignUp(len[i]!);
+      } else {
+        break;
+      }
+      if (end <= start) break;
+      if (v === undefined || start < v.start || end > v.end) {
+        v = this.vmas.find(start);
+        if (v === undefined || start < v.start || end > v.end) break;
+        this.batchVma = v;
+      }
+      const p = n * BATCH_STRIDE;
+      buf[p + 1] = start;
+      buf[p + 2] = end;
+      if (k === OP_TOUCH) {
+        const write = arg[i] === 0;
+        if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
+        buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
+      } else if (arg[i] === 0) {
+        buf[p] = BATCH_ZAP;
+        buf[p + 3] = zapFlags | (isAnonymous(v) ? VMA_ANON : 0);
+      } else {
+        if (!isAnonymous(v)) break; // MADV_FREE's EINVAL: the one-op path says it
+        buf[p] = BATCH_MADV_FREE;
+      }
+      if (++n === capacity) {
+        const done = this.flushBatch(n, first);
+        if (done < n || this.batchFailure) return first + done;
+        first = i + 1;
+        n = 0;
+        buf = core.batchBuffer();
+      }
+    }
+    if (n > 0) {
+      const done = this.flushBatch(n, first);
+      if (done < n || this.batchFailure) return first + done;
+    }
+    return i;
+  }
+
+  /** Apply n buffered entries; returns how many ran (fewer after a failure). */
+  private flushBatch(n: number, first: number): number {
+    const core = this.core;
+    const done = core.applyBatch(n, this.clock.nowNs, this.cost.syscallNs);
+    this.clock.nowNs = core.batchNowNs();
+    const status = core.batchStatus();
+    if (status === CORE_SIGSEGV || status === CORE_SIGBUS) {
+      const at = `0x${core.faultAddress().toString(16)}`;
+      this.batchFailure = status === CORE_SIGSEGV
+        ? { index: first + done - 1, errno: 'SIGSEGV', detail: `guard region at ${at}` }
+        : { index: first + done - 1, errno: 'SIGBUS', detail: `poisoned page at ${at}` };
+    }
+    return done;
+  }
+
   /** Install a special entry (swap, marker, ...) at addr, for tests and workloads. */
   installEntry(addr: number, kind: number): number {
     this.live();
+    this.entriesInstalled = true;
     return this.core.installEntry(addr, kind);
   }
 

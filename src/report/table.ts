@@ -1,9 +1,12 @@
 /** Terminal tables shared by `run`, `bench` and `compare` output. */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableClass from 'cli-table3';
 import pc from 'picocolors';
 
 /** A compact table: no rule between rows, uncoloured borders (colours follow NO_COLOR via picocolors). */
-export function terminalTable(head: string[]): Table.Table {
+export function terminalTable(head: string[]): TableClass.Table {
+  // Loaded on first use, not at start-up.
+  const Table = createRequire(import.meta.url)('cli-table3') as typeof TableClass;
   return new Table({
     head,
     style: { head: [], border: [] },

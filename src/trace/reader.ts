@@ -1,0 +1,485 @@
+/**
+ * The trace byte parser: reads trace text from a Buffer (or a file, streamed in fixed-size
+ * chunks) into columnar batches of operations, without a string or an object per line.
+ * Memory is bounded by the chunk and batch sizes, whatever the trace's size.
+ *
+ * The grammar is table-driven: an operation is its name and a list of argument specs
+ * (numbers, words from a fixed set), found by one probe on (name length, first byte). Format
+ * v2 (issue 12) fits in as: the `version` line selects the op table; `mprotect`/`mremap` are
+ * new rows; `key=value` and bare-word options (any order) are one more ArgSpec kind whose
+ * values go to extra OpBatch columns (numbers, a flags word) and a per-batch table of file
+ * names. The tokenizer, number parser, limits and error reporting stay as they are.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { PtreclaimError, TraceSyntaxError } from '../errors.js';
+import type { Access, Advice, Op, OpKind } from './ops.js';
+
+export const TRACE_VERSION = 1;
+/** Largest value a trace number may have: well above any 47-bit address, exact in a double. */
+export const MAX_TRACE_NUMBER = 2 ** 52;
+/** Longest line a trace may have, in bytes: far above any real line; bounds memory on garbage. */
+export const MAX_LINE_BYTES = 4096;
+/** Bytes read from a trace file at a time. */
+const CHUNK_BYTES = 1 << 20;
+/** Operations per batch handed to the run loop. */
+export const BATCH_OPS = 4096;
+/** Longest token quoted whole in an error message; longer ones are cut. */
+const MAX_QUOTED = 40;
+
+/** Operation codes of a batch, in the order of OP_KINDS. */
+export const OP_MMAP = 0;
+export const OP_MUNMAP = 1;
+export const OP_TOUCH = 2;
+export const OP_MADVISE = 3;
+export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+/** `arg` of a touch: 0 write, 1 read; of a madvise: 0 dontneed, 1 free. */
+export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
+export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
+
+/**
+ * Operations in columns. A batch is reused: its contents are valid until the next one is
+ * asked for. `line[i]` is the 1-based source line (0 when there is none).
+ */
+export class OpBatch {
+  count = 0;
+  file: string | undefined;
+  readonly kind = new Uint8Array(BATCH_OPS);
+  readonly arg = new Uint8Array(BATCH_OPS);
+  readonly addr = new Float64Array(BATCH_OPS);
+  readonly len = new Float64Array(BATCH_OPS);
+  readonly line = new Float64Array(BATCH_OPS);
+
+  get full(): boolean {
+    return this.count === BATCH_OPS;
+  }
+
+  push(kind: number, addr: number, len: number, arg: number, line: number): void {
+    const i = this.count++;
+    this.kind[i] = kind;
+    this.addr[i] = addr;
+    this.len[i] = len;
+    this.arg[i] = arg;
+    this.line[i] = line;
+  }
+
+  /** Operation i as an object (the library's Op form). */
+  op(i: number): Op {
+    const pos = this.line[i] ? { file: this.file, line: this.line[i]! } : {};
+    const addr = this.addr[i]!;
+    const len = this.len[i]!;
+    switch (this.kind[i]) {
+      case OP_MMAP:
+        return { kind: 'mmap', addr, len, ...pos };
+      case OP_MUNMAP:
+        return { kind: 'munmap', addr, len, ...pos };
+      case OP_TOUCH:
+        return { kind: 'touch', addr, len, access: ACCESS_WORDS[this.arg[i]!]!, ...pos };
+      default:
+        return { kind: 'madvise', addr, len, advice: ADVICE_WORDS[this.arg[i]!]!, ...pos };
+    }
+  }
+}
+
+/** Ops as batches: a file's parse, or object ops packed (a new batch when the file changes). */
+export function* batchesOfOps(ops: Iterable<Op>): Generator<OpBatch> {
+  const batch = new OpBatch();
+  for (const op of ops) {
+    if (batch.full || (batch.count > 0 && batch.file !== op.file)) {
+      yield batch;
+      batch.count = 0;
+    }
+    if (batch.count === 0) batch.file = op.file;
+    const kind = OP_CODE_KINDS.indexOf(op.kind);
+    const arg = op.kind === 'touch' ? (op.access === 'read' ? 1 : 0) : op.kind === 'madvise' ? (op.advice === 'free' ? 1 : 0) : 0;
+    batch.push(kind, op.addr, op.len, arg, op.line ?? 0);
+  }
+  if (batch.count > 0) yield batch;
+}
+
+// --- grammar --------------------------------------------------------------------------
+
+interface NumberArg {
+  type: 'number';
+  what: string;
+}
+interface WordArg {
+  type: 'word';
+  what: string;
+  words: readonly string[];
+  /** Index used when the word is left out; undefined = required. */
+  fallback?: number;
+}
+type ArgSpec = NumberArg | WordArg;
+
+interface OpSpec {
+  name: string;
+  code: number;
+  args: readonly ArgSpec[];
+}
+
+const ADDR: NumberArg = { type: 'number', what: 'address' };
+const LEN: NumberArg = { type: 'number', what: 'length' };
+
+/** Trace format v1. */
+const V1_OPS: readonly OpSpec[] = [
+  { name: 'mmap', code: OP_MMAP, args: [ADDR, LEN] },
+  { name: 'munmap', code: OP_MUNMAP, args: [ADDR, LEN] },
+  { name: 'touch', code: OP_TOUCH, args: [ADDR, LEN, { type: 'word', what: 'access', words: ACCESS_WORDS, fallback: 0 }] },
+  { name: 'madvise', code: OP_MADVISE, args: [ADDR, LEN, { type: 'word', what: 'advice', words: ADVICE_WORDS }] },
+];
+
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const V1_NAMES = V1_OPS.map((o) => ascii(o.name));
+const VERSION_WORD = ascii('version');
+/** Op table index + 1 by (name length << 8 | first byte): one probe finds the candidate. */
+const V1_BY_KEY = new Uint8Array(16 << 8);
+V1_NAMES.forEach((n, i) => (V1_BY_KEY[(n.length << 8) | n[0]!] = i + 1));
+const WORD_BYTES = new Map<readonly string[], Uint8Array[]>(
+  V1_OPS.flatMap((o) => o.args).filter((a): a is WordArg => a.type === 'word').map((a) => [a.words, a.words.map(ascii)]),
+);
+
+const expectedWords = (spec: WordArg) => spec.words.map((w) => `"${w}"`).join(' or ');
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const HASH = 0x23;
+
+/** Blanks between tokens: space, tab, CR (a CRLF file's line end), VT, FF. */
+const isBlank = (b: number) => b === SPACE || b === TAB || b === CR || b === 0x0b || b === 0x0c;
+
+function bytesEqual(buf: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
+  if (e - s !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (buf[s + k] !== word[k]) return false;
+  return true;
+}
+
+/** A token for a message: JSON-quoted, cut to MAX_QUOTED characters with its length said. */
+export function quoteToken(text: string): string {
+  if (text.length <= MAX_QUOTED) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, MAX_QUOTED))}... (${text.length} characters)`;
+}
+
+const TOO_LARGE = -1;
+const NOT_A_NUMBER = -2;
+/** Where the token parseNumberBytes last read ended. */
+let numberEnd = 0;
+
+/** Digit values by byte: 0-15 for hex digits (0-9 for DIGIT), -1 for a token end, -2 otherwise. */
+const HEX_DIGIT = new Int8Array(256).fill(-2);
+const DEC_DIGIT = new Int8Array(256).fill(-2);
+for (const table of [HEX_DIGIT, DEC_DIGIT]) {
+  for (let c = 0; c <= SPACE; c++) table[c] = -1;
+  table[HASH] = -1;
+}
+for (let d = 0; d < 10; d++) HEX_DIGIT[0x30 + d] = DEC_DIGIT[0x30 + d] = d;
+for (let d = 0; d < 6; d++) HEX_DIGIT[0x41 + d] = HEX_DIGIT[0x61 + d] = 10 + d;
+
+/**
+ * Parse the number token starting at s (it ends at a blank, `#`, or e): hex 0x... (leading
+ * zeros allowed) or decimal with an optional K/M/G/T suffix. Returns the value, TOO_LARGE or
+ * NOT_A_NUMBER; numberEnd is set to the token's end. Values only grow digit by digit, so one
+ * comparison at the end finds those too large (inexact or infinite ones included).
+ */
+function parseNumberBytes(buf: Uint8Array, s: number, e: number): number {
+  let value = 0;
+  let k = s;
+  let d = -1;
+  if (e - s > 2 && buf[s] === 0x30 && (buf[s + 1]! | 0x20) === 0x78) {
+    for (k = s + 2; k < e && (d = HEX_DIGIT[buf[k]!]!) >= 0; k++) value = value * 16 + d;
+    if (k === s + 2 || (k < e && d === -2)) return badNumber(buf, k, e);
+    numberEnd = k;
+    return value > MAX_TRACE_NUMBER ? TOO_LARGE : value;
+  }
+  for (; k < e && (d = DEC_DIGIT[buf[k]!]!) >= 0; k++) value = value * 10 + d;
+  if (k === s) return badNumber(buf, k, e);
+  if (k < e && d === -2) {
+    // One suffix letter, then the token must end.
+    const c = buf[k]! | 0x20;
+    const shift = c === 0x6b ? 10 : c === 0x6d ? 20 : c === 0x67 ? 30 : c === 0x74 ? 40 : -1;
+    if (shift < 0 || (k + 1 < e && DEC_DIGIT[buf[k + 1]!] !== -1)) return badNumber(buf, k, e);
+    value *= 2 ** shift;
+    k++;
+  }
+  numberEnd = k;
+  return value > MAX_TRACE_NUMBER ? TOO_LARGE : value;
+}
+
+/** Skip to the end of a token that is not a number. */
+function badNumber(buf: Uint8Array, k: number, e: number): number {
+  while (k < e && HEX_DIGIT[buf[k]!] !== -1) k++;
+  numberEnd = k;
+  return NOT_A_NUMBER;
+}
+
+function numberMessage(text: string, code: number): string {
+  return code === TOO_LARGE
+    ? `${quoteToken(text)} is too large (at most 0x${MAX_TRACE_NUMBER.toString(16)}; user addresses are below 2^47)`
+    : `${quoteToken(text)} is not a number (expected hex like 0x200000 or decimal like 2M)`;
+}
+
+/** Parse one number token; returns an error message instead of throwing. */
+export function parseNumber(text: string): number | string {
+  const buf = Buffer.from(text, 'utf8');
+  const v = parseNumberBytes(buf, 0, buf.length);
+  return v >= 0 && numberEnd === buf.length ? v : numberMessage(text, v >= 0 ? NOT_A_NUMBER : v);
+}
+
+/**
+ * What a trace looks like when it is not UTF-8 text: UTF-16 (a byte-order mark, or NULs in
+ * every other byte) or binary (other NULs). Checked on a file's first bytes, and on any line
+ * that fails to parse.
+ */
+function describeNonText(buf: Uint8Array, s: number, e: number, atFileStart: boolean): string | undefined {
+  if (atFileStart && e - s >= 2 && ((buf[s] === 0xff && buf[s + 1] === 0xfe) || (buf[s] === 0xfe && buf[s + 1] === 0xff))) {
+    return 'the trace is UTF-16 text (it starts with a UTF-16 byte-order mark); ptreclaim reads UTF-8 or ASCII: convert it, e.g. `iconv -f UTF-16 -t UTF-8`';
+  }
+  let nul = -1;
+  let evenNuls = 0;
+  let oddNuls = 0;
+  const stop = Math.min(e, s + MAX_LINE_BYTES);
+  for (let k = s; k < stop; k++) {
+    if (buf[k] === 0) {
+      if (nul < 0) nul = k;
+      if ((k - s) & 1) oddNuls++;
+      else evenNuls++;
+    }
+  }
+  if (nul < 0) return undefined;
+  const half = (stop - s) / 2;
+  if (atFileStart && stop - s >= 4 && (oddNuls >= half * 0.9 || evenNuls >= half * 0.9) && (oddNuls === 0 || evenNuls === 0)) {
+    return 'the trace looks like UTF-16 text (a NUL in every other byte); ptreclaim reads UTF-8 or ASCII: convert it, e.g. `iconv -f UTF-16 -t UTF-8`';
+  }
+  return `the trace is binary data, not text (a NUL byte at offset ${nul - s} of this line); expected trace format v${TRACE_VERSION} text`;
+}
+
+/** Parser state carried across chunks and batches. */
+export class TraceParser {
+  private lineNo = 0;
+  private versionSeen = false;
+  private opsSeen = false;
+  private atFileStart = true;
+
+  constructor(readonly file: string) {}
+
+  /**
+   * Parse the complete lines in buf[s, e) (e at a line end, or the end of input) into batch,
+   * stopping early when the batch fills. Returns where parsing stopped.
+   */
+  parse(buf: Uint8Array, s: number, e: number, batch: OpBatch): number {
+    if (this.atFileStart && s < e) {
+      const bad = describeNonText(buf, s, Math.min(e, s + MAX_LINE_BYTES), true);
+      if (bad) throw new TraceSyntaxError(this.file, 1, 1, bad);
+      // A UTF-8 byte-order mark is not part of the first line's columns.
+      if (e - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf) s += 3;
+      this.atFileStart = false;
+    }
+    let p = s;
+    while (p < e && !batch.full) {
+      this.lineNo++;
+      p = this.parseLine(buf, p, e, batch);
+    }
+    return p;
+  }
+
+  /**
+   * Parse the line starting at ls (input ends at e); returns where the next line starts.
+   * One pass over the bytes: tokens end at a blank, `#` or the line feed.
+   */
+  private parseLine(buf: Uint8Array, ls: number, e: number, batch: OpBatch): number {
+    let k = this.skipBlanks(buf, ls, ls, e);
+    let c = k < e ? buf[k]! : LF;
+    if (c === LF || c === HASH) return this.endLine(buf, ls, k, e);
+    let ts = k;
+    while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
+    let te = k;
+
+    const key = te - ts < 16 ? ((te - ts) << 8) | buf[ts]! : 0;
+    const candidate = V1_BY_KEY[key]!;
+    const spec = candidate > 0 && bytesEqual(buf, ts, te, V1_NAMES[candidate - 1]!) ? V1_OPS[candidate - 1]! : undefined;
+    if (!spec) {
+      if (bytesEqual(buf, ts, te, VERSION_WORD)) return this.parseVersion(buf, ls, e, te);
+      this.fail(buf, ls, e, ts, `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${TRACE_VERSION} knows ${V1_OPS.map((o) => o.name).join(', ')}`);
+    }
+    const name = spec.name;
+    let addr = 0;
+    let len = 0;
+    let arg = 0;
+    const args = spec.args;
+    for (let a = 0; a < args.length; a++) {
+      const argSpec = args[a]!;
+      k = this.skipBlanks(buf, ls, k, e);
+      c = k < e ? buf[k]! : LF;
+      const present = c !== LF && c !== HASH;
+      ts = k;
+      if (argSpec.type === 'number') {
+        if (!present) this.fail(buf, ls, e, -1, `${name}: missing ${argSpec.what}`);
+        const v = parseNumberBytes(buf, ts, e);
+        k = numberEnd;
+        if (v < 0) this.fail(buf, ls, e, ts, `${name}: ${argSpec.what}: ${numberMessage(this.text(buf, ts, k), v)}`);
+        if (a === 0) addr = v;
+        else len = v;
+      } else {
+        if (!present) {
+          if (argSpec.fallback !== undefined) {
+            arg = argSpec.fallback;
+            continue;
+          }
+          this.fail(buf, ls, e, -1, `${name}: missing ${argSpec.what} (expected ${expectedWords(argSpec)})`);
+        }
+        while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
+        te = k;
+        const words = WORD_BYTES.get(argSpec.words)!;
+        let w = 0;
+        while (w < words.length && !bytesEqual(buf, ts, te, words[w]!)) w++;
+        if (w === words.length) this.fail(buf, ls, e, ts, `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(this.text(buf, ts, te))}`);
+        arg = w;
+      }
+    }
+    k = this.skipBlanks(buf, ls, k, e);
+    c = k < e ? buf[k]! : LF;
+    if (c !== LF && c !== HASH) {
+      ts = k;
+      while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
+      this.fail(buf, ls, e, ts, `${name}: unexpected extra argument ${quoteToken(this.text(buf, ts, k))}`);
+    }
+    const next = this.endLine(buf, ls, k, e);
+    this.opsSeen = true;
+    batch.push(spec.code, addr, len, arg, this.lineNo);
+    return next;
+  }
+
+  /** Skip blanks from k; a control byte that is not a blank means binary input. */
+  private skipBlanks(buf: Uint8Array, ls: number, k: number, e: number): number {
+    let c: number;
+    while (k < e && (c = buf[k]!) <= SPACE && c !== LF) {
+      if (c !== SPACE && !isBlank(c)) this.fail(buf, ls, e, k, `unexpected control character (byte 0x${c.toString(16).padStart(2, '0')}): a trace is text`);
+      k++;
+    }
+    return k;
+  }
+
+  /** At k only a comment or the line feed is left: skip to the next line, checking the length. */
+  private endLine(buf: Uint8Array, ls: number, k: number, e: number): number {
+    let nl = k < e && buf[k] === LF ? k : buf.indexOf(LF, k);
+    if (nl < 0 || nl > e) nl = e;
+    if (nl - ls > MAX_LINE_BYTES) this.fail(buf, ls, e, -1, 'line too long');
+    return nl < e ? nl + 1 : e;
+  }
+
+  private parseVersion(buf: Uint8Array, ls: number, e: number, te: number): number {
+    if (this.versionSeen || this.opsSeen) this.fail(buf, ls, e, te - VERSION_WORD.length, '"version" must be the first line with content and appear once');
+    const toks: [number, number][] = [];
+    let k = te;
+    for (;;) {
+      k = this.skipBlanks(buf, ls, k, e);
+      const c = k < e ? buf[k]! : LF;
+      if (c === LF || c === HASH) break;
+      const s = k;
+      while (k < e && buf[k]! > SPACE && buf[k] !== HASH) k++;
+      toks.push([s, k]);
+      if (toks.length > 1) break;
+    }
+    if (toks.length !== 1) this.fail(buf, ls, e, toks.length ? toks[1]![0] : -1, `expected "version ${TRACE_VERSION}"`);
+    const v = this.text(buf, toks[0]![0], toks[0]![1]);
+    if (v !== String(TRACE_VERSION)) {
+      this.fail(buf, ls, e, toks[0]![0], `unsupported trace version ${quoteToken(v)}: this ptreclaim reads version ${TRACE_VERSION}`);
+    }
+    this.versionSeen = true;
+    return this.endLine(buf, ls, k, e);
+  }
+
+  private text(buf: Uint8Array, s: number, e: number): string {
+    return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8');
+  }
+
+  /**
+   * Throw a TraceSyntaxError for the line starting at ls (input ends at e) at byte `at` (-1:
+   * just past the line's end). Columns count characters, not bytes. A line longer than
+   * MAX_LINE_BYTES is reported as such, one holding NULs as binary input.
+   */
+  private fail(buf: Uint8Array, ls: number, e: number, at: number, detail: string): never {
+    let le = buf.indexOf(LF, ls);
+    if (le < 0 || le > e) le = e;
+    if (le - ls > MAX_LINE_BYTES) {
+      const nonText = describeNonText(buf, ls, le, false);
+      throw new TraceSyntaxError(this.file, this.lineNo, 1, nonText ??
+        `line longer than ${MAX_LINE_BYTES} bytes (a trace line is one short operation; is this a trace file?)`);
+    }
+    const nonText = describeNonText(buf, ls, le, false);
+    if (nonText) throw new TraceSyntaxError(this.file, this.lineNo, 1, nonText);
+    const lineEnd = le > ls && buf[le - 1] === CR ? le - 1 : le;
+    const upTo = at < 0 ? lineEnd : Math.min(at, lineEnd);
+    const column = this.text(buf, ls, upTo).length + 1;
+    throw new TraceSyntaxError(this.file, this.lineNo, column, detail);
+  }
+}
+
+/** Parse trace bytes held in memory, batch by batch. */
+export function* parseTraceBytes(buf: Uint8Array, file = '<trace>'): Generator<OpBatch> {
+  const parser = new TraceParser(file);
+  const batch = new OpBatch();
+  batch.file = file;
+  let p = 0;
+  while (p < buf.length) {
+    batch.count = 0;
+    p = parser.parse(buf, p, buf.length, batch);
+    if (batch.count > 0) yield batch;
+  }
+}
+
+/**
+ * Stream a trace file, batch by batch, in constant memory: CHUNK_BYTES are read at a time and
+ * a line cut by a chunk's end is carried over to the next read.
+ */
+export function* readTraceBatches(path: string): Generator<OpBatch> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const parser = new TraceParser(path);
+    const batch = new OpBatch();
+    batch.file = path;
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES + 2);
+    let have = 0; // bytes in buf[0, have)
+    let eof = false;
+    while (!eof || have > 0) {
+      if (!eof) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, have, buf.length - have, null);
+        } catch (e) {
+          throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        if (n === 0) eof = true;
+        have += n;
+      }
+      // Parse only complete lines unless the file has ended; carry the cut line over.
+      const end = eof ? have : buf.lastIndexOf(LF, have - 1) + 1;
+      let p = 0;
+      while (p < end) {
+        batch.count = 0;
+        p = parser.parse(buf, p, end, batch);
+        if (batch.count > 0) yield batch;
+      }
+      buf.copy(buf, 0, end, have);
+      have -= end;
+      if (eof) break;
+      // A carried-over part longer than any line may be: parse it to report it.
+      if (have > MAX_LINE_BYTES) parser.parse(buf, 0, have, batch);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Every op of some batches, as objects. */
+export function opsOfBatches(batches: Iterable<OpBatch>): Op[] {
+  const out: Op[] = [];
+  for (const b of batches) for (let i = 0; i < b.count; i++) out.push(b.op(i));
+  return out;
+}
