@@ -13,6 +13,11 @@ export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChur
 export { type CheckViolation } from './run.js';
 export { type Violation } from './mm/checker.js';
 export { DEFAULT_COST_MODEL, type CostModel } from './mm/cost.js';
+export {
+  loadCostChoice, readCostProfile, validateCostProfile, builtinCostModel, COST_PROFILE_JSON_SCHEMA, type CostProfile, type CostChoice,
+} from './mm/cost-profile.js';
+export { calibrate, formatCalibration, calibrationSets, type CalibrateOptions } from './calibrate/calibrate.js';
+export { fitWeights, nnls, type FitRow, type FitResult } from './calibrate/fit.js';
 export { formatRunTable } from './report/text.js';
 export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError, InputError, OutputError, EXIT, exitCodeFor } from './errors.js';
 export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
