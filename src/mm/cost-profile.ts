@@ -129,9 +129,11 @@ export function validateCostProfile(data: unknown, where: string): CostProfile {
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
-    const allowed = e?.keyword === 'propertyNames' ? ` (${String((e.params as { propertyName?: string }).propertyName)} is not a counter)` : '';
+    const badName = (e as { propertyName?: string } | undefined)?.propertyName;
+    const allowed = badName !== undefined ? ` ("${badName}" is not a counter; counters: ${STAT_NAMES.join(', ')})` : '';
     const hint = o?.kind !== COST_PROFILE_KIND ? ' (is it a `ptreclaim calibrate -o` file?)' : '';
-    throw new UsageError(`${where}: not a valid cost profile: ${at} ${e?.message ?? 'is invalid'}${allowed}${hint}`);
+    const what = badName !== undefined ? 'has an unknown key' : e?.message ?? 'is invalid';
+    throw new UsageError(`${where}: not a valid cost profile: ${at} ${what}${allowed}${hint}`);
   }
   return data as CostProfile;
 }
