@@ -35,6 +35,7 @@ export { compareResults, type Comparison, type CompareOptions } from './bench/co
 export { mergeResults } from './bench/merge.js';
 export { readResults, validateResults, BENCH_JSON_SCHEMA } from './bench/schema.js';
 export { EXPORTERS } from './report/exporters.js';
+export { renderReport, renderCompareReport, chartSpecs, compareSpecs, type ReportSpec, type ReportOptions } from './report/html.js';
 export { runKernels, type KernelRunOptions } from './kernels/runner.js';
 export { computeRatios, formatKernelTable } from './kernels/report.js';
 export type { KernelReport, KernelResult, KernelBaseline, KernelRatio, KernelName, ImplName, Footprint } from './kernels/types.js';

@@ -19,6 +19,9 @@ import { median } from '../src/bench/stats.js';
 import { chartSpecs, compareSpecs, renderReport, renderCompareReport, type Chart, type ReportSpec } from '../src/report/html.js';
 import { groupByScale, pathCosts, simulatedMs } from '../src/report/analysis.js';
 import { builtinCostModel } from '../src/mm/cost-profile.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { EXPORTERS } from '../src/report/exporters.js';
 import type { BenchResults, CellResult } from '../src/bench/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -94,6 +97,30 @@ describe('report figures', () => {
     }
     for (const c of timelines.charts) expect(c.kind === 'line' && c.series.some((s) => s.points.some((p) => p[1] !== s.points[0]![1]))).toBe(true);
   });
+});
+
+describe('report CLI', () => {
+  it('report --compare takes BASE NEW; a wrong count of files is a usage error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-report-'));
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    writeFileSync(a, EXPORTERS.json.render(results));
+    writeFileSync(b, EXPORTERS.json.render(slowedDown(results)));
+    const bin = join(__dirname, '..', 'bin', 'ptreclaim.js');
+    const one = spawnSync(process.execPath, [bin, 'report', '--compare', a], { encoding: 'utf8' });
+    expect(one.status).toBe(2);
+    expect(one.stderr).toContain('report --compare needs two results files, BASE.json NEW.json (got 1)');
+    const two = spawnSync(process.execPath, [bin, 'report', a, b], { encoding: 'utf8' });
+    expect(two.status).toBe(2);
+    expect(two.stderr).toContain('to compare two, add --compare');
+    const out = join(dir, 'cmp.html');
+    const ok = spawnSync(process.execPath, [bin, 'report', '--compare', a, b, '-o', out], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('Comparison (benchstat)');
+    expect(html).toContain('id="compare-delta"');
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 });
 
 interface LabelBox { text: string; x: number; y: number; w: number; h: number }

@@ -50,6 +50,8 @@ export interface BarChart {
   categories: string[];
   /** Each category has a value in one series only: bars share one slot, centred on the label. */
   stacked?: boolean;
+  /** Value-axis extent; whiskers reaching past it are cut at the edge. */
+  range?: [number, number];
   series: { name: string; color: string; values: (number | null)[]; colors?: string[]; low?: (number | null)[]; high?: (number | null)[] }[];
 }
 export interface BoxChart {
@@ -297,9 +299,11 @@ export function compareSpecs(base: BenchResults, next: BenchResults, cmp: Compar
     const n = nextById.get(r.id)!.samples;
     return { r, ci: bootstrapCI(b, n, (x, y) => median(y) / median(x) - 1, 1000, i + 1) };
   });
+  // Intervals of few noisy samples can span thousands of percent: the axis follows the changes.
+  const edge = Math.ceil(Math.max(10, ...changes.map((c) => 2 * Math.abs(100 * c.r.delta))) / 10) * 10;
   const delta: Chart = {
-    kind: 'hbar', id: 'compare-delta', title: 'Change of the median run time (bootstrap 95% CI)', unit: '%',
-    caption: `red: significantly slower, green: significantly faster, grey: no significant change (p ≥ ${alpha})`,
+    kind: 'hbar', id: 'compare-delta', title: 'Change of the median run time (bootstrap 95% CI)', unit: '%', range: [-Math.min(100, edge), edge],
+    caption: `red: significantly slower, green: significantly faster, grey: no significant change (p ≥ ${alpha}); whiskers past the axis are cut at its edge`,
     categories: changes.map((c) => c.r.id), height: heightFor(changes.length),
     series: [{
       name: 'change', color: GREY, values: changes.map((c) => 100 * c.r.delta),
@@ -356,7 +360,7 @@ function base(c) {
 }
 function whiskers(s, n, offset) {
   return {
-    type: 'custom', name: s.name, color: s.color, silent: true, z: 5, encode: { x: [0, 1], y: 2 },
+    type: 'custom', name: s.name, color: s.color, silent: true, z: 5, clip: true, encode: { x: [0, 1], y: 2 },
     data: s.values.map((v, i) => (v === null || s.low == null || s.low[i] == null ? null : [s.low[i], s.high[i], i])).filter((d) => d),
     renderItem: (params, api) => {
       const lo = api.coord([api.value(0), api.value(2)]);
@@ -388,6 +392,7 @@ function option(c) {
       o.series.push(whiskers(s, n, c.stacked ? 0 : (k - (n - 1) / 2) * w * 1.1));
     });
     if (c.series.every((s) => !s.low)) o.series = o.series.filter((s) => s.type === 'bar');
+    if (c.range) { o.xAxis.min = c.range[0]; o.xAxis.max = c.range[1]; }
     o.legend.data = c.series.map((s) => s.name);
   } else if (c.kind === 'box') {
     o.xAxis.scale = true;
