@@ -189,3 +189,25 @@ describe('live calibration', () => {
     expect(p.fit.traces).not.toContain(p.heldOut.traces[0]!.source);
   }, 120_000);
 });
+
+describe('bench with a cost profile', () => {
+  it('a bad profile stops bench before any cell runs; a good one sets every cell\'s simulated time and the label', async () => {
+    const { benchOptions } = await import('../src/bench/options.js');
+    const { runBench } = await import('../src/bench/run.js');
+    const { simulatedMs } = await import('../src/report/analysis.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-bench-profile-'));
+    const flags = { strategy: 'pt-reclaim', time: '1', iterations: '2', warmup: '0', seed: '1', timelinePoints: '5' };
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '[]');
+    expect(() => benchOptions(['paths'], { ...flags, costProfile: bad })).toThrow(/bad\.json: not a valid cost profile/);
+    const good = join(dir, 'good.json');
+    const p = profileWith();
+    writeFileSync(good, JSON.stringify(p));
+    const o = benchOptions(['paths'], { ...flags, costProfile: good });
+    expect(o.costModel).toBe(`profile ${good} (testhost, 2026-01-02)`);
+    const r = await runBench(o);
+    expect(r.context.options.costModel).toBe(o.costModel);
+    for (const c of r.cells) expect(c.counters['simulatedMs'], c.id).toBeCloseTo(simulatedMs(c, p.costModel)!, 6);
+    expect(benchOptions(['paths'], flags).costModel).toBe('built-in default');
+  }, 60_000);
+});

@@ -4,7 +4,6 @@
  * work is in src/calibrate/. Exit 3 when the live-kernel oracle cannot run here.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { calibrate, formatCalibration } from '../calibrate/calibrate.js';
 import { writeFileAtomic } from '../io.js';
 import { OracleUnavailableError } from '../oracle/live.js';
 import { validateCostProfile } from '../mm/cost-profile.js';
@@ -30,6 +29,8 @@ export function registerCalibrateCommand(program: Command, out: (s: string) => v
     .option('--json', 'print the profile as JSON instead of the table')
     .action(async (flags: { output?: string; repeats: number; bootstrap: number; seed: number; corpus?: string | false; json?: boolean }) => {
       const tty = Boolean(process.stderr.isTTY);
+      // The fit pulls in ml-matrix: loaded only when this command runs.
+      const { calibrate, formatCalibration } = await import('../calibrate/calibrate.js');
       try {
         const profile = await calibrate({
           repeats: flags.repeats, bootstrap: flags.bootstrap, seed: flags.seed,
