@@ -211,3 +211,16 @@ describe('bench with a cost profile', () => {
     expect(benchOptions(['paths'], flags).costModel).toBe('built-in default');
   }, 60_000);
 });
+
+describe('the fit, edge cases', () => {
+  it('a term that a bootstrap resample misses gets weight 0 there, not NaN', () => {
+    // Term 1 moves in one row of 200: most resamples miss it.
+    const rows: FitRow[] = Array.from({ length: 200 }, (_, i) => ({ x: [1, i === 0 ? 5 : 0, i % 7], y: 1000 + (i === 0 ? 500 : 0) + 30 * (i % 7), kind: 'mmap' }));
+    const fit = fitWeights(rows, 3, { bootstrap: 50, seed: 2 });
+    for (const t of fit.terms) {
+      expect(Number.isFinite(t.ns) && Number.isFinite(t.sd) && t.ci95.every(Number.isFinite)).toBe(true);
+    }
+    expect(fit.terms[1]!.ns).toBeCloseTo(100, 6);
+    expect(fit.terms[1]!.ci95[0]).toBe(0);
+  });
+});

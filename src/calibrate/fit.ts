@@ -70,8 +70,11 @@ export function nnls(rows: readonly FitRow[], cols: readonly number[]): number[]
   let K;
   for (const gradientTolerance of [1e-9, 1e-6, 1e-4, 1e-2]) {
     try {
-      K = fcnnlsVector(X, y, { maxIterations: 50 * cols.length + 50, gradientTolerance }).K;
-      break;
+      const k = fcnnlsVector(X, y, { maxIterations: 50 * cols.length + 50, gradientTolerance }).K;
+      if (cols.every((_, j) => Number.isFinite(k.get(j, 0)))) {
+        K = k;
+        break;
+      }
     } catch (e) {
       if (!/Maximum number of iterations/.test((e as Error).message)) throw e;
     }
