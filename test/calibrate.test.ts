@@ -209,6 +209,15 @@ describe('bench with a cost profile', () => {
     expect(r.context.options.costModel).toBe(o.costModel);
     for (const c of r.cells) expect(c.counters['simulatedMs'], c.id).toBeCloseTo(simulatedMs(c, p.costModel)!, 6);
     expect(benchOptions(['paths'], flags).costModel).toBe('built-in default');
+    // compare names both models when they differ: the simulated times differ for that reason.
+    const { compareResults } = await import('../src/bench/compare.js');
+    const { formatComparison } = await import('../src/report/terminal.js');
+    const d = await runBench(benchOptions(['paths'], flags));
+    const cmp = compareResults(d, r, { alpha: 0.05, threshold: 0.05 });
+    expect(cmp.costModels).toEqual({ base: 'built-in default', next: o.costModel });
+    expect(cmp.counterDiffs.some((x) => x.counter === 'simulatedMs')).toBe(true);
+    expect(formatComparison(cmp, 0.05)).toContain(`cost model: base built-in default; new ${o.costModel}`);
+    expect(compareResults(d, d, { alpha: 0.05, threshold: 0.05 }).costModels).toBeUndefined();
   }, 60_000);
 });
 

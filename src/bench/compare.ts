@@ -40,6 +40,8 @@ export interface Comparison {
   onlyInBase: string[];
   onlyInNew: string[];
   regressions: CompareRow[];
+  /** Cost models of the two files' simulated times, when they differ (their simulatedMs then differ too). */
+  costModels?: { base: string; next: string };
 }
 
 /** Deterministic memory and work counters worth comparing exactly. */
@@ -49,6 +51,8 @@ function exactFigures(c: CellResult): Record<string, number> {
   for (const [k, v] of Object.entries(c.counters)) out[k] = v;
   return out;
 }
+
+const costOf = (r: BenchResults) => r.context.options.costModel ?? 'built-in default';
 
 export function compareResults(base: BenchResults, next: BenchResults, o: CompareOptions): Comparison {
   if (base.context.options.seed !== next.context.options.seed) {
@@ -89,6 +93,7 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
     onlyInBase: base.cells.filter((c) => !nextById.has(c.id)).map((c) => c.id),
     onlyInNew: next.cells.filter((c) => !baseIds.has(c.id)).map((c) => c.id),
     regressions: rows.filter((r) => r.regression),
+    ...(costOf(base) !== costOf(next) ? { costModels: { base: costOf(base), next: costOf(next) } } : {}),
   };
 }
 

@@ -97,6 +97,7 @@ export function formatComparison(cmp: Comparison, alpha: number): string {
   } else {
     out.push('memory and work counters: identical');
   }
+  if (cmp.costModels) out.push(pc.yellow(`simulated kernel time: cost model: base ${cmp.costModels.base}; new ${cmp.costModels.next}`));
   if (cmp.onlyInBase.length) out.push(pc.dim(`only in base: ${cmp.onlyInBase.join(', ')}`));
   if (cmp.onlyInNew.length) out.push(pc.dim(`only in new: ${cmp.onlyInNew.join(', ')}`));
   return out.join('\n');
