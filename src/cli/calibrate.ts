@@ -1,12 +1,15 @@
 /**
  * `ptreclaim calibrate`: fit the cost model's weights to this host's kernel and write a
  * profile that `run`, `bench` and `report` take with `--cost-profile FILE`. Flags only; the
- * work is in src/calibrate/. Exit 3 when the live-kernel oracle cannot run here.
+ * work is in src/calibrate/. Exit 3 when the live-kernel oracle cannot run here; a stop
+ * signal kills the running helper and exits (a half-done calibration means nothing).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { writeFileAtomic } from '../io.js';
-import { OracleUnavailableError } from '../oracle/live.js';
+import { EXIT } from '../errors.js';
+import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { validateCostProfile } from '../mm/cost-profile.js';
+import { interruptOnSignals } from './interrupt.js';
 
 function intArg(min: number) {
   return (value: string): number => {
@@ -28,9 +31,11 @@ export function registerCalibrateCommand(program: Command, out: (s: string) => v
     .option('--no-corpus', 'only the targeted traces')
     .option('--json', 'print the profile as JSON instead of the table')
     .action(async (flags: { output?: string; repeats: number; bootstrap: number; seed: number; corpus?: string | false; json?: boolean }) => {
+      if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const tty = Boolean(process.stderr.isTTY);
       // The fit pulls in ml-matrix: loaded only when this command runs.
       const { calibrate, formatCalibration } = await import('../calibrate/calibrate.js');
+      const interrupt = interruptOnSignals('traces', { onStop: killLiveHelpers, quitAtOnce: true });
       try {
         const profile = await calibrate({
           repeats: flags.repeats, bootstrap: flags.bootstrap, seed: flags.seed,
@@ -42,13 +47,16 @@ export function registerCalibrateCommand(program: Command, out: (s: string) => v
         if (flags.json) out(JSON.stringify(profile, null, 2) + '\n');
         else out(formatCalibration(profile) + '\n');
         if (flags.output) {
-          writeFileAtomic(flags.output, JSON.stringify(profile, null, 2) + '\n');
+          writeOutputFile(flags.output, JSON.stringify(profile, null, 2) + '\n');
           process.stderr.write(`wrote ${flags.output} (use it with --cost-profile ${flags.output})\n`);
         }
       } catch (e) {
         if (!(e instanceof OracleUnavailableError)) throw e;
-        process.stderr.write(`ptreclaim: calibrate needs the live-kernel oracle: ${e.message}\n`);
-        process.exitCode = 3;
+        const what = e instanceof TraceRefusedError ? 'refused a calibration trace' : 'cannot run';
+        process.stderr.write(`ptreclaim: calibrate needs the live-kernel oracle, which ${what}: ${e.message}\n`);
+        process.exitCode = EXIT.oracleRefused;
+      } finally {
+        interrupt.dispose();
       }
     });
 }
