@@ -17,7 +17,7 @@ import {
 } from '../src/mm/cost-profile.js';
 import { runOps } from '../src/run.js';
 import { runLiveTrace } from '../src/oracle/live.js';
-import { UsageError } from '../src/errors.js';
+import { InputError } from '../src/errors.js';
 import { Rng } from '../src/workloads/rng.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
 
@@ -141,16 +141,16 @@ describe('cost profiles', () => {
     ];
     for (const [name, data, re] of cases) {
       const f = write(name, data);
-      expect(() => loadCostChoice(f), name).toThrow(UsageError);
+      expect(() => loadCostChoice(f), name).toThrow(InputError);
       expect(() => loadCostChoice(f), name).toThrow(re);
     }
     expect(() => loadCostChoice(join(dir, 'missing.json'))).toThrow(/cannot read cost profile .*missing\.json: ENOENT/);
   });
 
-  it('the CLI reports a bad profile in one line (exit 2) and labels simulated time with a good one', () => {
+  it('the CLI reports a bad profile in one line (exit 1) and labels simulated time with a good one', () => {
     const bin = join(__dirname, '..', 'bin', 'ptreclaim.js');
     const bad = spawnSync(process.execPath, [bin, 'run', 'seed-5g', '--cost-profile', write('cli-bad.json', { kind: 'x' })], { encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/cli-bad\.json: not a valid cost profile/);
     const f = write('cli-good.json', profileWith());

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { UsageError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { STAT_NAMES, type StatName } from '../core/types.js';
 import { type CostModel, DEFAULT_COST_MODEL } from './cost.js';
 
@@ -124,7 +124,7 @@ const validateFn = ajv.compile(COST_PROFILE_JSON_SCHEMA);
 export function validateCostProfile(data: unknown, where: string): CostProfile {
   const o = data as { kind?: unknown; schemaVersion?: unknown } | null;
   if (o && typeof o === 'object' && o.kind === COST_PROFILE_KIND && o.schemaVersion !== COST_PROFILE_SCHEMA_VERSION) {
-    throw new UsageError(`${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``);
+    throw new InputError(`${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``);
   }
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
@@ -133,7 +133,7 @@ export function validateCostProfile(data: unknown, where: string): CostProfile {
     const allowed = badName !== undefined ? ` ("${badName}" is not a counter; counters: ${STAT_NAMES.join(', ')})` : '';
     const hint = o?.kind !== COST_PROFILE_KIND ? ' (is it a `ptreclaim calibrate -o` file?)' : '';
     const what = badName !== undefined ? 'has an unknown key' : e?.message ?? 'is invalid';
-    throw new UsageError(`${where}: not a valid cost profile: ${at} ${what}${allowed}${hint}`);
+    throw new InputError(`${where}: not a valid cost profile: ${at} ${what}${allowed}${hint}`);
   }
   return data as CostProfile;
 }
@@ -143,13 +143,13 @@ export function readCostProfile(path: string): CostProfile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read cost profile ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read cost profile ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${path}: not JSON: ${(e as Error).message}`);
+    throw new InputError(`${path}: not JSON: ${(e as Error).message}`);
   }
   return validateCostProfile(data, path);
 }
