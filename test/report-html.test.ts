@@ -245,3 +245,21 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
     }, 120_000);
   }
 });
+
+describe('fast vs slow path from the paths suite\'s own measurement', () => {
+  it('uses results.paths (per-reclaim samples, fixed cost subtracted) when present, else whole runs', () => {
+    expect(results.paths?.length, 'runBench of the paths suite records results.paths').toBeGreaterThan(0);
+    const spec = chartSpecs(results);
+    const section = spec.sections.find((s) => s.id === 'paths')!;
+    expect(section.intro).toContain('fixed cost of a call that finds no table subtracted');
+    const wall = section.charts.find((c) => c.id === 'paths-wall') as Extract<Chart, { kind: 'hbar' }>;
+    const pc = results.paths!.find((c) => c.strategy === 'pt-reclaim')!;
+    const series = wall.series.find((s) => s.name === 'pt-reclaim')!;
+    for (const v of pc.variants) expect(series.values[wall.categories.indexOf(v.variant)]).toBe(v.wallNs);
+    expect(section.charts.some((c) => c.id === 'paths-dist')).toBe(true);
+    const { paths: _drop, ...withoutPaths } = results;
+    const old = chartSpecs(withoutPaths).sections.find((s) => s.id === 'paths')!;
+    expect(old.intro).toContain('whole run');
+    expect(old.charts.some((c) => c.id === 'paths-dist')).toBe(false);
+  });
+});

@@ -4,7 +4,7 @@
  * path's premium over the fast one, simulated kernel time under a chosen cost model, and
  * grouping of cells into charts of comparable scale.
  */
-import type { CellResult } from '../bench/types.js';
+import type { CellResult, PathsComparison } from '../bench/types.js';
 import type { CostModel } from '../mm/cost.js';
 import type { StatName } from '../core/types.js';
 import { mannWhitneyU, median, medianCI, type Interval } from '../bench/stats.js';
@@ -112,6 +112,35 @@ export function pathCosts(cells: readonly CellResult[], model?: CostModel): { co
     });
   }
   return { costs, premiums, noTables: [...new Set(noTables)] };
+}
+
+/**
+ * The same figures from the paths suite's own measurement (results.paths, src/bench/paths.ts):
+ * each sample is the wall time of one table's reclaim with the fixed cost of a call subtracted,
+ * so it is preferred over whole-run samples when present. Its ratio and difference intervals
+ * are used as they were computed.
+ */
+export function pathCostsFromComparison(paths: readonly PathsComparison[]): { costs: PathCost[]; premiums: PathPremium[]; noTables: string[] } {
+  const costs: PathCost[] = [];
+  const premiums: PathPremium[] = [];
+  for (const c of paths) {
+    const fast = c.variants.find((v) => v.variant === 'fast');
+    for (const v of c.variants) {
+      costs.push({
+        strategy: c.strategy, variant: v.variant, cellId: `${c.strategy}/${v.variant}`, tables: c.reclaimsPerSample, perTableNs: v.samplesNs,
+        median: v.wallNs, ci: medianCI(v.samplesNs), simulatedNsPerTable: v.perTable.simulatedNs,
+        entriesPerTable: v.perTable.entriesRead, locksPerTable: v.perTable.locks,
+      });
+    }
+    for (const r of c.ratios) {
+      const v = c.variants.find((x) => x.variant === r.of);
+      premiums.push({
+        strategy: c.strategy, variant: r.of, premiumNs: r.diffNs, premiumCI: [r.diffCi.lo, r.diffCi.hi], ratio: r.ratio, ratioCI: [r.ci.lo, r.ci.hi], p: r.p,
+        ...(v && fast ? { simulatedPremiumNs: v.perTable.simulatedNs - fast.perTable.simulatedNs } : {}),
+      });
+    }
+  }
+  return { costs, premiums, noTables: [] };
 }
 
 /**

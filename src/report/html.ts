@@ -20,7 +20,7 @@ import type { BenchResults, CellResult } from '../bench/types.js';
 import type { Comparison } from '../bench/compare.js';
 import { median } from '../bench/stats.js';
 import type { CostChoice } from '../mm/cost-profile.js';
-import { bootstrapCI, fiveNumber, groupByScale, pathCosts, simulatedMs } from './analysis.js';
+import { bootstrapCI, fiveNumber, groupByScale, pathCosts, pathCostsFromComparison, simulatedMs } from './analysis.js';
 import { fmtInt, fmtMs } from './format.js';
 
 /** Colours per strategy, in order; the HTML test looks for them in the rendered SVG. */
@@ -105,10 +105,17 @@ function costLabel(results: BenchResults, opts: ReportOptions): string {
 const fmtNs = (ns: number) => (Number.isFinite(ns) ? (Math.abs(ns) >= 1e6 ? `${(ns / 1e6).toPrecision(3)} ms` : Math.abs(ns) >= 1e3 ? `${(ns / 1e3).toPrecision(3)} µs` : `${ns.toPrecision(3)} ns`) : '—');
 
 function pathsSection(results: BenchResults, opts: ReportOptions): Section {
-  const { costs, premiums, noTables } = pathCosts(results.cells, opts.cost?.profilePath ? opts.cost.model : undefined);
+  // The paths suite's own per-reclaim samples when the results have them; else whole runs.
+  const measured = Boolean(results.paths?.length);
+  const { costs, premiums, noTables } = measured
+    ? pathCostsFromComparison(results.paths!)
+    : pathCosts(results.cells, opts.cost?.profilePath ? opts.cost.model : undefined);
+  const what = measured
+    ? 'wall time of one table\'s reclaim (MADV_DONTNEED of a just-written 2 MiB span) with the fixed cost of a call that finds no table subtracted, as `bench paths` measures it'
+    : 'wall time of a whole run of the workload divided by the tables it reclaimed (the writes that refill each table are inside; the fixed costs are the same for every path, so differences are the paths\' own)';
   const section: Section = {
     id: 'paths', title: 'Fast vs slow path',
-    intro: 'Per reclaimed PTE table: wall time of a whole run of the workload divided by the tables it reclaimed (the writes that refill each table are inside; the fixed costs are the same for every path, so differences are the paths\' own), with the median\'s 95% confidence interval; the premium of each path over the fast one with a bootstrap 95% interval and a Mann-Whitney p-value; and the premium the cost model charges in simulated kernel time.',
+    intro: `Per reclaimed PTE table: ${what}, with the median's 95% confidence interval; the premium of each path over the fast one with a bootstrap 95% interval and a Mann-Whitney p-value; and the premium the cost model charges in simulated kernel time.`,
     charts: [], omitted: [],
   };
   if (costs.length === 0) {
@@ -132,6 +139,18 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
       high: variants.map((v) => pick(s, v)?.ci.hi ?? null),
     })),
   });
+  if (measured) {
+    const cats = costs.map((c) => `${c.variant} · ${c.strategy}`);
+    section.charts.push({
+      kind: 'box', id: 'paths-dist', title: 'Wall time per reclaimed table, every sample', unit: 'ns',
+      caption: 'box: quartiles and median, whiskers to the extremes; dots are the samples', categories: cats, height: heightFor(cats.length),
+      series: strategies.map((s) => ({
+        name: s, color: color(s),
+        boxes: costs.map((c) => (c.strategy === s ? fiveNumber(c.perTableNs) : null)),
+        samples: costs.flatMap((c, i) => (c.strategy === s ? c.perTableNs.map((v) => [v, i] as [number, number]) : [])),
+      })),
+    });
+  }
   if (premiums.length) {
     const cats = premiums.map((p) => `${p.variant} − fast · ${p.strategy}`);
     section.charts.push({
@@ -151,7 +170,8 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
     const cats = simulated.map((p) => `${p.variant} − fast · ${p.strategy}`);
     section.charts.push({
       kind: 'hbar', id: 'paths-simulated', title: 'Simulated kernel time: premium over the fast path, per table', unit: 'ns',
-      caption: `cost model: ${costLabel(results, opts)}`, categories: cats, height: heightFor(cats.length), stacked: true,
+      caption: `cost model: ${measured ? `${results.context.options.costModel ?? 'built-in default'}, as bench paths recorded it` : costLabel(results, opts)}`,
+      categories: cats, height: heightFor(cats.length), stacked: true,
       series: strategies.filter((s) => simulated.some((p) => p.strategy === s)).map((s) => ({
         name: s, color: color(s), values: simulated.map((p) => (p.strategy === s ? p.simulatedPremiumNs! : null)),
       })),
