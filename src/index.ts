@@ -14,6 +14,11 @@ export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChur
 export { type CheckViolation } from './run.js';
 export { type Violation } from './mm/checker.js';
 export { DEFAULT_COST_MODEL, type CostModel } from './mm/cost.js';
+export {
+  loadCostChoice, readCostProfile, validateCostProfile, builtinCostModel, COST_PROFILE_JSON_SCHEMA, type CostProfile, type CostChoice,
+} from './mm/cost-profile.js';
+export { calibrate, formatCalibration, calibrationSets, type CalibrateOptions } from './calibrate/calibrate.js';
+export { fitWeights, nnls, type FitRow, type FitResult } from './calibrate/fit.js';
 export { formatRunTable } from './report/text.js';
 export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError, InputError, OutputError, EXIT, exitCodeFor } from './errors.js';
 export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
@@ -31,6 +36,7 @@ export { compareResults, type Comparison, type CompareOptions } from './bench/co
 export { mergeResults } from './bench/merge.js';
 export { readResults, validateResults, BENCH_JSON_SCHEMA } from './bench/schema.js';
 export { EXPORTERS } from './report/exporters.js';
+export { renderReport, renderCompareReport, chartSpecs, compareSpecs, type ReportSpec, type ReportOptions } from './report/html.js';
 export { runKernels, type KernelRunOptions } from './kernels/runner.js';
 export { computeRatios, formatKernelTable } from './kernels/report.js';
 export type { KernelReport, KernelResult, KernelBaseline, KernelRatio, KernelName, ImplName, Footprint } from './kernels/types.js';

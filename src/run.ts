@@ -8,6 +8,7 @@ import { ReferenceCore } from './core/reference.js';
 import { Mm, DEFAULT_CPUS, type Errno, type ExitReport, type MmOptions } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS } from './mm/cost.js';
+import { type CostChoice, DEFAULT_COST_CHOICE } from './mm/cost-profile.js';
 import { DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './mm/async-scan.js';
 import { ArenaFullError, UsageError } from './errors.js';
 import { getStrategy } from './strategies.js';
@@ -31,11 +32,13 @@ export interface RunOptions extends Omit<MmOptions, 'limitFrames' | 'mmapBase' |
   maxErrors?: number;
   /** Sample (simulated ns, VmPTE kB, real kB) after every operation. */
   timeline?: boolean;
+  /** Weights of simulated time: the built-in default, or a `ptreclaim calibrate` profile. */
+  cost?: CostChoice;
 }
 
 type CostFields = 'config' | 'reclaimBy' | 'tlbCost' | 'rcu' | 'realPgtablesKb' | 'peakRealPgtablesKb' | 'pendingKb' |
   'peakPendingKb' | 'entriesReadTotal' | 'refcountAtomics' | 'asyncScan' | 'reschedBreaks' | 'v1RangeWraps' |
-  'simulatedMs' | 'check' | 'timeline';
+  'simulatedMs' | 'costModel' | 'check' | 'timeline';
 
 /** A checker violation, placed: which operation, which strategy. */
 export interface CheckViolation extends Violation {
@@ -106,6 +109,8 @@ export interface RunResult {
   v1RangeWraps: number;
   /** Simulated time at the end of the run (cost model, src/mm/cost.ts). */
   simulatedMs: number;
+  /** Which weights simulatedMs used: "built-in default" or "profile FILE (host, date)". */
+  costModel: string;
   check: { enabled: boolean; violationCount: number; violations: CheckViolation[] };
   timeline?: { ns: number; vmPteKb: number; realKb: number }[];
 }
@@ -202,7 +207,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: RunOpt
   };
   const mm = new Mm(core, {
     strategy: strategy.name, path: opts.path ?? 'auto', limitFrames: limitFramesFor(opts.arenaLimitBytes), zeroPage: opts.zeroPage,
-    ...config, check: opts.check,
+    ...config, check: opts.check, cost: (opts.cost ?? DEFAULT_COST_CHOICE).model,
   });
   const violations: CheckViolation[] = [];
   let violationCount = 0;
@@ -305,6 +310,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: RunOpt
     reschedBreaks: s.ReschedBreaks,
     v1RangeWraps: s.V1RangeWraps,
     simulatedMs,
+    costModel: (opts.cost ?? DEFAULT_COST_CHOICE).label,
     check: { enabled: opts.check ?? false, violationCount, violations },
     ...(timeline ? { timeline } : {}),
   };

@@ -81,7 +81,7 @@ describe('the library API', () => {
       run: api.runOps, trace: api.formatTrace, bench: api.runBench, compare: api.compareResults,
       report: api.EXPORTERS.html.render, merge: api.mergeResults, 'bench kernels': api.runKernels,
       oracle: api.runOracle, validate: api.validateTargets, 'import strace': api.importStrace,
-      'corpus generate': api.generateCorpus,
+      'corpus generate': api.generateCorpus, calibrate: api.calibrate,
     };
     for (const [command, fn] of Object.entries(byCommand)) expect(typeof fn, command).toBe('function');
   });

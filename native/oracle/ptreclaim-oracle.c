@@ -30,6 +30,11 @@
  * mappings ("helperMappings") so the caller can tell whether the trace shares
  * page tables with them.
  *
+ * --op-times adds "opNs": the time of each op, in ns (clock_gettime around the
+ * syscall or the access loop), stored in a preallocated array during the
+ * replay and printed after it; `ptreclaim calibrate` regresses these on the
+ * model's counters.
+ *
  * --host prints facts about the running system the caller cannot get from
  * /proc alone: the page size and the user address width actually in use
  * (47 bits = 4-level paging, 56 = 5-level), probed with a fixed mapping just
@@ -759,7 +764,22 @@ static void print_snap(const char *name, const struct snap *s)
 	       name, s->vmpte, s->rssanon, s->rssfile, s->rssshmem, s->swap);
 }
 
-static int run_replay(int in_fd, int per_op)
+/* --op-times: one u64 per op, preallocated and pre-faulted before the replay, so
+ * recording costs a store; printed only after the measurement is over. */
+static uint64_t *alloc_op_times(size_t nops)
+{
+	return map_zeroed(nops * sizeof(uint64_t));
+}
+
+static void print_op_times(const uint64_t *op_ns, size_t nops)
+{
+	printf(",\"opNs\":[");
+	for (size_t i = 0; i < nops; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)op_ns[i]);
+	putchar(']');
+}
+
+static int run_replay(int in_fd, int per_op, int op_times)
 {
 	struct buf in;
 	read_all(in_fd, &in);
@@ -783,6 +803,7 @@ static int run_replay(int in_fd, int per_op)
 	long *per = NULL;
 	if (per_op)
 		per = map_zeroed(nops * 2 * sizeof(long));
+	uint64_t *op_ns = op_times ? alloc_op_times(nops) : NULL;
 	uint64_t time_ns[OP_NKINDS] = { 0 }, counts[OP_NKINDS] = { 0 };
 
 	struct ivset own;
@@ -800,6 +821,8 @@ static int run_replay(int in_fd, int per_op)
 		int e = exec_op(op, &mine, &own);
 		uint64_t t1 = now_ns();
 		time_ns[op->kind] += t1 - t0;
+		if (op_ns)
+			op_ns[i] = t1 - t0;
 		counts[op->kind]++;
 		if (e) {
 			errs[nerrs].index = (uint32_t)i;
@@ -847,6 +870,8 @@ static int run_replay(int in_fd, int per_op)
 			printf("%s[%ld,%ld]", i ? "," : "", per[2 * i], per[2 * i + 1]);
 		putchar(']');
 	}
+	if (op_ns)
+		print_op_times(op_ns, nops);
 	printf("}\n");
 	if (fflush(stdout) != 0)
 		return 1;
@@ -959,7 +984,7 @@ static int probe_host(void)
 
 static void usage(FILE *f)
 {
-	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op]\n"
+	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op] [--op-times]\n"
 	      "       ptreclaim-oracle --probe-placement LEN1,LEN2,...\n"
 	      "       ptreclaim-oracle --probe-pt-reclaim\n"
 	      "       ptreclaim-oracle --host\n"
@@ -987,7 +1012,7 @@ static void die_with_parent(void)
 int main(int argc, char **argv)
 {
 	const char *input = NULL, *placement = NULL;
-	int per_op = 0, pt_probe = 0, host = 0;
+	int per_op = 0, op_times = 0, pt_probe = 0, host = 0;
 
 	die_with_parent();
 	for (int i = 1; i < argc; i++) {
@@ -1000,6 +1025,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(a, "--per-op") == 0) {
 			per_op = 1;
+		} else if (strcmp(a, "--op-times") == 0) {
+			op_times = 1;
 		} else if (strcmp(a, "--probe-pt-reclaim") == 0) {
 			pt_probe = 1;
 		} else if (strcmp(a, "--host") == 0) {
@@ -1020,7 +1047,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op) > 1) {
+	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op || op_times) > 1) {
 		fputs("ptreclaim-oracle: --probe-placement, --probe-pt-reclaim, --host and replay options "
 		      "are mutually exclusive\n", stderr);
 		return 2;
@@ -1041,7 +1068,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	return run_replay(fd, per_op);
+	return run_replay(fd, per_op, op_times);
 }
 
 #endif /* Linux x86-64 */

@@ -44,6 +44,8 @@ export interface Comparison {
   onlyInBase: string[];
   onlyInNew: string[];
   regressions: CompareRow[];
+  /** Cost models of the two files' simulated times, when they differ (their simulatedMs then differ too). */
+  costModels?: { base: string; next: string };
 }
 
 /** Deterministic memory and work counters worth comparing exactly. */
@@ -81,6 +83,8 @@ export function incomparability(base: BenchResults, next: BenchResults): string 
   }
   return undefined;
 }
+
+const costOf = (r: BenchResults) => r.context.options.costModel ?? 'built-in default';
 
 export function compareResults(base: BenchResults, next: BenchResults, o: CompareOptions): Comparison {
   validateResults(base, 'compareResults: base');
@@ -129,6 +133,7 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
     onlyInBase: base.cells.filter((c) => !nextById.has(c.id)).map((c) => c.id),
     onlyInNew: next.cells.filter((c) => !baseIds.has(c.id)).map((c) => c.id),
     regressions: rows.filter((r) => r.regression),
+    ...(costOf(base) !== costOf(next) ? { costModels: { base: costOf(base), next: costOf(next) } } : {}),
   };
 }
 

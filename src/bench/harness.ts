@@ -12,6 +12,7 @@
 import type { Bench as BenchClass } from 'tinybench';
 import { performance } from 'node:perf_hooks';
 import { setMaxListeners } from 'node:events';
+import { loadCostChoice } from '../mm/cost-profile.js';
 import { runOps, applyOp, makeCore, type RunOptions, type RunResult } from '../run.js';
 import { Mm } from '../mm/mm.js';
 import { PAGE_SIZE, type RawStats } from '../core/types.js';
@@ -86,7 +87,7 @@ const rssKb = (s: RawStats) => ((s.RssAnon + s.RssFile + s.RssShmem) * PAGE_SIZE
 /** The untimed pass: timeline, checkpoints, and the RCU-pending high-water mark as seen at the samples. */
 function observe(ops: readonly Op[], runOptions: RunOptions & Record<string, unknown>, points: number, checkpoints: Record<string, number>) {
   const core = makeCore({ wasm: 'release' });
-  const mm = new Mm(core, { ...runOptions, strategy: runOptions.strategy });
+  const mm = new Mm(core, { ...runOptions, strategy: runOptions.strategy, cost: runOptions.cost?.model });
   const every = Math.max(1, Math.ceil(ops.length / Math.max(1, points)));
   const timeline: TimelinePoint[] = [];
   const marks: Record<string, { vmPteKb: number; rssKb: number }> = {};
@@ -140,6 +141,7 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
   const ops = [...workload.ops()];
   const runOptions: RunOptions & Record<string, unknown> = {
     seed: o.seed, ...cell.case.options, strategy: cell.strategy, source: workload.name, wasm: 'release', core: 'wasm',
+    cost: loadCostChoice(o.costProfile),
   };
   const checkpoints = 'checkpoints' in workload ? (workload.checkpoints as Record<string, number>) : {};
   const seen = observe(ops, runOptions, o.timelinePoints, checkpoints);

@@ -6,6 +6,7 @@ import { checkSparseScaleFits, parseScale } from '../workloads/sparse.js';
 import { validateAllocParams } from '../workloads/alloc.js';
 import { DEFAULT_SUITE_PARAMS, DEFAULT_SUITES, getSuite } from './suites.js';
 import type { BenchOptions } from './types.js';
+import { loadCostChoice } from '../mm/cost-profile.js';
 
 export interface BenchFlags {
   strategy: string;
@@ -20,6 +21,7 @@ export interface BenchFlags {
   timelinePoints: string;
   cpuProf?: string | boolean;
   heapProf?: string | boolean;
+  costProfile?: string;
 }
 
 const int = (v: string, flag: string, min: number) => parseIntegerArg(v, flag, min);
@@ -56,6 +58,9 @@ export function benchOptions(suites: string[], f: BenchFlags): BenchOptions {
     timelinePoints: int(f.timelinePoints, '--timeline-points', 2),
     wasm: 'release',
   };
+  // Read (and validated) here, so a bad profile fails before any cell runs.
+  o.costModel = loadCostChoice(f.costProfile).label;
+  if (f.costProfile) o.costProfile = f.costProfile;
   if (f.shard) o.shard = parseShard(f.shard);
   // Before any cell runs: a heap the address space or the arena cannot hold is refused now.
   if (names.includes('alloc')) validateAllocParams({ heapBytes: o.heapBytes, churn: o.churn, seed: o.seed });

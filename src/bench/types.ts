@@ -25,6 +25,10 @@ export interface BenchOptions {
   cpuProfDir?: string;
   heapProfDir?: string;
   wasm: 'release';
+  /** `--cost-profile FILE`: weights of simulated time (absent: the built-in default). */
+  costProfile?: string;
+  /** Label of the cost model simulated times used: "built-in default" or "profile FILE (host, date)". */
+  costModel?: string;
 }
 
 export interface BenchContext {

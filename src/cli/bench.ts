@@ -19,6 +19,8 @@ import { readResults } from '../bench/schema.js';
 import { compareResults, parsePercent } from '../bench/compare.js';
 import { mergeResults } from '../bench/merge.js';
 import { EXPORTERS } from '../report/exporters.js';
+import { renderCompareReport, renderReport } from '../report/html.js';
+import { loadCostChoice } from '../mm/cost-profile.js';
 import { buildKernelsCommand } from './kernels.js';
 import { interruptOnSignals } from './interrupt.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
@@ -50,6 +52,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--cpu-prof [dir]', 'write a .cpuprofile of each cell\'s measured phase (default dir: profiles)')
     .option('--heap-prof [dir]', 'write a .heapprofile of each cell\'s measured phase (default dir: profiles)')
     .addOption(new Option('--format <layout>', 'terminal tables: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
+    .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .option('-q, --quiet', 'no tables, no progress bar')
     .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean; format: TableFormat }) => {
       if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
@@ -140,14 +143,31 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
 
   program
     .command('report')
-    .description('write a self-contained HTML page with charts from a results file')
-    .argument('<results>', 'results file (ptreclaim bench --json)')
+    .description('write a self-contained HTML page with charts from a results file (or, with --compare, from two)')
+    .argument('<results...>', 'results file (ptreclaim bench --json); with --compare: BASE.json NEW.json')
     .addOption(new Option('-o, --output <file>', 'HTML file to write (default: RESULTS with .html)'))
-    .action((path: string, flags: { output?: string }) => {
-      const file = flags.output ?? join(dirname(path), `${basename(path, extname(path))}.html`);
+    .option('--compare', 'compare BASE.json NEW.json like `ptreclaim compare`, as a page with charts')
+    .option('--alpha <p>', 'significance level of the U test (--compare)', '0.05')
+    .option('--threshold <pct>', 'slowdown that counts as a regression when significant (--compare)', '5%')
+    .option('--cost-profile <file>', 'recompute simulated kernel time from the counters with this profile\'s weights')
+    .action((paths: string[], flags: { output?: string; compare?: boolean; alpha: string; threshold: string; costProfile?: string }) => {
+      const want = flags.compare ? 2 : 1;
+      if (paths.length !== want) {
+        throw new UsageError(flags.compare ? `report --compare needs two results files, BASE.json NEW.json (got ${paths.length})` : `report takes one results file (got ${paths.length}); to compare two, add --compare`);
+      }
+      const cost = flags.costProfile ? loadCostChoice(flags.costProfile) : undefined;
+      const file = flags.output ?? join(dirname(paths.at(-1)!), `${basename(paths.at(-1)!, extname(paths.at(-1)!))}${flags.compare ? '-compare' : ''}.html`);
       checkOutputPaths([{ flag: flags.output ? '--output' : 'report (default output)', path: file }]);
-      const results = readResults(path);
-      writeOutputFile(file, EXPORTERS.html.render(results));
+      if (flags.compare) {
+        const alpha = Number(flags.alpha);
+        if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, not "${flags.alpha}"`);
+        const base = readResults(paths[0]!);
+        const next = readResults(paths[1]!);
+        const cmp = compareResults(base, next, { alpha, threshold: parsePercent(flags.threshold, '--threshold') });
+        writeOutputFile(file, renderCompareReport(base, next, cmp, alpha));
+      } else {
+        writeOutputFile(file, renderReport(readResults(paths[0]!), { cost }));
+      }
       process.stderr.write(`wrote ${file}\n`);
     });
 

@@ -18,6 +18,8 @@ import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
 import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { registerOracleCommands } from './oracle.js';
 import { registerBenchCommands } from './bench.js';
+import { registerCalibrateCommand } from './calibrate.js';
+import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import type { ReclaimPath } from '../core/types.js';
 
@@ -48,6 +50,7 @@ interface RunFlags {
   scanPeriodMs: number;
   scanBytes: number;
   check?: boolean;
+  costProfile?: string;
 }
 
 export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
@@ -82,6 +85,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--scan-period-ms <ms>', 'async-scan: least time between passes', (v) => parsePositiveArg(v, '--scan-period-ms'), 100)
     .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', (v) => parseSizeArg(v, '--scan-bytes'), 256 * 2 ** 20)
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
+    .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .addOption(new Option('--format <layout>', 'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
     .action((workload: string | undefined, flags: RunFlags & { format: TableFormat }) => {
       if (workload && flags.trace) throw new UsageError('give either a workload name or --trace FILE, not both');
@@ -90,12 +94,13 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const source = flags.trace ?? workload!;
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
       const runOne = (o: RunOptions) => (flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o));
+      const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>
         runOne({
           strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
           trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
           cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,
-          scanPeriodMs: flags.scanPeriodMs, scanBytes: flags.scanBytes, check: flags.check,
+          scanPeriodMs: flags.scanPeriodMs, scanBytes: flags.scanBytes, check: flags.check, cost,
         }),
       );
       if (flags.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
@@ -118,6 +123,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   registerOracleCommands(program, out);
   registerBenchCommands(program, out);
+  registerCalibrateCommand(program, out);
   return program;
 }
 

@@ -52,6 +52,8 @@ export interface LiveResult {
   perOp?: { vmPteKb: number; rssAnonKb: number }[];
   /** The helper's own mappings [start, end) during the replay (its code, libc, stack). */
   helperMappings: [number, number][];
+  /** With `opTimes`: ns inside each op (the syscall, or the access loop of a touch). */
+  opNs?: number[];
 }
 
 /** The live-kernel oracle cannot run here, or refused the trace (the message says why). */
@@ -75,6 +77,8 @@ export class AddressInUseError extends TraceRefusedError {
 export interface LiveRunOptions {
   /** Record VmPTE and RssAnon after every op (slower; used to bisect divergences). */
   perOp?: boolean;
+  /** Record the time of every op (`opNs`), for `ptreclaim calibrate`. */
+  opTimes?: boolean;
   /** Kill the helper after this many milliseconds (default 10 minutes). */
   timeoutMs?: number;
 }
@@ -321,7 +325,16 @@ function helperMappings(o: Record<string, unknown>): [number, number][] {
   });
 }
 
-function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: boolean): LiveResult {
+function parseOpTimes(o: Record<string, unknown>, nOps: number): number[] {
+  const raw = o['opNs'];
+  if (!Array.isArray(raw) || raw.length !== nOps) throw new BadOutput(`$.opNs is not an array of ${nOps} entries`);
+  return raw.map((v: unknown, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new BadOutput(`$.opNs[${i}] is not a non-negative number`);
+    return v;
+  });
+}
+
+function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: boolean, wantOpTimes = false): LiveResult {
   if (o['ok'] !== true) throw new BadOutput('$.ok is not true');
   const ops = num(o, 'ops', '$');
   if (ops !== nOps) throw new BadOutput(`helper replayed ${ops} ops, expected ${nOps}`);
@@ -351,6 +364,7 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
     wallNs: num(o, 'wallNs', '$'),
     helperMappings: helperMappings(o),
   };
+  if (wantOpTimes) result.opNs = parseOpTimes(o, nOps);
   if (wantPerOp) {
     const raw = o['perOp'];
     if (!Array.isArray(raw) || raw.length !== nOps) throw new BadOutput(`$.perOp is not an array of ${nOps} entries`);
@@ -381,11 +395,12 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
 export async function runLiveTrace(ops: readonly Op[], opts: LiveRunOptions = {}): Promise<LiveResult> {
   const text = formatCanonical(ops);
   const perOp = opts.perOp === true;
-  const args = perOp ? ['--per-op'] : [];
+  const opTimes = opts.opTimes === true;
+  const args = [...(perOp ? ['--per-op'] : []), ...(opTimes ? ['--op-times'] : [])];
   const { stdout, stderr } = await runHelper(args, text, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const what = 'runLiveTrace';
   const o = parseJson(stdout, stderr, what);
-  return validated(what, stderr, () => parseLiveResult(o, ops.length, perOp));
+  return validated(what, stderr, () => parseLiveResult(o, ops.length, perOp, opTimes));
 }
 
 /**

@@ -28,6 +28,7 @@ function rowsFor(cells: readonly CellResult[]): Row[] {
     { label: 'simulated ops/s', value: (c) => fmtRate(c.throughput.opsPerSec), best: 'max', score: (c) => c.throughput.opsPerSec },
     { label: 'VA zapped / s', value: (c) => `${c.throughput.zapGiBPerSec.toFixed(1)} GiB`, best: 'max', score: (c) => c.throughput.zapGiBPerSec },
     { label: 'entries read / s', value: (c) => fmtRate(c.throughput.entriesPerSec) },
+    { label: 'simulated kernel time', value: (c) => (c.counters.simulatedMs === undefined ? '-' : fmtMs(c.counters.simulatedMs)) },
     { label: 'VmPTE final', value: (c) => fmtKb(c.memory.vmPteFinalKb), best: 'min', score: (c) => c.memory.vmPteFinalKb },
     { label: 'VmPTE peak', value: (c) => fmtKb(c.memory.vmPtePeakKb), best: 'min', score: (c) => c.memory.vmPtePeakKb },
     { label: 'page tables incl. RCU-pending, peak', value: (c) => fmtKb(c.memory.pgtablePeakKb), best: 'min', score: (c) => c.memory.pgtablePeakKb },
@@ -69,6 +70,7 @@ export function formatBenchTables(results: BenchResults, layout: Layout = { form
     out.push(pc.bold(g.key) + pc.dim(`  ${g.cells[0]!.description}`), ...tables);
   }
   if (results.paths?.length) out.push(formatPathsComparison(results.paths, pathsCells, layout));
+  out.push(pc.dim(`simulated kernel time: cost model: ${results.context.options.costModel ?? 'built-in default'}`));
   if (results.partial) out.push(pc.yellow(`partial results: ${results.partialReason ?? ''}`));
   return out.join('\n');
 }
@@ -97,6 +99,7 @@ export function formatComparison(cmp: Comparison, alpha: number): string {
   }
   if (cmp.partial.base) out.push(pc.yellow(`base is partial (${cmp.partial.base}): only its finished cells are compared`));
   if (cmp.partial.next) out.push(pc.yellow(`new is partial (${cmp.partial.next}): only its finished cells are compared`));
+  if (cmp.costModels) out.push(pc.yellow(`simulated kernel time: cost model: base ${cmp.costModels.base}; new ${cmp.costModels.next}`));
   if (cmp.onlyInBase.length) out.push(pc.dim(`only in base: ${cmp.onlyInBase.join(', ')}`));
   if (cmp.onlyInNew.length) out.push(pc.dim(`only in new: ${cmp.onlyInNew.join(', ')}`));
   return out.join('\n');

@@ -79,6 +79,7 @@ export function formatRunTable(results: readonly RunResult[], layout: Layout = {
   const tables = fitGrid({ corner: '', head, rows }, layout);
   const k = results[0] ? pc.dim(wrapTo(knobs(results[0]).replace(/\x1b\[[0-9;]*m/g, ''), layout.width)) : '';
   const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), ...tables, k];
+  if (results[0]) lines.push(pc.dim(`simulated time: cost model: ${results[0].costModel}`));
   for (const r of results) {
     for (const v of r.check.violations.slice(0, 5)) {
       const where = v.file ? `${v.file}:${v.line}` : v.op === 'exit' ? 'exit' : `op ${v.index + 1}`;
