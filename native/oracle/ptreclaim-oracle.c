@@ -1045,12 +1045,92 @@ static const char *skip_field(const char *p, const char *le)
 	return p;
 }
 
+struct maps_line {
+	uint64_t lo, hi, off, ino, dmaj, dmin;
+	char perm[4];
+};
+
+/* One /proc/self/maps line at *pp (advanced past it); 0 or -1. */
+static int parse_maps_line(const char **pp, const char *end, struct maps_line *m)
+{
+	const char *p = *pp;
+	const char *le = memchr(p, '\n', (size_t)(end - p));
+	if (!le)
+		le = end;
+	*pp = le + 1;
+	const char *dash = memchr(p, '-', (size_t)(le - p));
+	const char *sp = dash ? memchr(dash, ' ', (size_t)(le - dash)) : NULL;
+	if (!dash || !sp || le - sp < 5 || parse_raw_hex(p, (size_t)(dash - p), &m->lo) != 0 ||
+	    parse_raw_hex(dash + 1, (size_t)(sp - dash - 1), &m->hi) != 0)
+		return -1;
+	const char *perm = sp + 1;
+	memcpy(m->perm, perm, 4);
+	const char *f = skip_field(perm, le); /* offset */
+	const char *g = skip_field(f, le);    /* dev MAJ:MIN */
+	const char *h = skip_field(g, le);    /* inode */
+	const char *fe = f;
+	while (fe < le && *fe != ' ')
+		fe++;
+	m->off = m->ino = m->dmaj = m->dmin = 0;
+	(void)parse_raw_hex(f, (size_t)(fe - f), &m->off);
+	const char *colon = memchr(g, ':', (size_t)(le - g));
+	if (colon && colon < h) {
+		const char *ge = colon;
+		while (ge < le && *ge != ' ')
+			ge++;
+		(void)parse_raw_hex(g, (size_t)(colon - g), &m->dmaj);
+		(void)parse_raw_hex(colon + 1, (size_t)(ge - colon - 1), &m->dmin);
+	}
+	while (h < le && *h >= '0' && *h <= '9')
+		m->ino = m->ino * 10 + (uint64_t)(*h++ - '0');
+	return 0;
+}
+
+/* Shared anonymous mappings: their shmem object is as large as the mmap was. */
+#define MAX_SHMEM_OBJS 4096
+static struct {
+	uint64_t ino, dmaj, dmin, size;
+} shmem_objs[MAX_SHMEM_OBJS];
+static int nshmem_objs;
+
+/* Size of the object behind a mapping, UINT64_MAX when unknown. */
+static uint64_t object_size(const struct maps_line *m)
+{
+	for (int i = 0; i < nfiles; i++)
+		if (files[i].ino == m->ino && files[i].dev_major == m->dmaj && files[i].dev_minor == m->dmin)
+			return files[i].size;
+	for (int i = 0; i < nshmem_objs; i++)
+		if (shmem_objs[i].ino == m->ino && shmem_objs[i].dmaj == m->dmaj && shmem_objs[i].dmin == m->dmin)
+			return shmem_objs[i].size;
+	return UINT64_MAX;
+}
+
+/* After a shared anonymous mmap at addr: note its shmem object's identity and size. */
+static void note_shmem_object(uint64_t addr, uint64_t len)
+{
+	size_t n = read_self_maps();
+	const char *p = maps_buf, *end = maps_buf + n;
+	struct maps_line m;
+	if (nshmem_objs == MAX_SHMEM_OBJS)
+		return; /* the SIGBUS net still stands behind touch */
+	while (p < end && parse_maps_line(&p, end, &m) == 0) {
+		if (m.lo != addr)
+			continue;
+		shmem_objs[nshmem_objs].ino = m.ino;
+		shmem_objs[nshmem_objs].dmaj = m.dmaj;
+		shmem_objs[nshmem_objs].dmin = m.dmin;
+		shmem_objs[nshmem_objs].size = round_up_page(len);
+		nshmem_objs++;
+		return;
+	}
+}
+
 /*
  * 0 when every page of [lo, hi) can be accessed (write or read) without a
  * fatal fault, else EFAULT. The kernel's view: VMAs and prot from
  * /proc/self/maps, file size for pages past EOF (SIGBUS), guard markers from
- * pagemap. A shared anonymous mapping grown by mremap past its shmem size is
- * not detected here (the SIGBUS safety net catches it).
+ * pagemap. Shared anonymous mappings count as files of their mmap length
+ * (mremap can grow the mapping past it: SIGBUS there).
  */
 static int touch_check_v2(uint64_t lo, uint64_t hi, int write)
 {
@@ -1059,48 +1139,22 @@ static int touch_check_v2(uint64_t lo, uint64_t hi, int write)
 		return EFAULT;
 	uint64_t cur = lo;
 	const char *p = maps_buf, *end = maps_buf + n;
+	struct maps_line m;
 	while (p < end && cur < hi) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		if (!le)
-			le = end;
-		const char *dash = memchr(p, '-', (size_t)(le - p));
-		const char *sp = dash ? memchr(dash, ' ', (size_t)(le - dash)) : NULL;
-		uint64_t vlo, vhi, off = 0, ino = 0, dmaj = 0, dmin = 0;
-		if (!dash || !sp || parse_raw_hex(p, (size_t)(dash - p), &vlo) != 0 ||
-		    parse_raw_hex(dash + 1, (size_t)(sp - dash - 1), &vhi) != 0)
+		if (parse_maps_line(&p, end, &m) != 0)
 			return EFAULT;
-		const char *perm = sp + 1;
-		const char *f = skip_field(perm, le); /* offset */
-		const char *g = skip_field(f, le);    /* dev */
-		const char *h = skip_field(g, le);    /* inode */
-		const char *fe = f;
-		while (fe < le && *fe != ' ')
-			fe++;
-		(void)parse_raw_hex(f, (size_t)(fe - f), &off);
-		const char *colon = memchr(g, ':', (size_t)(le - g));
-		if (colon && colon < h) {
-			(void)parse_raw_hex(g, (size_t)(colon - g), &dmaj);
-			(void)parse_raw_hex(colon + 1, (size_t)(h - 1 - colon - 1), &dmin);
-		}
-		while (h < le && *h >= '0' && *h <= '9')
-			ino = ino * 10 + (uint64_t)(*h++ - '0');
-		p = le + 1;
-		if (vhi <= cur)
+		if (m.hi <= cur)
 			continue;
-		if (vlo > cur || le - perm < 4)
+		if (m.lo > cur)
 			return EFAULT; /* a hole */
-		if (perm[0] != 'r' || (write && perm[1] != 'w'))
+		if (m.perm[0] != 'r' || (write && m.perm[1] != 'w'))
 			return EFAULT;
-		uint64_t upto = vhi < hi ? vhi : hi;
-		if (ino != 0) {
-			for (int i = 0; i < nfiles; i++) {
-				if (files[i].ino != ino || files[i].dev_major != dmaj || files[i].dev_minor != dmin)
-					continue;
-				/* file offset of the last page touched must lie below EOF */
-				if (off + (upto - vlo) > files[i].size)
-					return EFAULT;
-				break;
-			}
+		uint64_t upto = m.hi < hi ? m.hi : hi;
+		if (m.ino != 0) {
+			uint64_t size = object_size(&m);
+			/* file offset of the end of the touched part must not pass EOF (SIGBUS) */
+			if (size != UINT64_MAX && m.off + (upto - m.lo) > size)
+				return EFAULT;
 		}
 		cur = upto;
 	}
@@ -1185,6 +1239,8 @@ static int exec_op_v2(const struct op *op, const struct ivset *own)
 			munmap(r, (size_t)op->len);
 			return EEXIST;
 		}
+		if ((op->flags & (OPF_SHARED | OPF_FILE)) == OPF_SHARED)
+			note_shmem_object(op->addr, op->len);
 		return 0;
 	}
 	case OP_MUNMAP:
