@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-import { liveOracleStatus } from '../src/oracle/live.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describeThp, hostFacts, readThpSettings } from '../src/oracle/host.js';
+import { liveOracleStatus, runLiveTrace } from '../src/oracle/live.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
 
 const st = liveOracleStatus();
@@ -368,5 +373,43 @@ munmap 0x300000200000 0x200000
       '-4 0 0 0',
     ]);
     expect(r.json.touchTrapped).toBe(0);
+  });
+});
+
+describe('host facts: THP settings', () => {
+  it('reads enabled, defrag, use_zero_page, shmem_enabled and khugepaged from a sysfs directory', () => {
+    const root = mkdtempSync(join(tmpdir(), 'thp-'));
+    try {
+      mkdirSync(join(root, 'khugepaged'));
+      writeFileSync(join(root, 'enabled'), 'always madvise [never]\n');
+      writeFileSync(join(root, 'defrag'), 'always defer [defer+madvise] madvise never\n');
+      writeFileSync(join(root, 'use_zero_page'), '0\n');
+      writeFileSync(join(root, 'shmem_enabled'), 'always within_size advise [never] deny force\n');
+      writeFileSync(join(root, 'khugepaged', 'max_ptes_none'), '511\n');
+      writeFileSync(join(root, 'khugepaged', 'scan_sleep_millisecs'), '10000\n');
+      writeFileSync(join(root, 'khugepaged', 'pages_collapsed'), '7\n');
+      const t = readThpSettings(root);
+      expect(t.enabled).toBe('never');
+      expect(t.defrag).toBe('defer+madvise');
+      expect(t.useZeroPage).toBe(false);
+      expect(t.shmemEnabled).toBe('never');
+      expect(t.khugepaged.maxPtesNone).toBe(511);
+      expect(t.khugepaged.scanSleepMillisecs).toBe(10000);
+      expect(t.khugepaged.pagesCollapsed).toBe(7);
+      expect(t.khugepaged.pagesToScan).toBeNull(); // missing file
+      expect(describeThp(t)).toMatch(/^THP never \(defrag defer\+madvise, huge zero page off, shmem never; khugepaged every 10000 ms/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(liveSkipReason !== undefined)('host facts carry this host\'s THP settings; a replay carries khugepaged\'s counters and the pinned CPU', async () => {
+    const h = await hostFacts();
+    expect(h.thpSettings.enabled).toBe(thpMode);
+    expect(h.thpSettings.useZeroPage).toBe(hugeZeroPage);
+    const r = await runLiveTrace([{ kind: 'mmap', addr: 0x300000000000, len: 0x200000 }]);
+    expect(r.khugepaged).toBeDefined();
+    expect(r.khugepaged!.pagesCollapsedDuringReplay).toBe(r.khugepaged!.pagesCollapsed[1] - r.khugepaged!.pagesCollapsed[0]);
+    expect(r.cpu).toBeGreaterThanOrEqual(0);
   });
 });
