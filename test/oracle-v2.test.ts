@@ -176,6 +176,16 @@ touch 0x300000000000 0x1 write
     expect(table(r).slice(2)).toEqual(hugeZeroPage ? ['12 0 0 0', '0 2048 0 0'] : ['12 2048 0 0', '0 0 0 0']);
   });
 
+  live('in a hugepage area POPULATE_READ maps the huge zero page (when on), POPULATE_WRITE then allocates the THP', () => {
+    const r = replay(`version 2
+mmap 0x300000600000 0x200000
+madvise 0x300000600000 0x200000 hugepage
+madvise 0x300000600000 0x200000 populate-read
+madvise 0x300000600000 0x200000 populate-write
+`);
+    expect(table(r).slice(2)).toEqual(hugeZeroPage ? ['12 0 0 0', '0 2048 0 0'] : ['12 2048 0 0', '0 0 0 0']);
+  });
+
   it.skipIf(thpSkip !== undefined || thpMode === 'always')('MADV_COLLAPSE turns the PTE table into the deposit; EINVAL on a span without a table', () => {
     const r = replay(`version 2
 mmap 0x300000000000 0x400000
@@ -303,6 +313,31 @@ madvise 0x300000000000 0x800000 populate-read
     expect(t[10]).toBe('0 0 0 0 ENOMEM');
     expect(t[11]).toBe('0 4 0 0'); // ...but the mapped part became writable first
     expect(t[12]).toBe('0 0 0 0 ENOMEM');
+  });
+});
+
+describe('live helper: VMA boundaries and the other advices', () => {
+  const live = it.skipIf(liveSkipReason !== undefined);
+
+  live('a 2 MiB span split by mprotect keeps its emptied table; DONTNEED_LOCKED frees; COLD/PAGEOUT/WILLNEED change nothing without swap; PAGEOUT discards lazyfree pages', () => {
+    const r = replay(`version 2
+mmap 0x300000000000 0x800000
+${noThp('0x300000000000', '0x800000')}touch 0x300000000000 0x200000 write
+mprotect 0x300000100000 0x100000 r
+madvise 0x300000000000 0x200000 dontneed
+touch 0x300000200000 0x200000 write
+madvise 0x300000200000 0x200000 dontneed-locked
+touch 0x300000400000 0x200000 write
+madvise 0x300000400000 0x200000 cold
+madvise 0x300000400000 0x200000 pageout
+madvise 0x300000400000 0x200000 willneed
+madvise 0x300000400000 0x200000 free
+madvise 0x300000400000 0x200000 pageout
+`);
+    const swap = (sysText('/proc/swaps') ?? '').trim().split('\n').length > 1;
+    const t = table(r);
+    expect(t.slice(0, 7)).toEqual(['0 0 0 0', '12 2048 0 0', '0 0 0 0', '0 -2048 0 0', '4 2048 0 0', '-4 -2048 0 0', '4 2048 0 0']);
+    if (!swap) expect(t.slice(7)).toEqual(['0 0 0 0', '0 0 0 0', '0 0 0 0', '0 0 0 0', '0 -2048 0 0']);
   });
 });
 
