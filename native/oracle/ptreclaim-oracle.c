@@ -12,6 +12,26 @@
  * Blank lines and lines starting with '#' are ignored (they do not count as
  * ops; op indexes in the output are 0-based among ops only).
  *
+ * Canonical trace v2 (first non-comment line `version 2`; see MEASURED.md):
+ *
+ *   mmap     ADDR LEN [prot=rw|r|none] [shared] [file=NAME[:OFFSET]]
+ *   munmap   ADDR LEN
+ *   mprotect ADDR LEN rw|r|none
+ *   mremap   ADDR OLDLEN NEWLEN [NEWADDR]
+ *   touch    ADDR LEN write|read
+ *   madvise  ADDR LEN dontneed|free|hugepage|nohugepage|collapse|guard-install|
+ *            guard-remove|populate-read|populate-write|dontneed-locked|remove|
+ *            willneed|cold|pageout
+ *
+ * v2 files (NAME = [A-Za-z0-9._-]+) are created in a fresh directory under
+ * $TMPDIR (else /tmp), which must not be tmpfs/ramfs, and are unlinked (and
+ * the directory removed) right after they are opened, before the replay: the
+ * open descriptors keep them alive, and nothing is left behind even when the
+ * helper is killed. A v2 touch is checked against the kernel's own view just
+ * before it runs (/proc/self/maps for the VMAs and their prot, the file size
+ * for file pages beyond EOF, /proc/self/pagemap bit 58 for guard markers):
+ * any page that would fault fatally refuses the whole touch with EFAULT.
+ *
  * The whole input is parsed into a preallocated, pre-faulted array before
  * anything is measured. During the replay the program does no malloc, no
  * stdio and nothing that could grow its own page tables: /proc/self/status is
@@ -71,6 +91,11 @@ int main(int argc, char **argv)
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <stdint.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -85,22 +110,92 @@ int main(int argc, char **argv)
 #ifndef MADV_FREE
 #define MADV_FREE 8
 #endif
+/* uapi asm-generic/mman-common.h values; older libc headers lack some */
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#define TMPFS_MAGIC_ 0x01021994
+#define RAMFS_MAGIC_ 0x858458f6
+/* /proc/PID/pagemap: the entry is a guard marker (6.14+) */
+#define PM_GUARD_REGION_ (1ULL << 58)
 
 #define PAGE_SZ 4096ULL
 #define PMD_SZ (2ULL << 20)
 #define PUD_SZ (1ULL << 30)
 
-enum op_kind { OP_MMAP = 0, OP_MUNMAP = 1, OP_TOUCH = 2, OP_MADVISE = 3, OP_NKINDS = 4 };
-static const char *const kind_names[OP_NKINDS] = { "mmap", "munmap", "touch", "madvise" };
+enum op_kind {
+	OP_MMAP = 0, OP_MUNMAP = 1, OP_TOUCH = 2, OP_MADVISE = 3,
+	OP_V1_NKINDS = 4, /* v1 output lists only these */
+	OP_MPROTECT = 4, OP_MREMAP = 5, OP_NKINDS = 6
+};
+static const char *const kind_names[OP_NKINDS] = { "mmap", "munmap", "touch", "madvise", "mprotect",
+						   "mremap" };
 
-/* sub: touch 1 = write, 0 = read; madvise 0 = dontneed, 1 = free */
+/* v2 madvise words, indexed by op.sub (v1 knows the first two) */
+static const struct {
+	const char *word;
+	int advice;
+} advice_table[] = {
+	{ "dontneed", MADV_DONTNEED },		{ "free", MADV_FREE },
+	{ "hugepage", MADV_HUGEPAGE },		{ "nohugepage", MADV_NOHUGEPAGE },
+	{ "collapse", MADV_COLLAPSE },		{ "guard-install", MADV_GUARD_INSTALL },
+	{ "guard-remove", MADV_GUARD_REMOVE },	{ "populate-read", MADV_POPULATE_READ },
+	{ "populate-write", MADV_POPULATE_WRITE }, { "dontneed-locked", MADV_DONTNEED_LOCKED },
+	{ "remove", MADV_REMOVE },		{ "willneed", MADV_WILLNEED },
+	{ "cold", MADV_COLD },			{ "pageout", MADV_PAGEOUT },
+};
+#define N_ADVICE (sizeof(advice_table) / sizeof(advice_table[0]))
+
+/* v2 op.flags */
+#define OPF_SHARED 1u
+#define OPF_FILE 2u
+#define OPF_NEWADDR 4u
+
+/*
+ * sub: touch 1 = write, 0 = read; madvise: index into advice_table (v1: 0 =
+ * dontneed, 1 = free); mmap/mprotect (v2): PROT_* bits.
+ * v2 only: addr2 = mremap NEWADDR, len2 = mremap NEWLEN, offset = file offset,
+ * file = index into the file table.
+ */
 struct op {
 	uint64_t addr;
 	uint64_t len;
 	uint32_t kind;
 	uint32_t sub;
 	uint64_t line; /* 1-based input line, for refusals */
+	uint64_t addr2, len2, offset;
+	uint32_t flags;
+	int32_t file;
 };
+
+/* 1 or 2: from the `version` line */
+static int trace_version = 1;
+/* --no-khugepaged-quiesce: measure what khugepaged does without it */
+static int no_quiesce;
 
 struct op_err {
 	uint32_t index;
@@ -495,6 +590,144 @@ static int parse_cli_num(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* v2: files named by mmap file=NAME                                     */
+
+#define MAX_FILES 256
+#define MAX_FILE_NAME 128
+
+static struct trace_file {
+	char name[MAX_FILE_NAME + 1];
+	int fd;
+	uint64_t size; /* what ftruncate made it */
+	uint64_t ino;
+	unsigned dev_major, dev_minor;
+} files[MAX_FILES];
+static int nfiles;
+
+static int file_index(const char *name, size_t n)
+{
+	for (int i = 0; i < nfiles; i++)
+		if (strlen(files[i].name) == n && memcmp(files[i].name, name, n) == 0)
+			return i;
+	if (nfiles == MAX_FILES)
+		return -1;
+	memcpy(files[nfiles].name, name, n);
+	files[nfiles].name[n] = 0;
+	files[nfiles].fd = -1;
+	return nfiles++;
+}
+
+static int parse_prot_word(const char *t, size_t n, uint32_t *prot)
+{
+	if (tok_eq(t, n, "rw"))
+		*prot = PROT_READ | PROT_WRITE;
+	else if (tok_eq(t, n, "r"))
+		*prot = PROT_READ;
+	else if (tok_eq(t, n, "none"))
+		*prot = PROT_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+/* The rest of a v2 line after ADDR LEN (already in op); q..le holds it. */
+static void parse_v2_tail(struct op *op, const char *q, const char *le, size_t lineno, const char *ls)
+{
+	const char *t;
+	size_t tl;
+	size_t ll = (size_t)(le - ls);
+
+	switch (op->kind) {
+	case OP_MMAP: {
+		int seen_prot = 0;
+		op->sub = PROT_READ | PROT_WRITE;
+		op->file = -1;
+		while ((tl = next_tok(&q, le, &t)) != 0) {
+			if (tl > 5 && memcmp(t, "prot=", 5) == 0 && !seen_prot) {
+				if (parse_prot_word(t + 5, tl - 5, &op->sub) != 0)
+					parse_fail(lineno, "mmap prot= needs rw, r or none", ls, ll);
+				seen_prot = 1;
+			} else if (tok_eq(t, tl, "shared") && !(op->flags & OPF_SHARED)) {
+				op->flags |= OPF_SHARED;
+			} else if (tl > 5 && memcmp(t, "file=", 5) == 0 && !(op->flags & OPF_FILE)) {
+				const char *nm = t + 5;
+				const char *colon = memchr(nm, ':', tl - 5);
+				size_t nl = colon ? (size_t)(colon - nm) : tl - 5;
+				if (nl == 0 || nl > MAX_FILE_NAME || tok_eq(nm, nl, ".") || tok_eq(nm, nl, ".."))
+					parse_fail(lineno, "file= needs a name of 1-128 characters [A-Za-z0-9._-], not . or ..",
+						   ls, ll);
+				for (size_t k = 0; k < nl; k++) {
+					char c = nm[k];
+					if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+					      c == '.' || c == '_' || c == '-'))
+						parse_fail(lineno, "file name may hold only [A-Za-z0-9._-]", ls, ll);
+				}
+				if (colon) {
+					size_t ol = tl - 5 - nl - 1;
+					if (parse_hex(colon + 1, ol, &op->offset) != 0 || (op->offset & (PAGE_SZ - 1)))
+						parse_fail(lineno, "file offset must be 0x + lowercase hex, page aligned", ls,
+							   ll);
+				}
+				op->file = file_index(nm, nl);
+				if (op->file < 0)
+					parse_fail(lineno, "more than 256 distinct file names", ls, ll);
+				op->flags |= OPF_FILE;
+			} else {
+				parse_fail(lineno, "mmap option must be prot=rw|r|none, shared or file=NAME[:OFFSET], "
+					   "each at most once", ls, ll);
+			}
+		}
+		return;
+	}
+	case OP_MPROTECT:
+		tl = next_tok(&q, le, &t);
+		if (parse_prot_word(t, tl, &op->sub) != 0)
+			parse_fail(lineno, "mprotect needs rw, r or none", ls, ll);
+		break;
+	case OP_MREMAP:
+		tl = next_tok(&q, le, &t);
+		if (tl == 0 || parse_hex(t, tl, &op->len2) != 0)
+			parse_fail(lineno, "mremap needs NEWLEN (0x + lowercase hex)", ls, ll);
+		tl = next_tok(&q, le, &t);
+		if (tl != 0) {
+			if (parse_hex(t, tl, &op->addr2) != 0)
+				parse_fail(lineno, "bad mremap NEWADDR (expected 0x + lowercase hex)", ls, ll);
+			op->flags |= OPF_NEWADDR;
+		}
+		if (op->len2 > UINT64_MAX / 2 || op->addr2 + op->len2 < op->addr2 ||
+		    op->addr2 + op->len2 > UINT64_MAX - PAGE_SZ)
+			parse_fail(lineno, "mremap NEWADDR + NEWLEN overflows 64 bits", ls, ll);
+		break;
+	case OP_TOUCH:
+		tl = next_tok(&q, le, &t);
+		if (tok_eq(t, tl, "write"))
+			op->sub = 1;
+		else if (tok_eq(t, tl, "read"))
+			op->sub = 0;
+		else
+			parse_fail(lineno, "touch needs 'write' or 'read'", ls, ll);
+		break;
+	case OP_MADVISE: {
+		tl = next_tok(&q, le, &t);
+		size_t k = 0;
+		while (k < N_ADVICE && !tok_eq(t, tl, advice_table[k].word))
+			k++;
+		if (k == N_ADVICE)
+			parse_fail(lineno, "madvise needs one of dontneed free hugepage nohugepage collapse "
+				   "guard-install guard-remove populate-read populate-write dontneed-locked "
+				   "remove willneed cold pageout", ls, ll);
+		op->sub = (uint32_t)k;
+		break;
+	}
+	default:
+		break;
+	}
+	tl = next_tok(&q, le, &t);
+	if (tl != 0)
+		parse_fail(lineno, "trailing garbage", ls, ll);
+}
+
 /* Parses the whole buffer into a freshly mmap'd, pre-faulted op array. */
 static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 {
@@ -504,6 +737,7 @@ static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 			max_lines++;
 	struct op *ops = map_zeroed(max_lines * sizeof(struct op));
 	size_t nops = 0, lineno = 0;
+	int seen_version = 0;
 	const char *p = b->p, *end = b->p + b->len;
 	while (p < end) {
 		const char *ls = p;
@@ -516,9 +750,32 @@ static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 		size_t tl = next_tok(&q, le, &t);
 		if (tl == 0 || t[0] == '#')
 			continue;
-		struct op op = { 0, 0, 0, 0, lineno };
+		struct op op = { 0, 0, 0, 0, lineno, 0, 0, 0, 0, -1 };
 		int nargs;
-		if (tok_eq(t, tl, "mmap")) {
+		if (tok_eq(t, tl, "version")) {
+			const char *v;
+			size_t vl = next_tok(&q, le, &v);
+			if (nops != 0 || seen_version)
+				parse_fail(lineno, "'version' must be the first line that is not a comment", ls,
+					   (size_t)(le - ls));
+			if (tok_eq(v, vl, "1"))
+				trace_version = 1;
+			else if (tok_eq(v, vl, "2"))
+				trace_version = 2;
+			else
+				parse_fail(lineno, "unknown trace version (expected 1 or 2)", ls, (size_t)(le - ls));
+			if (next_tok(&q, le, &v) != 0)
+				parse_fail(lineno, "trailing garbage", ls, (size_t)(le - ls));
+			seen_version = 1;
+			continue;
+		}
+		if (tok_eq(t, tl, "mprotect") && trace_version == 2) {
+			op.kind = OP_MPROTECT;
+			nargs = 3;
+		} else if (tok_eq(t, tl, "mremap") && trace_version == 2) {
+			op.kind = OP_MREMAP;
+			nargs = 3;
+		} else if (tok_eq(t, tl, "mmap")) {
 			op.kind = OP_MMAP;
 			nargs = 2;
 		} else if (tok_eq(t, tl, "munmap")) {
@@ -531,8 +788,10 @@ static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 			op.kind = OP_MADVISE;
 			nargs = 3;
 		} else {
-			parse_fail(lineno, "unknown op (expected mmap, munmap, touch or madvise)", ls,
-				   (size_t)(le - ls));
+			parse_fail(lineno, trace_version == 2 ?
+				   "unknown op (expected mmap, munmap, mprotect, mremap, touch or madvise)" :
+				   "unknown op (expected mmap, munmap, touch or madvise; mprotect and mremap "
+				   "need 'version 2' first)", ls, (size_t)(le - ls));
 			return NULL;
 		}
 		tl = next_tok(&q, le, &t);
@@ -545,6 +804,11 @@ static struct op *parse_trace(const struct buf *b, size_t *nops_out)
 				   ls, (size_t)(le - ls));
 		if (op.addr + op.len < op.addr || op.addr + op.len > UINT64_MAX - PAGE_SZ)
 			parse_fail(lineno, "address + length overflows 64 bits", ls, (size_t)(le - ls));
+		if (trace_version == 2) {
+			parse_v2_tail(&op, q, le, lineno, ls);
+			ops[nops++] = op;
+			continue;
+		}
 		if (nargs == 3) {
 			tl = next_tok(&q, le, &t);
 			if (op.kind == OP_TOUCH) {
@@ -697,6 +961,462 @@ static int exec_op(const struct op *op, struct ivset *mine, const struct ivset *
 	return EINVAL;
 }
 
+/* ------------------------------------------------------------------ */
+/* v2 replay                                                           */
+
+/* Creates the trace's files; exits 3 on a tmpfs/ramfs temp dir. */
+static void setup_files(void)
+{
+	if (nfiles == 0)
+		return;
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	struct statfs sf;
+	if (statfs(tmp, &sf) != 0) {
+		fprintf(stderr, "ptreclaim-oracle: cannot statfs the temporary directory %s: %s\n", tmp,
+			strerror(errno));
+		exit(3);
+	}
+	if ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_) {
+		fprintf(stderr, "ptreclaim-oracle: the temporary directory %s is on tmpfs/ramfs; file= "
+				"mappings need a disk filesystem (point TMPDIR at a directory on one)\n", tmp);
+		exit(3);
+	}
+	char dir[4096];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/ptreclaim-oracle-XXXXXX", tmp) >= sizeof(dir) ||
+	    !mkdtemp(dir)) {
+		fprintf(stderr, "ptreclaim-oracle: cannot create a scratch directory under %s: %s\n", tmp,
+			strerror(errno));
+		exit(3);
+	}
+	for (int i = 0; i < nfiles; i++) {
+		char path[4096 + MAX_FILE_NAME + 2];
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, files[i].name) >= sizeof(path))
+			die(1, "scratch path too long");
+		files[i].fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int e = errno;
+		struct stat st;
+		if (files[i].fd >= 0 && fstat(files[i].fd, &st) == 0) {
+			files[i].ino = (uint64_t)st.st_ino;
+			files[i].dev_major = major(st.st_dev);
+			files[i].dev_minor = minor(st.st_dev);
+		}
+		/* unlinked at once: the descriptor keeps the file alive, nothing is left behind */
+		unlink(path);
+		if (files[i].fd < 0) {
+			rmdir(dir);
+			fprintf(stderr, "ptreclaim-oracle: cannot create %s: %s\n", path, strerror(e));
+			exit(1);
+		}
+	}
+	if (rmdir(dir) != 0)
+		fprintf(stderr, "ptreclaim-oracle: warning: cannot remove %s: %s\n", dir, strerror(errno));
+}
+
+/* /proc/self/maps and /proc/self/pagemap, read during the replay without allocation */
+static char maps_buf[4 << 20] __attribute__((aligned(4096)));
+static uint64_t pagemap_buf[512];
+static int pagemap_fd = -1;
+
+static size_t read_self_maps(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, maps_buf + n, sizeof(maps_buf) - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(maps_buf)) {
+			n = 0; /* does not fit: treat as unknown */
+			break;
+		}
+	}
+	close(fd);
+	return n;
+}
+
+static const char *skip_field(const char *p, const char *le)
+{
+	while (p < le && *p != ' ')
+		p++;
+	while (p < le && *p == ' ')
+		p++;
+	return p;
+}
+
+struct maps_line {
+	uint64_t lo, hi, off, ino, dmaj, dmin;
+	char perm[4];
+};
+
+/* One /proc/self/maps line at *pp (advanced past it); 0 or -1. */
+static int parse_maps_line(const char **pp, const char *end, struct maps_line *m)
+{
+	const char *p = *pp;
+	const char *le = memchr(p, '\n', (size_t)(end - p));
+	if (!le)
+		le = end;
+	*pp = le + 1;
+	const char *dash = memchr(p, '-', (size_t)(le - p));
+	const char *sp = dash ? memchr(dash, ' ', (size_t)(le - dash)) : NULL;
+	if (!dash || !sp || le - sp < 5 || parse_raw_hex(p, (size_t)(dash - p), &m->lo) != 0 ||
+	    parse_raw_hex(dash + 1, (size_t)(sp - dash - 1), &m->hi) != 0)
+		return -1;
+	const char *perm = sp + 1;
+	memcpy(m->perm, perm, 4);
+	const char *f = skip_field(perm, le); /* offset */
+	const char *g = skip_field(f, le);    /* dev MAJ:MIN */
+	const char *h = skip_field(g, le);    /* inode */
+	const char *fe = f;
+	while (fe < le && *fe != ' ')
+		fe++;
+	m->off = m->ino = m->dmaj = m->dmin = 0;
+	(void)parse_raw_hex(f, (size_t)(fe - f), &m->off);
+	const char *colon = memchr(g, ':', (size_t)(le - g));
+	if (colon && colon < h) {
+		const char *ge = colon;
+		while (ge < le && *ge != ' ')
+			ge++;
+		(void)parse_raw_hex(g, (size_t)(colon - g), &m->dmaj);
+		(void)parse_raw_hex(colon + 1, (size_t)(ge - colon - 1), &m->dmin);
+	}
+	while (h < le && *h >= '0' && *h <= '9')
+		m->ino = m->ino * 10 + (uint64_t)(*h++ - '0');
+	return 0;
+}
+
+/* Shared anonymous mappings: their shmem object is as large as the mmap was. */
+#define MAX_SHMEM_OBJS 4096
+static struct {
+	uint64_t ino, dmaj, dmin, size;
+} shmem_objs[MAX_SHMEM_OBJS];
+static int nshmem_objs;
+
+/* Size of the object behind a mapping, UINT64_MAX when unknown. */
+static uint64_t object_size(const struct maps_line *m)
+{
+	for (int i = 0; i < nfiles; i++)
+		if (files[i].ino == m->ino && files[i].dev_major == m->dmaj && files[i].dev_minor == m->dmin)
+			return files[i].size;
+	for (int i = 0; i < nshmem_objs; i++)
+		if (shmem_objs[i].ino == m->ino && shmem_objs[i].dmaj == m->dmaj && shmem_objs[i].dmin == m->dmin)
+			return shmem_objs[i].size;
+	return UINT64_MAX;
+}
+
+/* After a shared anonymous mmap at addr: note its shmem object's identity and size. */
+static void note_shmem_object(uint64_t addr, uint64_t len)
+{
+	size_t n = read_self_maps();
+	const char *p = maps_buf, *end = maps_buf + n;
+	struct maps_line m;
+	if (nshmem_objs == MAX_SHMEM_OBJS)
+		return; /* the SIGBUS net still stands behind touch */
+	while (p < end && parse_maps_line(&p, end, &m) == 0) {
+		if (m.lo != addr)
+			continue;
+		shmem_objs[nshmem_objs].ino = m.ino;
+		shmem_objs[nshmem_objs].dmaj = m.dmaj;
+		shmem_objs[nshmem_objs].dmin = m.dmin;
+		shmem_objs[nshmem_objs].size = round_up_page(len);
+		nshmem_objs++;
+		return;
+	}
+}
+
+/*
+ * 0 when every page of [lo, hi) can be accessed (write or read) without a
+ * fatal fault, else EFAULT. The kernel's view: VMAs and prot from
+ * /proc/self/maps, file size for pages past EOF (SIGBUS), guard markers from
+ * pagemap. Shared anonymous mappings count as files of their mmap length
+ * (mremap can grow the mapping past it: SIGBUS there).
+ */
+static int touch_check_v2(uint64_t lo, uint64_t hi, int write)
+{
+	size_t n = read_self_maps();
+	if (n == 0)
+		return EFAULT;
+	uint64_t cur = lo;
+	const char *p = maps_buf, *end = maps_buf + n;
+	struct maps_line m;
+	while (p < end && cur < hi) {
+		if (parse_maps_line(&p, end, &m) != 0)
+			return EFAULT;
+		if (m.hi <= cur)
+			continue;
+		if (m.lo > cur)
+			return EFAULT; /* a hole */
+		if (m.perm[0] != 'r' || (write && m.perm[1] != 'w'))
+			return EFAULT;
+		uint64_t upto = m.hi < hi ? m.hi : hi;
+		if (m.ino != 0) {
+			uint64_t size = object_size(&m);
+			/* file offset of the end of the touched part must not pass EOF (SIGBUS) */
+			if (size != UINT64_MAX && m.off + (upto - m.lo) > size)
+				return EFAULT;
+		}
+		cur = upto;
+	}
+	if (cur < hi)
+		return EFAULT;
+	for (uint64_t a = lo; a < hi;) {
+		uint64_t pages = (hi - a) / PAGE_SZ;
+		if (pages > 512)
+			pages = 512;
+		ssize_t r = pread(pagemap_fd, pagemap_buf, pages * 8, (off_t)(a / PAGE_SZ * 8));
+		if (r != (ssize_t)(pages * 8))
+			return EFAULT;
+		for (uint64_t k = 0; k < pages; k++)
+			if (pagemap_buf[k] & PM_GUARD_REGION_)
+				return EFAULT;
+		a += pages * PAGE_SZ;
+	}
+	return 0;
+}
+
+/* Safety net: a fatal fault the check missed ends the touch with EFAULT. */
+static sigjmp_buf touch_jmp;
+static volatile sig_atomic_t touch_armed, touch_trapped;
+
+static void touch_fault_handler(int sig)
+{
+	if (touch_armed) {
+		touch_armed = 0;
+		touch_trapped++;
+		siglongjmp(touch_jmp, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_touch_net(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = touch_fault_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static int guarded_touch(uint64_t addr, uint64_t len, int write)
+{
+	if (sigsetjmp(touch_jmp, 1) != 0)
+		return EFAULT;
+	touch_armed = 1;
+	do_touch(addr, len, write);
+	touch_armed = 0;
+	return 0;
+}
+
+/* returns 0 or an errno value */
+static int exec_op_v2(const struct op *op, const struct ivset *own)
+{
+	uint64_t lo = op->addr & ~(PAGE_SZ - 1);
+	uint64_t hi = round_up_page(op->addr + op->len);
+	void *a = (void *)(uintptr_t)op->addr;
+	switch (op->kind) {
+	case OP_MMAP: {
+		int flags = (op->flags & OPF_SHARED ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE |
+			    MAP_NORESERVE;
+		int fd = -1;
+		if (op->flags & OPF_FILE) {
+			struct trace_file *f = &files[op->file];
+			fd = f->fd;
+			if (f->size < op->offset + op->len) {
+				if (ftruncate(fd, (off_t)(op->offset + op->len)) != 0)
+					return errno;
+				f->size = op->offset + op->len;
+			}
+		} else {
+			flags |= MAP_ANONYMOUS;
+		}
+		void *r = mmap(a, (size_t)op->len, (int)op->sub, flags, fd, (off_t)op->offset);
+		if (r == MAP_FAILED)
+			return errno;
+		if (r != a) {
+			munmap(r, (size_t)op->len);
+			return EEXIST;
+		}
+		if ((op->flags & (OPF_SHARED | OPF_FILE)) == OPF_SHARED)
+			note_shmem_object(op->addr, op->len);
+		return 0;
+	}
+	case OP_MUNMAP:
+		if (iv_intersects(own, lo, hi))
+			return EFAULT;
+		return munmap(a, (size_t)op->len) != 0 ? errno : 0;
+	case OP_MPROTECT:
+		if (iv_intersects(own, lo, hi))
+			return EFAULT;
+		return mprotect(a, (size_t)op->len, (int)op->sub) != 0 ? errno : 0;
+	case OP_MREMAP: {
+		void *r;
+		if (iv_intersects(own, lo, hi))
+			return EFAULT;
+		if (op->flags & OPF_NEWADDR)
+			r = mremap(a, (size_t)op->len, (size_t)op->len2, MREMAP_MAYMOVE | MREMAP_FIXED,
+				   (void *)(uintptr_t)op->addr2);
+		else
+			r = mremap(a, (size_t)op->len, (size_t)op->len2, 0);
+		return r == MAP_FAILED ? errno : 0;
+	}
+	case OP_TOUCH: {
+		if (op->len == 0)
+			return 0;
+		if (iv_intersects(own, lo, hi))
+			return EFAULT;
+		int e = touch_check_v2(lo, hi, (int)op->sub);
+		return e ? e : guarded_touch(op->addr, op->len, (int)op->sub);
+	}
+	case OP_MADVISE:
+		if (iv_intersects(own, lo, hi))
+			return EFAULT;
+		return madvise(a, (size_t)op->len, advice_table[op->sub].advice) != 0 ? errno : 0;
+	}
+	return EINVAL;
+}
+
+/* The range an op may create or replace mappings in beyond [addr, addr+len). */
+static int op_extra_range(const struct op *op, uint64_t *lo, uint64_t *hi)
+{
+	if (op->kind != OP_MREMAP)
+		return 0;
+	if (op->flags & OPF_NEWADDR) {
+		*lo = op->addr2 & ~(PAGE_SZ - 1);
+		*hi = round_up_page(op->addr2 + op->len2);
+	} else {
+		*lo = op->addr & ~(PAGE_SZ - 1);
+		*hi = round_up_page(op->addr + op->len2);
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* khugepaged: detect background collapses, keep out of the replay     */
+
+#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
+
+struct khp_counters {
+	long pages_collapsed, full_scans, collapse_alloc, collapse_alloc_failed;
+};
+
+static long read_long_file(const char *path)
+{
+	char b[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	b[r] = 0;
+	return strtol(b, NULL, 10);
+}
+
+static long vmstat_field(const char *buf, size_t n, const char *key)
+{
+	long v;
+	/* /proc/vmstat is "key value" lines; reuse the status parser with a space separator */
+	size_t klen = strlen(key);
+	for (size_t pos = 0; pos < n;) {
+		if (n - pos > klen + 1 && memcmp(buf + pos, key, klen) == 0 && buf[pos + klen] == ' ') {
+			v = strtol(buf + pos + klen + 1, NULL, 10);
+			return v;
+		}
+		while (pos < n && buf[pos] != '\n')
+			pos++;
+		pos++;
+	}
+	return -1;
+}
+
+static void read_khp(struct khp_counters *c)
+{
+	static char vm[65536];
+	c->pages_collapsed = read_long_file(THP_SYSFS "khugepaged/pages_collapsed");
+	c->full_scans = read_long_file(THP_SYSFS "khugepaged/full_scans");
+	c->collapse_alloc = c->collapse_alloc_failed = -1;
+	int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(fd, vm + n, sizeof(vm) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	vm[n] = 0;
+	c->collapse_alloc = vmstat_field(vm, n, "thp_collapse_alloc");
+	c->collapse_alloc_failed = vmstat_field(vm, n, "thp_collapse_alloc_failed");
+}
+
+/* Is PMD THP enabled at all (always or madvise)? */
+static int thp_pmd_enabled(void)
+{
+	char b[128];
+	int fd = open(THP_SYSFS "enabled", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	b[r] = 0;
+	return strstr(b, "[never]") == NULL;
+}
+
+/*
+ * khugepaged scans at once when the first mm registers with it (it was idle),
+ * then sleeps scan_sleep_millisecs between passes; a later registration does
+ * not wake it early. So: register this mm now (MADV_HUGEPAGE on an untouched
+ * 4 MiB area of the helper's own: no page is ever faulted there), wait briefly
+ * for the pass that registration triggers (full_scans moves), and the replay
+ * then starts at the beginning of a full sleep period. No host setting is
+ * changed. Returns 1 when a pass was seen, 0 when not (khugepaged was busy
+ * elsewhere or asleep), -1 when THP is off (nothing to do).
+ */
+static int khugepaged_quiesce(void **area)
+{
+	*area = NULL;
+	if (!thp_pmd_enabled())
+		return -1;
+	long before = read_long_file(THP_SYSFS "khugepaged/full_scans");
+	void *p = mmap(NULL, 2 * PMD_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	*area = p;
+	if (madvise(p, 2 * PMD_SZ, MADV_HUGEPAGE) != 0)
+		return 0;
+	for (int i = 0; i < 50; i++) { /* up to 50 ms */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		long now = read_long_file(THP_SYSFS "khugepaged/full_scans");
+		if (now >= 0 && before >= 0 && now != before)
+			return 1;
+	}
+	return 0;
+}
+
+/* MADV_FREE/COLD/PAGEOUT drain only this CPU's LRU batch: stay on one CPU. */
+static int pin_to_current_cpu(void)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0)
+		return -1;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0 ? cpu : -1;
+}
+
 static void __attribute__((noinline)) pretouch_stack(void)
 {
 	volatile char pad[256 * 1024];
@@ -739,11 +1459,58 @@ static void warm_up(struct ivset *scratch_set)
 	pretouch_stack();
 }
 
+static void warm_up_v2(void)
+{
+	static char a[64];
+	memset(maps_buf, 0, sizeof(maps_buf));
+	memset(pagemap_buf, 0, sizeof(pagemap_buf));
+	install_touch_net();
+	(void)read_self_maps();
+	(void)touch_check_v2((uint64_t)(uintptr_t)a & ~(PAGE_SZ - 1),
+			     ((uint64_t)(uintptr_t)a & ~(PAGE_SZ - 1)) + PAGE_SZ, 1);
+	(void)guarded_touch((uint64_t)(uintptr_t)a, 1, 1);
+	/* invalid on purpose (EINVAL / EBADF): binds the symbols, changes nothing */
+	(void)mprotect((void *)(PAGE_SZ + 1), PAGE_SZ, PROT_READ);
+	(void)mremap((void *)(PAGE_SZ + 1), PAGE_SZ, PAGE_SZ, 0);
+	(void)mremap((void *)(PAGE_SZ + 1), PAGE_SZ, PAGE_SZ, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)PAGE_SZ);
+	(void)ftruncate(-1, 0);
+	errno = 0;
+}
+
+/* v2 and host-wide facts appended to the JSON (also for v1: cpu, khugepaged) */
+static void print_v2_extras(int cpu, int quiesced, const struct khp_counters *k0,
+			    const struct khp_counters *k1, const long *per_v2, size_t nops)
+{
+	printf(",\"traceVersion\":%d,\"cpu\":%d", trace_version, cpu);
+	printf(",\"khugepaged\":{\"quiesce\":\"%s\",\"pagesCollapsed\":[%ld,%ld],\"fullScans\":[%ld,%ld],"
+	       "\"thpCollapseAlloc\":[%ld,%ld],\"thpCollapseAllocFailed\":[%ld,%ld],"
+	       "\"pagesCollapsedDuringReplay\":%ld}",
+	       no_quiesce ? "disabled" : quiesced < 0 ? "not-needed" : quiesced ? "pass-seen" : "no-pass-seen", k0->pages_collapsed,
+	       k1->pages_collapsed, k0->full_scans, k1->full_scans, k0->collapse_alloc, k1->collapse_alloc,
+	       k0->collapse_alloc_failed, k1->collapse_alloc_failed,
+	       k0->pages_collapsed >= 0 && k1->pages_collapsed >= 0 ? k1->pages_collapsed - k0->pages_collapsed
+								       : -1);
+	if (trace_version == 2)
+		printf(",\"touchTrapped\":%d", (int)touch_trapped);
+	if (per_v2) {
+		printf(",\"perOpFileShmem\":[");
+		for (size_t i = 0; i < nops; i++)
+			printf("%s[%ld,%ld]", i ? "," : "", per_v2[2 * i], per_v2[2 * i + 1]);
+		putchar(']');
+	}
+}
+
 /* Exit 4 when any op's range meets one of the helper's own mappings. */
 static void refuse_own_overlap(const struct op *ops, size_t nops, const struct ivset *own)
 {
 	for (size_t i = 0; i < nops; i++) {
 		uint64_t lo = ops[i].addr & ~(PAGE_SZ - 1), hi = round_up_page(ops[i].addr + ops[i].len);
+		uint64_t xlo, xhi;
+		if (!iv_intersects(own, lo, hi) && op_extra_range(&ops[i], &xlo, &xhi) &&
+		    iv_intersects(own, xlo, xhi)) {
+			lo = xlo;
+			hi = xhi;
+		}
 		if (!iv_intersects(own, lo, hi))
 			continue;
 		size_t k = iv_lower(own, lo);
@@ -805,12 +1572,30 @@ static int run_replay(int in_fd, int per_op, int op_times)
 		per = map_zeroed(nops * 2 * sizeof(long));
 	uint64_t *op_ns = op_times ? alloc_op_times(nops) : NULL;
 	uint64_t time_ns[OP_NKINDS] = { 0 }, counts[OP_NKINDS] = { 0 };
+	long *per_v2 = NULL; /* v2 --per-op: RssFile, RssShmem after each op */
+	void *khp_area = NULL;
+	int khp_quiesced = -1;
+	if (trace_version == 2) {
+		if (per_op)
+			per_v2 = map_zeroed(nops * 2 * sizeof(long));
+		setup_files();
+		pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (pagemap_fd < 0)
+			die(3, "cannot open /proc/self/pagemap (needed to see guard markers)");
+		if (!no_quiesce)
+			khp_quiesced = khugepaged_quiesce(&khp_area);
+	}
 
 	struct ivset own;
 	load_own_maps(&own); /* after every allocation above */
 	refuse_own_overlap(ops, nops, &own);
 
+	int cpu = pin_to_current_cpu();
+	if (trace_version == 2)
+		warm_up_v2();
 	warm_up(&scratch);
+	struct khp_counters khp0, khp1;
+	read_khp(&khp0);
 
 	struct snap before, after, cur;
 	snapshot_or_die(&before);
@@ -818,7 +1603,7 @@ static int run_replay(int in_fd, int per_op, int op_times)
 	for (size_t i = 0; i < nops; i++) {
 		const struct op *op = &ops[i];
 		uint64_t t0 = now_ns();
-		int e = exec_op(op, &mine, &own);
+		int e = trace_version == 2 ? exec_op_v2(op, &own) : exec_op(op, &mine, &own);
 		uint64_t t1 = now_ns();
 		time_ns[op->kind] += t1 - t0;
 		if (op_ns)
@@ -836,10 +1621,15 @@ static int run_replay(int in_fd, int per_op, int op_times)
 			}
 			per[2 * i] = cur.vmpte;
 			per[2 * i + 1] = cur.rssanon;
+			if (per_v2) {
+				per_v2[2 * i] = cur.rssfile;
+				per_v2[2 * i + 1] = cur.rssshmem;
+			}
 		}
 	}
 	uint64_t wall1 = now_ns();
 	snapshot_or_die(&after);
+	read_khp(&khp1);
 
 	/* measurement over: stdio allowed from here on */
 	printf("{\"ok\":true,\"version\":\"%s\",\"ops\":%zu,", ORACLE_VERSION, nops);
@@ -852,11 +1642,12 @@ static int run_replay(int in_fd, int per_op, int op_times)
 		printf("%s{\"index\":%u,\"op\":\"%s\",\"errno\":%d,\"name\":\"%s\"}", k ? "," : "",
 		       errs[k].index, kind_names[ops[errs[k].index].kind], e, errno_name(e));
 	}
+	int nkinds = trace_version == 2 ? OP_NKINDS : OP_V1_NKINDS;
 	printf("],\"timeNs\":{");
-	for (int k = 0; k < OP_NKINDS; k++)
+	for (int k = 0; k < nkinds; k++)
 		printf("%s\"%s\":%llu", k ? "," : "", kind_names[k], (unsigned long long)time_ns[k]);
 	printf("},\"counts\":{");
-	for (int k = 0; k < OP_NKINDS; k++)
+	for (int k = 0; k < nkinds; k++)
 		printf("%s\"%s\":%llu", k ? "," : "", kind_names[k], (unsigned long long)counts[k]);
 	printf("},\"wallNs\":%llu", (unsigned long long)(wall1 - wall0));
 	printf(",\"helperMappings\":[");
@@ -872,6 +1663,8 @@ static int run_replay(int in_fd, int per_op, int op_times)
 	}
 	if (op_ns)
 		print_op_times(op_ns, nops);
+	print_v2_extras(cpu, khp_quiesced, &khp0, &khp1, per_v2, nops);
+	(void)khp_area; /* stays mapped (untouched) until exit */
 	printf("}\n");
 	if (fflush(stdout) != 0)
 		return 1;
@@ -984,7 +1777,7 @@ static int probe_host(void)
 
 static void usage(FILE *f)
 {
-	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op] [--op-times]\n"
+	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op] [--op-times] [--no-khugepaged-quiesce]\n"
 	      "       ptreclaim-oracle --probe-placement LEN1,LEN2,...\n"
 	      "       ptreclaim-oracle --probe-pt-reclaim\n"
 	      "       ptreclaim-oracle --host\n"
@@ -1027,6 +1820,8 @@ int main(int argc, char **argv)
 			per_op = 1;
 		} else if (strcmp(a, "--op-times") == 0) {
 			op_times = 1;
+		} else if (strcmp(a, "--no-khugepaged-quiesce") == 0) {
+			no_quiesce = 1;
 		} else if (strcmp(a, "--probe-pt-reclaim") == 0) {
 			pt_probe = 1;
 		} else if (strcmp(a, "--host") == 0) {
@@ -1047,7 +1842,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op || op_times) > 1) {
+	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op || op_times || no_quiesce) > 1) {
 		fputs("ptreclaim-oracle: --probe-placement, --probe-pt-reclaim, --host and replay options "
 		      "are mutually exclusive\n", stderr);
 		return 2;

@@ -32,6 +32,8 @@ export interface HostFacts {
   };
   /** /sys/kernel/mm/transparent_hugepage/enabled, the selected mode. */
   thp: string;
+  /** The rest of /sys/kernel/mm/transparent_hugepage/ that decides what a trace v2 replay does. */
+  thpSettings: ThpSettings;
   /**
    * Read faults map the shared zero page (upstream). False when the kernel command line has
    * the non-upstream `pvm_no_zero_page=1`: reads allocate real pages there.
@@ -39,6 +41,64 @@ export interface HostFacts {
   zeroPage: boolean;
   zeroPageReason: string;
   memAvailableKb: number;
+}
+
+/** THP settings of the host; selected words ("madvise"), numbers, null where unreadable. */
+export interface ThpSettings {
+  enabled: string;
+  defrag: string;
+  /** use_zero_page: read faults in a THP area map the huge zero page. */
+  useZeroPage: boolean | null;
+  shmemEnabled: string;
+  khugepaged: {
+    defrag: boolean | null;
+    maxPtesNone: number | null;
+    maxPtesShared: number | null;
+    maxPtesSwap: number | null;
+    pagesToScan: number | null;
+    scanSleepMillisecs: number | null;
+    allocSleepMillisecs: number | null;
+    /** Host-wide counters at the time of reading. */
+    pagesCollapsed: number | null;
+    fullScans: number | null;
+  };
+}
+
+/** Reads the THP settings under `root` (the sysfs directory; a test can pass its own). */
+export function readThpSettings(root = '/sys/kernel/mm/transparent_hugepage'): ThpSettings {
+  const num = (name: string): number | null => {
+    const t = readText(`${root}/${name}`);
+    const v = t === null ? NaN : Number(t.trim());
+    return Number.isFinite(v) ? v : null;
+  };
+  const bool = (name: string): boolean | null => {
+    const v = num(name);
+    return v === null ? null : v !== 0;
+  };
+  return {
+    enabled: thpMode(readText(`${root}/enabled`)),
+    defrag: thpMode(readText(`${root}/defrag`)),
+    useZeroPage: bool('use_zero_page'),
+    shmemEnabled: thpMode(readText(`${root}/shmem_enabled`)),
+    khugepaged: {
+      defrag: bool('khugepaged/defrag'),
+      maxPtesNone: num('khugepaged/max_ptes_none'),
+      maxPtesShared: num('khugepaged/max_ptes_shared'),
+      maxPtesSwap: num('khugepaged/max_ptes_swap'),
+      pagesToScan: num('khugepaged/pages_to_scan'),
+      scanSleepMillisecs: num('khugepaged/scan_sleep_millisecs'),
+      allocSleepMillisecs: num('khugepaged/alloc_sleep_millisecs'),
+      pagesCollapsed: num('khugepaged/pages_collapsed'),
+      fullScans: num('khugepaged/full_scans'),
+    },
+  };
+}
+
+/** One line on THP for humans. */
+export function describeThp(t: ThpSettings): string {
+  const k = t.khugepaged;
+  const zp = t.useZeroPage === null ? 'unknown' : t.useZeroPage ? 'on' : 'off';
+  return `THP ${t.enabled} (defrag ${t.defrag}, huge zero page ${zp}, shmem ${t.shmemEnabled}; khugepaged every ${k.scanSleepMillisecs ?? '?'} ms, ${k.pagesToScan ?? '?'} pages per pass, max_ptes_none ${k.maxPtesNone ?? '?'})`;
 }
 
 function readText(path: string): string | null {
@@ -82,7 +142,7 @@ export function zeroPageFromCmdline(cmdline: string): { zeroPage: boolean; reaso
 /** The selected THP mode, e.g. "madvise" from "always [madvise] never". */
 export function thpMode(text: string | null): string {
   if (text === null) return 'unknown';
-  const m = /\[(\w+)\]/.exec(text);
+  const m = /\[([\w+-]+)\]/.exec(text); // "defer+madvise" too
   return m ? m[1]! : 'unknown';
 }
 
@@ -120,6 +180,7 @@ async function collect(): Promise<HostFacts> {
       enabled: pt.ptReclaim,
     },
     thp: thpMode(readText('/sys/kernel/mm/transparent_hugepage/enabled')),
+    thpSettings: readThpSettings(),
     zeroPage: zp.zeroPage,
     zeroPageReason: zp.reason,
     memAvailableKb: mem ? Number(mem[1]) : 0,
@@ -130,5 +191,5 @@ async function collect(): Promise<HostFacts> {
 export function describeHost(h: HostFacts): string {
   const pt = h.ptReclaim;
   const ptText = `PT_RECLAIM ${pt.enabled ? 'on' : 'off'} (config ${pt.config} from ${pt.configSource}; probe: MADV_DONTNEED of 2 MiB took VmPTE ${pt.probeVmPteKb[0]} -> ${pt.probeVmPteKb[1]} kB)`;
-  return `Linux ${h.kernel} ${h.arch}, ${h.pageSize / 1024} KiB pages, ${h.pagingLevels}-level paging, THP ${h.thp}, ${ptText}, zero page ${h.zeroPage ? 'on' : 'off'} (${h.zeroPageReason})`;
+  return `Linux ${h.kernel} ${h.arch}, ${h.pageSize / 1024} KiB pages, ${h.pagingLevels}-level paging, ${describeThp(h.thpSettings)}, ${ptText}, zero page ${h.zeroPage ? 'on' : 'off'} (${h.zeroPageReason})`;
 }

@@ -54,6 +54,26 @@ export interface LiveResult {
   helperMappings: [number, number][];
   /** With `opTimes`: ns inside each op (the syscall, or the access loop of a touch). */
   opNs?: number[];
+  /** The CPU the helper pinned itself to for the replay (-1: pinning failed). */
+  cpu?: number;
+  /** khugepaged around the replay: a background collapse explains a difference the model cannot. */
+  khugepaged?: LiveKhugepaged;
+}
+
+/**
+ * Host-wide THP collapse counters read by the helper just before and after the replay.
+ * `pagesCollapsed` counts khugepaged's collapses only (MADV_COLLAPSE does not move it);
+ * `thpCollapseAlloc` (/proc/vmstat) counts both. Both are host-wide: another process's
+ * collapse counts too.
+ */
+export interface LiveKhugepaged {
+  /** How the helper kept khugepaged out of the way: "pass-seen", "no-pass-seen", "not-needed", "disabled". */
+  quiesce: string;
+  pagesCollapsed: [number, number];
+  fullScans: [number, number];
+  thpCollapseAlloc: [number, number];
+  /** pagesCollapsed after minus before (-1 when unreadable). */
+  pagesCollapsedDuringReplay: number;
 }
 
 /** The live-kernel oracle cannot run here, or refused the trace (the message says why). */
@@ -334,6 +354,30 @@ function parseOpTimes(o: Record<string, unknown>, nOps: number): number[] {
   });
 }
 
+function pair(o: Record<string, unknown>, key: string, path: string): [number, number] {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || typeof v[1] !== 'number') {
+    throw new BadOutput(`${path}.${key} is not a [before, after] pair of numbers`);
+  }
+  return [v[0], v[1]];
+}
+
+/** $.khugepaged of a replay (helpers before trace v2 do not print it). */
+function khugepagedFacts(o: Record<string, unknown>): LiveKhugepaged | undefined {
+  const k = o['khugepaged'];
+  if (k === undefined) return undefined;
+  if (!isObject(k)) throw new BadOutput('$.khugepaged is not an object');
+  const quiesce = k['quiesce'];
+  if (typeof quiesce !== 'string') throw new BadOutput('$.khugepaged.quiesce is not a string');
+  return {
+    quiesce,
+    pagesCollapsed: pair(k, 'pagesCollapsed', '$.khugepaged'),
+    fullScans: pair(k, 'fullScans', '$.khugepaged'),
+    thpCollapseAlloc: pair(k, 'thpCollapseAlloc', '$.khugepaged'),
+    pagesCollapsedDuringReplay: num(k, 'pagesCollapsedDuringReplay', '$.khugepaged'),
+  };
+}
+
 function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: boolean, wantOpTimes = false): LiveResult {
   if (o['ok'] !== true) throw new BadOutput('$.ok is not true');
   const ops = num(o, 'ops', '$');
@@ -365,6 +409,9 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
     helperMappings: helperMappings(o),
   };
   if (wantOpTimes) result.opNs = parseOpTimes(o, nOps);
+  const khugepaged = khugepagedFacts(o);
+  if (khugepaged) result.khugepaged = khugepaged;
+  if (typeof o['cpu'] === 'number') result.cpu = o['cpu'];
   if (wantPerOp) {
     const raw = o['perOp'];
     if (!Array.isArray(raw) || raw.length !== nOps) throw new BadOutput(`$.perOp is not an array of ${nOps} entries`);
