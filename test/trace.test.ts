@@ -163,6 +163,6 @@ describe('trace reader: limits, encodings, streaming', () => {
   it('says which file cannot be read', () => {
     expect(() => readTraceFile(join(dir, 'missing.trace'))).toThrow(/cannot read trace .*missing.trace: ENOENT/);
     expect(() => readTraceFile(dir)).toThrow(/cannot read trace .*: EISDIR/);
-    expect(() => parseTrace(123 as unknown as string)).toThrow(/parseTrace: expected the trace text as a string, not number/);
+    expect(() => parseTrace(123 as unknown as string)).toThrow(/parseTrace: text must be the trace as a string, not number 123/);
   });
 });
