@@ -44,7 +44,8 @@ const NOT_MODEL_FILES = new Set(['index.ts', 'kernels.ts', 'checker.ts']);
 const SIMULATOR_ONLY = new Set([
   'frame_addr', 'addr_frame', 'frame_state', 'set_frame_state', 'arena_limit', 'arena_init', 'grow_to',
   'arena_available', 'arena_reserve', 'arena_alloc', 'arena_free', 'arena_frames_touched', 'arena_frames_base',
-  'stats_ptr', 'cost_weights_ptr', 'stats_weighted', 'stats_reset',
+  'stats_ptr', 'cost_weights_ptr', 'cost_weights_commit', 'stats_weighted', 'stats_reset',
+  'batch_entry', // the op batch handed across the WASM boundary (assembly/batch.ts)
   'mm_init', 'mm_pgd_frame', 'entry_table', 'table_entry', 'table_frame', 'walk_pmd', 'walk_pte', 'count_spans',
   'entry_kind', 'set_zero_page', 'fault_address', 'set_path_mode', 'rcu_configure', 'set_cpus', 'tlb_cpus',
   'set_strategy_id', 'strategy_id', 'set_knobs', 'scale', 'next_u32', 'chance',

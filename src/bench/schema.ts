@@ -39,9 +39,9 @@ export const BENCH_JSON_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['id', 'index', 'suite', 'workload', 'variant', 'strategy', 'ops', 'latency', 'samples', 'throughput', 'memory', 'counters', 'timeline'],
+        required: ['id', 'index', 'suite', 'workload', 'variant', 'description', 'strategy', 'ops', 'latency', 'samples', 'throughput', 'memory', 'counters', 'timeline'],
         properties: {
-          id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, strategy: str, ops: num,
+          id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, description: str, strategy: str, ops: num,
           latency: { type: 'object', required: ['mean', 'median', 'p99', 'min', 'max', 'rme', 'samples'], additionalProperties: num },
           // Latencies of one workload run in ms: 1 ns to 11.6 days. Zero, negative or absurd
           // samples are not measurements (they gave NaN% / +Infinity% in compare).
