@@ -22,10 +22,10 @@ export { fitWeights, nnls, type FitRow, type FitResult } from './calibrate/fit.j
 export { formatRunTable } from './report/text.js';
 export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError, InputError, OutputError, EXIT, exitCodeFor } from './errors.js';
 export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
-export { runLiveTrace, liveOracleStatus, OracleUnavailableError, TraceRefusedError, AddressInUseError, killLiveHelpers, type LiveResult } from './oracle/live.js';
+export { runLiveTrace, liveOracleStatus, OracleUnavailableError, TraceRefusedError, AddressInUseError, killLiveHelpers, type LiveResult, type LiveRunOptions } from './oracle/live.js';
 export { hostFacts, type HostFacts } from './oracle/host.js';
 export { runOracle, type OracleResult } from './oracle/oracle.js';
-export { validateTargets, validateTrace, modelForHost, loadTargets, formatOutcome, type ValidateOutcome, type ModelChoice } from './validate.js';
+export { validateTargets, validateTrace, modelForHost, loadTargets, formatOutcome, type ValidateOutcome, type ValidateProgress, type ModelChoice } from './validate.js';
 export { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
 export { generateCorpus, generateTrace } from './corpus/generate.js';
 export { runBench, BenchCellError, type BenchEvents } from './bench/run.js';

@@ -123,11 +123,14 @@ function tracesInDir(dir: string): ValidateTarget[] {
 const kbPerPage = PAGE_SIZE / 1024;
 
 /** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
-export async function validateTrace(target: ValidateTarget, choice: ModelChoice, opts: { force?: boolean } = {}): Promise<ValidateOutcome> {
+export async function validateTrace(
+  target: ValidateTarget, choice: ModelChoice,
+  opts: { force?: boolean; onProgress?: (doneOps: number, totalOps: number) => void } = {},
+): Promise<ValidateOutcome> {
   const { ops, source } = target;
   await checkReplayable(ops, { force: opts.force, source });
   const model = runOps(ops, { strategy: choice.strategy, zeroPage: choice.zeroPage, maxErrors: Number.MAX_SAFE_INTEGER, source });
-  const live = await runLiveTrace(ops);
+  const live = await runLiveTrace(ops, { onProgress: opts.onProgress });
   const m = {
     strategy: model.strategy, zeroPage: choice.zeroPage, vmPteKb: model.vmPteKb, rssAnonKb: model.rss.anonPages * kbPerPage,
     errors: model.errors.map((e) => ({ index: e.index, errno: e.errno as string })), wallMs: model.wallMs, exitClean: model.exit.clean,
@@ -223,6 +226,15 @@ export function formatOutcome(o: ValidateOutcome): string {
   return lines.join('\n');
 }
 
+/** How far validateTargets is: trace `index` (0-based) of `traces`, `doneOps` of its ops replayed. */
+export interface ValidateProgress {
+  index: number;
+  traces: number;
+  source: string;
+  doneOps: number;
+  totalOps: number;
+}
+
 export interface ValidateReport {
   host: HostFacts;
   choice: ModelChoice;
@@ -236,17 +248,25 @@ export interface ValidateReport {
 /** Validates every target against this host. */
 export async function validateTargets(
   targets: readonly ValidateTarget[],
-  opts: { strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void; onRefused?: (r: { source: string; reason: string }) => void } = {},
+  opts: {
+    strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void; onRefused?: (r: { source: string; reason: string }) => void;
+    /** Called while each trace replays on the kernel (see LiveRunOptions.onProgress). */
+    onProgress?: (p: ValidateProgress) => void;
+  } = {},
 ): Promise<ValidateReport> {
   checkValidateTargets(targets);
   const host = await hostFacts();
   const choice = modelForHost(host, opts.strategy ?? 'auto');
   const outcomes: ValidateOutcome[] = [];
   const refused: { source: string; reason: string }[] = [];
-  for (const t of targets) {
+  for (const [index, t] of targets.entries()) {
     let o: ValidateOutcome;
+    const report = opts.onProgress;
+    const onProgress = report
+      ? (doneOps: number, totalOps: number) => report({ index, traces: targets.length, source: t.source, doneOps, totalOps })
+      : undefined;
     try {
-      o = await validateTrace(t, choice, { force: opts.force });
+      o = await validateTrace(t, choice, { force: opts.force, onProgress });
     } catch (e) {
       // A refusal of one trace is not the host's: say which trace and go on with the others.
       if (!(e instanceof TraceRefusedError)) throw e;

@@ -55,6 +55,15 @@
  * replay and printed after it; `ptreclaim calibrate` regresses these on the
  * model's counters.
  *
+ * --progress-fd N (N >= 3, a pipe or stream socket the caller reads) makes the
+ * replay report how far it is: 16-byte records {u64 done ops, u64 total ops},
+ * little-endian, one before the first op (done = 0), then one whenever ~100 ms
+ * (--progress-interval-ms) of CLOCK_MONOTONIC have passed since the last, and
+ * a last one with done = total after the replay. In the replay the check
+ * reuses the clock read that times the op; a record is one write(2) of a
+ * static pre-touched buffer on a non-blocking descriptor, dropped when the
+ * reader is behind: no allocation, no stdio, no wait, no page-table change.
+ *
  * --host prints facts about the running system the caller cannot get from
  * /proc alone: the page size and the user address width actually in use
  * (47 bits = 4-level paging, 56 = 5-level), probed with a fixed mapping just
@@ -1546,6 +1555,63 @@ static void print_op_times(const uint64_t *op_ns, size_t nops)
 	putchar(']');
 }
 
+/* --progress-fd: see the header comment. Static so that a record is a store
+ * into memory touched before the "before" snapshot. */
+static int progress_fd = -1;
+static uint64_t progress_interval_ns = 100 * 1000 * 1000ULL;
+static uint64_t progress_next_ns;
+static uint64_t progress_record[2];
+static uint64_t progress_sent = UINT64_MAX; /* done ops of the last record written */
+
+static void progress_write(uint64_t done, uint64_t total)
+{
+	progress_record[0] = done;
+	progress_record[1] = total;
+	/* 16 bytes go whole or not at all (PIPE_BUF; one skb on a socket). A
+	 * partial write would misalign the stream: stop reporting then. */
+	ssize_t n = write(progress_fd, progress_record, sizeof(progress_record));
+	if (n == (ssize_t)sizeof(progress_record))
+		progress_sent = done;
+	else if (n >= 0)
+		progress_fd = -1;
+}
+
+/* Before the "before" snapshot: non-blocking, and the first record binds
+ * write() and touches the record buffer. */
+static void progress_start(uint64_t total)
+{
+	if (progress_fd < 0)
+		return;
+	int fl = fcntl(progress_fd, F_GETFL);
+	if (fl < 0 || fcntl(progress_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die(2, "--progress-fd: not an open descriptor");
+	progress_write(0, total);
+	progress_next_ns = now_ns() + progress_interval_ns;
+}
+
+/* In the replay loop, after op i: `now` is the clock read that timed it. */
+static inline void progress_tick(size_t i, uint64_t total, uint64_t now)
+{
+	if (progress_fd < 0 || now < progress_next_ns)
+		return;
+	progress_write(i + 1, total);
+	progress_next_ns = now + progress_interval_ns;
+}
+
+/* After the measurement: the last record may wait for the reader. */
+static void progress_end(uint64_t total)
+{
+	if (progress_fd < 0)
+		return;
+	int fl = fcntl(progress_fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(progress_fd, F_SETFL, fl & ~O_NONBLOCK);
+	if (progress_sent != total)
+		progress_write(total, total);
+	close(progress_fd);
+	progress_fd = -1;
+}
+
 static int run_replay(int in_fd, int per_op, int op_times)
 {
 	struct buf in;
@@ -1594,6 +1660,7 @@ static int run_replay(int in_fd, int per_op, int op_times)
 	if (trace_version == 2)
 		warm_up_v2();
 	warm_up(&scratch);
+	progress_start(nops);
 	struct khp_counters khp0, khp1;
 	read_khp(&khp0);
 
@@ -1626,10 +1693,12 @@ static int run_replay(int in_fd, int per_op, int op_times)
 				per_v2[2 * i + 1] = cur.rssshmem;
 			}
 		}
+		progress_tick(i, nops, t1);
 	}
 	uint64_t wall1 = now_ns();
 	snapshot_or_die(&after);
 	read_khp(&khp1);
+	progress_end(nops);
 
 	/* measurement over: stdio allowed from here on */
 	printf("{\"ok\":true,\"version\":\"%s\",\"ops\":%zu,", ORACLE_VERSION, nops);
@@ -1775,9 +1844,30 @@ static int probe_host(void)
 
 /* ------------------------------------------------------------------ */
 
+/* --progress-fd N (3 or more: 0-2 are the trace and the JSON) or
+ * --progress-interval-ms MS (0 = a record after every op). */
+static int parse_progress_flag(const char *flag, const char *value)
+{
+	char *end = NULL;
+	long v = value ? strtol(value, &end, 10) : -1;
+	int is_fd = strcmp(flag, "--progress-fd") == 0;
+	if (!value || !*value || *end || v < (is_fd ? 3 : 0) || v > (is_fd ? 1 << 20 : 3600 * 1000)) {
+		fprintf(stderr, "ptreclaim-oracle: %s needs %s, got \"%s\"\n", flag,
+			is_fd ? "a descriptor number of 3 or more" : "a whole number of milliseconds (0-3600000)",
+			value ? value : "");
+		return 2;
+	}
+	if (is_fd)
+		progress_fd = (int)v;
+	else
+		progress_interval_ns = (uint64_t)v * 1000 * 1000;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: ptreclaim-oracle [--input FILE] [--per-op] [--op-times] [--no-khugepaged-quiesce]\n"
+	      "                          [--progress-fd N [--progress-interval-ms MS]]\n"
 	      "       ptreclaim-oracle --probe-placement LEN1,LEN2,...\n"
 	      "       ptreclaim-oracle --probe-pt-reclaim\n"
 	      "       ptreclaim-oracle --host\n"
@@ -1805,7 +1895,7 @@ static void die_with_parent(void)
 int main(int argc, char **argv)
 {
 	const char *input = NULL, *placement = NULL;
-	int per_op = 0, op_times = 0, pt_probe = 0, host = 0;
+	int per_op = 0, op_times = 0, pt_probe = 0, host = 0, progress = 0;
 
 	die_with_parent();
 	for (int i = 1; i < argc; i++) {
@@ -1826,6 +1916,10 @@ int main(int argc, char **argv)
 			pt_probe = 1;
 		} else if (strcmp(a, "--host") == 0) {
 			host = 1;
+		} else if (strcmp(a, "--progress-fd") == 0 || strcmp(a, "--progress-interval-ms") == 0) {
+			if (parse_progress_flag(a, i + 1 < argc ? argv[++i] : NULL) != 0)
+				return 2;
+			progress = 1;
 		} else if (strcmp(a, "--input") == 0 || strcmp(a, "--probe-placement") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ptreclaim-oracle: %s needs an argument\n", a);
@@ -1842,7 +1936,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op || op_times || no_quiesce) > 1) {
+	if ((placement != NULL) + pt_probe + host + (input != NULL || per_op || op_times || no_quiesce || progress) > 1) {
 		fputs("ptreclaim-oracle: --probe-placement, --probe-pt-reclaim, --host and replay options "
 		      "are mutually exclusive\n", stderr);
 		return 2;

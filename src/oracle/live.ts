@@ -101,6 +101,15 @@ export interface LiveRunOptions {
   opTimes?: boolean;
   /** Kill the helper after this many milliseconds (default 10 minutes). */
   timeoutMs?: number;
+  /**
+   * Called while the kernel replays: `doneOps` of `totalOps` finished (0 first, `totalOps`
+   * last, about every `progressIntervalMs` between). The helper writes these records to a
+   * pipe without allocating or waiting (a record the reader is late for is dropped), so the
+   * measured page tables are the same with and without it.
+   */
+  onProgress?: (doneOps: number, totalOps: number) => void;
+  /** How often the helper reports with `onProgress` (default 100 ms; 0: after every op). */
+  progressIntervalMs?: number;
 }
 
 export type LiveOracleStatus = { available: true; helperPath: string } | { available: false; reason: string };
@@ -207,15 +216,42 @@ export function killLiveHelpers(): void {
   liveHelpers.clear();
 }
 
+/** The helper's progress records: {u64 done, u64 total}, little-endian (see --progress-fd). */
+const PROGRESS_RECORD_BYTES = 16;
+/** The descriptor the helper writes its progress records to (the 4th stdio entry). */
+const PROGRESS_FD = 3;
+
+/** Splits the helper's progress stream into records; a record may arrive in two chunks. */
+function progressReader(onProgress: (doneOps: number, totalOps: number) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let at = 0;
+    for (; at + PROGRESS_RECORD_BYTES <= pending.length; at += PROGRESS_RECORD_BYTES) {
+      onProgress(Number(pending.readBigUInt64LE(at)), Number(pending.readBigUInt64LE(at + 8)));
+    }
+    pending = pending.subarray(at);
+  };
+}
+
 /** Runs the helper; resolves with its output when it exits 0, rejects otherwise. */
-function runHelper(args: readonly string[], stdin: string | null, timeoutMs: number): Promise<HelperOutput> {
+function runHelper(
+  args: readonly string[], stdin: string | null, timeoutMs: number,
+  onProgress?: (doneOps: number, totalOps: number) => void,
+): Promise<HelperOutput> {
   const helper = requireHelper();
   return new Promise<HelperOutput>((resolvePromise, reject) => {
     // The helper dies with this process (PR_SET_PDEATHSIG), checking it was not already orphaned.
-    const child = spawn(helper, args, {
-      stdio: ['pipe', 'pipe', 'pipe'], shell: false, env: { ...process.env, PTRECLAIM_ORACLE_PARENT: String(process.pid) },
+    const child = spawn(helper, onProgress ? [...args, '--progress-fd', String(PROGRESS_FD)] : args, {
+      stdio: onProgress ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      shell: false, env: { ...process.env, PTRECLAIM_ORACLE_PARENT: String(process.pid) },
     });
     liveHelpers.add(child);
+    if (onProgress) {
+      const records = child.stdio[PROGRESS_FD] as NodeJS.ReadableStream;
+      records.on('data', progressReader(onProgress));
+      records.on('error', () => {});
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -444,7 +480,12 @@ export async function runLiveTrace(ops: readonly Op[], opts: LiveRunOptions = {}
   const perOp = opts.perOp === true;
   const opTimes = opts.opTimes === true;
   const args = [...(perOp ? ['--per-op'] : []), ...(opTimes ? ['--op-times'] : [])];
-  const { stdout, stderr } = await runHelper(args, text, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const interval = opts.progressIntervalMs;
+  if (interval !== undefined && (!Number.isInteger(interval) || interval < 0 || interval > 3_600_000)) {
+    throw new RangeError(`runLiveTrace: progressIntervalMs must be a whole number of ms in 0..3600000, got ${interval}`);
+  }
+  if (opts.onProgress && interval !== undefined) args.push('--progress-interval-ms', String(interval));
+  const { stdout, stderr } = await runHelper(args, text, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, opts.onProgress);
   const what = 'runLiveTrace';
   const o = parseJson(stdout, stderr, what);
   return validated(what, stderr, () => parseLiveResult(o, ops.length, perOp, opTimes));

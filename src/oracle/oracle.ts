@@ -69,6 +69,8 @@ export interface OracleOptions {
   /** Replay even if the estimated resident memory exceeds the safe share of MemAvailable. */
   force?: boolean;
   timeoutMs?: number;
+  /** Called while the kernel replays: `doneOps` of `totalOps` (see LiveRunOptions.onProgress). */
+  onProgress?: (doneOps: number, totalOps: number) => void;
 }
 
 const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
@@ -139,7 +141,7 @@ const fmtMiB = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 export async function runOracle(ops: readonly Op[], opts: OracleOptions = {}): Promise<OracleResult> {
   checkOracleOps(ops);
   const { host, estimatedPeakKb } = await checkReplayable(ops, opts);
-  const live = await runLiveTrace(ops, { timeoutMs: opts.timeoutMs });
+  const live = await runLiveTrace(ops, { timeoutMs: opts.timeoutMs, onProgress: opts.onProgress });
   return toOracleResult(ops, live, host, estimatedPeakKb, opts.source ?? '<ops>');
 }
 
