@@ -69,9 +69,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       const source = flags.trace ?? workload!;
       const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
       await withOracle(async () => {
-        // The helper reports only at the end: elapsed time, no ETA.
-        const progress = progressLine(`replaying ${ops.length} ops of ${source} on the live kernel`, 1, { eta: false });
-        const r = await runOracle(ops, { source, force: flags.force }).finally(() => progress.stop());
+        // The helper reports the ops it has replayed about every 100 ms: counts and an ETA.
+        const progress = progressLine(`replaying ${source} on the live kernel`, ops.length, { unit: 'ops' });
+        const r = await runOracle(ops, { source, force: flags.force, onProgress: (done) => progress.update(done) })
+          .finally(() => progress.stop());
         if (flags.json) {
           out(JSON.stringify(r, null, 2) + '\n');
           return;
@@ -104,17 +105,25 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           const host = await hostFacts();
           out(`${formatHeader(host, modelForHost(host, flags.strategy))}\n`);
         }
-        // One step per trace; the ETA comes from the traces done so far.
-        const progress = progressLine('validate', targets.length, { unit: 'traces' });
+        // Counted in ops (the traces done plus the ops the kernel has replayed of the current
+        // one), so that one long trace (the 50 GiB seed) gets an ETA too.
+        const opsBefore = [0];
+        for (const t of targets) opsBefore.push(opsBefore.at(-1)! + t.ops.length);
+        const progress = progressLine('validate', opsBefore.at(-1)!, { unit: 'ops' });
         let done = 0;
+        const traceDone = (source: string) => {
+          done++;
+          progress.update(opsBefore[done]!, `${source} (${done}/${targets.length} traces done)`);
+        };
         const report = await validateTargets(targets, {
           strategy: flags.strategy, force: flags.force,
+          onProgress: (p) => progress.update(opsBefore[p.index]! + p.doneOps, `${p.source} (trace ${p.index + 1}/${p.traces})`),
           onOutcome: (o) => {
-            progress.update(++done, o.source);
+            traceDone(o.source);
             if (!flags.json) out(formatOutcome(o) + '\n');
           },
           onRefused: (r) => {
-            progress.update(++done, r.source);
+            traceDone(r.source);
             process.stderr.write(`ptreclaim: the live-kernel oracle refused ${r.source}: ${r.reason}\n`);
           },
         }).finally(() => progress.stop());
