@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { runLiveTrace } from '../src/oracle/live.js';
+import { progressReader, runLiveTrace } from '../src/oracle/live.js';
 import { parseTrace } from '../src/trace/parse.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
 
@@ -21,7 +21,27 @@ function longTrace(): ReturnType<typeof parseTrace> {
   return parseTrace(lines.join('\n'), 'progress.trace');
 }
 
+function record(done: number, total: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(BigInt(done), 0);
+  b.writeBigUInt64LE(BigInt(total), 8);
+  return b;
+}
+
 describe('live replay progress', () => {
+  it('reads records however the stream splits them', () => {
+    const seen: [number, number][] = [];
+    const feed = progressReader((d, t) => seen.push([d, t]));
+    const bytes = Buffer.concat([record(0, 300), record(7, 300), record(300, 300)]);
+    // 5 + 20 + 23 bytes: a record split in two, one whole with a head of the next.
+    feed(bytes.subarray(0, 5));
+    expect(seen).toEqual([]);
+    feed(bytes.subarray(5, 25));
+    expect(seen).toEqual([[0, 300]]);
+    feed(bytes.subarray(25));
+    expect(seen).toEqual([[0, 300], [7, 300], [300, 300]]);
+  });
+
   it('rejects a progress interval that is not a whole number of ms', async () => {
     await expect(runLiveTrace([], { onProgress: () => {}, progressIntervalMs: -1 })).rejects.toThrow(/progressIntervalMs must be a whole number/);
     await expect(runLiveTrace([], { onProgress: () => {}, progressIntervalMs: 0.5 })).rejects.toThrow(RangeError);

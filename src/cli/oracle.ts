@@ -70,8 +70,9 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
       await withOracle(async () => {
         // The helper reports the ops it has replayed about every 100 ms: counts and an ETA.
-        const progress = progressLine(`replaying ${source} on the live kernel`, ops.length, { unit: 'ops' });
-        const r = await runOracle(ops, { source, force: flags.force, onProgress: (done) => progress.update(done) })
+        const progress = progressLine('oracle', ops.length, { unit: 'ops' });
+        const detail = `replaying ${source} on the live kernel`;
+        const r = await runOracle(ops, { source, force: flags.force, onProgress: (done) => progress.update(done, detail) })
           .finally(() => progress.stop());
         if (flags.json) {
           out(JSON.stringify(r, null, 2) + '\n');

@@ -222,7 +222,7 @@ const PROGRESS_RECORD_BYTES = 16;
 const PROGRESS_FD = 3;
 
 /** Splits the helper's progress stream into records; a record may arrive in two chunks. */
-function progressReader(onProgress: (doneOps: number, totalOps: number) => void): (chunk: Buffer) => void {
+export function progressReader(onProgress: (doneOps: number, totalOps: number) => void): (chunk: Buffer) => void {
   let pending: Buffer = Buffer.alloc(0);
   return (chunk) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
