@@ -84,7 +84,7 @@ describe('bench harness', () => {
     const matrix = planMatrix(quick());
     const parts = [1, 2, 3].map((k) => selectShard(matrix, { index: k, count: 3 }).map((c) => c.id));
     expect(parts.flat().sort()).toEqual(matrix.map((c) => c.id).sort());
-    const shards = [];
+    const shards: { path: string; results: BenchResults }[] = [];
     for (const k of [1, 2, 3]) {
       const r = await runBench(quick({ shard: { index: k, count: 3 } }));
       expect(r.partial).toBe(true);
