@@ -41,6 +41,9 @@ export default defineConfig(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // `() => {}` is the explicit no-op callback (skipped tests, ignored events).
       '@typescript-eslint/no-empty-function': ['error', { allow: ['arrowFunctions'] }],
+      // `counts['key']` on a Record marks a key that may be absent (as noPropertyAccessFromIndexSignature would);
+      // dot access there also hides the `| undefined` from no-unnecessary-condition, which then flags `??`.
+      '@typescript-eslint/dot-notation': ['error', { allowIndexSignaturePropertyAccess: true }],
     },
   },
   {
