@@ -28,10 +28,9 @@ export const FRAME_PTE: u8 = 4;
 /** Unhooked and waiting in mmu_gather (TLB flush, then RCU) before it is reusable. */
 export const FRAME_PENDING: u8 = 5;
 
-// Status codes returned across the JS boundary.
-export const OK: i32 = 0;
-export const ERR_ARENA_FULL: i32 = -1;
-export const ERR_GROW_FAILED: i32 = -2;
+// Status codes returned across the JS boundary (all of them: schema/vocab.js STATUS).
+import { OK, ERR_ARENA_FULL, ERR_GROW_FAILED } from "./generated/vocab";
+export { OK, ERR_ARENA_FULL, ERR_GROW_FAILED };
 
 // Fixed addresses, so every frame address folds to a constant plus an offset in the hot loops.
 // Static data (counters, strings) must end below META_BASE; arena_init checks it.

@@ -15,11 +15,14 @@ import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PTRS_PER_TABLE, _PAGE_PRESE
 import { FRAME_PTE, FRAME_PMD, FRAME_PUD, frame_state, frame_addr } from "./arena";
 import { Stat, stat_inc } from "./stats";
 
-export const CHECK_TABLE_FREED_NOT_EMPTY: u32 = 1;
-export const CHECK_TABLE_FREED_HOOKED: u32 = 2;
-export const CHECK_DANGLING_ENTRY: u32 = 3;
-export const CHECK_BREAK_BEFORE_MAKE: u32 = 4;
-export const CHECK_PAGES_DROPPED: u32 = 5;
+import {
+  CHECK_TABLE_FREED_NOT_EMPTY, CHECK_TABLE_FREED_HOOKED, CHECK_DANGLING_ENTRY, CHECK_BREAK_BEFORE_MAKE,
+  CHECK_PAGES_DROPPED,
+} from "./generated/vocab";
+export {
+  CHECK_TABLE_FREED_NOT_EMPTY, CHECK_TABLE_FREED_HOOKED, CHECK_DANGLING_ENTRY, CHECK_BREAK_BEFORE_MAKE,
+  CHECK_PAGES_DROPPED,
+};
 
 const LOG_MAX: i32 = 64;
 const logKind = memory.data(LOG_MAX * 4, 4);

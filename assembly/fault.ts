@@ -18,10 +18,10 @@ import { OK, arena_reserve } from "./arena";
 import { pte_offset, pte_alloc_map, count_missing_tables } from "./mm";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
-/** The access hit a guard region: the process would get SIGSEGV at fault_address(). */
-export const FAULT_SIGSEGV: i32 = -3;
-/** The access hit a poisoned page: SIGBUS at fault_address(). */
-export const FAULT_SIGBUS: i32 = -4;
+// FAULT_SIGSEGV: the access hit a guard region, the process would get SIGSEGV at
+// fault_address(); FAULT_SIGBUS: it hit a poisoned page, SIGBUS there (schema/vocab.js).
+import { FAULT_SIGSEGV, FAULT_SIGBUS } from "./generated/vocab";
+export { FAULT_SIGSEGV, FAULT_SIGBUS };
 
 let faultAddress: u64 = 0;
 /**

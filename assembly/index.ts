@@ -1,7 +1,8 @@
 // The WebAssembly core's exported interface. Addresses cross the JS boundary as f64:
 // user addresses are below 2^47, so every one is exact, and no BigInt is needed per call.
-// Status codes: 0 ok, -1 arena full, -2 memory could not grow, -3 SIGSEGV, -4 SIGBUS.
+// Status codes: OK, ERR_* and FAULT_* of assembly/generated/vocab.ts (schema/vocab.js STATUS).
 
+import { ERR_OCCUPIED } from "./generated/vocab";
 import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN, USER_VA_END } from "./pgtable";
 import {
   OK, ERR_ARENA_FULL, ERR_GROW_FAILED, arena_init, arena_reserve, arena_limit, arena_available,
@@ -227,7 +228,7 @@ export function install_entry(addr: f64, kind: i32): i32 {
   const status = arena_reserve(count_missing_tables(a, a + 1));
   if (status != OK) return status;
   const ptep = pte_offset(pte_alloc_map(a), a);
-  if (load<u64>(ptep) != 0) return -5; // occupied
+  if (load<u64>(ptep) != 0) return ERR_OCCUPIED;
   const pfn = stat_get(Stat.NextPfn);
   stat_set(Stat.NextPfn, pfn + 1);
   const k = <EntryKind>kind;

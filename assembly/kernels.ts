@@ -13,6 +13,7 @@
 
 import { PMD_SIZE, PTRS_PER_TABLE, TABLE_BYTES, ANON_PTE_FLAGS, FIRST_ANON_PFN, pfn_pte } from "./pgtable";
 import { OK } from "./arena";
+import { ERR_RANGE } from "./generated/vocab";
 import { walk_pmd, walk_pte, entry_table } from "./mm";
 import { fault_range } from "./fault";
 import { unmap_page_range, VMA_ANON, ZAP_EVEN_COWS } from "./zap";
@@ -44,10 +45,10 @@ let nTables: u32 = 0;
 /**
  * Start a fresh mm and fault `n` PTE tables full (write faults: every entry present, every
  * byte of the tables written, so no zero-page-backed memory flatters later reads).
- * Returns OK or a core status; -6 if n is out of range.
+ * Returns OK or a core status; ERR_RANGE if n is out of range.
  */
 export function kernel_setup(n: u32): i32 {
-  if (n == 0 || n > KERNEL_MAX_TABLES) return -6;
+  if (n == 0 || n > KERNEL_MAX_TABLES) return ERR_RANGE;
   let status = init(0);
   if (status != OK) return status;
   status = fault_range(table_va(0), table_va(n), true);

@@ -27,9 +27,8 @@ import { nowait_alloc_fails } from "./strategy";
 import { checker_on, checker_table_freed } from "./checker";
 import { walk_pte_table_frame } from "./mm";
 
-export const MMU_GATHER_BUNDLE: u32 = 8;
-export const MAX_GATHER_BATCH: u32 = (4096 - 16) / 8;
-export const MAX_GATHER_BATCH_COUNT: u32 = 10000 / MAX_GATHER_BATCH;
+import { MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT } from "./generated/vocab";
+export { MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT };
 
 const NIL: u32 = 0xffffffff;
 

@@ -89,21 +89,9 @@ export const PTE_MARKER_UFFD_WP: u64 = 1 << 0;
 export const PTE_MARKER_POISONED: u64 = 1 << 1;
 export const PTE_MARKER_GUARD: u64 = 1 << 2;
 
-/** What an entry is, as the zap loop tells kinds apart. Shared with the TypeScript driver. */
-export enum EntryKind {
-  None = 0,
-  Page = 1,
-  ZeroPage = 2,
-  Swap = 3,
-  Migration = 4,
-  DevicePrivate = 5,
-  DeviceExclusive = 6,
-  UffdWpMarker = 7,
-  GuardMarker = 8,
-  Hwpoison = 9,
-  PoisonedMarker = 10,
-  FilePage = 11,
-}
+/** What an entry is, as the zap loop tells kinds apart: shared with the driver (schema/vocab.js). */
+import { EntryKind } from "./generated/vocab";
+export { EntryKind };
 
 @inline export function pte_none(e: u64): bool {
   return e == 0;

@@ -19,15 +19,14 @@ import { tlb_remove_table } from "./mmu_gather";
 import { Stat, stat_inc, stat_add } from "./stats";
 import { contended_pmd_lock } from "./strategy";
 
+import { ZAP_RECLAIM_PT, PATH_AUTO, PATH_FAST, PATH_SLOW } from "./generated/vocab";
 /** zap_details.reclaim_pt: only MADV_DONTNEED asks for table reclaim. */
-export const ZAP_RECLAIM_PT: u32 = 1 << 0;
+export { ZAP_RECLAIM_PT };
 
 // --path: which way a reclaim goes. `auto`: the PMD trylock fails with the --trylock-fail
 // probability (never by default: nothing else runs); `fast`: it never fails; `slow`: it
 // always fails. Early breaks still send `fast` through the slow path, as the kernel does.
-export const PATH_AUTO: u32 = 0;
-export const PATH_FAST: u32 = 1;
-export const PATH_SLOW: u32 = 2;
+export { PATH_AUTO, PATH_FAST, PATH_SLOW };
 
 let pathMode: u32 = PATH_AUTO;
 

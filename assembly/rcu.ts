@@ -17,10 +17,9 @@
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 import { tlb_cpus } from "./tlb";
 
-export const TABLE_FREE_SEMI_RCU: u32 = 0;
-export const TABLE_FREE_RCU: u32 = 1;
-/** (PAGE_SIZE - sizeof(struct mmu_table_batch)) / sizeof(void *): 24-byte header. */
-export const MAX_TABLE_BATCH: u32 = (4096 - 24) / 8;
+/** MAX_TABLE_BATCH = (PAGE_SIZE - sizeof(struct mmu_table_batch)) / sizeof(void *): 24-byte header. */
+import { TABLE_FREE_SEMI_RCU, TABLE_FREE_RCU, MAX_TABLE_BATCH } from "./generated/vocab";
+export { TABLE_FREE_SEMI_RCU, TABLE_FREE_RCU, MAX_TABLE_BATCH };
 
 let tableFreeMode: u32 = TABLE_FREE_RCU;
 let gpNs: u64 = 4000000;

@@ -4,95 +4,10 @@
 // by level); the rest counts events so strategies can be compared. All live in one
 // static block of u64 slots that the driver reads in place (stats_ptr / Stat.Count).
 
-export enum Stat {
-  // mm->rss_stat, in the kernel's order (include/linux/mm_types_task.h).
-  RssFile = 0,
-  RssAnon,
-  RssSwapEnts,
-  RssShmem,
-  // Live page tables per level (mm_pgtables_bytes = 4 KiB x their sum; the PGD is not counted).
-  NrPte,
-  NrPmd,
-  NrPud,
-  PeakPgtables,
-  // Table lifetime per level.
-  AllocPte,
-  AllocPmd,
-  AllocPud,
-  FreedPte,
-  FreedPmd,
-  FreedPud,
-  // PT_RECLAIM outcomes (mm/pt_reclaim.c).
-  ReclaimFast,
-  ReclaimSlow,
-  ReclaimSlowFailed,
-  // Entries the loops read and wrote.
-  EntriesReadZap,
-  EntriesReadScan,
-  EntriesCleared,
-  EntriesSkipped,
-  // Faults by outcome.
-  FaultAnon,
-  FaultZeroPage,
-  FaultWpCopy,
-  FaultSwapIn,
-  FaultOther,
-  FaultAccessOnly,
-  // mmu_gather.
-  TlbFlushes,
-  ForceFlush,
-  ForceBreak,
-  ZapRetries,
-  PagesGathered,
-  TablesGathered,
-  // Locks.
-  PtlLocks,
-  PmdLocks,
-  PmdTrylockOk,
-  PmdTrylockFail,
-  // Arena.
-  ArenaFramesLive,
-  ArenaFramesCapacity,
-  ArenaFramesPending,
-  ArenaFramesHigh,
-  // MADV_FREE.
-  LazyfreePages,
-  /** Next page frame number handed to a new anonymous page. */
-  NextPfn,
-  // Strategies beyond mainline (append only: src/core/types.ts STAT_NAMES mirrors this order).
-  /** Tables freed by the asynchronous scanner (async_scan.ts). */
-  ReclaimScan,
-  /** Tables freed because their refcount reached zero (pte_refcount.ts). */
-  ReclaimRefcount,
-  /** Entries the asynchronous scanner read. */
-  EntriesReadAsyncScan,
-  ScanPasses,
-  /** Bytes of VA the scanner walked. */
-  ScanBytes,
-  /** Atomic operations on PTE-table refcounts (pte_try_get / pte_put). */
-  RefcountAtomics,
-  /** Zap loops broken by need_resched (--resched). */
-  ReschedBreaks,
-  /** pt-reclaim-v1: calls whose sub-PMD range check wrapped around and left reclaim on. */
-  V1RangeWraps,
-  // TLB (tlb.ts): flush_tlb_mm_range outcomes and shootdown IPIs.
-  TlbFlushRanged,
-  TlbFlushFull,
-  Ipis,
-  // RCU table freeing (rcu.ts).
-  TableBatches,
-  TableFreeFallback,
-  RcuCallbacks,
-  GracePeriods,
-  /** Unhooked tables not yet returned to the page allocator (gather + RCU), now and at peak. */
-  PgtablesPending,
-  PgtablesPendingPeak,
-  /** Live + pending tables: the memory page tables really hold, at peak. */
-  PgtablesRealPeak,
-  /** Checker violations recorded (checker.ts). */
-  CheckViolations,
-  Count,
-}
+// The slots are generated from the counter table (schema/counters.js): one row there per
+// counter, then its increments here in assembly/.
+import { Stat } from "./generated/stat";
+export { Stat };
 
 const STATS: usize = memory.data(<i32>Stat.Count * 8, 16);
 

@@ -7,11 +7,10 @@
 //   STRATEGY_ASYNC_SCAN  the June 2024 RFC scanner (async_scan.ts), driven by the clock
 //   STRATEGY_REFCOUNT    the 2021-22 RFC: per-table counts (pte_refcount.ts)
 
-export const STRATEGY_NONE: u32 = 0;
-export const STRATEGY_PT_RECLAIM: u32 = 1;
-export const STRATEGY_V1: u32 = 2;
-export const STRATEGY_ASYNC_SCAN: u32 = 3;
-export const STRATEGY_REFCOUNT: u32 = 4;
+import {
+  STRATEGY_NONE, STRATEGY_PT_RECLAIM, STRATEGY_V1, STRATEGY_ASYNC_SCAN, STRATEGY_REFCOUNT,
+} from "./generated/vocab";
+export { STRATEGY_NONE, STRATEGY_PT_RECLAIM, STRATEGY_V1, STRATEGY_ASYNC_SCAN, STRATEGY_REFCOUNT };
 
 let strategy: u32 = STRATEGY_PT_RECLAIM;
 // Probabilities as fractions of 2^32 (0 = never, 0xffffffff+1 handled as "always").

@@ -10,7 +10,8 @@ import { PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT } from "./pgtable";
 import { Stat, stat_inc, stat_add } from "./stats";
 import { checker_tlb_flushed } from "./checker";
 
-export const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
+import { TLB_SINGLE_PAGE_FLUSH_CEILING } from "./generated/vocab";
+export { TLB_SINGLE_PAGE_FLUSH_CEILING };
 
 let cpus: u32 = 1;
 let rangeStart: u64 = U64.MAX_VALUE;

@@ -24,15 +24,9 @@ import { STRATEGY_V1, STRATEGY_REFCOUNT, strategy_id, need_resched } from "./str
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 // zap_details and the VMA properties the zap loop looks at, as one flags word.
-export { ZAP_RECLAIM_PT };
-/** ZAP_FLAG_DROP_MARKER: munmap and exit drop guard and uffd-wp markers too. */
-export const ZAP_DROP_MARKERS: u32 = 1 << 1;
-/** zap_details.even_cows: zap private (COWed) anonymous pages as well. */
-export const ZAP_EVEN_COWS: u32 = 1 << 2;
-/** vma_is_anonymous(vma). */
-export const VMA_ANON: u32 = 1 << 3;
-/** userfaultfd_wp(vma): the VMA is registered for uffd write-protect. */
-export const VMA_UFFD_WP: u32 = 1 << 4;
+// (schema/vocab.js, shared with the driver).
+import { ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP } from "./generated/vocab";
+export { ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP };
 
 /** should_zap_cows: zap COWed pages unless the caller asked to keep them. */
 @inline function should_zap_cows(flags: u32): bool {

@@ -42,8 +42,8 @@ const rows = bench.tasks.map((t) => {
   const lat = (t.result as { latency: { mean: number; p50: number; rme: number; samplesCount: number } }).latency;
   const r = last[t.name]!;
   const c = CASES.find((x) => x.name === t.name)!;
-  const reclaimed = r.reclaimBy.fast + r.reclaimBy.slow + r.reclaimBy.scan + r.reclaimBy.refcount;
-  return { name: t.name, workload: c.workload, meanMs: lat.mean, p50Ms: lat.p50, rmePct: lat.rme, samples: lat.samplesCount, reclaimed, entriesRead: r.entriesReadTotal, entriesReadPerTable: reclaimed ? r.entriesReadTotal / reclaimed : null, tlbFlushes: r.tlb.flushes, ipis: r.tlbCost.ipis, refcountAtomics: r.refcountAtomics, vmPteKb: r.vmPteKb, peakRealPgtablesKb: r.peakRealPgtablesKb };
+  const reclaimed = r.reclaim.fast + r.reclaim.slow + r.reclaim.scan + r.reclaim.refcount;
+  return { name: t.name, workload: c.workload, meanMs: lat.mean, p50Ms: lat.p50, rmePct: lat.rme, samples: lat.samplesCount, reclaimed, entriesRead: r.entriesReadTotal, entriesReadPerTable: reclaimed ? r.entriesReadTotal / reclaimed : null, tlbFlushes: r.tlb.ranged + r.tlb.full, ipis: r.tlb.ipis, refcountAtomics: r.refcountAtomics, vmPteKb: r.vmPteKb, peakRealPgtablesKb: r.peakRealPgtablesKb };
 });
 // Whole-run wall time divided by tables reclaimed: an upper bound per table (faults, the
 // driver and the zap are included); entries read per table is the exact, host-free figure.

@@ -2,10 +2,11 @@
  * Run a workload or trace through the model: the library API behind `ptreclaim run`.
  */
 import { performance } from 'node:perf_hooks';
-import { type PageTableCore, type RawStats, type ReclaimPath, type TableFree, PAGE_SIZE } from './core/types.js';
+import { type PageTableCore, type ReclaimPath, type TableFree, PAGE_SIZE } from './core/types.js';
+import { buildRunCounters, type RunCounters } from './generated/counters.js';
 import { WasmCore, type WasmFlavor } from './core/wasm.js';
 import { ReferenceCore } from './core/reference.js';
-import { Mm, DEFAULT_CPUS, type Errno, type ExitReport, type MmOptions } from './mm/mm.js';
+import { Mm, DEFAULT_CPUS, type Errno, type MmOptions } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS } from './mm/cost.js';
 import { type CostChoice, DEFAULT_COST_CHOICE } from './mm/cost-profile.js';
@@ -16,7 +17,8 @@ import { checkRunArgs } from './api-schema.js';
 import type { Op, OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
 
-export const RUN_SCHEMA_VERSION = 1;
+/** Version of RunResult's layout; the README says what changed between versions. */
+export const RUN_SCHEMA_VERSION = 2;
 
 /** What a run needs beyond the mm's own options (strategy, path, knobs: see MmOptions). */
 export interface RunOptions extends Omit<MmOptions, 'limitFrames' | 'mmapBase' | 'cost'> {
@@ -36,10 +38,6 @@ export interface RunOptions extends Omit<MmOptions, 'limitFrames' | 'mmapBase' |
   cost?: CostChoice;
 }
 
-type CostFields = 'config' | 'reclaimBy' | 'tlbCost' | 'rcu' | 'realPgtablesKb' | 'peakRealPgtablesKb' | 'pendingKb' |
-  'peakPendingKb' | 'entriesReadTotal' | 'refcountAtomics' | 'asyncScan' | 'reschedBreaks' | 'v1RangeWraps' |
-  'simulatedMs' | 'costModel' | 'check' | 'timeline';
-
 /** A checker violation, placed: which operation, which strategy. */
 export interface CheckViolation extends Violation {
   index: number;
@@ -58,8 +56,11 @@ export interface OpError {
   detail: string;
 }
 
-/** Result of one run. Field names are shared with `ptreclaim oracle --json`. */
-export interface RunResult {
+/**
+ * Result of one run: the counter fields (RunCounters, generated from schema/counters.js) and
+ * what the run itself knows. Field names are shared with `ptreclaim oracle --json`.
+ */
+export interface RunResult extends Omit<RunCounters, 'arena'> {
   schemaVersion: number;
   source: string;
   strategy: string;
@@ -69,20 +70,7 @@ export interface RunResult {
   opCounts: Record<OpKind, number>;
   errorCount: number;
   errors: OpError[];
-  /** VmPTE in kB after the last operation, before exit (mm_pgtables_bytes / 1024). */
-  vmPteKb: number;
-  peakVmPteKb: number;
-  tables: { pte: number; pmd: number; pud: number };
-  tablesAllocated: { pte: number; pmd: number; pud: number };
-  tablesFreed: { pte: number; pmd: number; pud: number };
-  reclaim: { fast: number; slow: number; slowFailed: number };
-  rss: { anonPages: number; filePages: number; swapEnts: number; shmemPages: number; rssKb: number };
-  entries: { readZap: number; readScan: number; cleared: number; skipped: number };
-  faults: { anon: number; zeroPage: number; wpCopy: number; swapIn: number; other: number; accessOnly: number };
-  tlb: { flushes: number; forceFlush: number; forceBreak: number; zapRetries: number; pagesGathered: number; tablesGathered: number };
-  locks: { ptl: number; pmd: number; pmdTrylockOk: number; pmdTrylockFail: number };
-  lazyfreePages: number;
-  arena: { tablesHigh: number; limitFrames: number; memoryBytes: number };
+  arena: RunCounters['arena'] & { limitFrames: number; memoryBytes: number };
   exit: { clean: boolean; problems: string[] };
   wallMs: number;
   opsPerSec: number;
@@ -91,22 +79,6 @@ export interface RunResult {
     trylockFail: number; resched: number; nowaitFail: number; seed: number; cpus: number; tableFree: TableFree;
     tickMs: number; gracePeriodMs: number; scanPeriodMs: number; scanBytes: number;
   };
-  /** Tables freed by each mechanism (PTE tables; munmap/exit frees are in tablesFreed). */
-  reclaimBy: { fast: number; slow: number; scan: number; refcount: number };
-  /** TLB shootdowns by kind, and IPIs sent for them and for semi-RCU table frees. */
-  tlbCost: { ranged: number; full: number; ipis: number };
-  /** Table freeing after the flush: batches, single-table fallbacks, RCU callbacks, grace periods. */
-  rcu: { tableBatches: number; fallbacks: number; callbacks: number; gracePeriods: number };
-  /** Page-table memory as really held: live tables plus tables still waiting to be freed. */
-  realPgtablesKb: number;
-  peakRealPgtablesKb: number;
-  pendingKb: number;
-  peakPendingKb: number;
-  entriesReadTotal: number;
-  refcountAtomics: number;
-  asyncScan: { passes: number; bytes: number; entriesRead: number };
-  reschedBreaks: number;
-  v1RangeWraps: number;
   /** Simulated time at the end of the run (cost model, src/mm/cost.ts). */
   simulatedMs: number;
   /** Which weights simulatedMs used: "built-in default" or "profile FILE (host, date)". */
@@ -287,28 +259,23 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: RunOpt
       if (violations.length < maxErrors) violations.push({ ...v, index, op: 'exit', strategy: strategy.name });
     }
   }
-  const result = buildResult({
-    source: opts.source ?? '<ops>', strategy: strategy.name, path: opts.path ?? 'auto', core: core.kind,
-    ops: index, opCounts, errors, errorCount, stats: before, exit, wallMs, memoryBytes: core.memoryBytes(),
-    limitFrames: core.arenaLimitFrames(),
-  });
-  const s = before;
-  const kb = PAGE_SIZE / 1024;
+  const counters = buildRunCounters(before);
   return {
-    ...result,
+    schemaVersion: RUN_SCHEMA_VERSION,
+    source: opts.source ?? '<ops>',
+    strategy: strategy.name,
+    path: opts.path ?? 'auto',
+    core: core.kind,
+    ops: index,
+    opCounts,
+    errorCount,
+    errors,
+    ...counters,
+    arena: { ...counters.arena, limitFrames: core.arenaLimitFrames(), memoryBytes: core.memoryBytes() },
+    exit: { clean: exit.problems.length === 0, problems: exit.problems },
+    wallMs,
+    opsPerSec: wallMs > 0 ? (index / wallMs) * 1000 : 0,
     config,
-    reclaimBy: { fast: s.ReclaimFast, slow: s.ReclaimSlow, scan: s.ReclaimScan, refcount: s.ReclaimRefcount },
-    tlbCost: { ranged: s.TlbFlushRanged, full: s.TlbFlushFull, ipis: s.Ipis },
-    rcu: { tableBatches: s.TableBatches, fallbacks: s.TableFreeFallback, callbacks: s.RcuCallbacks, gracePeriods: s.GracePeriods },
-    realPgtablesKb: (s.NrPte + s.NrPmd + s.NrPud + s.PgtablesPending) * kb,
-    peakRealPgtablesKb: s.PgtablesRealPeak * kb,
-    pendingKb: s.PgtablesPending * kb,
-    peakPendingKb: s.PgtablesPendingPeak * kb,
-    entriesReadTotal: s.EntriesReadZap + s.EntriesReadScan + s.EntriesReadAsyncScan,
-    refcountAtomics: s.RefcountAtomics,
-    asyncScan: { passes: s.ScanPasses, bytes: s.ScanBytes, entriesRead: s.EntriesReadAsyncScan },
-    reschedBreaks: s.ReschedBreaks,
-    v1RangeWraps: s.V1RangeWraps,
     simulatedMs,
     costModel: (opts.cost ?? DEFAULT_COST_CHOICE).label,
     check: { enabled: opts.check ?? false, violationCount, violations },
@@ -326,49 +293,4 @@ function checkPositive(flag: string, v: number, integer = false): number {
     throw new UsageError(`${flag} ${v}: expected a positive ${integer ? 'integer' : 'number'}`);
   }
   return v;
-}
-
-function buildResult(a: {
-  source: string; strategy: string; path: ReclaimPath; core: 'wasm' | 'ts'; ops: number;
-  opCounts: Record<OpKind, number>; errors: OpError[]; errorCount: number; stats: RawStats;
-  exit: ExitReport; wallMs: number; memoryBytes: number; limitFrames: number;
-}): Omit<RunResult, CostFields> {
-  const s = a.stats;
-  const kb = PAGE_SIZE / 1024;
-  return {
-    schemaVersion: RUN_SCHEMA_VERSION,
-    source: a.source,
-    strategy: a.strategy,
-    path: a.path,
-    core: a.core,
-    ops: a.ops,
-    opCounts: a.opCounts,
-    errorCount: a.errorCount,
-    errors: a.errors,
-    vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kb,
-    peakVmPteKb: s.PeakPgtables * kb,
-    tables: { pte: s.NrPte, pmd: s.NrPmd, pud: s.NrPud },
-    tablesAllocated: { pte: s.AllocPte, pmd: s.AllocPmd, pud: s.AllocPud },
-    tablesFreed: { pte: s.FreedPte, pmd: s.FreedPmd, pud: s.FreedPud },
-    reclaim: { fast: s.ReclaimFast, slow: s.ReclaimSlow, slowFailed: s.ReclaimSlowFailed },
-    rss: {
-      anonPages: s.RssAnon, filePages: s.RssFile, swapEnts: s.RssSwapEnts, shmemPages: s.RssShmem,
-      rssKb: (s.RssAnon + s.RssFile + s.RssShmem) * kb,
-    },
-    entries: { readZap: s.EntriesReadZap, readScan: s.EntriesReadScan, cleared: s.EntriesCleared, skipped: s.EntriesSkipped },
-    faults: {
-      anon: s.FaultAnon, zeroPage: s.FaultZeroPage, wpCopy: s.FaultWpCopy, swapIn: s.FaultSwapIn,
-      other: s.FaultOther, accessOnly: s.FaultAccessOnly,
-    },
-    tlb: {
-      flushes: s.TlbFlushes, forceFlush: s.ForceFlush, forceBreak: s.ForceBreak, zapRetries: s.ZapRetries,
-      pagesGathered: s.PagesGathered, tablesGathered: s.TablesGathered,
-    },
-    locks: { ptl: s.PtlLocks, pmd: s.PmdLocks, pmdTrylockOk: s.PmdTrylockOk, pmdTrylockFail: s.PmdTrylockFail },
-    lazyfreePages: s.LazyfreePages,
-    arena: { tablesHigh: Math.max(0, s.ArenaFramesHigh - 1), limitFrames: a.limitFrames, memoryBytes: a.memoryBytes },
-    exit: { clean: a.exit.problems.length === 0, problems: a.exit.problems },
-    wallMs: a.wallMs,
-    opsPerSec: a.wallMs > 0 ? (a.ops / a.wallMs) * 1000 : 0,
-  };
 }

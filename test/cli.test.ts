@@ -15,7 +15,7 @@ describe('ptreclaim CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({
-      schemaVersion: 1, strategy: 'pt-reclaim', vmPteKb: 24, peakVmPteKb: 28,
+      schemaVersion: 2, strategy: 'pt-reclaim', vmPteKb: 24, peakVmPteKb: 28,
       tables: { pte: 0, pmd: 5, pud: 1 }, reclaim: { fast: 2560, slow: 0 }, exit: { clean: true },
     });
     for (const k of ['rss', 'wallMs', 'tablesAllocated', 'tablesFreed', 'entries', 'tlb', 'locks']) expect(j).toHaveProperty(k);

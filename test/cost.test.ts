@@ -56,7 +56,7 @@ describe('table freeing: batches, RCU and the single-table fallback', () => {
     expect(semi.rcu).toMatchObject({ tableBatches: 0, fallbacks: tables, callbacks: 0 });
     expect(rcu.rcu).toMatchObject({ tableBatches: 0, fallbacks: tables, callbacks: tables });
     // semi-RCU: one IPI to each of the 3 other CPUs per table, freed at once.
-    expect(semi.tlbCost.ipis - rcu.tlbCost.ipis).toBe(tables * 3);
+    expect(semi.tlb.ipis - rcu.tlb.ipis).toBe(tables * 3);
     expect(semi.peakPendingKb).toBe(4); // one table at a time, between unhook and its IPI
     expect(rcu.peakPendingKb).toBe(1027 * 4);
     expect(semi.tablesFreed).toEqual(rcu.tablesFreed);

@@ -8,7 +8,7 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
     const r = runOps(getWorkload('seed').ops(), { strategy: 'none' });
     expect(r.vmPteKb).toBe(102_604);
     expect(r.tables).toEqual({ pte: 25_600, pmd: 50, pud: 1 });
-    expect(r.reclaim).toEqual({ fast: 0, slow: 0, slowFailed: 0 });
+    expect(r.reclaim).toEqual({ fast: 0, slow: 0, slowFailed: 0, scan: 0, refcount: 0 });
     expect(r.exit).toEqual({ clean: true, problems: [] });
   });
 
@@ -17,7 +17,7 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
     expect(r.vmPteKb).toBe(204);
     expect(r.peakVmPteKb).toBe(208);
     expect(r.tables).toEqual({ pte: 0, pmd: 50, pud: 1 });
-    expect(r.reclaim).toEqual({ fast: 25_600, slow: 0, slowFailed: 0 });
+    expect(r.reclaim).toEqual({ fast: 25_600, slow: 0, slowFailed: 0, scan: 0, refcount: 0 });
     expect(r.entries.readScan).toBe(0);
     expect(r.rss.anonPages).toBe(0);
     expect(r.exit.clean).toBe(true);
@@ -26,7 +26,7 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
   it('pt-reclaim --path slow -> the same 204 kB, 512 entries rescanned per table', () => {
     const r = runOps(getWorkload('seed').ops(), { strategy: 'pt-reclaim', path: 'slow' });
     expect(r.vmPteKb).toBe(204);
-    expect(r.reclaim).toEqual({ fast: 0, slow: 25_600, slowFailed: 0 });
+    expect(r.reclaim).toEqual({ fast: 0, slow: 25_600, slowFailed: 0, scan: 0, refcount: 0 });
     expect(r.entries.readScan).toBe(25_600 * 512);
   });
 

@@ -16,6 +16,7 @@ import { loadCostChoice } from '../mm/cost-profile.js';
 import { runOps, applyOp, makeCore, type RunOptions, type RunResult } from '../run.js';
 import { Mm } from '../mm/mm.js';
 import { PAGE_SIZE, type RawStats } from '../core/types.js';
+import { flattenCounters } from '../generated/counters.js';
 import type { Op } from '../trace/ops.js';
 import { PtreclaimError } from '../errors.js';
 import { SUITES, getSuite, type BenchCase, type SuiteParams } from './suites.js';
@@ -61,24 +62,10 @@ export function selectShard<T extends { index: number }>(cells: readonly T[], sh
 }
 
 /**
- * Every numeric leaf of a RunResult, flattened to dotted keys. Left out: times and rates, and
- * the WASM memory size (linear memory never shrinks, so it depends on the instance's history).
+ * Every deterministic figure of a RunResult, flat ("reclaim.fast"): generated from the counter
+ * table (schema/counters.js). Left out: times and rates, and the WASM memory size.
  */
-export function flattenCounters(r: RunResult): Record<string, number> {
-  const out: Record<string, number> = {};
-  const skip = new Set(['wallMs', 'opsPerSec', 'schemaVersion', 'arena.memoryBytes']);
-  const walk = (v: unknown, prefix: string) => {
-    if (typeof v === 'number') {
-      if (!skip.has(prefix)) out[prefix] = v;
-    } else if (typeof v === 'boolean') {
-      out[prefix] = v ? 1 : 0;
-    } else if (v && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}.${k}` : k);
-    }
-  };
-  walk(r, '');
-  return out;
-}
+export { flattenCounters };
 
 const pgtableKb = (s: RawStats) => (s.ArenaFramesLive * PAGE_SIZE) / 1024;
 const vmPteKb = (s: RawStats) => ((s.NrPte + s.NrPmd + s.NrPud) * PAGE_SIZE) / 1024;
@@ -114,12 +101,6 @@ function observe(ops: readonly Op[], runOptions: RunOptions & Record<string, unk
   mm.exit();
   return { timeline, checkpoints: marks, pgtableFinalKb: pgtableKb(final), pgtablePeakKb: (final.ArenaFramesHigh * PAGE_SIZE) / 1024, rcuPendingPeakKb: (pendingPeak * PAGE_SIZE) / 1024 };
 }
-
-/** A numeric field of a RunResult that not every version has. */
-const num = (r: RunResult, key: string): number | undefined => {
-  const v = (r as unknown as Record<string, unknown>)[key];
-  return typeof v === 'number' ? v : undefined;
-};
 
 /** VA given to the zap paths by the operations themselves (exit's teardown not included). */
 function zapBytes(ops: readonly Op[]): number {
@@ -202,7 +183,7 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
   const samples = [...(res.latency.samples ?? [])];
   const latency = summarize(samples);
   const run = first!;
-  const entriesRead = (run.entries?.readZap ?? 0) + (run.entries?.readScan ?? 0);
+  const entriesRead = run.entries.readZap + run.entries.readScan;
   const seconds = latency.median / 1000;
   return {
     id: cell.id,
@@ -224,12 +205,11 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
     memory: {
       vmPteFinalKb: run.vmPteKb,
       vmPtePeakKb: run.peakVmPteKb,
-      // Prefer the run's own accounting of tables waiting for the grace period when the
-      // strategies model it; otherwise what the untimed pass saw in the arena.
-      pgtableFinalKb: num(run, 'realPgtablesKb') ?? seen.pgtableFinalKb,
-      pgtablePeakKb: num(run, 'peakRealPgtablesKb') ?? seen.pgtablePeakKb,
-      rcuPendingPeakKb: num(run, 'peakPendingKb') ?? seen.rcuPendingPeakKb,
-      wasmMemoryBytes: run.arena?.memoryBytes ?? 0,
+      // The run's own accounting of tables waiting for the flush and the grace period.
+      pgtableFinalKb: run.realPgtablesKb,
+      pgtablePeakKb: run.peakRealPgtablesKb,
+      rcuPendingPeakKb: run.peakPendingKb,
+      wasmMemoryBytes: run.arena.memoryBytes,
       jsHeapUsedBytes: process.memoryUsage().heapUsed,
     },
     counters: firstCounters!,

@@ -4,64 +4,27 @@
  * (src/core/reference.ts) that differential tests hold it against.
  */
 
-/** Counter slots, in the order of `enum Stat` in assembly/stats.ts (a test checks they agree). */
-export const STAT_NAMES = [
-  'RssFile', 'RssAnon', 'RssSwapEnts', 'RssShmem',
-  'NrPte', 'NrPmd', 'NrPud', 'PeakPgtables',
-  'AllocPte', 'AllocPmd', 'AllocPud', 'FreedPte', 'FreedPmd', 'FreedPud',
-  'ReclaimFast', 'ReclaimSlow', 'ReclaimSlowFailed',
-  'EntriesReadZap', 'EntriesReadScan', 'EntriesCleared', 'EntriesSkipped',
-  'FaultAnon', 'FaultZeroPage', 'FaultWpCopy', 'FaultSwapIn', 'FaultOther', 'FaultAccessOnly',
-  'TlbFlushes', 'ForceFlush', 'ForceBreak', 'ZapRetries', 'PagesGathered', 'TablesGathered',
-  'PtlLocks', 'PmdLocks', 'PmdTrylockOk', 'PmdTrylockFail',
-  'ArenaFramesLive', 'ArenaFramesCapacity', 'ArenaFramesPending', 'ArenaFramesHigh',
-  'LazyfreePages', 'NextPfn',
-  'ReclaimScan', 'ReclaimRefcount', 'EntriesReadAsyncScan', 'ScanPasses', 'ScanBytes', 'RefcountAtomics',
-  'ReschedBreaks', 'V1RangeWraps',
-  'TlbFlushRanged', 'TlbFlushFull', 'Ipis',
-  'TableBatches', 'TableFreeFallback', 'RcuCallbacks', 'GracePeriods',
-  'PgtablesPending', 'PgtablesPendingPeak', 'PgtablesRealPeak',
-  'CheckViolations',
-] as const;
-export type StatName = (typeof STAT_NAMES)[number];
+// The counter slots and the vocabulary shared with the core are generated from schema/
+// (scripts/gen-vocab.js); re-exported here under the names the driver has always used.
+export { STAT_NAMES, type StatName, type RawStats } from '../generated/counters.js';
+import { STAT_NAMES, type StatName, type RawStats } from '../generated/counters.js';
 /** Slot of each counter in the block. */
 export const STAT_INDEX = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<StatName, number>;
-export type RawStats = Record<StatName, number>;
 
-/** Entry kinds the zap loop tells apart (`enum EntryKind` in assembly/pgtable.ts). */
-export enum EntryKind {
-  None = 0,
-  Page = 1,
-  ZeroPage = 2,
-  Swap = 3,
-  Migration = 4,
-  DevicePrivate = 5,
-  DeviceExclusive = 6,
-  UffdWpMarker = 7,
-  GuardMarker = 8,
-  Hwpoison = 9,
-  PoisonedMarker = 10,
-  FilePage = 11,
+export {
+  EntryKind, ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP,
+  type ReclaimPath, PATH_MODES, type TableFree, TABLE_FREE_MODES, STRATEGY_IDS, type StrategyId, CHECK_KINDS,
+  CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED, CORE_SIGSEGV, CORE_SIGBUS, CORE_OCCUPIED, CORE_RANGE, STATUS_ERRNO,
+  type CoreStatusErrno, MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MAX_TABLE_BATCH,
+  TLB_SINGLE_PAGE_FLUSH_CEILING,
+} from '../generated/vocab.js';
+import { STATUS_ERRNO } from '../generated/vocab.js';
+import type { CHECK_KINDS, StrategyId, TableFree, EntryKind, ReclaimPath, CoreStatusErrno } from '../generated/vocab.js';
+
+/** The errno (or signal) name of a core status code: STATUS_ERRNO is the one mapping. */
+export function coreStatusErrno(status: number): CoreStatusErrno | undefined {
+  return (STATUS_ERRNO as Record<string, CoreStatusErrno>)[String(status)];
 }
-
-// zap flags (zap_details + VMA properties), as in assembly/zap.ts.
-export const ZAP_RECLAIM_PT = 1 << 0;
-export const ZAP_DROP_MARKERS = 1 << 1;
-export const ZAP_EVEN_COWS = 1 << 2;
-export const VMA_ANON = 1 << 3;
-export const VMA_UFFD_WP = 1 << 4;
-
-/** How a PT_RECLAIM table free is made to go (see assembly/pt_reclaim.ts). */
-export type ReclaimPath = 'auto' | 'fast' | 'slow';
-export const PATH_MODES: Record<ReclaimPath, number> = { auto: 0, fast: 1, slow: 2 };
-
-// Status codes of the core.
-export const CORE_OK = 0;
-export const CORE_ARENA_FULL = -1;
-export const CORE_GROW_FAILED = -2;
-export const CORE_SIGSEGV = -3;
-export const CORE_SIGBUS = -4;
-export const CORE_OCCUPIED = -5;
 
 /**
  * The most frames the arena can hold: 4 GiB of wasm32 memory less the first 0x140000 bytes
@@ -71,14 +34,6 @@ export const ARENA_HARD_MAX_FRAMES = (2 ** 32 - 0x140000) / 4096;
 
 /** Page-table levels as `entryAt` numbers them. */
 export const LEVEL = { pte: 0, pmd: 1, pud: 2, pgd: 3 } as const;
-
-/** Strategy ids of the core (assembly/strategy.ts). */
-export const STRATEGY_IDS = { none: 0, 'pt-reclaim': 1, 'pt-reclaim-v1': 2, 'async-scan': 3, refcount: 4 } as const;
-export type StrategyId = (typeof STRATEGY_IDS)[keyof typeof STRATEGY_IDS];
-
-/** How a table leaves when no table batch page can be had (assembly/rcu.ts). */
-export type TableFree = 'semi-rcu' | 'rcu';
-export const TABLE_FREE_MODES: Record<TableFree, number> = { 'semi-rcu': 0, rcu: 1 };
 
 /** Per-mm configuration of the core, set once after reset. */
 export interface CoreConfig {
@@ -97,14 +52,6 @@ export interface CoreConfig {
   gracePeriodNs: number;
 }
 
-/** Checker violation kinds of the core (assembly/checker.ts). */
-export const CHECK_KINDS = {
-  1: 'table-freed-not-empty',
-  2: 'table-freed-still-hooked',
-  3: 'dangling-entry',
-  4: 'break-before-make',
-  5: 'pages-dropped',
-} as const;
 export interface CoreViolation {
   kind: (typeof CHECK_KINDS)[keyof typeof CHECK_KINDS];
   addr: number;

@@ -127,6 +127,15 @@ export class WasmCore implements PageTableCore {
   }
 
   /** Names of the counter enum as the WASM module exports it ("Stat.RssAnon" -> 1). */
+  /** Every constant the module exports (enum members as "Enum.Member"), for contract tests. */
+  exportedConstants(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, value] of Object.entries(this.x)) {
+      if (value instanceof WebAssembly.Global) out.set(name, Number(value.value));
+    }
+    return out;
+  }
+
   exportedStatIndices(): Map<string, number> {
     const out = new Map<string, number>();
     for (const [name, value] of Object.entries(this.x)) {

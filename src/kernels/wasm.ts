@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { buildPath } from '../paths.js';
 import { PtreclaimError } from '../errors.js';
+import { CORE_OK, coreStatusErrno } from '../core/types.js';
 import type { KernelImpl } from './types.js';
 
 interface KernelExports {
@@ -55,7 +56,7 @@ export class WasmKernels implements KernelImpl {
 
   setup(n: number): void {
     const status = this.x.kernel_setup(n);
-    if (status !== 0) throw new PtreclaimError(`cannot prepare ${n} tables in the ${this.name} kernels (status ${status})`);
+    if (status !== CORE_OK) throw new PtreclaimError(`cannot prepare ${n} tables in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`);
   }
   fillPresent(): void {
     this.x.kernel_fill_present();
@@ -71,7 +72,7 @@ export class WasmKernels implements KernelImpl {
   }
   faultFill(): void {
     const status = this.x.kernel_fault_fill();
-    if (status !== 0) throw new PtreclaimError(`fault-fill failed in the ${this.name} kernels (status ${status})`);
+    if (status !== CORE_OK) throw new PtreclaimError(`fault-fill failed in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`);
   }
   walk(): bigint {
     return BigInt.asUintN(64, this.x.kernel_walk());

@@ -10,6 +10,7 @@
  * are order-of-magnitude figures for x86-64 and are documented in the README.
  */
 import type { StatName } from '../core/types.js';
+import { COST_WEIGHTS } from '../generated/counters.js';
 
 export interface CostModel {
   /** mmap, munmap, madvise: entry, VMA work, exit. */
@@ -18,17 +19,10 @@ export interface CostModel {
   perEvent: Partial<Record<StatName, number>>;
 }
 
+/** Per-counter weights are the `weight` column of the counter table (schema/counters.js). */
 export const DEFAULT_COST_MODEL: CostModel = {
   syscallNs: 1_000,
-  perEvent: {
-    FaultAnon: 10_000, FaultZeroPage: 10_000, FaultWpCopy: 10_000, FaultSwapIn: 10_000,
-    FaultOther: 10_000, FaultAccessOnly: 5, // an access to a mapped page: no fault, a memory access
-    EntriesReadZap: 1, EntriesReadScan: 1, EntriesReadAsyncScan: 1,
-    EntriesCleared: 50, // clear + rmap + folio put, amortised over batches
-    TlbFlushRanged: 200, TlbFlushFull: 500, Ipis: 2_000,
-    AllocPte: 300, AllocPmd: 300, AllocPud: 300, TablesGathered: 100, RcuCallbacks: 50,
-    PtlLocks: 20, PmdLocks: 20, RefcountAtomics: 20,
-  },
+  perEvent: COST_WEIGHTS,
 };
 
 export interface TimeOptions {

@@ -5,7 +5,7 @@
  */
 import {
   type PageTableCore, type RawStats, type ReclaimPath, type TableFree, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
-  CORE_SIGSEGV, CORE_SIGBUS, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
+  coreStatusErrno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
 } from '../core/types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
 import { getStrategy, type Strategy } from '../strategies.js';
@@ -342,9 +342,10 @@ export class Mm {
       if (status === CORE_OK) continue;
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
       const at = `0x${this.core.faultAddress().toString(16)}`;
-      if (status === CORE_SIGSEGV) return fail('SIGSEGV', `guard region at ${at}`);
-      if (status === CORE_SIGBUS) return fail('SIGBUS', `poisoned page at ${at}`);
-      throw new PtreclaimError(`unexpected fault status ${status}`);
+      const errno = coreStatusErrno(status);
+      if (errno === 'SIGSEGV') return fail(errno, `guard region at ${at}`);
+      if (errno === 'SIGBUS') return fail(errno, `poisoned page at ${at}`);
+      throw new PtreclaimError(`unexpected fault status ${status} (${errno ?? 'unknown'})`);
     }
     return ok();
   }
@@ -454,12 +455,12 @@ export class Mm {
     const core = this.core;
     const done = core.applyBatch(n, this.clock.nowNs, this.cost.syscallNs);
     this.clock.nowNs = core.batchNowNs();
-    const status = core.batchStatus();
-    if (status === CORE_SIGSEGV || status === CORE_SIGBUS) {
+    const errno = coreStatusErrno(core.batchStatus());
+    if (errno === 'SIGSEGV' || errno === 'SIGBUS') {
       const at = `0x${core.faultAddress().toString(16)}`;
-      this.batchFailure = status === CORE_SIGSEGV
-        ? { index: first + done - 1, errno: 'SIGSEGV', detail: `guard region at ${at}` }
-        : { index: first + done - 1, errno: 'SIGBUS', detail: `poisoned page at ${at}` };
+      this.batchFailure = errno === 'SIGSEGV'
+        ? { index: first + done - 1, errno, detail: `guard region at ${at}` }
+        : { index: first + done - 1, errno, detail: `poisoned page at ${at}` };
     }
     return done;
   }

@@ -5,6 +5,7 @@
  */
 import type { Exporter } from './exporter.js';
 import type { CellResult } from '../bench/types.js';
+import { COUNTER_KEYS } from '../generated/counters.js';
 
 const quote = (v: unknown) => {
   const s = v === undefined ? '' : String(v);
@@ -27,7 +28,10 @@ const FIXED: [string, (c: CellResult) => unknown][] = [
 export const csvExporter: Exporter = {
   format: 'csv',
   render(results) {
-    const counterKeys = [...new Set(results.cells.flatMap((c) => Object.keys(c.counters)))].sort();
+    // The counter table's order (schema/counters.js), then any key an older file has that it lacks.
+    const present = new Set(results.cells.flatMap((c) => Object.keys(c.counters)));
+    const known = COUNTER_KEYS.filter((k) => present.has(k));
+    const counterKeys = [...known, ...[...present].filter((k) => !(COUNTER_KEYS as readonly string[]).includes(k)).sort()];
     const header = [...FIXED.map(([h]) => h), 'partial', 'partial_reason', ...counterKeys.map((k) => `counter.${k}`)];
     const marker = [results.partial, results.partialReason ?? ''];
     const lines = [header.map(quote).join(',')];

@@ -13,11 +13,9 @@ import {
   tlb_adjust_range_pte, tlb_adjust_range_table, tlb_flush_gathered, tlb_range_dirty, tlb_reset_range,
 } from './tlb.js';
 
-export const MMU_GATHER_BUNDLE = 8;
-export const MAX_GATHER_BATCH = Math.floor((4096 - 16) / 8);
-export const MAX_GATHER_BATCH_COUNT = Math.floor(10000 / MAX_GATHER_BATCH);
-/** Tables per table batch page (assembly/rcu.ts MAX_TABLE_BATCH). */
-export const MAX_TABLE_BATCH = Math.floor((4096 - 24) / 8);
+// Batch geometry: shared with assembly/ (schema/vocab.js), not retyped.
+import { MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MAX_TABLE_BATCH } from '../types.js';
+export { MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MAX_TABLE_BATCH };
 
 /** struct mmu_gather: the page batches, the table batch, the range to flush. */
 export class MmuGather {

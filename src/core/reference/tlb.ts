@@ -10,7 +10,9 @@ import { S, stat_add, stat_inc } from './stats.js';
 
 const PAGE_SIZE = 4096;
 const PMD_SIZE = 2 ** 21;
-export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+// x86's tlb_single_page_flush_ceiling: shared with assembly/ (schema/vocab.js), not retyped.
+import { TLB_SINGLE_PAGE_FLUSH_CEILING } from '../types.js';
+export { TLB_SINGLE_PAGE_FLUSH_CEILING };
 
 /** tlb_remove_tlb_entry -> __tlb_adjust_range(addr, PAGE_SIZE), cleared_ptes. */
 export function tlb_adjust_range_pte(tlb: MmuGather, addr: number): void {
