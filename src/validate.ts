@@ -12,14 +12,13 @@ import { join } from 'node:path';
 
 import { PAGE_SIZE } from './core/types.js';
 import { checkValidateTargets } from './api-schema.js';
-import { WasmCore } from './core/wasm.js';
 import { InputError, PtreclaimError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
 import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
-import { applyOp, runOps } from './run.js';
+import { applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
 import { getStrategy, type StrategyName } from './strategies.js';
 import type { Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
@@ -122,6 +121,13 @@ function tracesInDir(dir: string): ValidateTarget[] {
 
 const kbPerPage = PAGE_SIZE / 1024;
 
+/** The model configured like the host: the same resolved options for the whole run and the bisection. */
+function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions {
+  return resolveRunOptions({
+    strategy: choice.strategy, zeroPage: choice.zeroPage, core: 'wasm', wasm: 'release', maxErrors: Number.MAX_SAFE_INTEGER, source,
+  });
+}
+
 /** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
 export async function validateTrace(
   target: ValidateTarget, choice: ModelChoice,
@@ -129,7 +135,7 @@ export async function validateTrace(
 ): Promise<ValidateOutcome> {
   const { ops, source } = target;
   await checkReplayable(ops, { force: opts.force, source });
-  const model = runOps(ops, { strategy: choice.strategy, zeroPage: choice.zeroPage, maxErrors: Number.MAX_SAFE_INTEGER, source });
+  const model = runOps(ops, modelOptions(choice, source));
   const live = await runLiveTrace(ops, { onProgress: opts.onProgress });
   const m = {
     strategy: model.strategy, zeroPage: choice.zeroPage, vmPteKb: model.vmPteKb, rssAnonKb: model.rss.anonPages * kbPerPage,
@@ -162,7 +168,8 @@ export async function validateTrace(
 export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): Promise<Divergence | undefined> {
   const live = await runLiveTrace(ops, { perOp: true });
   const kernelErr = new Map(live.errors.map((e) => [e.index, e.name]));
-  const mm = new Mm(new WasmCore('release'), { strategy: choice.strategy, zeroPage: choice.zeroPage });
+  const opts = modelOptions(choice);
+  const mm = new Mm(makeCore(opts), opts);
   const modelState = (errno?: string): ModelState => {
     const s = mm.stats();
     return {

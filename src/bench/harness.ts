@@ -13,7 +13,7 @@ import type { Bench as BenchClass } from 'tinybench';
 import { performance } from 'node:perf_hooks';
 import { setMaxListeners } from 'node:events';
 import { loadCostChoice } from '../mm/cost-profile.js';
-import { runOps, applyOp, makeCore, type RunOptions, type RunResult } from '../run.js';
+import { runOps, applyOp, makeCore, resolveRunOptions, type ResolvedRunOptions, type RunResult } from '../run.js';
 import { Mm } from '../mm/mm.js';
 import { PAGE_SIZE, type RawStats } from '../core/types.js';
 import { flattenCounters } from '../generated/counters.js';
@@ -71,15 +71,13 @@ const pgtableKb = (s: RawStats) => (s.ArenaFramesLive * PAGE_SIZE) / 1024;
 const vmPteKb = (s: RawStats) => ((s.NrPte + s.NrPmd + s.NrPud) * PAGE_SIZE) / 1024;
 const rssKb = (s: RawStats) => ((s.RssAnon + s.RssFile + s.RssShmem) * PAGE_SIZE) / 1024;
 
-/** The untimed pass: timeline, checkpoints, and the RCU-pending high-water mark as seen at the samples. */
-function observe(ops: readonly Op[], runOptions: RunOptions & Record<string, unknown>, points: number, checkpoints: Record<string, number>) {
-  const core = makeCore({ wasm: 'release' });
-  const mm = new Mm(core, { ...runOptions, strategy: runOptions.strategy, cost: runOptions.cost?.model });
+/** The untimed pass, with the same resolved options as the timed runs: timeline and checkpoints. */
+function observe(ops: readonly Op[], runOptions: ResolvedRunOptions, points: number, checkpoints: Record<string, number>) {
+  const mm = new Mm(makeCore(runOptions), runOptions);
   const every = Math.max(1, Math.ceil(ops.length / Math.max(1, points)));
   const timeline: TimelinePoint[] = [];
   const marks: Record<string, { vmPteKb: number; rssKb: number }> = {};
   const byIndex = new Map(Object.entries(checkpoints).map(([k, v]) => [v, k]));
-  let pendingPeak = 0;
   const sample = (i: number) => {
     const s = mm.stats();
     timeline.push({ op: i, vmPteKb: vmPteKb(s), pgtableKb: pgtableKb(s), rssKb: rssKb(s) });
@@ -92,14 +90,12 @@ function observe(ops: readonly Op[], runOptions: RunOptions & Record<string, unk
     const due = (i + 1) % every === 0 && i + 1 < ops.length;
     if (!mark && !due) continue;
     const s = mm.stats();
-    if (s.ArenaFramesPending > pendingPeak) pendingPeak = s.ArenaFramesPending;
     if (mark) marks[mark] = { vmPteKb: vmPteKb(s), rssKb: rssKb(s) };
     if (due) sample(i + 1);
   }
   sample(ops.length);
-  const final = mm.stats();
   mm.exit();
-  return { timeline, checkpoints: marks, pgtableFinalKb: pgtableKb(final), pgtablePeakKb: (final.ArenaFramesHigh * PAGE_SIZE) / 1024, rcuPendingPeakKb: (pendingPeak * PAGE_SIZE) / 1024 };
+  return { timeline, checkpoints: marks };
 }
 
 /** VA given to the zap paths by the operations themselves (exit's teardown not included). */
@@ -120,10 +116,11 @@ export interface HarnessEvents {
 export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: PhaseProfiler, events: HarnessEvents = {}, signal?: AbortSignal): Promise<CellResult | undefined> {
   const workload = cell.case.make();
   const ops = [...workload.ops()];
-  const runOptions: RunOptions & Record<string, unknown> = {
+  // Resolved once per cell: defaults, validation and the strategy lookup stay out of the timed runs.
+  const runOptions = resolveRunOptions({
     seed: o.seed, ...cell.case.options, strategy: cell.strategy, source: workload.name, wasm: 'release', core: 'wasm',
     cost: loadCostChoice(o.costProfile),
-  };
+  });
   const checkpoints = 'checkpoints' in workload ? (workload.checkpoints as Record<string, number>) : {};
   const seen = observe(ops, runOptions, o.timelinePoints, checkpoints);
 

@@ -35,7 +35,7 @@ export interface BenchCase {
   variant: string;
   make(): Workload | SparseWorkload;
   /** Run options besides strategy (path, contention, ...). */
-  options: Partial<RunOptions> & Record<string, unknown>;
+  options: RunOptions;
 }
 
 export interface Suite {

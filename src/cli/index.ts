@@ -21,7 +21,8 @@ import { registerBenchCommands } from './bench.js';
 import { registerCalibrateCommand } from './calibrate.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
-import type { ReclaimPath } from '../core/types.js';
+import { PATH_MODES, TABLE_FREE_MODES, type ReclaimPath, type TableFree } from '../core/types.js';
+import { DEFAULTS } from '../options.js';
 
 function version(): string {
   try {
@@ -44,7 +45,7 @@ interface RunFlags {
   nowaitFail: number;
   seed: number;
   cpus: number;
-  tableFree: 'semi-rcu' | 'rcu';
+  tableFree: TableFree;
   tickMs: number;
   gracePeriodMs: number;
   scanPeriodMs: number;
@@ -68,22 +69,23 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('run a built-in workload or a trace file and report page-table memory')
     .argument('[workload]', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
     .option('--trace <file>', 'run a trace file (format v1, see README) instead of a workload')
-    .option('--strategy <names>', 'strategy, comma list, or "all"', 'pt-reclaim')
-    .addOption(new Option('--path <path>', 'force the PT_RECLAIM path').choices(['auto', 'fast', 'slow']).default('auto'))
+    // Defaults come from DEFAULTS (src/options.ts), shown here and applied by resolveRunOptions.
+    .option('--strategy <names>', 'strategy, comma list, or "all"', DEFAULTS.strategy)
+    .addOption(new Option('--path <path>', 'force the PT_RECLAIM path').choices(Object.keys(PATH_MODES)).default(DEFAULTS.path))
     .option('--json', 'print one JSON object (or an array for several strategies) on stdout')
-    .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default('wasm'))
-    .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default('release'))
+    .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default(DEFAULTS.core))
+    .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default(DEFAULTS.wasm))
     .option('--arena-limit <bytes>', `most page-table memory the arena may use (e.g. 512M, 3G; at most ${formatBytes(ARENA_LIMIT_MAX_BYTES)})`, (v) => parseArenaLimitArg(v))
-    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', (v) => parseProbabilityArg(v, '--trylock-fail'), 0)
-    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', (v) => parseProbabilityArg(v, '--resched'), 0)
-    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', (v) => parseProbabilityArg(v, '--nowait-fail'), 0)
-    .option('--seed <n>', `seed of the probabilities above (integer 0 to ${SEED_MAX})`, (v) => parseSeedArg(v), 1)
-    .option('--cpus <n>', `CPUs that ran the mm (each TLB shootdown IPIs the others; 1 to ${CPUS_MAX})`, (v) => parseCpusArg(v), 2)
-    .addOption(new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu').choices(['semi-rcu', 'rcu']).default('rcu'))
-    .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', (v) => parsePositiveArg(v, '--tick-ms'), 4)
-    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', (v) => parsePositiveArg(v, '--grace-period-ms'), 4)
-    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', (v) => parsePositiveArg(v, '--scan-period-ms'), 100)
-    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', (v) => parseSizeArg(v, '--scan-bytes'), 256 * 2 ** 20)
+    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', (v) => parseProbabilityArg(v, '--trylock-fail'), DEFAULTS.trylockFail)
+    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', (v) => parseProbabilityArg(v, '--resched'), DEFAULTS.resched)
+    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', (v) => parseProbabilityArg(v, '--nowait-fail'), DEFAULTS.nowaitFail)
+    .option('--seed <n>', `seed of the probabilities above (integer 0 to ${SEED_MAX})`, (v) => parseSeedArg(v), DEFAULTS.seed)
+    .option('--cpus <n>', `CPUs that ran the mm (each TLB shootdown IPIs the others; 1 to ${CPUS_MAX})`, (v) => parseCpusArg(v), DEFAULTS.cpus)
+    .addOption(new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu').choices(Object.keys(TABLE_FREE_MODES)).default(DEFAULTS.tableFree))
+    .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', (v) => parsePositiveArg(v, '--tick-ms'), DEFAULTS.tickMs)
+    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', (v) => parsePositiveArg(v, '--grace-period-ms'), DEFAULTS.gracePeriodMs)
+    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', (v) => parsePositiveArg(v, '--scan-period-ms'), DEFAULTS.scanPeriodMs)
+    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', (v) => parseSizeArg(v, '--scan-bytes'), DEFAULTS.scanBytes)
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .addOption(new Option('--format <layout>', 'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))

@@ -5,7 +5,7 @@
  * test/scale.test.ts (a modest run).
  */
 import { performance } from 'node:perf_hooks';
-import { WasmCore } from '../core/wasm.js';
+import { makeCore, resolveRunOptions } from '../run.js';
 import { Mm } from '../mm/mm.js';
 import { PAGE_SIZE, PMD_SIZE } from '../core/types.js';
 import { PtreclaimError } from '../errors.js';
@@ -54,9 +54,10 @@ function framesBase(s: { ArenaFramesCapacity: number }, memoryBytes: number, lim
 export function runScale(opts: ScaleOptions): ScaleResult {
   const base = opts.base ?? 0x100000000000;
   const every = opts.every ?? Math.max(1, Math.floor(opts.tables / 10));
-  const core = new WasmCore('release');
   const limitFrames = opts.arenaLimitBytes ? Math.floor(opts.arenaLimitBytes / PAGE_SIZE) : 0;
-  const mm = new Mm(core, { strategy: 'none', limitFrames });
+  const runOptions = resolveRunOptions({ strategy: 'none', core: 'wasm', wasm: 'release', limitFrames });
+  const core = makeCore(runOptions);
+  const mm = new Mm(core, runOptions);
   const len = opts.tables * PMD_SIZE;
   const r = mm.mmap(base, len);
   if (!r.ok) throw new PtreclaimError(`scale: mmap(0x${base.toString(16)}, ${len}) failed: ${r.errno} ${r.detail}`);

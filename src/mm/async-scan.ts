@@ -12,9 +12,6 @@ import type { PageTableCore } from '../core/types.js';
 import { PMD_SIZE } from '../core/types.js';
 import { type VmaList, VM_HUGEPAGE, VM_UFFD_WP } from './vma.js';
 
-export const DEFAULT_SCAN_PERIOD_MS = 100;
-export const DEFAULT_SCAN_BYTES = 256 * 2 ** 20;
-
 export interface ScanPass {
   atNs: number;
   from: number;

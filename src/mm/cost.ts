@@ -25,18 +25,6 @@ export const DEFAULT_COST_MODEL: CostModel = {
   perEvent: COST_WEIGHTS,
 };
 
-export interface TimeOptions {
-  /** Scheduler tick period (CONFIG_HZ=250 -> 4 ms). */
-  tickMs?: number;
-  /** Length of one simulated RCU grace period. */
-  gracePeriodMs?: number;
-  cost?: CostModel;
-}
-
-export const DEFAULT_TICK_MS = 4;
-export const DEFAULT_GRACE_PERIOD_MS = 4;
-
-
 export class SimClock {
   nowNs = 0;
   readonly tickNs: number;

@@ -4,18 +4,19 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type PageTableCore, type RawStats, type ReclaimPath, type TableFree, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
+  type PageTableCore, type RawStats, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
   coreStatusErrno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
 } from '../core/types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
-import { getStrategy, type Strategy } from '../strategies.js';
+import type { Strategy } from '../strategies.js';
+import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
   type Vma, VmaList, VM_READ, VM_WRITE, anonVmasCompatible, sameMappingKind, pgoffContiguous,
   placeTopDown, isAnonymous,
 } from './vma.js';
 import type { Access, Advice } from '../trace/ops.js';
-import { type CostModel, DEFAULT_COST_MODEL, DEFAULT_GRACE_PERIOD_MS, DEFAULT_TICK_MS, SimClock } from './cost.js';
-import { AsyncScanner, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_PERIOD_MS } from './async-scan.js';
+import { type CostModel, SimClock } from './cost.js';
+import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
@@ -27,39 +28,14 @@ export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Er
 /** mmap_min_addr default: the lowest address a mapping may use. */
 export const MMAP_MIN_ADDR = 0x10000;
 /** mmap_base of a 47-bit task without ASLR: TASK_SIZE minus the 128 MiB minimum stack gap. */
-export const DEFAULT_MMAP_BASE = TASK_SIZE - 128 * 1024 * 1024;
+export const DEFAULT_MMAP_BASE = DEFAULTS.mmapBase;
 
-export interface MmOptions {
-  strategy?: string;
-  path?: ReclaimPath;
-  /** Most page-table frames the arena may use (PGD included); 0 = what 4 GiB allows. */
-  limitFrames?: number;
-  mmapBase?: number;
-  /** Read faults map the shared zero page (upstream default). false models hosts that forbid it. */
-  zeroPage?: boolean;
-  /** Probability the fast path's PMD trylock fails (path auto). */
-  trylockFail?: number;
-  /** Probability need_resched() turns true during a zap_pte_range pass. */
-  resched?: number;
-  /** Probability a GFP_NOWAIT table batch page cannot be had (single-table fallback). */
-  nowaitFail?: number;
-  /** Seed of the probabilities above. */
-  seed?: number;
-  /** CPUs that ran the mm (IPIs per TLB shootdown = cpus - 1). Default 2, this host's count. */
-  cpus?: number;
-  /** Single-table fallback: semi-RCU (IPI, free at once) or call_rcu. Default rcu. */
-  tableFree?: TableFree;
-  tickMs?: number;
-  gracePeriodMs?: number;
-  /** async-scan: least time between passes, and VA scanned per pass. */
-  scanPeriodMs?: number;
-  scanBytes?: number;
-  cost?: CostModel;
-  /** Run the invariant checker around every operation (WASM core only). */
-  check?: boolean;
-}
-
-export const DEFAULT_CPUS = 2;
+/**
+ * The mm's options: a run's options without the run-only ones. Mm resolves them with
+ * resolveRunOptions (src/options.ts: defaults, validation, the strategy looked up), or
+ * takes an already resolved object as is.
+ */
+export type MmOptions = Omit<RunOptions, 'core' | 'wasm' | 'source' | 'maxErrors' | 'timeline'>;
 
 const pageAlignUp = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 const ok = (addr?: number): SyscallResult => (addr === undefined ? { ok: true } : { ok: true, addr });
@@ -92,27 +68,28 @@ export class Mm {
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
   batchFailure: { index: number; errno: Errno; detail: string } | undefined;
 
+  readonly opts: ResolvedRunOptions;
+
   constructor(
     readonly core: PageTableCore,
-    readonly opts: MmOptions = {},
+    options: MmOptions | ResolvedRunOptions = {},
   ) {
-    this.strategy = getStrategy(opts.strategy ?? 'pt-reclaim');
-    this.mmapBase = opts.mmapBase ?? DEFAULT_MMAP_BASE;
-    core.reset({ limitFrames: opts.limitFrames ?? 0 });
-    core.setPathMode(opts.path ?? 'auto');
-    core.setZeroPage(opts.zeroPage ?? true);
-    const gracePeriodMs = opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
+    const opts = resolveRunOptions(options);
+    this.opts = opts;
+    this.strategy = opts.strategy;
+    this.mmapBase = opts.mmapBase;
+    core.reset({ limitFrames: opts.limitFrames });
+    core.setPathMode(opts.path);
+    core.setZeroPage(opts.zeroPage);
     core.configure({
-      strategyId: this.strategy.coreId, trylockFail: opts.trylockFail ?? 0, resched: opts.resched ?? 0,
-      nowaitFail: opts.nowaitFail ?? 0, seed: opts.seed ?? 1, cpus: opts.cpus ?? DEFAULT_CPUS,
-      tableFree: opts.tableFree ?? 'rcu', gracePeriodNs: gracePeriodMs * 1e6,
+      strategyId: this.strategy.coreId, trylockFail: opts.trylockFail, resched: opts.resched,
+      nowaitFail: opts.nowaitFail, seed: opts.seed, cpus: opts.cpus,
+      tableFree: opts.tableFree, gracePeriodNs: opts.gracePeriodMs * 1e6,
     });
-    this.clock = new SimClock(opts.tickMs ?? DEFAULT_TICK_MS);
-    this.cost = opts.cost ?? DEFAULT_COST_MODEL;
+    this.clock = new SimClock(opts.tickMs);
+    this.cost = opts.cost;
     core.setCostWeights(this.cost.perEvent);
-    this.scanner = this.strategy.usesScanner
-      ? new AsyncScanner(core, (opts.scanPeriodMs ?? DEFAULT_SCAN_PERIOD_MS) * 1e6, opts.scanBytes ?? DEFAULT_SCAN_BYTES)
-      : undefined;
+    this.scanner = this.strategy.usesScanner ? new AsyncScanner(core, opts.scanPeriodMs * 1e6, opts.scanBytes) : undefined;
     this.checker = opts.check ? new Checker(core) : undefined;
   }
 

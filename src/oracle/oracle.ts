@@ -9,9 +9,8 @@
  */
 import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { checkOracleOps } from '../api-schema.js';
-import { WasmCore } from '../core/wasm.js';
 import { Mm, type Errno } from '../mm/mm.js';
-import { applyOp } from '../run.js';
+import { applyOp, makeCore, resolveRunOptions } from '../run.js';
 import type { Op, OpKind } from '../trace/ops.js';
 import { OracleUnavailableError, TraceRefusedError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
 import { hostFacts, type HostFacts } from './host.js';
@@ -81,7 +80,8 @@ const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
  * lazy-free pages, so they count in full.
  */
 export function estimatePeakResidentKb(ops: readonly Op[], host: Pick<HostFacts, 'zeroPage' | 'ptReclaim'>): number {
-  const mm = new Mm(new WasmCore('release'), { strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none', zeroPage: host.zeroPage });
+  const opts = resolveRunOptions({ strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none', zeroPage: host.zeroPage, core: 'wasm', wasm: 'release' });
+  const mm = new Mm(makeCore(opts), opts);
   let peak = 0;
   for (const op of ops) {
     applyOp(mm, op);

@@ -1,0 +1,167 @@
+/**
+ * Options of a run, resolved once: every default comes from DEFAULTS (which the CLI help
+ * also shows), every knob is validated here, and the strategy is looked up here. The run
+ * API, the bench harness, validate and the scale kernel all call resolveRunOptions; Mm takes
+ * the resolved object as is.
+ */
+import { PAGE_SIZE, TASK_SIZE, type ReclaimPath, type TableFree } from './core/types.js';
+import type { WasmFlavor } from './core/wasm.js';
+import type { CostModel } from './mm/cost.js';
+import { type CostChoice, DEFAULT_COST_CHOICE } from './mm/cost-profile.js';
+import { getStrategy, type Strategy } from './strategies.js';
+import { UsageError } from './errors.js';
+
+/** Every default of a run, in one place. */
+export const DEFAULTS = {
+  strategy: 'pt-reclaim',
+  path: 'auto' as ReclaimPath,
+  core: 'wasm' as 'wasm' | 'ts',
+  wasm: 'release' as WasmFlavor,
+  /** Probability the fast path's PMD trylock fails (path auto). */
+  trylockFail: 0,
+  /** Probability need_resched() turns true during a zap_pte_range pass. */
+  resched: 0,
+  /** Probability a GFP_NOWAIT table batch page cannot be had. */
+  nowaitFail: 0,
+  seed: 1,
+  /** CPUs that ran the mm: this host's count. */
+  cpus: 2,
+  tableFree: 'rcu' as TableFree,
+  /** Scheduler tick period (CONFIG_HZ=250 -> 4 ms). */
+  tickMs: 4,
+  gracePeriodMs: 4,
+  /** async-scan: least time between passes, and VA scanned per pass. */
+  scanPeriodMs: 100,
+  scanBytes: 256 * 2 ** 20,
+  /** Read faults map the shared zero page (upstream default). */
+  zeroPage: true,
+  check: false,
+  /** Most errors (and checker violations) listed individually in a result. */
+  maxErrors: 100,
+  timeline: false,
+  source: '<ops>',
+  /** mmap_base of a 47-bit task without ASLR: TASK_SIZE minus the 128 MiB minimum stack gap. */
+  mmapBase: TASK_SIZE - 128 * 1024 * 1024,
+} as const;
+
+/** What a caller may set; anything left out takes its DEFAULTS value. */
+export interface RunOptions {
+  /** Strategy name (or the strategy itself). */
+  strategy?: string | Strategy;
+  path?: ReclaimPath;
+  /** Which implementation of the hot loops: the WASM core or the TS reference. */
+  core?: 'wasm' | 'ts';
+  /** WASM build: release or debug (assertions on). */
+  wasm?: WasmFlavor;
+  /** Most bytes of page tables the arena may hold (rounded down to 4 KiB frames). */
+  arenaLimitBytes?: number;
+  /** The same limit in frames (PGD included); 0 = what 4 GiB allows. Wins over arenaLimitBytes. */
+  limitFrames?: number;
+  mmapBase?: number;
+  zeroPage?: boolean;
+  trylockFail?: number;
+  resched?: number;
+  nowaitFail?: number;
+  seed?: number;
+  cpus?: number;
+  tableFree?: TableFree;
+  tickMs?: number;
+  gracePeriodMs?: number;
+  scanPeriodMs?: number;
+  scanBytes?: number;
+  /** Weights of simulated time: the built-in default, a `ptreclaim calibrate` profile, or a model. */
+  cost?: CostChoice | CostModel;
+  /** Run the invariant checker around every operation. */
+  check?: boolean;
+  /** Label for the result: workload name or trace path. */
+  source?: string;
+  maxErrors?: number;
+  /** Sample (simulated ns, VmPTE kB, real kB) after every operation. */
+  timeline?: boolean;
+}
+
+/** Every option set, checked, and the strategy looked up. */
+export interface ResolvedRunOptions {
+  readonly resolved: true;
+  readonly strategy: Strategy;
+  readonly path: ReclaimPath;
+  readonly core: 'wasm' | 'ts';
+  readonly wasm: WasmFlavor;
+  readonly limitFrames: number;
+  readonly mmapBase: number;
+  readonly zeroPage: boolean;
+  readonly trylockFail: number;
+  readonly resched: number;
+  readonly nowaitFail: number;
+  readonly seed: number;
+  readonly cpus: number;
+  readonly tableFree: TableFree;
+  readonly tickMs: number;
+  readonly gracePeriodMs: number;
+  readonly scanPeriodMs: number;
+  readonly scanBytes: number;
+  readonly cost: CostModel;
+  /** Which weights: "built-in default", "profile FILE (host, date)" or "custom". */
+  readonly costLabel: string;
+  readonly check: boolean;
+  readonly source: string;
+  readonly maxErrors: number;
+  readonly timeline: boolean;
+}
+
+export function isResolved(o: RunOptions | ResolvedRunOptions): o is ResolvedRunOptions {
+  return (o as Partial<ResolvedRunOptions>).resolved === true;
+}
+
+/** Frames for an --arena-limit in bytes (0: no limit). */
+export function limitFramesFor(bytes: number | undefined): number {
+  if (bytes === undefined) return 0;
+  const frames = Math.floor(bytes / PAGE_SIZE);
+  if (frames < 2) throw new UsageError(`--arena-limit ${bytes} is too small: at least 8 KiB (the PGD and one table) is needed`);
+  return frames;
+}
+
+function checkProbability(flag: string, p: number): number {
+  if (!Number.isFinite(p) || p < 0 || p > 1) throw new UsageError(`${flag} ${p}: expected a probability between 0 and 1`);
+  return p;
+}
+
+function checkPositive(flag: string, v: number, integer = false): number {
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new UsageError(`${flag} ${v}: expected a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return v;
+}
+
+/** Fill in the defaults, validate, look the strategy up: once per run. Idempotent. */
+export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): ResolvedRunOptions {
+  if (isResolved(o)) return o;
+  const strategy = o.strategy ?? DEFAULTS.strategy;
+  const cost: CostChoice = o.cost === undefined ? DEFAULT_COST_CHOICE : 'model' in o.cost ? o.cost : { model: o.cost, label: 'custom' };
+  return {
+    resolved: true,
+    strategy: typeof strategy === 'string' ? getStrategy(strategy) : strategy,
+    path: o.path ?? DEFAULTS.path,
+    core: o.core ?? DEFAULTS.core,
+    wasm: o.wasm ?? DEFAULTS.wasm,
+    limitFrames: o.limitFrames ?? limitFramesFor(o.arenaLimitBytes),
+    mmapBase: o.mmapBase ?? DEFAULTS.mmapBase,
+    zeroPage: o.zeroPage ?? DEFAULTS.zeroPage,
+    trylockFail: checkProbability('--trylock-fail', o.trylockFail ?? DEFAULTS.trylockFail),
+    resched: checkProbability('--resched', o.resched ?? DEFAULTS.resched),
+    nowaitFail: checkProbability('--nowait-fail', o.nowaitFail ?? DEFAULTS.nowaitFail),
+    seed: o.seed ?? DEFAULTS.seed,
+    cpus: checkPositive('--cpus', o.cpus ?? DEFAULTS.cpus, true),
+    tableFree: o.tableFree ?? DEFAULTS.tableFree,
+    tickMs: checkPositive('--tick-ms', o.tickMs ?? DEFAULTS.tickMs),
+    gracePeriodMs: checkPositive('--grace-period-ms', o.gracePeriodMs ?? DEFAULTS.gracePeriodMs),
+    scanPeriodMs: checkPositive('--scan-period-ms', o.scanPeriodMs ?? DEFAULTS.scanPeriodMs),
+    scanBytes: checkPositive('--scan-bytes', o.scanBytes ?? DEFAULTS.scanBytes, true),
+    cost: cost.model,
+    costLabel: cost.label,
+    check: o.check ?? DEFAULTS.check,
+    source: o.source ?? DEFAULTS.source,
+    maxErrors: o.maxErrors ?? DEFAULTS.maxErrors,
+    timeline: o.timeline ?? DEFAULTS.timeline,
+  };
+}
