@@ -93,11 +93,6 @@ function grow_to(frames: u32): bool {
   return true;
 }
 
-/** Frames that can still be handed out without exceeding the limit. */
-export function arena_available(): u32 {
-  return freeCount + (limitFrames - bumpTop);
-}
-
 /**
  * Make sure `n` frames can be allocated without failure: grows memory now (geometrically)
  * if needed. Returns OK, ERR_ARENA_FULL (over the limit) or ERR_GROW_FAILED.

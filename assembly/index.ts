@@ -3,10 +3,10 @@
 // Status codes: OK, ERR_* and FAULT_* of assembly/generated/vocab.ts (schema/vocab.js STATUS).
 
 import { ERR_OCCUPIED } from "./generated/vocab";
-import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN, USER_VA_END } from "./pgtable";
+import { EntryKind, make_entry, entry_kind, PAGE_SHIFT, FIRST_ANON_PFN } from "./pgtable";
 import {
-  OK, ERR_ARENA_FULL, ERR_GROW_FAILED, arena_init, arena_reserve, arena_limit, arena_available,
-  arena_frames_touched, arena_frames_base, frame_state, frame_addr,
+  OK, ERR_ARENA_FULL, ERR_GROW_FAILED, arena_init, arena_reserve, arena_limit, arena_frames_touched, arena_frames_base,
+  frame_state, frame_addr,
 } from "./arena";
 import {
   mm_init, mm_pgd_frame, walk_pmd, walk_pte, count_missing_tables, pte_alloc_map, pte_offset,
@@ -255,9 +255,6 @@ export function pte_table_empty_at(addr: f64): bool {
 export function arena_limit_frames(): u32 {
   return arena_limit();
 }
-export function arena_available_frames(): u32 {
-  return arena_available();
-}
 export function arena_touched_frames(): u32 {
   return arena_frames_touched();
 }
@@ -267,13 +264,10 @@ export function arena_base(): usize {
 export function pgd_frame(): u32 {
   return mm_pgd_frame();
 }
+/** For tests (test/arena-reinit.test.ts): the state byte of one frame. */
 export function frame_state_of(frame: u32): u32 {
   return frame_state(frame);
 }
-export function user_va_end(): f64 {
-  return <f64>USER_VA_END;
-}
-
 // Batched operations (assembly/batch.ts): one crossing for a run of faults and madvises.
 let batchNow: f64 = 0;
 let batchStatus: i32 = OK;

@@ -191,8 +191,3 @@ export function tlb_finish_mmu(): void {
   pendingCount = 0;
   stat_set(Stat.ArenaFramesPending, 0);
 }
-
-/** Tables unhooked in this operation and not yet returned to the arena. */
-export function tlb_pending_tables(): u32 {
-  return pendingCount;
-}

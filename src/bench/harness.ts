@@ -19,7 +19,7 @@ import { PAGE_SIZE, type RawStats } from '../core/types.js';
 import { flattenCounters } from '../generated/counters.js';
 import type { Op } from '../trace/ops.js';
 import { PtreclaimError } from '../errors.js';
-import { SUITES, getSuite, type BenchCase, type SuiteParams } from './suites.js';
+import { getSuite, type BenchCase, type SuiteParams } from './suites.js';
 import { summarize } from './stats.js';
 import { PhaseProfiler } from './profile.js';
 import type { BenchOptions, CellResult, TimelinePoint } from './types.js';
@@ -240,5 +240,3 @@ export async function runCells(cells: readonly PlannedCell[], o: BenchOptions, e
   }
   return { results, interrupted: Boolean(signal?.aborted) };
 }
-
-export const SUITE_NAMES = Object.keys(SUITES);
