@@ -28,6 +28,7 @@ import { writeOutputFile } from '../io.js';
 import type { Op } from '../trace/ops.js';
 import { formatTrace } from '../trace/parse.js';
 import { RangeSet } from '../trace/ranges.js';
+import { Rng } from '../workloads/rng.js';
 
 export const CORPUS_VERSION = 1;
 export const CORPUS_DEFAULTS = { seed: 20251125, count: 48 } as const;
@@ -43,18 +44,6 @@ export interface CorpusTrace {
   ops: Op[];
   moves: string[];
   touchedPages: number;
-}
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; deterministic per seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Gen {
@@ -259,7 +248,8 @@ function weighted(g: Gen): string {
 
 /** One trace: deterministic in (seed, index). */
 export function generateTrace(seed: number, index: number): CorpusTrace {
-  const rnd = prng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+  const rng = new Rng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0, 'keep');
+  const rnd = () => rng.next();
   const r = () => Math.floor(rnd() * 2 ** 30);
   // The anchor: a 2 MiB, 1 GiB or 512 GiB boundary in [LOW, HIGH).
   const kind = index % 3;

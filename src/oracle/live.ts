@@ -5,7 +5,7 @@
  * (VmPTE) and RSS counters the kernel reports before and after the replay.
  *
  * Node built-ins only. The helper is spawned directly (no shell); the trace goes to its
- * stdin in the canonical text format produced by {@link formatCanonical}.
+ * stdin as trace format v1 text (formatTrace, checked by {@link helperTraceText}).
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { EXIT, PtreclaimError } from '../errors.js';
 import { buildPath } from '../paths.js';
 import type { Op, OpKind } from '../trace/ops.js';
+import { formatTrace } from '../trace/parse.js';
 
 /** Counters read from /proc/self/status of the helper, all in kB. */
 export interface LiveSnapshot {
@@ -155,45 +156,30 @@ export function liveOracleStatus(): LiveOracleStatus {
   return { available: true, helperPath };
 }
 
-function hex(n: number, what: string, op: Op, i: number): string {
+function checkNumber(n: number, what: string, op: Op, i: number): void {
   if (!Number.isSafeInteger(n) || n < 0) {
     const where = op.file !== undefined || op.line !== undefined ? ` (${op.file ?? ''}:${op.line ?? ''})` : '';
     throw new RangeError(`op #${i} (${op.kind})${where}: ${what} must be a non-negative safe integer, got ${n}`);
   }
-  return '0x' + n.toString(16);
 }
 
-/** The canonical trace text the helper reads: one op per line, lowercase 0x-hex numbers. */
-export function formatCanonical(ops: readonly Op[]): string {
-  const lines: string[] = new Array<string>(ops.length);
+/**
+ * The trace text the helper reads: the one trace writer's (formatTrace) v1 text, after
+ * checking what the helper cannot represent (negative or unsafe numbers, unknown words).
+ */
+export function helperTraceText(ops: readonly Op[]): string {
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as Op;
-    const a = hex(op.addr, 'addr', op, i);
-    const l = hex(op.len, 'len', op, i);
-    switch (op.kind) {
-      case 'mmap':
-      case 'munmap':
-        lines[i] = `${op.kind} ${a} ${l}`;
-        break;
-      case 'touch':
-        if (op.access !== 'write' && op.access !== 'read') {
-          throw new RangeError(`op #${i} (touch): access must be "write" or "read"`);
-        }
-        lines[i] = `touch ${a} ${l} ${op.access}`;
-        break;
-      case 'madvise':
-        if (op.advice !== 'dontneed' && op.advice !== 'free') {
-          throw new RangeError(`op #${i} (madvise): advice must be "dontneed" or "free"`);
-        }
-        lines[i] = `madvise ${a} ${l} ${op.advice}`;
-        break;
-      default: {
-        const never: never = op;
-        throw new RangeError(`op #${i}: unknown kind ${(never as { kind: string }).kind}`);
-      }
+    checkNumber(op.addr, 'addr', op, i);
+    checkNumber(op.len, 'len', op, i);
+    if (op.kind === 'touch' && op.access !== 'write' && op.access !== 'read') {
+      throw new RangeError(`op #${i} (touch): access must be "write" or "read"`);
+    }
+    if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') {
+      throw new RangeError(`op #${i} (madvise): advice must be "dontneed" or "free"`);
     }
   }
-  return lines.length ? lines.join('\n') + '\n' : '';
+  return formatTrace(ops);
 }
 
 interface HelperOutput {
@@ -476,7 +462,7 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
  * failure (bad exit, bad JSON) rejects with an Error that includes the helper's stderr.
  */
 export async function runLiveTrace(ops: readonly Op[], opts: LiveRunOptions = {}): Promise<LiveResult> {
-  const text = formatCanonical(ops);
+  const text = helperTraceText(ops);
   const perOp = opts.perOp === true;
   const opTimes = opts.opTimes === true;
   const args = [...(perOp ? ['--per-op'] : []), ...(opTimes ? ['--op-times'] : [])];

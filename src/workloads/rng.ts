@@ -1,8 +1,15 @@
-/** A small seeded PRNG (mulberry32) so generated workloads are identical for a given seed. */
+/**
+ * The project's one PRNG (mulberry32): generated workloads and the validation corpus are
+ * identical for a given seed.
+ */
 export class Rng {
   private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
+  /**
+   * Workloads map seed 0 to a fixed odd constant; the corpus generator keeps 0 as it is
+   * (zeroSeed 'keep'), as its committed traces were made that way.
+   */
+  constructor(seed: number, zeroSeed: 'remap' | 'keep' = 'remap') {
+    this.s = zeroSeed === 'keep' ? seed >>> 0 : seed >>> 0 || 0x9e3779b9;
   }
   /** Uniform in [0, 1). */
   next(): number {
