@@ -46,8 +46,13 @@ export function tlb_adjust_range_table(addr: u64): void {
 /** One shootdown of [start, end) with the given stride: ranged or full, plus IPIs. */
 export function flush_tlb_mm_range(start: u64, end: u64, strideShift: u64): void {
   stat_inc(Stat.TlbFlushes);
-  if ((end - start) >> strideShift > TLB_SINGLE_PAGE_FLUSH_CEILING) stat_inc(Stat.TlbFlushFull);
-  else stat_inc(Stat.TlbFlushRanged);
+  if ((end - start) >> strideShift > TLB_SINGLE_PAGE_FLUSH_CEILING) {
+    stat_inc(Stat.TlbFlushFull);
+  } else {
+    stat_inc(Stat.TlbFlushRanged);
+    // flush_tlb_func: one flush_tlb_one_user per stride from start up to end.
+    stat_add(Stat.TlbFlushStrides, (end - start + (<u64>1 << strideShift) - 1) >> strideShift);
+  }
   if (cpus > 1) stat_add(Stat.Ipis, cpus - 1);
   checker_tlb_flushed();
 }

@@ -95,6 +95,7 @@ export const COUNTERS = [
   { name: 'PgtablesRealPeak', json: null, unit: 'tables', det: true, weight: 0, doc: 'high-water mark of live + pending tables' },
   // Checker (checker.ts).
   { name: 'CheckViolations', json: null, unit: 'violations', det: true, weight: 0, doc: 'checker violations recorded in the core' },
+  { name: 'TlbFlushStrides', json: 'tlb.rangedStrides', unit: 'INVLPGs', det: true, weight: 0, doc: 'entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU' },
 ];
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).

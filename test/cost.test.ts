@@ -33,6 +33,24 @@ describe('TLB flushes and IPIs', () => {
     mm.madvise(X, 2 * MiB, 'dontneed'); // nothing mapped: only the table goes
     expect(mm.stats()).toMatchObject({ ReclaimFast: 1, TlbFlushes: 2, TlbFlushRanged: 2, Ipis: 0 });
   });
+
+  it('ranged flushes count one INVLPG per stride; full flushes none (both cores)', () => {
+    for (const core of [new WasmCore('debug'), new ReferenceCore()]) {
+      const mm = new Mm(core, { strategy: 'pt-reclaim' });
+      mm.mmap(X, 8 * MiB);
+      mm.touch(X, 4 * MiB, 'write');
+      mm.madvise(X + 0x10000, 5 * 4096, 'dontneed'); // 5 pages: 5 strides of 4 KiB
+      expect(mm.stats()).toMatchObject({ TlbFlushRanged: 1, TlbFlushStrides: 5 });
+      mm.madvise(X + 2 * MiB, 2 * MiB, 'dontneed'); // 512 pages: over the 33-stride ceiling, full
+      expect(mm.stats()).toMatchObject({ TlbFlushRanged: 1, TlbFlushFull: 1, TlbFlushStrides: 5 });
+      mm.madvise(X + 6 * MiB, 2 * MiB, 'dontneed'); // nothing mapped, no table: no flush
+      mm.touch(X + 4 * MiB, 4096, 'read');
+      mm.madvise(X + 4 * MiB, 4096, 'dontneed');
+      mm.madvise(X + 4 * MiB, 2 * MiB, 'dontneed'); // only the table goes: one PMD stride
+      expect(mm.stats()).toMatchObject({ TlbFlushRanged: 3, TlbFlushStrides: 7 });
+      expect(mm.exit().problems).toEqual([]);
+    }
+  });
 });
 
 describe('table freeing: batches, RCU and the single-table fallback', () => {

@@ -126,5 +126,7 @@ export enum Stat {
   PgtablesRealPeak = 60,
   /** checker violations recorded in the core (violations) */
   CheckViolations = 61,
-  Count = 62,
+  /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs) */
+  TlbFlushStrides = 62,
+  Count = 63,
 }

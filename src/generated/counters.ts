@@ -69,6 +69,7 @@ export const STAT_NAMES = [
   'PgtablesPendingPeak',
   'PgtablesRealPeak',
   'CheckViolations',
+  'TlbFlushStrides',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -149,6 +150,7 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'PgtablesPendingPeak', slot: 59, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of PgtablesPending" },
   { name: 'PgtablesRealPeak', slot: 60, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of live + pending tables" },
   { name: 'CheckViolations', slot: 61, json: null, unit: 'violations', deterministic: true, weight: 0, doc: "checker violations recorded in the core" },
+  { name: 'TlbFlushStrides', slot: 62, json: 'tlb.rangedStrides', unit: 'INVLPGs', deterministic: true, weight: 0, doc: "entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -267,6 +269,8 @@ export interface RunCounters {
     full: number;
     /** IPIs for TLB shootdowns and semi-RCU table frees (cpus - 1 each) (IPIs; counter Ipis) */
     ipis: number;
+    /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs; counter TlbFlushStrides) */
+    rangedStrides: number;
   };
   locks: {
     /** PTE table lock acquisitions (locks; counter PtlLocks) */
@@ -379,6 +383,7 @@ export function buildRunCounters(s: RawStats): RunCounters {
       ranged: s.TlbFlushRanged,
       full: s.TlbFlushFull,
       ipis: s.Ipis,
+      rangedStrides: s.TlbFlushStrides,
     },
     locks: {
       ptl: s.PtlLocks,
@@ -487,6 +492,7 @@ export const COUNTER_KEYS = [
   'rcu.fallbacks',
   'rcu.callbacks',
   'rcu.gracePeriods',
+  'tlb.rangedStrides',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -572,6 +578,7 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'rcu.fallbacks': r.rcu.fallbacks,
     'rcu.callbacks': r.rcu.callbacks,
     'rcu.gracePeriods': r.rcu.gracePeriods,
+    'tlb.rangedStrides': r.tlb.rangedStrides,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

@@ -35,7 +35,10 @@ export function tlb_range_dirty(tlb: MmuGather): boolean {
 /** One shootdown of [start, end) with the given stride: ranged or full, plus IPIs. */
 export function flush_tlb_mm_range(mm: RefMm, start: number, end: number, stride: number): void {
   stat_inc(mm.s, S.TlbFlushes);
-  stat_inc(mm.s, (end - start) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING ? S.TlbFlushFull : S.TlbFlushRanged);
+  const full = (end - start) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  stat_inc(mm.s, full ? S.TlbFlushFull : S.TlbFlushRanged);
+  // flush_tlb_func: one flush_tlb_one_user per stride from start up to end.
+  if (!full) stat_add(mm.s, S.TlbFlushStrides, Math.ceil((end - start) / stride));
   if (mm.cpus > 1) stat_add(mm.s, S.Ipis, mm.cpus - 1);
 }
 
