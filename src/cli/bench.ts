@@ -26,6 +26,7 @@ import { interruptOnSignals } from './interrupt.js';
 import { formatBenchTables, formatComparison } from '../report/terminal.js';
 import type { BenchResults } from '../bench/types.js';
 import { TABLE_FORMATS, stdoutLayout, type TableFormat } from '../report/layout.js';
+import { DEFAULTS } from '../options.js';
 
 type Out = (s: string) => void;
 
@@ -40,7 +41,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--time <ms>', 'time budget per cell in ms (with --iterations, both are minimums)', '1000')
     .option('--iterations <n>', 'minimum measured iterations per cell', '10')
     .option('--warmup <n>', 'warm-up iterations per cell', '2')
-    .option('--seed <n>', 'seed of generated workloads and injected contention', '1')
+    .option('--seed <n>', 'seed of generated workloads and injected contention', String(DEFAULTS.seed))
     .option('--scale <fraction>', 'sparse: fraction of the production snapshot (e.g. 1/1024)')
     .option('--heap <bytes>', 'alloc: live heap size (e.g. 256M)')
     .option('--churn <n>', 'alloc: allocation/free events')
