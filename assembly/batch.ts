@@ -7,14 +7,11 @@
 //
 //   one entry, BATCH_STRIDE f64:  | code | start | end | zap flags |
 
-/** Entries the buffer holds. */
-export const BATCH_CAPACITY: i32 = 1024;
-export const BATCH_STRIDE: i32 = 4;
-// Operation codes (src/core/batch.ts has the same).
-export const BATCH_FAULT_READ: i32 = 0;
-export const BATCH_FAULT_WRITE: i32 = 1;
-export const BATCH_ZAP: i32 = 2;
-export const BATCH_MADV_FREE: i32 = 3;
+// Buffer geometry and operation codes: shared with src/core/batch.ts (schema/vocab.js).
+import {
+  BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE,
+} from "./generated/vocab";
+export { BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE };
 
 export const batchBuffer: usize = memory.data(BATCH_CAPACITY * BATCH_STRIDE * 8, 16);
 

@@ -70,4 +70,11 @@ export const CONSTANTS = [
   ['MAX_GATHER_BATCH_COUNT', '10000 / MAX_GATHER_BATCH', 'u32', 'most batch pages one gather may hold (soft lockup bound)'],
   ['MAX_TABLE_BATCH', '(4096 - 24) / 8', 'u32', 'tables per table batch page (struct mmu_table_batch)'],
   ['TLB_SINGLE_PAGE_FLUSH_CEILING', '33', 'u64', 'strides above which x86 flushes the whole TLB (tlb_single_page_flush_ceiling)'],
+  // The batch buffer (assembly/batch.ts, src/core/batch.ts): geometry and operation codes.
+  ['BATCH_CAPACITY', '1024', 'i32', 'entries a batch buffer holds'],
+  ['BATCH_STRIDE', '4', 'i32', 'f64 slots per batch entry: code, start, end, zap flags'],
+  ['BATCH_FAULT_READ', '0', 'i32', 'batch operation: read fault over [start, end)'],
+  ['BATCH_FAULT_WRITE', '1', 'i32', 'batch operation: write fault over [start, end)'],
+  ['BATCH_ZAP', '2', 'i32', 'batch operation: MADV_DONTNEED zap with the entry\'s zap flags'],
+  ['BATCH_MADV_FREE', '3', 'i32', 'batch operation: MADV_FREE'],
 ];

@@ -79,3 +79,15 @@ export const MAX_GATHER_BATCH_COUNT: u32 = 10000 / MAX_GATHER_BATCH;
 export const MAX_TABLE_BATCH: u32 = (4096 - 24) / 8;
 /** strides above which x86 flushes the whole TLB (tlb_single_page_flush_ceiling) */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
+/** entries a batch buffer holds */
+export const BATCH_CAPACITY: i32 = 1024;
+/** f64 slots per batch entry: code, start, end, zap flags */
+export const BATCH_STRIDE: i32 = 4;
+/** batch operation: read fault over [start, end) */
+export const BATCH_FAULT_READ: i32 = 0;
+/** batch operation: write fault over [start, end) */
+export const BATCH_FAULT_WRITE: i32 = 1;
+/** batch operation: MADV_DONTNEED zap with the entry's zap flags */
+export const BATCH_ZAP: i32 = 2;
+/** batch operation: MADV_FREE */
+export const BATCH_MADV_FREE: i32 = 3;

@@ -8,13 +8,13 @@
  */
 import { CORE_ARENA_FULL, CORE_GROW_FAILED, CORE_OK, type PageTableCore } from './types.js';
 
-export const BATCH_STRIDE = 4;
-/** Entries of a batch buffer (the WASM core's is assembly/batch.ts BATCH_CAPACITY). */
-export const BATCH_CAPACITY = 1024;
-export const BATCH_FAULT_READ = 0;
-export const BATCH_FAULT_WRITE = 1;
-export const BATCH_ZAP = 2;
-export const BATCH_MADV_FREE = 3;
+// Buffer geometry and operation codes: shared with assembly/batch.ts (schema/vocab.js).
+export {
+  BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE,
+} from '../generated/vocab.js';
+import {
+  BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE,
+} from '../generated/vocab.js';
 
 /** The reference semantics of applyBatch, on any core's one-operation methods. */
 export class BatchRunner {

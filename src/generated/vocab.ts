@@ -102,3 +102,15 @@ export const MAX_GATHER_BATCH_COUNT = 19;
 export const MAX_TABLE_BATCH = 509;
 /** strides above which x86 flushes the whole TLB (tlb_single_page_flush_ceiling): 33 */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+/** entries a batch buffer holds: 1024 */
+export const BATCH_CAPACITY = 1024;
+/** f64 slots per batch entry: code, start, end, zap flags: 4 */
+export const BATCH_STRIDE = 4;
+/** batch operation: read fault over [start, end): 0 */
+export const BATCH_FAULT_READ = 0;
+/** batch operation: write fault over [start, end): 1 */
+export const BATCH_FAULT_WRITE = 1;
+/** batch operation: MADV_DONTNEED zap with the entry's zap flags: 2 */
+export const BATCH_ZAP = 2;
+/** batch operation: MADV_FREE: 3 */
+export const BATCH_MADV_FREE = 3;
