@@ -17,7 +17,9 @@
 //   weight  ns of simulated time per unit in the default cost model (src/mm/cost.ts), 0 = free
 //   doc     one line for the README
 
+// One row per line is the point of this table: prettier leaves it alone.
 /** @type {{name: string, json: string | null, unit: string, det: boolean, weight: number, doc: string}[]} */
+// prettier-ignore
 export const COUNTERS = [
   // mm->rss_stat, in the kernel's order (include/linux/mm_types_task.h).
   { name: 'RssFile', json: 'rss.filePages', unit: 'pages', det: true, weight: 0, doc: 'MM_FILEPAGES' },
@@ -100,6 +102,7 @@ export const COUNTERS = [
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).
 /** @type {{json: string, unit: string, expr: string, doc: string}[]} */
+// prettier-ignore
 export const DERIVED = [
   { json: 'vmPteKb', unit: 'kB', expr: '(s.NrPte + s.NrPmd + s.NrPud) * 4', doc: 'VmPTE after the last operation, before exit: (PTE + PMD + PUD tables) x 4 kB, as `mm_pgtables_bytes`' },
   { json: 'peakVmPteKb', unit: 'kB', expr: 's.PeakPgtables * 4', doc: 'the highest VmPTE during the run' },
@@ -115,6 +118,7 @@ export const DERIVED = [
 // Fields of `run --json` the run itself fills in (not counters of the core). `type` is the
 // JSON type; number and boolean fields with det: true are part of the bench's counters.
 /** @type {{json: string, type: 'number' | 'boolean' | 'string' | 'array' | 'object', unit: string, det: boolean, bench?: false, doc: string}[]} */
+// prettier-ignore
 export const RUN_FIELDS = [
   { json: 'schemaVersion', type: 'number', unit: '', det: true, bench: false, doc: 'this schema\'s version (see below)' },
   { json: 'source', type: 'string', unit: '', det: true, doc: 'workload name or trace path' },

@@ -4,8 +4,17 @@
 
 /** What an entry is, as the zap loop tells kinds apart (`enum EntryKind`). */
 export const ENTRY_KINDS = [
-  ['None', 0], ['Page', 1], ['ZeroPage', 2], ['Swap', 3], ['Migration', 4], ['DevicePrivate', 5],
-  ['DeviceExclusive', 6], ['UffdWpMarker', 7], ['GuardMarker', 8], ['Hwpoison', 9], ['PoisonedMarker', 10],
+  ['None', 0],
+  ['Page', 1],
+  ['ZeroPage', 2],
+  ['Swap', 3],
+  ['Migration', 4],
+  ['DevicePrivate', 5],
+  ['DeviceExclusive', 6],
+  ['UffdWpMarker', 7],
+  ['GuardMarker', 8],
+  ['Hwpoison', 9],
+  ['PoisonedMarker', 10],
   ['FilePage', 11],
 ];
 
@@ -75,6 +84,6 @@ export const CONSTANTS = [
   ['BATCH_STRIDE', '4', 'i32', 'f64 slots per batch entry: code, start, end, zap flags'],
   ['BATCH_FAULT_READ', '0', 'i32', 'batch operation: read fault over [start, end)'],
   ['BATCH_FAULT_WRITE', '1', 'i32', 'batch operation: write fault over [start, end)'],
-  ['BATCH_ZAP', '2', 'i32', 'batch operation: MADV_DONTNEED zap with the entry\'s zap flags'],
+  ['BATCH_ZAP', '2', 'i32', "batch operation: MADV_DONTNEED zap with the entry's zap flags"],
   ['BATCH_MADV_FREE', '3', 'i32', 'batch operation: MADV_FREE'],
 ];

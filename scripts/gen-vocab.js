@@ -34,7 +34,8 @@ function checkTable() {
     paths.add(f.json);
   }
   for (const d of DERIVED) {
-    for (const [, n] of d.expr.matchAll(/\bs\.([A-Za-z0-9]+)/g)) if (!names.has(n)) throw new Error(`schema/counters.js: ${d.json}: unknown counter s.${n}`);
+    for (const [, n] of d.expr.matchAll(/\bs\.([A-Za-z0-9]+)/g))
+      if (!names.has(n)) throw new Error(`schema/counters.js: ${d.json}: unknown counter s.${n}`);
   }
 }
 
@@ -93,7 +94,12 @@ function render(t, indent, leafFn, sep) {
   let out = '{\n';
   for (const [k, v] of t) {
     if (v instanceof Map) out += `${pad}  ${k}: ${render(v, indent + 1, leafFn, sep)}${sep}\n`;
-    else out += leafFn(k, v).split('\n').map((line) => `${pad}  ${line}`).join('\n') + `${sep}\n`;
+    else
+      out +=
+        leafFn(k, v)
+          .split('\n')
+          .map((line) => `${pad}  ${line}`)
+          .join('\n') + `${sep}\n`;
   }
   return out + `${pad}}`;
 }
@@ -105,7 +111,9 @@ function tsCounters() {
   ];
   // Group keys in the order of the README table: counters' groups first as they appear.
   const t = tree(counterFields);
-  let out = HEADER + `/**
+  let out =
+    HEADER +
+    `/**
  * The counter table (schema/counters.js) for TypeScript: slot names, metadata, the
  * RunResult counter fields and their builder, the bench's flat counter keys, cost weights.
  */
@@ -137,7 +145,9 @@ ${COUNTERS.map((c, i) => `  { name: '${c.name}', slot: ${i}, json: ${c.json ? `'
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
 export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
-${COUNTERS.filter((c) => c.weight !== 0).map((c) => `  ${c.name}: ${c.weight},`).join('\n')}
+${COUNTERS.filter((c) => c.weight !== 0)
+  .map((c) => `  ${c.name}: ${c.weight},`)
+  .join('\n')}
 };
 
 /** The fields of \`run --json\` that come from the counters. */

@@ -20,9 +20,16 @@ describe('resolveRunOptions', () => {
   it('a run echoes the resolved knobs', () => {
     const r = runOps(getWorkload('seed-5g').ops());
     expect(r.config).toEqual({
-      trylockFail: DEFAULTS.trylockFail, resched: DEFAULTS.resched, nowaitFail: DEFAULTS.nowaitFail, seed: DEFAULTS.seed,
-      cpus: DEFAULTS.cpus, tableFree: DEFAULTS.tableFree, tickMs: DEFAULTS.tickMs, gracePeriodMs: DEFAULTS.gracePeriodMs,
-      scanPeriodMs: DEFAULTS.scanPeriodMs, scanBytes: DEFAULTS.scanBytes,
+      trylockFail: DEFAULTS.trylockFail,
+      resched: DEFAULTS.resched,
+      nowaitFail: DEFAULTS.nowaitFail,
+      seed: DEFAULTS.seed,
+      cpus: DEFAULTS.cpus,
+      tableFree: DEFAULTS.tableFree,
+      tickMs: DEFAULTS.tickMs,
+      gracePeriodMs: DEFAULTS.gracePeriodMs,
+      scanPeriodMs: DEFAULTS.scanPeriodMs,
+      scanBytes: DEFAULTS.scanBytes,
     });
     expect([r.strategy, r.path, r.core, r.source]).toEqual([DEFAULTS.strategy, DEFAULTS.path, DEFAULTS.core, DEFAULTS.source]);
   });
@@ -37,8 +44,22 @@ describe('resolveRunOptions', () => {
   it('the CLI help shows the DEFAULTS values', () => {
     const run = buildProgram(() => {}).commands.find((c) => c.name() === 'run')!;
     const defaults = Object.fromEntries(run.options.map((o) => [o.attributeName(), o.defaultValue]));
-    for (const k of ['strategy', 'path', 'core', 'wasm', 'trylockFail', 'resched', 'nowaitFail', 'seed', 'cpus', 'tableFree',
-      'tickMs', 'gracePeriodMs', 'scanPeriodMs', 'scanBytes'] as const) {
+    for (const k of [
+      'strategy',
+      'path',
+      'core',
+      'wasm',
+      'trylockFail',
+      'resched',
+      'nowaitFail',
+      'seed',
+      'cpus',
+      'tableFree',
+      'tickMs',
+      'gracePeriodMs',
+      'scanPeriodMs',
+      'scanBytes',
+    ] as const) {
       expect([k, defaults[k]]).toEqual([k, DEFAULTS[k]]);
     }
   });

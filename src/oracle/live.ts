@@ -168,14 +168,15 @@ function checkNumber(n: number, what: string, op: Op, i: number): void {
  * checking what the helper cannot represent (negative or unsafe numbers, unknown words).
  */
 export function helperTraceText(ops: readonly Op[]): string {
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as Op;
+  for (const [i, op] of ops.entries()) {
     checkNumber(op.addr, 'addr', op, i);
     checkNumber(op.len, 'len', op, i);
-    if (op.kind === 'touch' && op.access !== 'write' && op.access !== 'read') {
+    // Checked although typed: ops may come from JavaScript callers.
+    const word: string = op.kind === 'touch' ? op.access : op.kind === 'madvise' ? op.advice : '';
+    if (op.kind === 'touch' && word !== 'write' && word !== 'read') {
       throw new RangeError(`op #${i} (touch): access must be "write" or "read"`);
     }
-    if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') {
+    if (op.kind === 'madvise' && word !== 'dontneed' && word !== 'free') {
       throw new RangeError(`op #${i} (madvise): advice must be "dontneed" or "free"`);
     }
   }
