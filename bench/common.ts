@@ -18,7 +18,7 @@ export function benchArgs<N extends string, S extends string>(
   for (const k of [...Object.keys(numbers), ...Object.keys(strings)]) options[k] = { type: 'string' };
   let values: Record<string, string | undefined>;
   try {
-    values = parseArgs({ options, strict: true }).values as Record<string, string | undefined>;
+    values = parseArgs({ options, strict: true }).values;
   } catch (e) {
     return fail((e as Error).message);
   }

@@ -50,13 +50,20 @@ try {
   const simMedian = median(simMs);
   const ratio = live.ms / simMedian;
   const runRatio = live.ms / median(runWallMs);
-  console.log(`ratio live / simulated: ${ratio.toFixed(0)}x (target >= 100x); the run itself (wallMs ${median(runWallMs).toFixed(1)} ms): ${runRatio.toFixed(0)}x (target >= 300x)`);
+  console.log(
+    `ratio live / simulated: ${ratio.toFixed(0)}x (target >= 100x); the run itself (wallMs ${median(runWallMs).toFixed(1)} ms): ${runRatio.toFixed(0)}x (target >= 300x)`,
+  );
   console.log(`VmPTE simulated ${sim.vmPteKb} kB, live ${live.json.vmPteKb ?? '?'} kB`);
   writeResults(out, {
-    schemaVersion: 1, date: new Date().toISOString(), node: process.version, trace: 'seed',
+    schemaVersion: 1,
+    date: new Date().toISOString(),
+    node: process.version,
+    trace: 'seed',
     simulated: { command: 'ptreclaim run seed --json', runsMs: simMs, medianMs: simMedian, vmPteKb: sim.vmPteKb },
     live: { command: 'ptreclaim oracle --trace seed.trace --json', ms: live.ms, vmPteKb: live.json.vmPteKb },
-    ratio, target: 100, met: ratio >= 100,
+    ratio,
+    target: 100,
+    met: ratio >= 100,
     run: { runWallMs, medianMs: median(runWallMs), ratio: runRatio, target: 300, met: runRatio >= 300 },
     loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
   });

@@ -17,8 +17,11 @@ export function writeFaultTrace(path: string, ops: number, seed = 1): number {
   const rng = new Rng(seed);
   const fd = openSync(path, 'w');
   let bytes = 0;
-  let chunk: string[] = [`# fault-granular trace: ${ops} ops, seed ${seed} (bench/gen-fault-trace.ts)`, 'version 1',
-    `mmap 0x${FAULT_TRACE_BASE.toString(16)} 0x${FAULT_TRACE_BYTES.toString(16)}`];
+  let chunk: string[] = [
+    `# fault-granular trace: ${ops} ops, seed ${seed} (bench/gen-fault-trace.ts)`,
+    'version 1',
+    `mmap 0x${FAULT_TRACE_BASE.toString(16)} 0x${FAULT_TRACE_BYTES.toString(16)}`,
+  ];
   const flush = () => {
     const text = chunk.join('\n') + '\n';
     bytes += writeSync(fd, text);

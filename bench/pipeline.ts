@@ -26,15 +26,17 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '5' }, sizes: { type: 'string', default: '1000000' },
-    oracle: { type: 'string', default: '1' }, json: { type: 'string', default: 'bench/results/pipeline.json' },
+    runs: { type: 'string', default: '5' },
+    sizes: { type: 'string', default: '1000000' },
+    oracle: { type: 'string', default: '1' },
+    json: { type: 'string', default: 'bench/results/pipeline.json' },
     dir: { type: 'string', default: join(tmpdir(), 'ptreclaim-pipeline') },
   },
 });
 const runs = Number(values.runs);
-const sizes = values.sizes!.split(',').map(Number);
+const sizes = values.sizes.split(',').map(Number);
 const bin = join(packageRoot(), 'bin', 'ptreclaim.js');
-mkdirSync(values.dir!, { recursive: true });
+mkdirSync(values.dir, { recursive: true });
 
 interface ProcessRun {
   ms: number;
@@ -71,7 +73,7 @@ function runProcess(argv: string[]): Promise<ProcessRun> {
 }
 
 function traceFor(ops: number): string {
-  const path = join(values.dir!, `fault-${ops}.trace`);
+  const path = join(values.dir, `fault-${ops}.trace`);
   if (!existsSync(path)) {
     process.stderr.write(`generating ${path} ...\n`);
     writeFaultTrace(`${path}.part`, ops, 1);
@@ -82,7 +84,9 @@ function traceFor(ops: number): string {
 
 const node = process.execPath;
 const out: Record<string, unknown> = {
-  schemaVersion: 1, date: new Date().toISOString(), node: process.version,
+  schemaVersion: 1,
+  date: new Date().toISOString(),
+  node: process.version,
   loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
 };
 
@@ -104,11 +108,19 @@ const out: Record<string, unknown> = {
   }
   const extra = median(cli) - median(bare);
   out.startup = {
-    command: 'ptreclaim --version', runsMs: cli, medianMs: median(cli), cpuMs: median(cliCpu),
-    baseline: { command: 'node -e 0', runsMs: bare, medianMs: median(bare), cpuMs: median(bareCpu) }, extraMs: extra,
-    extraCpuMs: median(cliCpu) - median(bareCpu), targetMs: 30, met: extra <= 30,
+    command: 'ptreclaim --version',
+    runsMs: cli,
+    medianMs: median(cli),
+    cpuMs: median(cliCpu),
+    baseline: { command: 'node -e 0', runsMs: bare, medianMs: median(bare), cpuMs: median(bareCpu) },
+    extraMs: extra,
+    extraCpuMs: median(cliCpu) - median(bareCpu),
+    targetMs: 30,
+    met: extra <= 30,
   };
-  console.log(`ptreclaim --version ${median(cli).toFixed(1)} ms vs node -e 0 ${median(bare).toFixed(1)} ms: +${extra.toFixed(1)} ms (target <= 30); CPU ${median(cliCpu).toFixed(0)} vs ${median(bareCpu).toFixed(0)} ms`);
+  console.log(
+    `ptreclaim --version ${median(cli).toFixed(1)} ms vs node -e 0 ${median(bare).toFixed(1)} ms: +${extra.toFixed(1)} ms (target <= 30); CPU ${median(cliCpu).toFixed(0)} vs ${median(bareCpu).toFixed(0)} ms`,
+  );
 }
 
 // 2. Peak RSS beyond the arena, per trace size; the first size is also timed against the kernel.
@@ -128,24 +140,43 @@ for (const [k, ops] of sizes.entries()) {
   const arenaKb = result.arena.memoryBytes / 1024;
   const beyondMiB = (peakRssKb - arenaKb) / 1024;
   const row: Record<string, unknown> = {
-    ops, bytes, command: `ptreclaim run --trace ${trace} --json`, runsMs: sim.map((r) => r.ms), medianMs: median(sim.map((r) => r.ms)),
-    cpuS: median(sim.map((r) => r.cpuS)), runWallMs: result.wallMs, peakRssKb, arenaMemoryKb: arenaKb, beyondArenaMiB: beyondMiB, targetMiB: 200, met: beyondMiB <= 200,
+    ops,
+    bytes,
+    command: `ptreclaim run --trace ${trace} --json`,
+    runsMs: sim.map((r) => r.ms),
+    medianMs: median(sim.map((r) => r.ms)),
+    cpuS: median(sim.map((r) => r.cpuS)),
+    runWallMs: result.wallMs,
+    peakRssKb,
+    arenaMemoryKb: arenaKb,
+    beyondArenaMiB: beyondMiB,
+    targetMiB: 200,
+    met: beyondMiB <= 200,
   };
-  console.log(`${ops} ops (${(bytes / 1e6).toFixed(0)} MB): run --trace ${median(sim.map((r) => r.ms)).toFixed(0)} ms (CPU ${median(sim.map((r) => r.cpuS)).toFixed(2)} s; run itself ${result.wallMs.toFixed(0)} ms), peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB, arena ${(arenaKb / 1024).toFixed(0)} MiB: ${beyondMiB.toFixed(0)} MiB beyond (target <= 200)`);
+  console.log(
+    `${ops} ops (${(bytes / 1e6).toFixed(0)} MB): run --trace ${median(sim.map((r) => r.ms)).toFixed(0)} ms (CPU ${median(sim.map((r) => r.cpuS)).toFixed(2)} s; run itself ${result.wallMs.toFixed(0)} ms), peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB, arena ${(arenaKb / 1024).toFixed(0)} MiB: ${beyondMiB.toFixed(0)} MiB beyond (target <= 200)`,
+  );
   if (live.length) {
     const liveMs = median(live.map((r) => r.ms));
     const ratio = liveMs / median(sim.map((r) => r.ms));
     const cpuRatio = median(live.map((r) => r.cpuS)) / median(sim.map((r) => r.cpuS));
     row.oracle = {
-      command: `ptreclaim oracle --trace ${trace} --json`, runsMs: live.map((r) => r.ms), medianMs: liveMs, cpuS: median(live.map((r) => r.cpuS)),
-      ratio, cpuRatio, target: 10, met: ratio >= 10,
+      command: `ptreclaim oracle --trace ${trace} --json`,
+      runsMs: live.map((r) => r.ms),
+      medianMs: liveMs,
+      cpuS: median(live.map((r) => r.cpuS)),
+      ratio,
+      cpuRatio,
+      target: 10,
+      met: ratio >= 10,
     };
-    console.log(`  oracle --trace ${liveMs.toFixed(0)} ms (CPU ${median(live.map((r) => r.cpuS)).toFixed(2)} s): run is ${ratio.toFixed(1)}x faster in wall time (target >= 10x), ${cpuRatio.toFixed(1)}x in CPU`);
+    console.log(
+      `  oracle --trace ${liveMs.toFixed(0)} ms (CPU ${median(live.map((r) => r.cpuS)).toFixed(2)} s): run is ${ratio.toFixed(1)}x faster in wall time (target >= 10x), ${cpuRatio.toFixed(1)}x in CPU`,
+    );
   }
   memory.push(row);
 }
 out.traces = memory;
 out.loadavgAfter = readFileSync('/proc/loadavg', 'utf8').trim();
-writeResults(values.json!, out);
+writeResults(values.json, out);
 console.log(`wrote ${values.json}`);
-

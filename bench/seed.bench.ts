@@ -26,11 +26,21 @@ for (const strategy of ['none', 'pt-reclaim'] as const) {
 await bench.run();
 
 const rows = bench.tasks.map((t) => {
-  const r = t.result as { latency: { mean: number; p50: number; p99: number; min: number; max: number; rme: number; samplesCount: number; samples?: number[] } };
+  const r = t.result as {
+    latency: { mean: number; p50: number; p99: number; min: number; max: number; rme: number; samplesCount: number; samples?: number[] };
+  };
   const run = last[t.name]!;
   return {
     name: t.name,
-    latencyMs: { mean: r.latency.mean, median: r.latency.p50, p99: r.latency.p99, min: r.latency.min, max: r.latency.max, rme: r.latency.rme, samples: r.latency.samplesCount },
+    latencyMs: {
+      mean: r.latency.mean,
+      median: r.latency.p50,
+      p99: r.latency.p99,
+      min: r.latency.min,
+      max: r.latency.max,
+      rme: r.latency.rme,
+      samples: r.latency.samplesCount,
+    },
     opsPerSec: run.ops / (r.latency.p50 / 1000),
     vmPteKb: run.vmPteKb,
     peakVmPteKb: run.peakVmPteKb,
@@ -40,10 +50,17 @@ const rows = bench.tasks.map((t) => {
   };
 });
 for (const r of rows) {
-  console.log(`${r.name.padEnd(24)} median ${r.latencyMs.median.toFixed(1)} ms  (min ${r.latencyMs.min.toFixed(1)}, p99 ${r.latencyMs.p99.toFixed(1)}, ±${r.latencyMs.rme.toFixed(1)}%, n=${r.latencyMs.samples})  ${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s  VmPTE ${r.vmPteKb} kB`);
+  console.log(
+    `${r.name.padEnd(24)} median ${r.latencyMs.median.toFixed(1)} ms  (min ${r.latencyMs.min.toFixed(1)}, p99 ${r.latencyMs.p99.toFixed(1)}, ±${r.latencyMs.rme.toFixed(1)}%, n=${r.latencyMs.samples})  ${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s  VmPTE ${r.vmPteKb} kB`,
+  );
 }
 writeResults(out, {
-  schemaVersion: 1, benchmark: 'seed', date: new Date().toISOString(), node: process.version,
-  wasmSha256: wasmBuildHash(), timeMs, results: rows,
+  schemaVersion: 1,
+  benchmark: 'seed',
+  date: new Date().toISOString(),
+  node: process.version,
+  wasmSha256: wasmBuildHash(),
+  timeMs,
+  results: rows,
 });
 console.log(`wrote ${out}`);

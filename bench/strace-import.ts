@@ -33,10 +33,21 @@ for (let r = 0; r < runs; r++) {
 times.sort((a, b) => a - b);
 cpu.sort((a, b) => a - b);
 const result = {
-  schemaVersion: 1, date: new Date().toISOString(), node: process.version,
-  calls, seed, runs, logBytes: Buffer.byteLength(log), logLines: log.split('\n').length - 1, ops, mmapsImported: liveRanges,
-  medianMs: times[Math.floor(times.length / 2)]!, minMs: times[0]!, maxMs: times[times.length - 1]!,
-  medianCpuMs: cpu[Math.floor(cpu.length / 2)]!, targetMs: 5000,
+  schemaVersion: 1,
+  date: new Date().toISOString(),
+  node: process.version,
+  calls,
+  seed,
+  runs,
+  logBytes: Buffer.byteLength(log),
+  logLines: log.split('\n').length - 1,
+  ops,
+  mmapsImported: liveRanges,
+  medianMs: times[Math.floor(times.length / 2)]!,
+  minMs: times[0]!,
+  maxMs: times[times.length - 1]!,
+  medianCpuMs: cpu[Math.floor(cpu.length / 2)]!,
+  targetMs: 5000,
 };
 console.log(JSON.stringify(result));
 writeResults(out, result);

@@ -42,7 +42,9 @@ export function generateStraceLog(calls: number, seed: number): string {
       } else lines.push(`${head}${call}) = ${hex(BASE + SLOT * slot)}`);
     } else if (r < 0.7) {
       const slot = live[rng.int(live.length)]!;
-      lines.push(`${head}madvise(${hex(BASE + SLOT * slot)}, ${4096 * (1 + rng.int(4))}, ${rng.next() < 0.8 ? 'MADV_DONTNEED' : 'MADV_FREE'}) = 0`);
+      lines.push(
+        `${head}madvise(${hex(BASE + SLOT * slot)}, ${4096 * (1 + rng.int(4))}, ${rng.next() < 0.8 ? 'MADV_DONTNEED' : 'MADV_FREE'}) = 0`,
+      );
     } else if (r < 0.95) {
       const k = rng.int(live.length);
       const slot = live[k]!;

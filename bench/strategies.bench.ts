@@ -43,7 +43,22 @@ const rows = bench.tasks.map((t) => {
   const r = last[t.name]!;
   const c = CASES.find((x) => x.name === t.name)!;
   const reclaimed = r.reclaim.fast + r.reclaim.slow + r.reclaim.scan + r.reclaim.refcount;
-  return { name: t.name, workload: c.workload, meanMs: lat.mean, p50Ms: lat.p50, rmePct: lat.rme, samples: lat.samplesCount, reclaimed, entriesRead: r.entriesReadTotal, entriesReadPerTable: reclaimed ? r.entriesReadTotal / reclaimed : null, tlbFlushes: r.tlb.ranged + r.tlb.full, ipis: r.tlb.ipis, refcountAtomics: r.refcountAtomics, vmPteKb: r.vmPteKb, peakRealPgtablesKb: r.peakRealPgtablesKb };
+  return {
+    name: t.name,
+    workload: c.workload,
+    meanMs: lat.mean,
+    p50Ms: lat.p50,
+    rmePct: lat.rme,
+    samples: lat.samplesCount,
+    reclaimed,
+    entriesRead: r.entriesReadTotal,
+    entriesReadPerTable: reclaimed ? r.entriesReadTotal / reclaimed : null,
+    tlbFlushes: r.tlb.ranged + r.tlb.full,
+    ipis: r.tlb.ipis,
+    refcountAtomics: r.refcountAtomics,
+    vmPteKb: r.vmPteKb,
+    peakRealPgtablesKb: r.peakRealPgtablesKb,
+  };
 });
 // Whole-run wall time divided by tables reclaimed: an upper bound per table (faults, the
 // driver and the zap are included); entries read per table is the exact, host-free figure.
@@ -57,7 +72,9 @@ const result = {
 };
 writeResults(out, result);
 for (const r of withCost) {
-  console.log(`${r.name.padEnd(32)} ${r.meanMs.toFixed(1).padStart(8)} ms  reclaimed ${String(r.reclaimed).padStart(5)}  ` +
-    `entries read/table ${r.entriesReadPerTable?.toFixed(0) ?? '-'}  wall ns/table ${r.wallNsPerReclaimedTable?.toFixed(0) ?? '-'}`);
+  console.log(
+    `${r.name.padEnd(32)} ${r.meanMs.toFixed(1).padStart(8)} ms  reclaimed ${String(r.reclaimed).padStart(5)}  ` +
+      `entries read/table ${r.entriesReadPerTable?.toFixed(0) ?? '-'}  wall ns/table ${r.wallNsPerReclaimedTable?.toFixed(0) ?? '-'}`,
+  );
 }
 console.log(`checker overhead: x${result.checkerOverhead.factor.toFixed(2)}; wrote ${out}`);

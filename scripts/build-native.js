@@ -58,9 +58,7 @@ function main() {
   const force = process.argv.includes('--force');
   const compiler = which('cc') ?? which('gcc');
   if (!compiler) {
-    console.log(
-      'build-native: no C compiler (cc or gcc) found on PATH; the live-kernel oracle is unavailable (skipping native build).',
-    );
+    console.log('build-native: no C compiler (cc or gcc) found on PATH; the live-kernel oracle is unavailable (skipping native build).');
     return 0;
   }
 
@@ -84,9 +82,7 @@ function main() {
     console.log(`build-native: ${compiler} ${args.join(' ')}`);
     const r = spawnSync(compiler, args, { cwd: ROOT, stdio: 'inherit' });
     if (r.error || r.status !== 0) {
-      console.error(
-        `build-native: compiling ${t.source} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`})`,
-      );
+      console.error(`build-native: compiling ${t.source} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`})`);
       failed++;
     }
   }

@@ -99,7 +99,11 @@ export const BENCH_OPTIONS_SCHEMA = {
     heapBytes: { type: 'integer', minimum: 4 * 2 ** 20, multipleOf: 4096 },
     churn: { type: 'integer', minimum: 1 },
     timelinePoints: { type: 'integer', minimum: 2 },
-    shard: { type: 'object', required: ['index', 'count'], properties: { index: { type: 'integer', minimum: 1 }, count: { type: 'integer', minimum: 1 } } },
+    shard: {
+      type: 'object',
+      required: ['index', 'count'],
+      properties: { index: { type: 'integer', minimum: 1 }, count: { type: 'integer', minimum: 1 } },
+    },
     cpuProfDir: str,
     heapProfDir: str,
     wasm: { const: 'release' },
@@ -115,7 +119,10 @@ export const KERNEL_OPTIONS_SCHEMA = {
     samples: { type: 'integer', minimum: 1, maximum: 1000 },
     minNs: { type: 'number', exclusiveMinimum: 0 },
     warmupNs: { type: 'number', minimum: 0 },
-    tables: { type: 'object', properties: { 'in-cache': { type: 'integer', minimum: 1 }, 'out-of-cache': { type: 'integer', minimum: 1 } } },
+    tables: {
+      type: 'object',
+      properties: { 'in-cache': { type: 'integer', minimum: 1 }, 'out-of-cache': { type: 'integer', minimum: 1 } },
+    },
     cpu: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 0 }] },
   },
 } as const;
@@ -143,7 +150,18 @@ const validateStraceOptions = ajv.compile(STRACE_OPTIONS_SCHEMA);
 const validateMergeInputs = ajv.compile(MERGE_INPUTS_SCHEMA);
 
 const shown = (v: unknown): string => {
-  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : typeof v === 'object' ? (Array.isArray(v) ? 'an array' : v === null ? 'null' : 'an object') : String(v);
+  const s =
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : v === undefined
+        ? 'undefined'
+        : typeof v === 'object'
+          ? Array.isArray(v)
+            ? 'an array'
+            : v === null
+              ? 'null'
+              : 'an object'
+          : String(v);
   return s.length > 60 ? `${s.slice(0, 60)}...` : s;
 };
 
@@ -172,7 +190,8 @@ function describe(fn: string, where: string, data: unknown, e: ErrorObject | und
 }
 
 function check<T>(validate: ValidateFunction, fn: string, where: string, data: unknown): T {
-  if (!validate(data)) throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
+  if (!validate(data))
+    throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
   return data as T;
 }
 
@@ -199,7 +218,9 @@ export function checkRunArgs(fn: string, ops: unknown, opts: unknown): Iterable<
     return ops as Op[];
   }
   if (ops === null || typeof ops !== 'object' || typeof (ops as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
-    throw new UsageError(`${fn}: ops must be an array (or iterable) of operations such as { kind: 'mmap', addr: 0x7f0000000000, len: 0x200000 }, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`);
+    throw new UsageError(
+      `${fn}: ops must be an array (or iterable) of operations such as { kind: 'mmap', addr: 0x7f0000000000, len: 0x200000 }, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`,
+    );
   }
   return (function* () {
     let i = 0;
@@ -222,14 +243,19 @@ export function checkMergeInputs(inputs: unknown): void {
 
 /** parseTrace(text, file): the parser itself reports syntax; this only checks the argument types. */
 export function checkParseTraceArgs(text: unknown, file: unknown): void {
-  if (typeof text !== 'string') throw new UsageError(`parseTrace: text must be the trace as a string, not ${typeof text === 'object' ? shown(text) : `${typeof text} ${shown(text)}`}`);
-  if (file !== undefined && typeof file !== 'string') throw new UsageError(`parseTrace: file must be a string naming the trace, not ${shown(file)}`);
+  if (typeof text !== 'string')
+    throw new UsageError(
+      `parseTrace: text must be the trace as a string, not ${typeof text === 'object' ? shown(text) : `${typeof text} ${shown(text)}`}`,
+    );
+  if (file !== undefined && typeof file !== 'string')
+    throw new UsageError(`parseTrace: file must be a string naming the trace, not ${shown(file)}`);
 }
 
 export function checkBenchOptions(o: unknown): void {
   check(validateBenchOptions, 'runBench', 'options', o);
   const shard = (o as { shard?: { index: number; count: number } }).shard;
-  if (shard && shard.index > shard.count) throw new UsageError(`runBench: options.shard ${shard.index}/${shard.count}: the index must be at most the count`);
+  if (shard && shard.index > shard.count)
+    throw new UsageError(`runBench: options.shard ${shard.index}/${shard.count}: the index must be at most the count`);
 }
 
 export function checkKernelOptions(o: unknown): void {
@@ -248,7 +274,8 @@ export function checkValidateTargets(targets: unknown): void {
 
 /** runOracle(ops): the live replay takes only an array of valid ops. */
 export function checkOracleOps(ops: unknown): void {
-  if (!Array.isArray(ops)) throw new UsageError(`runOracle: ops must be an array of operations, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`);
+  if (!Array.isArray(ops))
+    throw new UsageError(`runOracle: ops must be an array of operations, not ${typeof ops === 'string' ? 'a string' : shown(ops)}`);
   if (!checkedArrays.has(ops)) {
     check(validateOps, 'runOracle', 'ops', ops);
     checkedArrays.add(ops);

@@ -55,7 +55,8 @@ export function parseSizeArg(text: string, flag: string, min = 1, max = Number.M
 
 export const parseSeedArg = (text: string, flag = '--seed') => parseIntegerArg(text, flag, 0, SEED_MAX);
 export const parseCpusArg = (text: string, flag = '--cpus') => parseIntegerArg(text, flag, 1, CPUS_MAX);
-export const parseArenaLimitArg = (text: string, flag = '--arena-limit') => parseSizeArg(text, flag, ARENA_LIMIT_MIN_BYTES, ARENA_LIMIT_MAX_BYTES);
+export const parseArenaLimitArg = (text: string, flag = '--arena-limit') =>
+  parseSizeArg(text, flag, ARENA_LIMIT_MIN_BYTES, ARENA_LIMIT_MAX_BYTES);
 export const parseProbabilityArg = (text: string, flag: string) => parseRealArg(text, flag, 0, 1, 'a probability');
 
 /** "4094.75 MiB (4293656576 bytes)": exact bytes, readable size. */

@@ -7,7 +7,15 @@ export { type Vma, VmaList, placeTopDown } from './mm/vma.js';
 export { STRATEGIES, STRATEGY_NAMES, getStrategy, parseStrategyList, type Strategy, type StrategyName } from './strategies.js';
 export { runOps, runTraceFile, runBatches, applyOp, makeCore, type RunResult, type OpError, RUN_SCHEMA_VERSION } from './run.js';
 export { resolveRunOptions, limitFramesFor, DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
-export { COUNTERS, COUNTER_KEYS, COST_WEIGHTS, buildRunCounters, flattenCounters, type CounterInfo, type RunCounters } from './generated/counters.js';
+export {
+  COUNTERS,
+  COUNTER_KEYS,
+  COST_WEIGHTS,
+  buildRunCounters,
+  flattenCounters,
+  type CounterInfo,
+  type RunCounters,
+} from './generated/counters.js';
 export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION, MAX_LINE_BYTES } from './trace/parse.js';
 export { readTraceBatches, parseTraceBytes, OpBatch } from './trace/reader.js';
 export type { Op, OpKind, Access, Advice } from './trace/ops.js';
@@ -17,17 +25,41 @@ export { type CheckViolation } from './run.js';
 export { type Violation } from './mm/checker.js';
 export { DEFAULT_COST_MODEL, type CostModel } from './mm/cost.js';
 export {
-  loadCostChoice, readCostProfile, validateCostProfile, builtinCostModel, COST_PROFILE_JSON_SCHEMA, type CostProfile, type CostChoice,
+  loadCostChoice,
+  readCostProfile,
+  validateCostProfile,
+  builtinCostModel,
+  COST_PROFILE_JSON_SCHEMA,
+  type CostProfile,
+  type CostChoice,
 } from './mm/cost-profile.js';
 export { calibrate, formatCalibration, calibrationSets, type CalibrateOptions } from './calibrate/calibrate.js';
 export { fitWeights, nnls, type FitRow, type FitResult } from './calibrate/fit.js';
 export { formatRunTable } from './report/text.js';
 export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError, InputError, OutputError, EXIT, exitCodeFor } from './errors.js';
 export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
-export { runLiveTrace, liveOracleStatus, OracleUnavailableError, TraceRefusedError, AddressInUseError, killLiveHelpers, type LiveResult, type LiveRunOptions } from './oracle/live.js';
+export {
+  runLiveTrace,
+  liveOracleStatus,
+  OracleUnavailableError,
+  TraceRefusedError,
+  AddressInUseError,
+  killLiveHelpers,
+  type LiveResult,
+  type LiveRunOptions,
+} from './oracle/live.js';
 export { hostFacts, type HostFacts } from './oracle/host.js';
 export { runOracle, type OracleResult } from './oracle/oracle.js';
-export { validateTargets, validateTrace, modelForHost, loadTargets, formatOutcome, type ValidateOutcome, type ValidateProgress, type ModelChoice } from './validate.js';
+export {
+  validateTargets,
+  validateTrace,
+  modelForHost,
+  loadTargets,
+  formatOutcome,
+  type ValidateOutcome,
+  type ValidateProgress,
+  type ModelChoice,
+} from './validate.js';
 export { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
 export { generateCorpus, generateTrace } from './corpus/generate.js';
 export { runBench, BenchCellError, type BenchEvents } from './bench/run.js';

@@ -9,8 +9,22 @@
  *   the open descriptor.
  */
 import {
-  accessSync, chmodSync, chownSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync,
-  realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats,
+  accessSync,
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { OutputError, UsageError, describeErrno } from './errors.js';

@@ -57,8 +57,16 @@ export interface RunResult extends Omit<RunCounters, 'arena'> {
   opsPerSec: number;
   /** The knobs this run used (echoed so results are self-describing). */
   config: {
-    trylockFail: number; resched: number; nowaitFail: number; seed: number; cpus: number; tableFree: TableFree;
-    tickMs: number; gracePeriodMs: number; scanPeriodMs: number; scanBytes: number;
+    trylockFail: number;
+    resched: number;
+    nowaitFail: number;
+    seed: number;
+    cpus: number;
+    tableFree: TableFree;
+    tickMs: number;
+    gracePeriodMs: number;
+    scanPeriodMs: number;
+    scanBytes: number;
   };
   /** Simulated time at the end of the run (cost model, src/mm/cost.ts). */
   simulatedMs: number;
@@ -146,8 +154,15 @@ export function runBatches(batches: Iterable<OpBatch>, options: RunOptions | Res
 function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: ResolvedRunOptions): RunResult {
   const strategy = opts.strategy;
   const config: RunResult['config'] = {
-    trylockFail: opts.trylockFail, resched: opts.resched, nowaitFail: opts.nowaitFail, seed: opts.seed, cpus: opts.cpus,
-    tableFree: opts.tableFree, tickMs: opts.tickMs, gracePeriodMs: opts.gracePeriodMs, scanPeriodMs: opts.scanPeriodMs,
+    trylockFail: opts.trylockFail,
+    resched: opts.resched,
+    nowaitFail: opts.nowaitFail,
+    seed: opts.seed,
+    cpus: opts.cpus,
+    tableFree: opts.tableFree,
+    tickMs: opts.tickMs,
+    gracePeriodMs: opts.gracePeriodMs,
+    scanPeriodMs: opts.scanPeriodMs,
     scanBytes: opts.scanBytes,
   };
   const mm = new Mm(core, opts);
@@ -179,8 +194,11 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
           if (errors.length < maxErrors) {
             const line = batch.line[failed.index];
             errors.push({
-              index: index + (failed.index - i), ...(line ? { file: batch.file, line } : {}),
-              op: OP_CODE_KINDS[batch.kind[failed.index]!]!, errno: failed.errno, detail: failed.detail,
+              index: index + (failed.index - i),
+              ...(line ? { file: batch.file, line } : {}),
+              op: OP_CODE_KINDS[batch.kind[failed.index]!]!,
+              errno: failed.errno,
+              detail: failed.detail,
             });
           }
         }
@@ -203,7 +221,8 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
       if (opts.check) {
         for (const v of mm.takeViolations()) {
           violationCount++;
-          if (violations.length < maxErrors) violations.push({ ...v, index, file: op.file, line: op.line, op: op.kind, strategy: strategy.name });
+          if (violations.length < maxErrors)
+            violations.push({ ...v, index, file: op.file, line: op.line, op: op.kind, strategy: strategy.name });
         }
       }
       if (timeline) {

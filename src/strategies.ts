@@ -69,7 +69,10 @@ export function getStrategy(name: string): Strategy {
 /** Expand "all" and comma lists into strategy names, validated. */
 export function parseStrategyList(spec: string): StrategyName[] {
   if (spec === 'all') return [...STRATEGY_NAMES];
-  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new UsageError('empty strategy list: expected a name, a comma list, or "all"');
   return names.map((n) => getStrategy(n).name as StrategyName);
 }

@@ -62,7 +62,15 @@ export interface Divergence {
 export interface ValidateOutcome {
   source: string;
   agree: boolean;
-  model: { strategy: string; zeroPage: boolean; vmPteKb: number; rssAnonKb: number; errors: { index: number; errno: string }[]; wallMs: number; exitClean: boolean };
+  model: {
+    strategy: string;
+    zeroPage: boolean;
+    vmPteKb: number;
+    rssAnonKb: number;
+    errors: { index: number; errno: string }[];
+    wallMs: number;
+    exitClean: boolean;
+  };
   kernel: { vmPteKb: number; rssAnonKb: number; errors: { index: number; errno: string }[]; wallMs: number };
   /** What differs at the end, in words; empty when they agree. */
   differences: string[];
@@ -107,7 +115,9 @@ function tracesInDir(dir: string): ValidateTarget[] {
   let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new InputError(`--dir ${dir} is not a directory`);
-    names = readdirSync(dir).filter((f) => f.endsWith('.trace')).sort();
+    names = readdirSync(dir)
+      .filter((f) => f.endsWith('.trace'))
+      .sort();
   } catch (e) {
     if (e instanceof PtreclaimError) throw e;
     throw new InputError(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -124,13 +134,19 @@ const kbPerPage = PAGE_SIZE / 1024;
 /** The model configured like the host: the same resolved options for the whole run and the bisection. */
 function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions {
   return resolveRunOptions({
-    strategy: choice.strategy, zeroPage: choice.zeroPage, core: 'wasm', wasm: 'release', maxErrors: Number.MAX_SAFE_INTEGER, source,
+    strategy: choice.strategy,
+    zeroPage: choice.zeroPage,
+    core: 'wasm',
+    wasm: 'release',
+    maxErrors: Number.MAX_SAFE_INTEGER,
+    source,
   });
 }
 
 /** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
 export async function validateTrace(
-  target: ValidateTarget, choice: ModelChoice,
+  target: ValidateTarget,
+  choice: ModelChoice,
   opts: { force?: boolean; onProgress?: (doneOps: number, totalOps: number) => void } = {},
 ): Promise<ValidateOutcome> {
   const { ops, source } = target;
@@ -138,11 +154,18 @@ export async function validateTrace(
   const model = runOps(ops, modelOptions(choice, source));
   const live = await runLiveTrace(ops, { onProgress: opts.onProgress });
   const m = {
-    strategy: model.strategy, zeroPage: choice.zeroPage, vmPteKb: model.vmPteKb, rssAnonKb: model.rss.anonPages * kbPerPage,
-    errors: model.errors.map((e) => ({ index: e.index, errno: e.errno as string })), wallMs: model.wallMs, exitClean: model.exit.clean,
+    strategy: model.strategy,
+    zeroPage: choice.zeroPage,
+    vmPteKb: model.vmPteKb,
+    rssAnonKb: model.rss.anonPages * kbPerPage,
+    errors: model.errors.map((e) => ({ index: e.index, errno: e.errno })),
+    wallMs: model.wallMs,
+    exitClean: model.exit.clean,
   };
   const k = {
-    vmPteKb: live.vmPteDeltaKb, rssAnonKb: live.rssAnonDeltaKb, errors: live.errors.map((e) => ({ index: e.index, errno: e.name })),
+    vmPteKb: live.vmPteDeltaKb,
+    rssAnonKb: live.rssAnonDeltaKb,
+    errors: live.errors.map((e) => ({ index: e.index, errno: e.name })),
     wallMs: live.wallNs / 1e6,
   };
   const differences: string[] = [];
@@ -151,7 +174,12 @@ export async function validateTrace(
   const errText = (es: { index: number; errno: string }[]) => es.map((e) => `#${e.index} ${e.errno}`).join(', ') || 'none';
   if (errText(m.errors) !== errText(k.errors)) differences.push(`failed calls: model ${errText(m.errors)}; kernel ${errText(k.errors)}`);
   const outcome: ValidateOutcome = {
-    source, agree: differences.length === 0, model: m, kernel: k, differences, sharedTables: sharedTableRanges(ops, live.helperMappings),
+    source,
+    agree: differences.length === 0,
+    model: m,
+    kernel: k,
+    differences,
+    sharedTables: sharedTableRanges(ops, live.helperMappings),
   };
   if (!outcome.agree) {
     const d = await firstDivergence(ops, choice);
@@ -173,8 +201,10 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
   const modelState = (errno?: string): ModelState => {
     const s = mm.stats();
     return {
-      vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage, rssAnonKb: s.RssAnon * kbPerPage,
-      tables: { pte: s.NrPte, pmd: s.NrPmd, pud: s.NrPud }, ...(errno ? { errno } : {}),
+      vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage,
+      rssAnonKb: s.RssAnon * kbPerPage,
+      tables: { pte: s.NrPte, pmd: s.NrPmd, pud: s.NrPud },
+      ...(errno ? { errno } : {}),
     };
   };
   let mBefore = modelState();
@@ -188,8 +218,12 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
     const kAfter: KernelState = { vmPteKb: p.vmPteKb, rssAnonKb: p.rssAnonKb, ...(ke ? { errno: ke } : {}) };
     if (mAfter.vmPteKb !== kAfter.vmPteKb || mAfter.rssAnonKb !== kAfter.rssAnonKb || mAfter.errno !== kAfter.errno) {
       return {
-        index: i, file: op.file, line: op.line, text: opText(op),
-        before: { model: mBefore, kernel: kBefore }, after: { model: mAfter, kernel: kAfter },
+        index: i,
+        file: op.file,
+        line: op.line,
+        text: opText(op),
+        before: { model: mBefore, kernel: kBefore },
+        after: { model: mAfter, kernel: kAfter },
       };
     }
     mBefore = mAfter;
@@ -229,7 +263,8 @@ export function formatOutcome(o: ValidateOutcome): string {
   }
   if (o.bisectNote) lines.push(`  bisect: ${o.bisectNote}`);
   for (const s of o.sharedTables) lines.push(`  warning: ${s}; the deltas may differ by those tables`);
-  if (!o.model.exitClean) lines.push('  warning: the simulated process failed its teardown checks (run it with `ptreclaim run` for details)');
+  if (!o.model.exitClean)
+    lines.push('  warning: the simulated process failed its teardown checks (run it with `ptreclaim run` for details)');
   return lines.join('\n');
 }
 
@@ -256,7 +291,10 @@ export interface ValidateReport {
 export async function validateTargets(
   targets: readonly ValidateTarget[],
   opts: {
-    strategy?: string; force?: boolean; onOutcome?: (o: ValidateOutcome) => void; onRefused?: (r: { source: string; reason: string }) => void;
+    strategy?: string;
+    force?: boolean;
+    onOutcome?: (o: ValidateOutcome) => void;
+    onRefused?: (r: { source: string; reason: string }) => void;
     /** Called while each trace replays on the kernel (see LiveRunOptions.onProgress). */
     onProgress?: (p: ValidateProgress) => void;
   } = {},

@@ -30,7 +30,9 @@ describe('alloc on huge heaps', () => {
     expect(e.maxTouchedBytes).toBe(20_000 * 2 ** 20); // every event allocating 1 MiB
     expect(e.expectedTouchedBytes).toBeLessThan(e.maxTouchedBytes);
     expect(e.expectedTableFrames).toBeGreaterThan(e.expectedTouchedBytes / 2 ** 21);
-    expect(describeAllocEstimate({ heapBytes: 4 * TiB, churn: 20_000 })).toMatch(/^alloc: heap 4 TiB reserves 8 TiB of VA; 20000 events write about [\d.]+ GiB \(at most 19\.5 GiB\)/);
+    expect(describeAllocEstimate({ heapBytes: 4 * TiB, churn: 20_000 })).toMatch(
+      /^alloc: heap 4 TiB reserves 8 TiB of VA; 20000 events write about [\d.]+ GiB \(at most 19\.5 GiB\)/,
+    );
   });
 
   it('refuses, before any work, a heap the address space cannot reserve and a run the arena cannot hold', () => {

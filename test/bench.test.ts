@@ -25,16 +25,28 @@ const bin = join(__dirname, '..', 'bin', 'ptreclaim.js');
 /** Small, quick options: the paths suite and a sparse shape at a tiny scale. */
 function quick(over: Partial<BenchOptions> = {}): BenchOptions {
   return {
-    ...DEFAULT_SUITE_PARAMS, suites: ['paths', 'sparse'], strategies: ['none', 'pt-reclaim'], timeMs: 5, iterations: 8,
-    warmupIterations: 1, timelinePoints: 20, wasm: 'release', scale: 1 / 65536, ...over,
+    ...DEFAULT_SUITE_PARAMS,
+    suites: ['paths', 'sparse'],
+    strategies: ['none', 'pt-reclaim'],
+    timeMs: 5,
+    iterations: 8,
+    warmupIterations: 1,
+    timelinePoints: 20,
+    wasm: 'release',
+    scale: 1 / 65536,
+    ...over,
   };
 }
 
-const deterministic = (r: BenchResults) => r.cells.map((c) => ({
-  id: c.id, counters: c.counters, checkpoints: c.checkpoints, timeline: c.timeline,
-  // Host figures (JS heap, WASM memory size) depend on the process, not on the seed.
-  memory: { ...c.memory, jsHeapUsedBytes: 0, wasmMemoryBytes: 0 },
-}));
+const deterministic = (r: BenchResults) =>
+  r.cells.map((c) => ({
+    id: c.id,
+    counters: c.counters,
+    checkpoints: c.checkpoints,
+    timeline: c.timeline,
+    // Host figures (JS heap, WASM memory size) depend on the process, not on the seed.
+    memory: { ...c.memory, jsHeapUsedBytes: 0, wasmMemoryBytes: 0 },
+  }));
 
 let whole: BenchResults;
 beforeAll(async () => {
@@ -42,12 +54,16 @@ beforeAll(async () => {
 });
 
 describe('bench harness', () => {
-  it('runs every case x strategy and reports the model\'s figures', () => {
+  it("runs every case x strategy and reports the model's figures", () => {
     expect(whole.cells.map((c) => c.id)).toEqual([
-      'paths/paths-reclaim/fast/none', 'paths/paths-reclaim/fast/pt-reclaim',
-      'paths/paths-reclaim/slow/none', 'paths/paths-reclaim/slow/pt-reclaim',
-      'paths/paths-reclaim/contended/none', 'paths/paths-reclaim/contended/pt-reclaim',
-      'sparse/sparse/none', 'sparse/sparse/pt-reclaim',
+      'paths/paths-reclaim/fast/none',
+      'paths/paths-reclaim/fast/pt-reclaim',
+      'paths/paths-reclaim/slow/none',
+      'paths/paths-reclaim/slow/pt-reclaim',
+      'paths/paths-reclaim/contended/none',
+      'paths/paths-reclaim/contended/pt-reclaim',
+      'sparse/sparse/none',
+      'sparse/sparse/pt-reclaim',
     ]);
     const fast = whole.cells.find((c) => c.id === 'paths/paths-reclaim/fast/pt-reclaim')!;
     const slow = whole.cells.find((c) => c.id === 'paths/paths-reclaim/slow/pt-reclaim')!;
@@ -102,7 +118,11 @@ describe('results files', () => {
   it('JSON validates against the schema; CSV and Markdown have a row per cell', () => {
     const json = JSON.parse(EXPORTERS.json.render(whole));
     expect(validateResults(json, 'x.json').schemaVersion).toBe(1);
-    expect(json.context).toMatchObject({ node: process.version, cores: expect.any(Number), wasmSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(json.context).toMatchObject({
+      node: process.version,
+      cores: expect.any(Number),
+      wasmSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(json.context.options).toMatchObject({ suites: ['paths', 'sparse'], seed: 1 });
     const csv = EXPORTERS.csv.render(whole).trim().split('\n');
     expect(csv).toHaveLength(whole.cells.length + 1);
@@ -123,7 +143,8 @@ describe('results files', () => {
 
 describe('compare', () => {
   const slower = (r: BenchResults, factor: number): BenchResults => ({
-    ...r, cells: r.cells.map((c) => ({ ...c, samples: c.samples.map((s, i) => s * factor + i * 1e-6) })),
+    ...r,
+    cells: r.cells.map((c) => ({ ...c, samples: c.samples.map((s, i) => s * factor + i * 1e-6) })),
   });
 
   it('flags a significant slowdown beyond the threshold and nothing else', () => {
@@ -142,7 +163,8 @@ describe('compare', () => {
     const worse = join(tmp, 'worse.json');
     writeFileSync(base, EXPORTERS.json.render(whole));
     writeFileSync(worse, EXPORTERS.json.render(slower(whole, 2)));
-    const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'compare', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, 'compare', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     const ok = run(base, base, '--fail-on-regression');
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('geomean');
@@ -159,10 +181,15 @@ describe('compare', () => {
 describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
   const opts = { alpha: 0.05, threshold: 0.05 };
   /** The same file as if run with other suite options (what --scale or --heap change). */
-  const withOption = (r: BenchResults, over: Partial<BenchOptions>): BenchResults => ({ ...r, context: { ...r.context, options: { ...r.context.options, ...over } } });
+  const withOption = (r: BenchResults, over: Partial<BenchOptions>): BenchResults => ({
+    ...r,
+    context: { ...r.context, options: { ...r.context.options, ...over } },
+  });
 
   it('files whose options change what a cell measures are incomparable: the message names the field', () => {
-    expect(() => compareResults(whole, withOption(whole, { scale: 1 / 2048 }), opts)).toThrow(/compare: the files measure different things: option scale differs \(1\/65536 vs 1\/2048\)/);
+    expect(() => compareResults(whole, withOption(whole, { scale: 1 / 2048 }), opts)).toThrow(
+      /compare: the files measure different things: option scale differs \(1\/65536 vs 1\/2048\)/,
+    );
     expect(() => compareResults(whole, withOption(whole, { heapBytes: 2 ** 30 }), opts)).toThrow(/option heapBytes differs/);
     expect(() => compareResults(whole, withOption(whole, { strategies: ['pt-reclaim'] }), opts)).toThrow(/option strategies differs/);
     expect(() => compareResults(whole, withOption(whole, { seed: 2 }), opts)).toThrow(/option seed differs \(1 vs 2\)/);
@@ -180,11 +207,51 @@ describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
       return r;
     };
     const id = whole.cells[1]!.id;
-    expect(() => compareResults(whole, bad((r) => { r.cells[1]!.samples[0] = 0; }), opts)).toThrow(new RegExp(`compareResults: new: not a valid ptreclaim results file: cells\\.1\\.samples\\.0 must be >= 0.000001, not 0 \\(cell ${id}\\)`));
-    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = -3; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be >= 0\.000001/);
-    expect(() => validateResults(bad((r) => { r.cells[1]!.samples[2] = NaN; }), 'n.json')).toThrow(/n\.json: .*cells\.1\.samples\.2 must be .*, not NaN \(cell /);
-    expect(() => validateResults(bad((r) => { r.cells[3]!.id = r.cells[1]!.id; }), 'd.json')).toThrow(new RegExp(`d\\.json: .*cells\\.1 and cells\\.3 have the same id "${id}"`));
-    expect(() => validateResults(bad((r) => { delete (r.cells[2] as Partial<CellResult>).memory; }), 'm.json')).toThrow(/m\.json: .*cells\.2 must have required property 'memory' \(cell /);
+    expect(() =>
+      compareResults(
+        whole,
+        bad((r) => {
+          r.cells[1]!.samples[0] = 0;
+        }),
+        opts,
+      ),
+    ).toThrow(
+      new RegExp(
+        `compareResults: new: not a valid ptreclaim results file: cells\\.1\\.samples\\.0 must be >= 0.000001, not 0 \\(cell ${id}\\)`,
+      ),
+    );
+    expect(() =>
+      validateResults(
+        bad((r) => {
+          r.cells[1]!.samples[2] = -3;
+        }),
+        'n.json',
+      ),
+    ).toThrow(/n\.json: .*cells\.1\.samples\.2 must be >= 0\.000001/);
+    expect(() =>
+      validateResults(
+        bad((r) => {
+          r.cells[1]!.samples[2] = NaN;
+        }),
+        'n.json',
+      ),
+    ).toThrow(/n\.json: .*cells\.1\.samples\.2 must be .*, not NaN \(cell /);
+    expect(() =>
+      validateResults(
+        bad((r) => {
+          r.cells[3]!.id = r.cells[1]!.id;
+        }),
+        'd.json',
+      ),
+    ).toThrow(new RegExp(`d\\.json: .*cells\\.1 and cells\\.3 have the same id "${id}"`));
+    expect(() =>
+      validateResults(
+        bad((r) => {
+          delete (r.cells[2] as Partial<CellResult>).memory;
+        }),
+        'm.json',
+      ),
+    ).toThrow(/m\.json: .*cells\.2 must have required property 'memory' \(cell /);
   });
 
   it('a partial input is said in the output', () => {
@@ -195,11 +262,31 @@ describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
   });
 
   it('CLI: bench sparse at two scales then compare --fail-on-regression exits 2 naming the scale', () => {
-    const runBin = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const runBin = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     const a = join(tmp, 's8192.json');
     const b = join(tmp, 's2048.json');
-    for (const [scale, f] of [['1/8192', a], ['1/2048', b]] as const) {
-      const r = runBin('bench', 'sparse', '--scale', scale, '--strategy', 'none', '--iterations', '2', '--warmup', '0', '--time', '1', '-q', '--json', f);
+    for (const [scale, f] of [
+      ['1/8192', a],
+      ['1/2048', b],
+    ] as const) {
+      const r = runBin(
+        'bench',
+        'sparse',
+        '--scale',
+        scale,
+        '--strategy',
+        'none',
+        '--iterations',
+        '2',
+        '--warmup',
+        '0',
+        '--time',
+        '1',
+        '-q',
+        '--json',
+        f,
+      );
       expect(r.status, r.stderr).toBe(0);
     }
     const r = runBin('compare', a, b, '--fail-on-regression');
@@ -210,11 +297,26 @@ describe('compare refuses what it cannot compare (issue 11 item 4)', () => {
 
 describe('merge', () => {
   it('shards of different counts: the message says the counts differ (not "given twice")', () => {
-    const s13: BenchResults = { ...whole, partial: true, partialReason: 'shard 1/3', context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 3 } } }, cells: whole.cells.slice(0, 3) };
-    const s12: BenchResults = { ...whole, partial: true, partialReason: 'shard 1/2', context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 2 } } }, cells: whole.cells.slice(4, 6) };
-    expect(() => mergeResults([{ path: 'a.json', results: s13 }, { path: 'b.json', results: s12 }])).toThrow(
-      /merge: b\.json is shard 1\/2 but a\.json is shard 1\/3: shards of one sweep share the count N of --shard K\/N/,
-    );
+    const s13: BenchResults = {
+      ...whole,
+      partial: true,
+      partialReason: 'shard 1/3',
+      context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 3 } } },
+      cells: whole.cells.slice(0, 3),
+    };
+    const s12: BenchResults = {
+      ...whole,
+      partial: true,
+      partialReason: 'shard 1/2',
+      context: { ...whole.context, options: { ...whole.context.options, shard: { index: 1, count: 2 } } },
+      cells: whole.cells.slice(4, 6),
+    };
+    expect(() =>
+      mergeResults([
+        { path: 'a.json', results: s13 },
+        { path: 'b.json', results: s12 },
+      ]),
+    ).toThrow(/merge: b\.json is shard 1\/2 but a\.json is shard 1\/3: shards of one sweep share the count N of --shard K\/N/);
   });
 });
 
@@ -222,16 +324,20 @@ describe('profiling', () => {
   it('--cpu-prof writes one profile per cell whose nodes name the WASM functions', async () => {
     const dir = join(tmp, 'prof');
     // Long enough that the 100 us sampler lands in WASM code many times (the loops are fast).
-    const r = await runBench(quick({ suites: ['paths'], strategies: ['pt-reclaim'], cpuProfDir: dir, heapProfDir: dir, timeMs: 300, iterations: 50 }));
+    const r = await runBench(
+      quick({ suites: ['paths'], strategies: ['pt-reclaim'], cpuProfDir: dir, heapProfDir: dir, timeMs: 300, iterations: 50 }),
+    );
     expect(r.cells.every((c) => c.profiles?.cpu && c.profiles.heap)).toBe(true);
     const files = readdirSync(dir).sort();
     expect(files).toContain('paths-paths-reclaim-slow-pt-reclaim.cpuprofile');
     expect(files).toContain('paths-paths-reclaim-slow-pt-reclaim.heapprofile');
-    const wasmNames = files.filter((f) => f.endsWith('.cpuprofile')).flatMap((f) => {
-      const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { nodes: { callFrame: { functionName: string; url: string } }[] };
-      return profile.nodes.filter((n) => n.callFrame.url.startsWith('wasm://')).map((n) => n.callFrame.functionName);
-    });
+    const wasmNames = files
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .flatMap((f) => {
+        const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { nodes: { callFrame: { functionName: string; url: string } }[] };
+        return profile.nodes.filter((n) => n.callFrame.url.startsWith('wasm://')).map((n) => n.callFrame.functionName);
+      });
     expect(wasmNames.some((n) => /^assembly\/\w+\/\w+/.test(n))).toBe(true);
-    expect(wasmNames.every((n) => !/^wasm-function\[/.test(n))).toBe(true);
+    expect(wasmNames.every((n) => !n.startsWith('wasm-function['))).toBe(true);
   });
 });

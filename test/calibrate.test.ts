@@ -13,7 +13,12 @@ import { FIT_TERMS, costModelFromTerms, predictRow, traceFeatures } from '../src
 import { calibrationTraces } from '../src/calibrate/traces.js';
 import { calibrate } from '../src/calibrate/calibrate.js';
 import {
-  builtinCostModel, loadCostChoice, validateCostProfile, COST_PROFILE_KIND, COST_PROFILE_SCHEMA_VERSION, type CostProfile,
+  builtinCostModel,
+  loadCostChoice,
+  validateCostProfile,
+  COST_PROFILE_KIND,
+  COST_PROFILE_SCHEMA_VERSION,
+  type CostProfile,
 } from '../src/mm/cost-profile.js';
 import { runOps } from '../src/run.js';
 import { runLiveTrace } from '../src/oracle/live.js';
@@ -25,11 +30,13 @@ const cfg = { strategy: 'pt-reclaim', zeroPage: true };
 const traces = calibrationTraces(1);
 const rowsOf = (w: number[], noise: number, seed = 7): FitRow[] => {
   const rng = new Rng(seed);
-  return traces.flatMap((t) => traceFeatures(t.ops, cfg).map((x, i) => {
-    const y = x.reduce((a, v, k) => a + v * w[k]!, 0);
-    // Weighted as calibrate weights measured rows: 1/expected time.
-    return { x, y: y * (1 + noise * (rng.next() - 0.5)), w: 1 / (1000 + y), kind: t.ops[i]!.kind };
-  }));
+  return traces.flatMap((t) =>
+    traceFeatures(t.ops, cfg).map((x, i) => {
+      const y = x.reduce((a, v, k) => a + v * w[k]!, 0);
+      // Weighted as calibrate weights measured rows: 1/expected time.
+      return { x, y: y * (1 + noise * (rng.next() - 0.5)), w: 1 / (1000 + y), kind: t.ops[i]!.kind };
+    }),
+  );
 };
 // Weights of a made-up host, unlike the defaults, per fit term (0 for terms the traces never move).
 const TRUE = FIT_TERMS.map((t, i) => (t.unmeasurable ? 0 : 300 + 137 * i));
@@ -86,14 +93,29 @@ describe('the fit', () => {
   });
 });
 
-function profileWith(model = costModelFromTerms(TRUE, FIT_TERMS.map((t) => !t.unmeasurable), builtinCostModel())): CostProfile {
+function profileWith(
+  model = costModelFromTerms(
+    TRUE,
+    FIT_TERMS.map((t) => !t.unmeasurable),
+    builtinCostModel(),
+  ),
+): CostProfile {
   return {
-    kind: COST_PROFILE_KIND, schemaVersion: COST_PROFILE_SCHEMA_VERSION,
-    host: { hostname: 'testhost', kernel: '6.18.0', cpuModel: 'test', cores: 2 }, date: '2026-01-02T03:04:05.000Z',
+    kind: COST_PROFILE_KIND,
+    schemaVersion: COST_PROFILE_SCHEMA_VERSION,
+    host: { hostname: 'testhost', kernel: '6.18.0', cpuModel: 'test', cores: 2 },
+    date: '2026-01-02T03:04:05.000Z',
     costModel: model,
     fit: {
-      strategy: 'pt-reclaim', zeroPage: true, repeats: 1, bootstrap: 0, traces: [], rows: 0, weights: [],
-      residuals: { rmsNs: 0, medianAbsNs: 0, r2: 1, byKind: {} }, loadPerCore: 0,
+      strategy: 'pt-reclaim',
+      zeroPage: true,
+      repeats: 1,
+      bootstrap: 0,
+      traces: [],
+      rows: 0,
+      weights: [],
+      residuals: { rmsNs: 0, medianAbsNs: 0, r2: 1, byKind: {} },
+      loadPerCore: 0,
     },
     heldOut: { traces: [], medianAbsErrPct: 0, defaultMedianAbsErrPct: 0, totalRatio: 1, defaultTotalRatio: 1 },
   };
@@ -134,10 +156,26 @@ describe('cost profiles', () => {
   it('bad profile files are clear errors naming the file and what is wrong', () => {
     const cases: [string, unknown, RegExp][] = [
       ['notjson.json', '{ nope', /notjson\.json: not JSON/],
-      ['results.json', { kind: 'ptreclaim-bench', schemaVersion: 1 }, /results\.json: not a valid cost profile: .*is it a `ptreclaim calibrate -o` file\?/],
-      ['negative.json', { ...profileWith(), costModel: { syscallNs: 1000, perEvent: { FaultAnon: -5 } } }, /negative\.json: not a valid cost profile: costModel\.perEvent\.FaultAnon must be >= 0/],
-      ['unknown.json', { ...profileWith(), costModel: { syscallNs: 1000, perEvent: { PageFaults: 5 } } }, /unknown\.json: not a valid cost profile: costModel\.perEvent has an unknown key \("PageFaults" is not a counter; counters: RssFile, /],
-      ['version.json', { ...profileWith(), schemaVersion: 99 }, /version\.json: cost profile schemaVersion 99 is not supported .*re-run `ptreclaim calibrate`/],
+      [
+        'results.json',
+        { kind: 'ptreclaim-bench', schemaVersion: 1 },
+        /results\.json: not a valid cost profile: .*is it a `ptreclaim calibrate -o` file\?/,
+      ],
+      [
+        'negative.json',
+        { ...profileWith(), costModel: { syscallNs: 1000, perEvent: { FaultAnon: -5 } } },
+        /negative\.json: not a valid cost profile: costModel\.perEvent\.FaultAnon must be >= 0/,
+      ],
+      [
+        'unknown.json',
+        { ...profileWith(), costModel: { syscallNs: 1000, perEvent: { PageFaults: 5 } } },
+        /unknown\.json: not a valid cost profile: costModel\.perEvent has an unknown key \("PageFaults" is not a counter; counters: RssFile, /,
+      ],
+      [
+        'version.json',
+        { ...profileWith(), schemaVersion: 99 },
+        /version\.json: cost profile schemaVersion 99 is not supported .*re-run `ptreclaim calibrate`/,
+      ],
     ];
     for (const [name, data, re] of cases) {
       const f = write(name, data);
@@ -149,7 +187,9 @@ describe('cost profiles', () => {
 
   it('the CLI reports a bad profile in one line (exit 1) and labels simulated time with a good one', () => {
     const bin = join(__dirname, '..', 'bin', 'ptreclaim.js');
-    const bad = spawnSync(process.execPath, [bin, 'run', 'seed-5g', '--cost-profile', write('cli-bad.json', { kind: 'x' })], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [bin, 'run', 'seed-5g', '--cost-profile', write('cli-bad.json', { kind: 'x' })], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/cli-bad\.json: not a valid cost profile/);
@@ -174,24 +214,28 @@ describe('live calibration', () => {
     expect(sum).toBeLessThanOrEqual(r.wallNs);
   });
 
-  it.skipIf(liveSkipReason !== undefined)('a small calibration fits the measured terms and predicts held-out traces', async () => {
-    const p = await calibrate({ repeats: 1, bootstrap: 5, limit: 1 });
-    expect(validateCostProfile(JSON.parse(JSON.stringify(p)), 'live')).toEqual(p);
-    const anon = p.fit.weights.find((w) => w.term === 'FaultAnon')!;
-    expect(anon.measured).toBe(true);
-    expect(anon.ns).toBeGreaterThan(0);
-    expect(p.fit.weights.find((w) => w.term === 'Ipis')!.measured).toBe(false);
-    expect(p.heldOut.traces.length).toBe(2);
-    for (const h of p.heldOut.traces) {
-      expect(h.measuredMs).toBeGreaterThan(0);
-      expect(h.predictedMs).toBeGreaterThan(0);
-    }
-    expect(p.fit.traces).not.toContain(p.heldOut.traces[0]!.source);
-  }, 120_000);
+  it.skipIf(liveSkipReason !== undefined)(
+    'a small calibration fits the measured terms and predicts held-out traces',
+    async () => {
+      const p = await calibrate({ repeats: 1, bootstrap: 5, limit: 1 });
+      expect(validateCostProfile(JSON.parse(JSON.stringify(p)), 'live')).toEqual(p);
+      const anon = p.fit.weights.find((w) => w.term === 'FaultAnon')!;
+      expect(anon.measured).toBe(true);
+      expect(anon.ns).toBeGreaterThan(0);
+      expect(p.fit.weights.find((w) => w.term === 'Ipis')!.measured).toBe(false);
+      expect(p.heldOut.traces.length).toBe(2);
+      for (const h of p.heldOut.traces) {
+        expect(h.measuredMs).toBeGreaterThan(0);
+        expect(h.predictedMs).toBeGreaterThan(0);
+      }
+      expect(p.fit.traces).not.toContain(p.heldOut.traces[0]!.source);
+    },
+    120_000,
+  );
 });
 
 describe('bench with a cost profile', () => {
-  it('a bad profile stops bench before any cell runs; a good one sets every cell\'s simulated time and the label', async () => {
+  it("a bad profile stops bench before any cell runs; a good one sets every cell's simulated time and the label", async () => {
     const { benchOptions } = await import('../src/bench/options.js');
     const { runBench } = await import('../src/bench/run.js');
     const { simulatedMs } = await import('../src/report/analysis.js');
@@ -224,7 +268,11 @@ describe('bench with a cost profile', () => {
 describe('the fit, edge cases', () => {
   it('a term that a bootstrap resample misses gets weight 0 there, not NaN', () => {
     // Term 1 moves in one row of 200: most resamples miss it.
-    const rows: FitRow[] = Array.from({ length: 200 }, (_, i) => ({ x: [1, i === 0 ? 5 : 0, i % 7], y: 1000 + (i === 0 ? 500 : 0) + 30 * (i % 7), kind: 'mmap' }));
+    const rows: FitRow[] = Array.from({ length: 200 }, (_, i) => ({
+      x: [1, i === 0 ? 5 : 0, i % 7],
+      y: 1000 + (i === 0 ? 500 : 0) + 30 * (i % 7),
+      kind: 'mmap',
+    }));
     const fit = fitWeights(rows, 3, { bootstrap: 50, seed: 2 });
     for (const t of fit.terms) {
       expect(Number.isFinite(t.ns) && Number.isFinite(t.sd) && t.ci95.every(Number.isFinite)).toBe(true);

@@ -15,8 +15,13 @@ describe('ptreclaim CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({
-      schemaVersion: 2, strategy: 'pt-reclaim', vmPteKb: 24, peakVmPteKb: 28,
-      tables: { pte: 0, pmd: 5, pud: 1 }, reclaim: { fast: 2560, slow: 0 }, exit: { clean: true },
+      schemaVersion: 2,
+      strategy: 'pt-reclaim',
+      vmPteKb: 24,
+      peakVmPteKb: 28,
+      tables: { pte: 0, pmd: 5, pud: 1 },
+      reclaim: { fast: 2560, slow: 0 },
+      exit: { clean: true },
     });
     for (const k of ['rss', 'wallMs', 'tablesAllocated', 'tablesFreed', 'entries', 'tlb', 'locks']) expect(j).toHaveProperty(k);
   });
@@ -27,7 +32,10 @@ describe('ptreclaim CLI', () => {
     const r = run('run', '--trace', f, '--strategy', 'none,pt-reclaim', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { strategy: string; vmPteKb: number }[];
-    expect(j.map((x) => [x.strategy, x.vmPteKb])).toEqual([['none', 24], ['pt-reclaim', 8]]);
+    expect(j.map((x) => [x.strategy, x.vmPteKb])).toEqual([
+      ['none', 24],
+      ['pt-reclaim', 8],
+    ]);
   });
 
   it('prints a table for humans', () => {
@@ -52,7 +60,7 @@ describe('ptreclaim CLI', () => {
     expect(run('run', 'seed', '--strategy', 'bogus').stderr).toContain('unknown strategy "bogus"');
     const p = run('run', 'seed', '--path', 'sideways');
     expect(p.status).toBe(2);
-    expect(p.stderr).toContain("Allowed choices are auto, fast, slow");
+    expect(p.stderr).toContain('Allowed choices are auto, fast, slow');
     expect(run('run', 'seed', '--arena-limit', '-5').status).toBe(2);
     expect(run('nosuchcommand').status).toBe(2);
     expect(run('--help').status).toBe(0);
@@ -78,10 +86,18 @@ describe('the library API', () => {
   it('every command has a typed function behind it in the package entry point', async () => {
     const api = await import('../src/index.js');
     const byCommand = {
-      run: api.runOps, trace: api.formatTrace, bench: api.runBench, compare: api.compareResults,
-      report: api.EXPORTERS.html.render, merge: api.mergeResults, 'bench kernels': api.runKernels,
-      oracle: api.runOracle, validate: api.validateTargets, 'import strace': api.importStrace,
-      'corpus generate': api.generateCorpus, calibrate: api.calibrate,
+      run: api.runOps,
+      trace: api.formatTrace,
+      bench: api.runBench,
+      compare: api.compareResults,
+      report: api.EXPORTERS.html.render,
+      merge: api.mergeResults,
+      'bench kernels': api.runKernels,
+      oracle: api.runOracle,
+      validate: api.validateTargets,
+      'import strace': api.importStrace,
+      'corpus generate': api.generateCorpus,
+      calibrate: api.calibrate,
     };
     for (const [command, fn] of Object.entries(byCommand)) expect(typeof fn, command).toBe('function');
   });
@@ -90,7 +106,10 @@ describe('the library API', () => {
 describe('numbers never wrap or clamp silently (issue 11 item 8): one parser per kind for run and bench', () => {
   it.each([
     [['run', 'seed-5g', '--cpus', '4294967297'], /--cpus must be an integer from 1 to 8192, not "4294967297"/],
-    [['run', 'seed-5g', '--arena-limit', '0x100000002000'], /--arena-limit 0x100000002000 is out of range: give 8 KiB \(8192 bytes\) to 4094\.75 MiB \(4293656576 bytes\)/],
+    [
+      ['run', 'seed-5g', '--arena-limit', '0x100000002000'],
+      /--arena-limit 0x100000002000 is out of range: give 8 KiB \(8192 bytes\) to 4094\.75 MiB \(4293656576 bytes\)/,
+    ],
     [['run', 'seed-5g', '--arena-limit', '5G'], /--arena-limit 5G is out of range/],
     [['run', 'seed-5g', '--seed', '1.5'], /--seed must be an integer from 0 to 4294967295, not "1\.5"/],
     [['run', 'seed-5g', '--seed', '-1'], /--seed must be an integer from 0 to 4294967295, not "-1"/],

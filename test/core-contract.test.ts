@@ -11,7 +11,12 @@ describe('WASM core contract', () => {
   it('exports the counter enum in the order the driver reads it', () => {
     for (const flavor of ['release', 'debug'] as const) {
       const exported = new WasmCore(flavor).exportedStatIndices();
-      expect([...exported.entries()].filter(([n]) => n !== 'Count').sort((a, b) => a[1] - b[1]).map(([n]) => n)).toEqual([...STAT_NAMES]);
+      expect(
+        [...exported.entries()]
+          .filter(([n]) => n !== 'Count')
+          .sort((a, b) => a[1] - b[1])
+          .map(([n]) => n),
+      ).toEqual([...STAT_NAMES]);
       expect(exported.get('Count')).toBe(STAT_NAMES.length);
     }
   });

@@ -29,10 +29,22 @@ describe('validation corpus', () => {
   it('covers every move, table boundaries at each level, and stays small', () => {
     const traces = generateCorpus({ seed: manifest.seed, count: manifest.count });
     const moves = new Set(traces.flatMap((t) => t.moves));
-    for (const m of ['map-adjacent', 'map-boundary', 'touch', 'dontneed-pmd', 'dontneed-part', 'across-hole', 'free-dontneed', 'munmap-split', 'munmap-whole', 'remap']) {
+    for (const m of [
+      'map-adjacent',
+      'map-boundary',
+      'touch',
+      'dontneed-pmd',
+      'dontneed-part',
+      'across-hole',
+      'free-dontneed',
+      'munmap-split',
+      'munmap-whole',
+      'remap',
+    ]) {
       expect(moves.has(m), m).toBe(true);
     }
-    const crosses = (size: number) => traces.some((t) => t.ops.some((o) => o.kind === 'mmap' && Math.floor(o.addr / size) !== Math.floor((o.addr + o.len - 1) / size)));
+    const crosses = (size: number) =>
+      traces.some((t) => t.ops.some((o) => o.kind === 'mmap' && Math.floor(o.addr / size) !== Math.floor((o.addr + o.len - 1) / size)));
     expect(crosses(2 ** 30)).toBe(true); // a mapping over a 1 GiB boundary (two PMD tables)
     expect(crosses(2 ** 39)).toBe(true); // and over a 512 GiB one (two PUD tables)
     const reads = traces.some((t) => t.ops.some((o) => o.kind === 'touch' && o.access === 'read'));
@@ -52,11 +64,15 @@ describe('validation corpus', () => {
   });
 
   reportSkip('live validation of the corpus', liveSkipReason);
-  it.skipIf(liveSkipReason !== undefined)('agrees exactly with the live kernel, trace by trace', async () => {
-    const r = await validateTargets(loadTargets({ suite: 'corpus' }));
-    const bad = r.outcomes.filter((o) => !o.agree).map(formatOutcome);
-    expect(bad, bad.join('\n')).toEqual([]);
-    expect(r.outcomes).toHaveLength(manifest.count);
-    expect(r.outcomes.every((o) => o.sharedTables.length === 0)).toBe(true);
-  }, 120_000);
+  it.skipIf(liveSkipReason !== undefined)(
+    'agrees exactly with the live kernel, trace by trace',
+    async () => {
+      const r = await validateTargets(loadTargets({ suite: 'corpus' }));
+      const bad = r.outcomes.filter((o) => !o.agree).map(formatOutcome);
+      expect(bad, bad.join('\n')).toEqual([]);
+      expect(r.outcomes).toHaveLength(manifest.count);
+      expect(r.outcomes.every((o) => o.sharedTables.length === 0)).toBe(true);
+    },
+    120_000,
+  );
 });

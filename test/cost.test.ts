@@ -113,7 +113,9 @@ describe('simulated clock', () => {
     expect(() => runOps([], { trylockFail: 2 })).toThrow(new UsageError('runOps: options.trylockFail must be <= 1, not 2'));
     expect(() => runOps([], { tickMs: 0 })).toThrow(/options\.tickMs must be > 0, not 0/);
     expect(() => runOps([], { cpus: 1.5 })).toThrow(/options\.cpus must be an integer, not 1\.5/);
-    expect(() => new Mm(new WasmCore('release'), { trylockFail: 2 })).toThrow(new UsageError('--trylock-fail 2: expected a probability between 0 and 1'));
+    expect(() => new Mm(new WasmCore('release'), { trylockFail: 2 })).toThrow(
+      new UsageError('--trylock-fail 2: expected a probability between 0 and 1'),
+    );
     expect(() => new Mm(new WasmCore('release'), { tickMs: 0 })).toThrow(/--tick-ms 0: expected a positive number/);
     expect(() => new Mm(new WasmCore('release'), { cpus: 1.5 })).toThrow(/--cpus 1.5: expected a positive integer/);
   });

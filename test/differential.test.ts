@@ -23,12 +23,9 @@ const PAGE = 4096;
 /** Counters that depend on how memory is backed, not on the model (WASM grows geometrically). */
 const BACKING_ONLY: ReadonlySet<StatName> = new Set(['ArenaFramesCapacity']);
 
-const pageCount = fc.oneof(
-  fc.integer({ min: 1, max: 16 }),
-  fc.integer({ min: 1, max: 3 * 512 }),
-  fc.constantFrom(512, 1024, 1536),
-);
-const addrArb = fc.tuple(fc.constantFrom(...WINDOWS), fc.integer({ min: 0, max: WINDOW / PAGE - 1 }), fc.boolean())
+const pageCount = fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 3 * 512 }), fc.constantFrom(512, 1024, 1536));
+const addrArb = fc
+  .tuple(fc.constantFrom(...WINDOWS), fc.integer({ min: 0, max: WINDOW / PAGE - 1 }), fc.boolean())
   .map(([w, page, pmdAligned]) => w + (pmdAligned ? Math.floor((page * PAGE) / (2 * MiB)) * 2 * MiB : page * PAGE));
 
 type Step = Op | { kind: 'install'; addr: number; entry: EntryKind };
@@ -39,32 +36,43 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.record({
-      kind: fc.constant('touch' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE),
+      kind: fc.constant('touch' as const),
+      addr: addrArb,
+      len: pageCount.map((n) => n * PAGE),
       access: fc.constantFrom('write' as const, 'read' as const),
     }),
   },
   {
     weight: 4,
     arbitrary: fc.record({
-      kind: fc.constant('madvise' as const), addr: addrArb, len: pageCount.map((n) => n * PAGE),
+      kind: fc.constant('madvise' as const),
+      addr: addrArb,
+      len: pageCount.map((n) => n * PAGE),
       advice: fc.constantFrom('dontneed' as const, 'free' as const),
     }),
   },
   {
     weight: 1,
     arbitrary: fc.record({
-      kind: fc.constant('install' as const), addr: addrArb,
-      entry: fc.constantFrom(EntryKind.Swap, EntryKind.GuardMarker, EntryKind.Migration, EntryKind.Hwpoison,
-        EntryKind.UffdWpMarker, EntryKind.PoisonedMarker, EntryKind.DevicePrivate),
+      kind: fc.constant('install' as const),
+      addr: addrArb,
+      entry: fc.constantFrom(
+        EntryKind.Swap,
+        EntryKind.GuardMarker,
+        EntryKind.Migration,
+        EntryKind.Hwpoison,
+        EntryKind.UffdWpMarker,
+        EntryKind.PoisonedMarker,
+        EntryKind.DevicePrivate,
+      ),
     }),
   },
 );
 
 /** Most sequences start with the windows mapped, so touches and madvises mostly land. */
-const scenarioArb = fc.tuple(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 40 })).map(([premap, steps]) => [
-  ...(premap ? WINDOWS.map((w): Step => ({ kind: 'mmap', addr: w, len: WINDOW })) : []),
-  ...steps,
-]);
+const scenarioArb = fc
+  .tuple(fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 40 }))
+  .map(([premap, steps]) => [...(premap ? WINDOWS.map((w): Step => ({ kind: 'mmap', addr: w, len: WINDOW })) : []), ...steps]);
 
 function step(mm: Mm, s: Step): unknown {
   if (s.kind === 'install') {
@@ -119,8 +127,16 @@ describe('WASM core == TypeScript reference under arena limits', () => {
         for (const s of steps) {
           let rw: unknown;
           let rt: unknown;
-          try { rw = step(w, s); } catch (e) { rw = (e as Error).name; }
-          try { rt = step(t, s); } catch (e) { rt = (e as Error).name; }
+          try {
+            rw = step(w, s);
+          } catch (e) {
+            rw = (e as Error).name;
+          }
+          try {
+            rt = step(t, s);
+          } catch (e) {
+            rt = (e as Error).name;
+          }
           expect(rw).toEqual(rt);
           compareStats(w, t, JSON.stringify(s));
         }
@@ -141,7 +157,11 @@ describe('batched application == one operation at a time', () => {
     return rest;
   };
   it.each([
-    ['wasm', 'pt-reclaim'], ['wasm', 'none'], ['wasm', 'refcount'], ['wasm', 'pt-reclaim-v1'], ['ts', 'pt-reclaim'],
+    ['wasm', 'pt-reclaim'],
+    ['wasm', 'none'],
+    ['wasm', 'refcount'],
+    ['wasm', 'pt-reclaim-v1'],
+    ['ts', 'pt-reclaim'],
   ] as const)('%s core, %s', (core, strategy) => {
     fc.assert(
       fc.property(opsOnly, fc.constantFrom(...(core === 'ts' ? [0] : [0, 0.5])), (ops, nowaitFail) => {
@@ -160,12 +180,15 @@ describe('batched application == one operation at a time', () => {
 describe('core.applyBatch: WASM == TypeScript reference', () => {
   const entryArb = fc.record({
     code: fc.constantFrom(BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE),
-    start: addrArb, pages: pageCount, flags: fc.constantFrom(VMA_ANON | ZAP_EVEN_COWS, VMA_ANON | ZAP_EVEN_COWS | ZAP_RECLAIM_PT),
+    start: addrArb,
+    pages: pageCount,
+    flags: fc.constantFrom(VMA_ANON | ZAP_EVEN_COWS, VMA_ANON | ZAP_EVEN_COWS | ZAP_RECLAIM_PT),
   });
   it('same entries applied, status, time and counters (special entries and arena limits included)', () => {
     fc.assert(
       fc.property(
-        fc.array(entryArb, { minLength: 1, maxLength: 30 }), fc.array(fc.tuple(addrArb, fc.constantFrom(EntryKind.GuardMarker, EntryKind.Hwpoison, EntryKind.Swap)), { maxLength: 3 }),
+        fc.array(entryArb, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(addrArb, fc.constantFrom(EntryKind.GuardMarker, EntryKind.Hwpoison, EntryKind.Swap)), { maxLength: 3 }),
         fc.constantFrom(0, 6, 40),
         (entries, installs, limitFrames) => {
           const cores = [new WasmCore('debug'), new ReferenceCore()];
@@ -180,7 +203,14 @@ describe('core.applyBatch: WASM == TypeScript reference', () => {
               buf[i * BATCH_STRIDE + 3] = e.flags;
             });
             const done = core.applyBatch(entries.length, 5_000, 1_000);
-            return { installed, done, status: core.batchStatus(), now: core.batchNowNs(), stats: mm.stats(), at: done < entries.length || core.batchStatus() ? core.faultAddress() : 0 };
+            return {
+              installed,
+              done,
+              status: core.batchStatus(),
+              now: core.batchNowNs(),
+              stats: mm.stats(),
+              at: done < entries.length || core.batchStatus() ? core.faultAddress() : 0,
+            };
           });
           for (const o of out) delete (o.stats as Partial<RawStats>).ArenaFramesCapacity;
           expect(out[0]).toEqual(out[1]);

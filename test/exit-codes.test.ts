@@ -94,7 +94,12 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ['report', ['report', RESULTS, '-o', join(NODIR, 'r.html')], 1, /does not exist/],
   ['report', ['report', '--compare', RESULTS, RESULTS, '-o', p('cmp.html')], 0],
   ['report', ['report', '--compare', RESULTS, '-o', p('cmp.html')], 2, /needs two results files/],
-  ['report', ['report', RESULTS, '--cost-profile', p('missing.json'), '-o', p('r.html')], 1, /cannot read cost profile .*missing\.json: ENOENT/],
+  [
+    'report',
+    ['report', RESULTS, '--cost-profile', p('missing.json'), '-o', p('r.html')],
+    1,
+    /cannot read cost profile .*missing\.json: ENOENT/,
+  ],
   ['run', ['run', 'seed-5g', '--cost-profile', p('garbage.log')], 1, /not JSON/],
   ['calibrate', ['calibrate', '--repeats', '0'], 2, /--repeats/],
   ['calibrate', ['calibrate', '-o', join(NODIR, 'profile.json')], 1, /--output .* does not exist/],
@@ -110,7 +115,12 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ['validate', ['validate', '--dir', p('regular-file')], 1, /is not a directory/],
   ['validate', ['validate', '--dir', p('empty-dir')], 1, /no \*\.trace files/],
   ['validate', ['validate', '--suite', 'nope'], 2, /unknown suite/],
-  ['corpus generate', ['corpus', 'generate', '-o', p('regular-file'), '--count', '1'], 1, /--output .*regular-file: exists and is not a directory/],
+  [
+    'corpus generate',
+    ['corpus', 'generate', '-o', p('regular-file'), '--count', '1'],
+    1,
+    /--output .*regular-file: exists and is not a directory/,
+  ],
   ['bench', [...FAST_BENCH, '--cpu-prof', join(p('regular-file'), 'profiles')], 1, /--cpu-prof .*regular-file is not a directory/],
   ['corpus generate', ['corpus', 'generate', '-o', p('corpus'), '--count', '2'], 0],
 ];

@@ -31,7 +31,19 @@ function documented(f: () => void): void {
 const hex = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((n) => `0x${n.toString(16)}`);
 const dec = fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String), fc.constant('-1'));
 const numTok = fc.oneof(hex, dec, fc.constant('NULL'), fc.constant('?'));
-const flagsTok = fc.subarray(['MAP_PRIVATE', 'MAP_SHARED', 'MAP_ANONYMOUS', 'MAP_FIXED', 'MAP_NORESERVE', 'MAP_HUGETLB', 'PROT_NONE', 'PROT_READ', 'PROT_WRITE']).map((f) => f.join('|') || '0');
+const flagsTok = fc
+  .subarray([
+    'MAP_PRIVATE',
+    'MAP_SHARED',
+    'MAP_ANONYMOUS',
+    'MAP_FIXED',
+    'MAP_NORESERVE',
+    'MAP_HUGETLB',
+    'PROT_NONE',
+    'PROT_READ',
+    'PROT_WRITE',
+  ])
+  .map((f) => f.join('|') || '0');
 const advice = fc.constantFrom('MADV_DONTNEED', 'MADV_FREE', 'MADV_HUGEPAGE', 'MADV_WILLNEED', 'MADV_BOGUS');
 const syscall = fc.oneof(
   fc.tuple(numTok, numTok, flagsTok, flagsTok, numTok).map(([a, l, p, f, fd]) => `mmap(${a}, ${l}, ${p}, ${f}, ${fd}, 0)`),
@@ -42,12 +54,26 @@ const syscall = fc.oneof(
   fc.constantFrom('execve("/bin/x", ["x"], 0x7ffd /* 3 vars */)', 'exit_group(0)', 'read(3, "", 10)'),
 );
 const result = fc.oneof(numTok, fc.constantFrom('-1 ENOMEM (Cannot allocate memory)', '-1 EINVAL (Invalid argument)', '?'));
-const prefix = fc.oneof(fc.constant(''), fc.nat(99999).map((p) => `${p} `), fc.nat(99999).map((p) => `[pid ${p}] `), fc.constant('12:00:00.000001 '), fc.constant('1700000000.5 '));
+const prefix = fc.oneof(
+  fc.constant(''),
+  fc.nat(99999).map((p) => `${p} `),
+  fc.nat(99999).map((p) => `[pid ${p}] `),
+  fc.constant('12:00:00.000001 '),
+  fc.constant('1700000000.5 '),
+);
 const straceLine = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(prefix, syscall, result).map(([p, s, r]) => `${p}${s} = ${r}`) },
   { weight: 1, arbitrary: fc.tuple(prefix, syscall).map(([p, s]) => `${p}${s.replace(/\)$/, '')} <unfinished ...>`) },
-  { weight: 1, arbitrary: fc.tuple(prefix, fc.constantFrom('mmap', 'munmap', 'madvise', 'brk', 'execve'), result).map(([p, n, r]) => `${p}<... ${n} resumed>) = ${r}`) },
-  { weight: 1, arbitrary: fc.constantFrom('+++ exited with 0 +++', '--- SIGCHLD {si_signo=SIGCHLD} ---', 'strace: Process 5 attached', '') },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(prefix, fc.constantFrom('mmap', 'munmap', 'madvise', 'brk', 'execve'), result)
+      .map(([p, n, r]) => `${p}<... ${n} resumed>) = ${r}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('+++ exited with 0 +++', '--- SIGCHLD {si_signo=SIGCHLD} ---', 'strace: Process 5 attached', ''),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }) },
 );
 const straceLog = fc.tuple(fc.array(straceLine, { maxLength: 40 }), fc.constantFrom('\n', '\r\n', '\r')).map(([l, eol]) => l.join(eol));
@@ -55,12 +81,17 @@ const straceLog = fc.tuple(fc.array(straceLine, { maxLength: 40 }), fc.constantF
 describe('fuzz: strace parser', () => {
   it('strace-like logs: a trace that parses back, or a documented error', () => {
     fc.assert(
-      fc.property(straceLog, fc.constantFrom('dontneed-ranges', 'all-mapped', 'none') as fc.Arbitrary<'dontneed-ranges' | 'all-mapped' | 'none'>, fc.option(fc.constantFrom<number | 'last'>(1, 2, 'last'), { nil: undefined }), (log, touch, exec) => {
-        documented(() => {
-          const r = importStrace(log, { file: 'fuzz.strace', touch, exec });
-          parseTrace(formatTrace(r.ops, r.header.join('\n')), 'fuzz.trace');
-        });
-      }),
+      fc.property(
+        straceLog,
+        fc.constantFrom('dontneed-ranges', 'all-mapped', 'none') as fc.Arbitrary<'dontneed-ranges' | 'all-mapped' | 'none'>,
+        fc.option(fc.constantFrom<number | 'last'>(1, 2, 'last'), { nil: undefined }),
+        (log, touch, exec) => {
+          documented(() => {
+            const r = importStrace(log, { file: 'fuzz.strace', touch, exec });
+            parseTrace(formatTrace(r.ops, r.header.join('\n')), 'fuzz.trace');
+          });
+        },
+      ),
       { seed: 1101, numRuns: 1500 },
     );
   });
@@ -79,8 +110,14 @@ describe('fuzz: strace parser', () => {
 let base: BenchResults;
 beforeAll(async () => {
   base = await runBench({
-    ...DEFAULT_SUITE_PARAMS, suites: ['paths'], strategies: ['none', 'pt-reclaim'], timeMs: 1, iterations: 3,
-    warmupIterations: 0, timelinePoints: 5, wasm: 'release',
+    ...DEFAULT_SUITE_PARAMS,
+    suites: ['paths'],
+    strategies: ['none', 'pt-reclaim'],
+    timeMs: 1,
+    iterations: 3,
+    warmupIterations: 0,
+    timelinePoints: 5,
+    wasm: 'release',
   });
 });
 
@@ -132,17 +169,22 @@ describe('fuzz: results JSON reader and its consumers (compare, merge, report)',
 
   it('crafted samples and ids in a cell: compared with finite figures, or a documented error', () => {
     fc.assert(
-      fc.property(fc.nat(), fc.array(fc.double(), { minLength: 1, maxLength: 6 }), fc.option(fc.nat(), { nil: undefined }), (cell, samples, dupOf) => {
-        const r = structuredClone(base);
-        const k = cell % r.cells.length;
-        r.cells[k]!.samples = samples;
-        if (dupOf !== undefined) r.cells[k]!.id = r.cells[dupOf % r.cells.length]!.id;
-        documented(() => {
-          const cmp = compareResults(base, validateResults(r, 'fuzz.json'), { alpha: 0.05, threshold: 0.05 });
-          expect(cmp.rows.every((row) => Number.isFinite(row.delta) && Number.isFinite(row.p))).toBe(true);
-          expect(formatComparison(cmp, 0.05)).not.toMatch(/NaN|Infinity/);
-        });
-      }),
+      fc.property(
+        fc.nat(),
+        fc.array(fc.double(), { minLength: 1, maxLength: 6 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (cell, samples, dupOf) => {
+          const r = structuredClone(base);
+          const k = cell % r.cells.length;
+          r.cells[k]!.samples = samples;
+          if (dupOf !== undefined) r.cells[k]!.id = r.cells[dupOf % r.cells.length]!.id;
+          documented(() => {
+            const cmp = compareResults(base, validateResults(r, 'fuzz.json'), { alpha: 0.05, threshold: 0.05 });
+            expect(cmp.rows.every((row) => Number.isFinite(row.delta) && Number.isFinite(row.p))).toBe(true);
+            expect(formatComparison(cmp, 0.05)).not.toMatch(/NaN|Infinity/);
+          });
+        },
+      ),
       { seed: 1105, numRuns: 600 },
     );
   });

@@ -15,7 +15,10 @@ import { liveSkipReason, reportSkip } from './fixtures/live.js';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'strace', 'jemalloc-churn.strace');
 const LOG = readFileSync(FIXTURE, 'utf8');
 
-const lines = (ops: ReturnType<typeof importStrace>['ops']) => formatTrace(ops).split('\n').filter((l) => l && !l.startsWith('version'));
+const lines = (ops: ReturnType<typeof importStrace>['ops']) =>
+  formatTrace(ops)
+    .split('\n')
+    .filter((l) => l && !l.startsWith('version'));
 
 describe('strace import: the log forms', () => {
   it('reads pids, -tt timestamps, [pid N] prefixes, and calls split across lines', () => {
@@ -29,7 +32,10 @@ describe('strace import: the log forms', () => {
     ].join('\n');
     const r = importStrace(log, { touch: 'none' });
     expect(lines(r.ops)).toEqual([
-      'mmap 0x7f0000000000 0x2000', 'madvise 0x7f0000000000 0x2000 dontneed', 'mmap 0x7f0000100000 0x1000', 'munmap 0x7f0000000000 0x2000',
+      'mmap 0x7f0000000000 0x2000',
+      'madvise 0x7f0000000000 0x2000 dontneed',
+      'mmap 0x7f0000100000 0x1000',
+      'munmap 0x7f0000000000 0x2000',
     ]);
     expect(r.summary).toContain('pids: 2 (all treated as threads of one address space)');
   });
@@ -46,7 +52,9 @@ describe('strace import: the log forms', () => {
     ].join('\n');
     const r = importStrace(log);
     expect(lines(r.ops)).toEqual([
-      'mmap 0x7f0000400000 0x200000', 'touch 0x7f0000400000 0x200000 write', 'madvise 0x7f0000400000 0x200000 free',
+      'mmap 0x7f0000400000 0x200000',
+      'touch 0x7f0000400000 0x200000 write',
+      'madvise 0x7f0000400000 0x200000 free',
     ]);
     expect(r.counts).toMatchObject({
       'mmap failed (ENOMEM), skipped': 1,
@@ -70,12 +78,19 @@ describe('strace import: the log forms', () => {
     ].join('\n');
     const r = importStrace(log, { touch: 'all-mapped' });
     expect(lines(r.ops)).toEqual([
-      'mmap 0x555555559000 0x21000', 'touch 0x555555559000 0x21000 write',
+      'mmap 0x555555559000 0x21000',
+      'touch 0x555555559000 0x21000 write',
       'munmap 0x555555569000 0x11000',
-      'mmap 0x7f0000000000 0x4000', 'touch 0x7f0000000000 0x4000 write',
-      'munmap 0x7f0000001000 0x1000', 'mmap 0x7f0000001000 0x1000', 'touch 0x7f0000001000 0x1000 write',
-      'mmap 0x7f0000004000 0x4000', 'touch 0x7f0000004000 0x4000 write',
-      'munmap 0x7f0000000000 0x8000', 'mmap 0x7f0000100000 0x10000', 'touch 0x7f0000100000 0x10000 write',
+      'mmap 0x7f0000000000 0x4000',
+      'touch 0x7f0000000000 0x4000 write',
+      'munmap 0x7f0000001000 0x1000',
+      'mmap 0x7f0000001000 0x1000',
+      'touch 0x7f0000001000 0x1000 write',
+      'mmap 0x7f0000004000 0x4000',
+      'touch 0x7f0000004000 0x4000 write',
+      'munmap 0x7f0000000000 0x8000',
+      'mmap 0x7f0000100000 0x10000',
+      'touch 0x7f0000100000 0x10000 write',
     ]);
   });
 
@@ -84,7 +99,9 @@ describe('strace import: the log forms', () => {
     expect(lines(importStrace(log, { touch: 'none', rebase: 0x100000000000 }).ops)).toEqual(['mmap 0x100000201000 0x2000']);
     expect(() => importStrace(log, { rebase: 0x100000001000 })).toThrow(/multiple of 512 GiB/);
     expect(() => importStrace('hello\nworld', { file: 'x.log' })).toThrow(UsageError);
-    expect(() => importStrace('hello\nworld', { file: 'x.log' })).toThrow(/x.log: no mmap, munmap, madvise, mremap or brk calls found; capture with: strace -f/);
+    expect(() => importStrace('hello\nworld', { file: 'x.log' })).toThrow(
+      /x.log: no mmap, munmap, madvise, mremap or brk calls found; capture with: strace -f/,
+    );
   });
 });
 
@@ -92,7 +109,7 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
   const dontneeds = LOG.split('\n').filter((l) => /madvise\(.*MADV_DONTNEED\) = 0$/.test(l)).length;
   const files = LOG.split('\n').filter((l) => /mmap\(.*, \d+, 0x[0-9a-f]+\) = 0x|mmap\(.*, [3-9], 0\) = 0x/.test(l)).length;
 
-  it('imports every purge, skips the loader\'s file mappings, and validates as a trace', () => {
+  it("imports every purge, skips the loader's file mappings, and validates as a trace", () => {
     const r = importStrace(LOG, { file: 'jemalloc-churn.strace' });
     expect(dontneeds).toBeGreaterThan(100);
     expect(r.counts['madvise MADV_DONTNEED imported']).toBe(dontneeds);
@@ -116,15 +133,19 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
   });
 
   reportSkip('live validation of the imported jemalloc trace', liveSkipReason);
-  it.skipIf(liveSkipReason !== undefined)('the imported trace (rebased away from the helper) agrees with the live kernel under each fault model', async () => {
-    const targets = (['dontneed-ranges', 'all-mapped', 'none'] as const).map((touch) => ({
-      source: `jemalloc-churn --touch ${touch}`,
-      ops: importStrace(LOG, { touch, rebase: 0x100000000000 }).ops,
-    }));
-    const r = await validateTargets(targets);
-    const bad = r.outcomes.filter((o) => !o.agree || o.sharedTables.length).map(formatOutcome);
-    expect(bad, bad.join('\n')).toEqual([]);
-  }, 60_000);
+  it.skipIf(liveSkipReason !== undefined)(
+    'the imported trace (rebased away from the helper) agrees with the live kernel under each fault model',
+    async () => {
+      const targets = (['dontneed-ranges', 'all-mapped', 'none'] as const).map((touch) => ({
+        source: `jemalloc-churn --touch ${touch}`,
+        ops: importStrace(LOG, { touch, rebase: 0x100000000000 }).ops,
+      }));
+      const r = await validateTargets(targets);
+      const bad = r.outcomes.filter((o) => !o.agree || o.sharedTables.length).map(formatOutcome);
+      expect(bad, bad.join('\n')).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe('strace import: address spaces (execve, brk(NULL))', () => {
@@ -135,11 +156,15 @@ describe('strace import: address spaces (execve, brk(NULL))', () => {
     const last = importStrace(REPRO, { file: 'r.strace' });
     expect(largest(last.ops)).toBeLessThan(2 ** 30);
     expect(lines(last.ops)).toEqual([]);
-    expect(last.summary.join('\n')).toMatch(/address spaces: 2 .*#2 from line 3, brk\(NULL\) answered 0x600000000000, not the break 0x555555575000.*imported #2 \(the last\), 1 before it/);
+    expect(last.summary.join('\n')).toMatch(
+      /address spaces: 2 .*#2 from line 3, brk\(NULL\) answered 0x600000000000, not the break 0x555555575000.*imported #2 \(the last\), 1 before it/,
+    );
     const first = importStrace(REPRO, { file: 'r.strace', exec: 1 });
     expect(lines(first.ops)).toEqual(['mmap 0x555555554000 0x21000']);
     // brk(NULL) in the same address space confirming the break changes nothing.
-    expect(lines(importStrace('brk(NULL) = 0x555555554000\nbrk(0x555555575000) = 0x555555575000\nbrk(NULL) = 0x555555575000\n').ops)).toEqual(['mmap 0x555555554000 0x21000']);
+    expect(
+      lines(importStrace('brk(NULL) = 0x555555554000\nbrk(0x555555575000) = 0x555555575000\nbrk(NULL) = 0x555555575000\n').ops),
+    ).toEqual(['mmap 0x555555554000 0x21000']);
   });
 
   it('each successful execve starts a new address space for its pid; the last is imported unless --exec says', () => {
@@ -156,9 +181,13 @@ describe('strace import: address spaces (execve, brk(NULL))', () => {
     ].join('\n');
     const r = importStrace(log, { touch: 'none' });
     expect(lines(r.ops)).toEqual(['mmap 0x600000000000 0x21000', 'mmap 0x7f1000000000 0x1000']);
-    expect(r.summary.join('\n')).toMatch(/address spaces: 2 \(#1 from line 1, execve, 2 calls; #2 from line 5, execve, 3 calls\); imported #2 \(the last\), 1 before it/);
+    expect(r.summary.join('\n')).toMatch(
+      /address spaces: 2 \(#1 from line 1, execve, 2 calls; #2 from line 5, execve, 3 calls\); imported #2 \(the last\), 1 before it/,
+    );
     expect(lines(importStrace(log, { touch: 'none', exec: 1 }).ops)).toEqual(['mmap 0x7f0000000000 0x2000']);
-    expect(() => importStrace(log, { file: 'x.log', exec: 3 })).toThrow(/x.log: --exec 3: the log has 2 address spaces .*give 1 to 2 or "last"/);
+    expect(() => importStrace(log, { file: 'x.log', exec: 3 })).toThrow(
+      /x.log: --exec 3: the log has 2 address spaces .*give 1 to 2 or "last"/,
+    );
   });
 });
 
@@ -173,11 +202,18 @@ describe('strace import: lines that are not strace output', () => {
   });
 
   it('a binary file is a UsageError that says so', () => {
-    expect(() => importStrace('\u0000\u0000\u0007ELF\n\u0001\u0002', { file: 'a.out' })).toThrow(/a.out: no mmap.*2 lines hold binary data or control characters, the first at line 1: is it an strace log\?/);
+    expect(() => importStrace('\u0000\u0000\u0007ELF\n\u0001\u0002', { file: 'a.out' })).toThrow(
+      /a.out: no mmap.*2 lines hold binary data or control characters, the first at line 1: is it an strace log\?/,
+    );
   });
 
   it('a call left <unfinished ...> and never resumed is counted and reported', () => {
-    const log = [MMAP, '[pid 7] munmap(0x7f0000000000, 8192 <unfinished ...>', '[pid 8] madvise(0x7f0000000000, 4096, MADV_DONTNEED <unfinished ...>', '+++ exited with 0 +++'].join('\n');
+    const log = [
+      MMAP,
+      '[pid 7] munmap(0x7f0000000000, 8192 <unfinished ...>',
+      '[pid 8] madvise(0x7f0000000000, 4096, MADV_DONTNEED <unfinished ...>',
+      '+++ exited with 0 +++',
+    ].join('\n');
     const r = importStrace(log, { file: 'u.strace', touch: 'none' });
     expect(r.counts['calls left <unfinished ...> and never resumed, skipped']).toBe(2);
     expect(r.summary).toContain('calls left <unfinished ...> and never resumed, skipped: 2 (first at u.strace:2)');
@@ -186,15 +222,18 @@ describe('strace import: lines that are not strace output', () => {
 
 describe('strace import: guessed faults are labelled', () => {
   it('the summary and the written trace say the touch ops are guesses of the --touch model', () => {
-    const log = 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\nmadvise(0x7f0000000000, 8192, MADV_DONTNEED) = 0';
+    const log =
+      'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\nmadvise(0x7f0000000000, 8192, MADV_DONTNEED) = 0';
     const r = importStrace(log);
-    expect(r.summary).toContain('fault model: --touch dontneed-ranges: the 1 touch ops are GUESSES (strace cannot see page faults), not faults the program took');
+    expect(r.summary).toContain(
+      'fault model: --touch dontneed-ranges: the 1 touch ops are GUESSES (strace cannot see page faults), not faults the program took',
+    );
     const text = formatTrace(r.ops, r.header.join('\n'));
     expect(text).toMatch(/^# GUESSED page faults: every touch op below comes from the fault model --touch dontneed-ranges/m);
   });
 });
 
-describe('RangeSet (the importer\'s interval set) agrees with a page bitmap', () => {
+describe("RangeSet (the importer's interval set) agrees with a page bitmap", () => {
   it('add/remove/clip/intersects over random ranges', () => {
     fc.assert(
       fc.property(

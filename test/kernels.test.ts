@@ -77,28 +77,58 @@ describe('kernels: scan finds a lone non-none entry anywhere', () => {
 });
 
 describe('kernels: report', () => {
-  const r = (kernel: KernelResult['kernel'], impl: KernelResult['impl'], ns: number): KernelResult =>
-    ({ kernel, impl, footprint: 'in-cache', nsPerTable: ns, tables: 64, samples: 3 });
+  const r = (kernel: KernelResult['kernel'], impl: KernelResult['impl'], ns: number): KernelResult => ({
+    kernel,
+    impl,
+    footprint: 'in-cache',
+    nsPerTable: ns,
+    tables: 64,
+    samples: 3,
+  });
 
   it('ratios are wasm-simd/native and ts/wasm-simd, checked against the issue targets', () => {
-    const ratios = computeRatios([r('scan', 'wasm-simd', 50), r('scan', 'native', 40), r('scan', 'ts', 500), r('zap', 'wasm-simd', 300), r('zap', 'native', 100)]);
+    const ratios = computeRatios([
+      r('scan', 'wasm-simd', 50),
+      r('scan', 'native', 40),
+      r('scan', 'ts', 500),
+      r('zap', 'wasm-simd', 300),
+      r('zap', 'native', 100),
+    ]);
     expect(ratios.wasmNative).toEqual([
       { kernel: 'scan', footprint: 'in-cache', of: 'wasm-simd', to: 'native', ratio: 1.25, target: { max: 1.3, met: true } },
       { kernel: 'zap', footprint: 'in-cache', of: 'wasm-simd', to: 'native', ratio: 3, target: { max: 1.5, met: false } },
     ]);
-    expect(ratios.tsWasm).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'wasm-simd', ratio: 10, target: { min: 8, met: true } }]);
+    expect(ratios.tsWasm).toEqual([
+      { kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'wasm-simd', ratio: 10, target: { min: 8, met: true } },
+    ]);
   });
 
   it('the 128-bit native scan and ts/native explain a miss without changing any target', () => {
     const results = [r('scan', 'wasm-simd', 60), r('scan', 'native', 40), r('scan', 'ts', 150)];
-    const baselines = [{ kernel: 'scan' as const, impl: 'native-128' as const, footprint: 'in-cache' as const, nsPerTable: 50, tables: 64, samples: 3 }];
+    const baselines = [
+      { kernel: 'scan' as const, impl: 'native-128' as const, footprint: 'in-cache' as const, nsPerTable: 50, tables: 64, samples: 3 },
+    ];
     const ratios = computeRatios(results, baselines);
     expect(ratios.wasmNative[0]!.target).toEqual({ max: 1.3, met: false });
     expect(ratios.wasmNative128).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'wasm-simd', to: 'native-128', ratio: 1.2 }]);
     expect(ratios.tsNative).toEqual([{ kernel: 'scan', footprint: 'in-cache', of: 'ts', to: 'native', ratio: 3.75 }]);
     const text = formatKernelTable({
-      schemaVersion: 1, results, baselines, ratios, skipped: [], partial: false,
-      context: { node: 'v20', platform: 'linux-x64', cpu: 'x', date: '', samples: 3, tables: { 'in-cache': 64, 'out-of-cache': 32768 }, warmupMs: 200, pinnedCpu: 1 },
+      schemaVersion: 1,
+      results,
+      baselines,
+      ratios,
+      skipped: [],
+      partial: false,
+      context: {
+        node: 'v20',
+        platform: 'linux-x64',
+        cpu: 'x',
+        date: '',
+        samples: 3,
+        tables: { 'in-cache': 64, 'out-of-cache': 32768 },
+        warmupMs: 200,
+        pinnedCpu: 1,
+      },
     });
     expect(text).toMatch(/2\.50x \(>=8 MISSED\)/);
     expect(text).toMatch(/scan in-cache: ts\/native is 3\.75x, so no implementation reaches ts\/wasm >= 8 here/);
@@ -107,8 +137,11 @@ describe('kernels: report', () => {
   });
 
   it('the slow-path premium is slow - fast per implementation, with bootstrap CIs over the samples', () => {
-    const withSamples = (kernel: KernelResult['kernel'], impl: KernelResult['impl'], xs: number[]): KernelResult =>
-      ({ ...r(kernel, impl, [...xs].sort((a, b) => a - b)[(xs.length - 1) / 2]!), samples: xs.length, sampleNs: xs });
+    const withSamples = (kernel: KernelResult['kernel'], impl: KernelResult['impl'], xs: number[]): KernelResult => ({
+      ...r(kernel, impl, [...xs].sort((a, b) => a - b)[(xs.length - 1) / 2]!),
+      samples: xs.length,
+      sampleNs: xs,
+    });
     const premiums = computePremiums([
       withSamples('reclaim-fast', 'native', [100, 101, 99, 100, 102, 98, 100]),
       withSamples('reclaim-slow', 'native', [130, 131, 129, 130, 132, 128, 130]),
@@ -133,7 +166,14 @@ describe('kernels: report', () => {
   });
 
   it('a short real run has the JSON shape the issue asks for', async () => {
-    const report = await runKernels({ impls: ['wasm-simd', 'ts'], footprints: ['in-cache'], samples: 1, minNs: 1e5, warmupNs: 1e5, tables: { 'in-cache': 4 } });
+    const report = await runKernels({
+      impls: ['wasm-simd', 'ts'],
+      footprints: ['in-cache'],
+      samples: 1,
+      minNs: 1e5,
+      warmupNs: 1e5,
+      tables: { 'in-cache': 4 },
+    });
     expect(report.results).toHaveLength(12);
     for (const res of report.results) {
       expect(['scan', 'zap', 'fault-fill', 'walk', 'reclaim-fast', 'reclaim-slow']).toContain(res.kernel);
@@ -149,15 +189,26 @@ describe('kernels: report', () => {
     expect(formatKernelTable(report)).toMatch(/^kernel\s+footprint\s+wasm-simd ns/);
   });
 
-  it.skipIf(!nativeKernelsStatus().available)('with native: scan also runs at 128-bit width, and the main thread is pinned only during the run', async () => {
-    const before = allowedCpus();
-    const report = await runKernels({ impls: ['wasm-simd', 'native'], kernels: ['scan'], footprints: ['in-cache'], samples: 1, minNs: 1e5, warmupNs: 1e5, tables: { 'in-cache': 4 } });
-    expect(report.results.map((x) => x.impl)).toEqual(['wasm-simd', 'native']);
-    expect(report.baselines).toMatchObject([{ kernel: 'scan', impl: 'native-128', footprint: 'in-cache', tables: 4 }]);
-    expect(report.ratios.wasmNative128).toHaveLength(1);
-    expect(typeof report.context.pinnedCpu).toBe('number');
-    expect(allowedCpus()).toBe(before);
-  });
+  it.skipIf(!nativeKernelsStatus().available)(
+    'with native: scan also runs at 128-bit width, and the main thread is pinned only during the run',
+    async () => {
+      const before = allowedCpus();
+      const report = await runKernels({
+        impls: ['wasm-simd', 'native'],
+        kernels: ['scan'],
+        footprints: ['in-cache'],
+        samples: 1,
+        minNs: 1e5,
+        warmupNs: 1e5,
+        tables: { 'in-cache': 4 },
+      });
+      expect(report.results.map((x) => x.impl)).toEqual(['wasm-simd', 'native']);
+      expect(report.baselines).toMatchObject([{ kernel: 'scan', impl: 'native-128', footprint: 'in-cache', tables: 4 }]);
+      expect(report.ratios.wasmNative128).toHaveLength(1);
+      expect(typeof report.context.pinnedCpu).toBe('number');
+      expect(allowedCpus()).toBe(before);
+    },
+  );
 });
 
 /** Cpus_allowed_list of this process's main thread. */
@@ -165,7 +216,7 @@ function allowedCpus(): string {
   return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
 }
 
-describe.skipIf(!nativeKernelsStatus().available)('kernels: the native program\'s line protocol', () => {
+describe.skipIf(!nativeKernelsStatus().available)("kernels: the native program's line protocol", () => {
   it('pins itself and the main thread to one CPU, and unpin restores the main thread', async () => {
     const before = allowedCpus();
     const server = NativeKernelServer.start();
@@ -202,13 +253,30 @@ describe('kernels: Ctrl-C', () => {
   it('keeps the kernels that finished, marks the JSON partial, exits 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-kernels-'));
     const file = join(dir, 'k.json');
-    const child = spawn(process.execPath, [BIN, 'bench', 'kernels', '--footprint', 'in-cache', '--impl', 'wasm-simd,ts',
-      '--kernel', 'scan,walk', '--samples', '200', '--sample-ms', '5', '--warmup-ms', '1', '--json', file]);
+    const child = spawn(process.execPath, [
+      BIN,
+      'bench',
+      'kernels',
+      '--footprint',
+      'in-cache',
+      '--impl',
+      'wasm-simd,ts',
+      '--kernel',
+      'scan,walk',
+      '--samples',
+      '200',
+      '--sample-ms',
+      '5',
+      '--warmup-ms',
+      '1',
+      '--json',
+      file,
+    ]);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       // The first kernel is done: interrupt during the second (200 rounds x 2 x 5 ms = 2 s).
-      if (/in-cache ts scan:/.test(stderr) && !child.killed) child.kill('SIGINT');
+      if (stderr.includes('in-cache ts scan:') && !child.killed) child.kill('SIGINT');
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(130);
@@ -232,7 +300,26 @@ describe('kernels: CLI flags', () => {
   });
   it.skipIf(!nativeKernelsStatus().available)('--cpu none (documented) runs native without pinning', () => {
     const json = join(mkdtempSync(join(tmpdir(), 'ptreclaim-kernels-')), 'k.json');
-    const r = cli('--cpu', 'none', '--impl', 'native', '--kernel', 'scan', '--footprint', 'in-cache', '--samples', '1', '--sample-ms', '1', '--warmup-ms', '0', '--in-cache-tables', '8', '--json', json);
+    const r = cli(
+      '--cpu',
+      'none',
+      '--impl',
+      'native',
+      '--kernel',
+      'scan',
+      '--footprint',
+      'in-cache',
+      '--samples',
+      '1',
+      '--sample-ms',
+      '1',
+      '--warmup-ms',
+      '0',
+      '--in-cache-tables',
+      '8',
+      '--json',
+      json,
+    );
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { context: { pinnedCpu: number | null }; results: { impl: string }[] };
     expect(report.context.pinnedCpu).toBeNull();

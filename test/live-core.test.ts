@@ -43,12 +43,10 @@ const CORNERS: Record<string, string> = {
   'DONTNEED of part of a PMD span': `mmap ${B} 4M\ntouch ${B} 4M\nmadvise 0x300000001000 0x1ff000 dontneed`,
   'two calls each covering half a PMD': `mmap ${B} 4M\ntouch ${B} 4M\nmadvise ${B} 1M dontneed\nmadvise 0x300000100000 1M dontneed`,
   'unaligned range covering whole PMDs in its middle': `mmap ${B} 8M\ntouch ${B} 8M\nmadvise 0x300000100000 6M dontneed`,
-  'range crossing a VMA boundary (unmerged neighbours)':
-    `mmap ${B} 1M\ntouch ${B} 1M\nmmap 0x300000300000 1M\ntouch 0x300000300000 1M\nmmap 0x300000100000 2M\ntouch ${B} 4M\nmadvise ${B} 4M dontneed`,
+  'range crossing a VMA boundary (unmerged neighbours)': `mmap ${B} 1M\ntouch ${B} 1M\nmmap 0x300000300000 1M\ntouch 0x300000300000 1M\nmmap 0x300000100000 2M\ntouch ${B} 4M\nmadvise ${B} 4M dontneed`,
   'adjacent mappings that merge': `mmap ${B} 1M\nmmap 0x300000100000 3M\ntouch ${B} 4M\nmadvise ${B} 4M dontneed`,
   'holes: ENOMEM plus partial effect': `mmap ${B} 2M\nmmap 0x300000400000 2M\ntouch ${B} 2M\ntouch 0x300000400000 2M\nmadvise ${B} 6M dontneed`,
-  'munmap floor/ceiling: a shared table survives':
-    `mmap ${B} 1M\nmmap 0x300000110000 512K\ntouch ${B} 1M\ntouch 0x300000110000 512K\nmunmap ${B} 1M`,
+  'munmap floor/ceiling: a shared table survives': `mmap ${B} 1M\nmmap 0x300000110000 512K\ntouch ${B} 1M\ntouch 0x300000110000 512K\nmunmap ${B} 1M`,
   'munmap with the floor exactly at a 1 GiB boundary': `mmap 0x30003fe00000 2M\nmmap 0x300040200000 2M\ntouch 0x30003fe00000 2M\ntouch 0x300040200000 2M\nmunmap 0x300040200000 2M`,
   'munmap of the last user frees every level': `mmap ${B} 1M\ntouch ${B} 1M\nmunmap ${B} 1M`,
   'MADV_FREE then DONTNEED': `mmap ${B} 4M\ntouch ${B} 4M\nmadvise ${B} 4M free\nmadvise ${B} 4M dontneed`,

@@ -64,7 +64,10 @@ describe.each(['wasm', 'ts'] as const)('mm corners (%s core)', (core) => {
     ok(mm.mmap(X + 3 * MiB, 1 * MiB));
     ok(mm.touch(X + 3 * MiB, 1 * MiB, 'write'));
     ok(mm.mmap(X + 1 * MiB, 2 * MiB));
-    expect(mm.vmas.all().map((v) => [v.start - X, v.end - X])).toEqual([[0, 3 * MiB], [3 * MiB, 4 * MiB]]);
+    expect(mm.vmas.all().map((v) => [v.start - X, v.end - X])).toEqual([
+      [0, 3 * MiB],
+      [3 * MiB, 4 * MiB],
+    ]);
     ok(mm.touch(X, 4 * MiB, 'write'));
     ok(mm.madvise(X, 4 * MiB, 'dontneed'));
     // PMD 0 was covered by one call; PMD 1 by two calls (one per VMA): it stays.
@@ -187,7 +190,10 @@ describe.each(['wasm', 'ts'] as const)('mm corners (%s core)', (core) => {
     // which holds page 39. Range zero..39: 34 pages from page 6, over the ceiling, a full
     // flush; 33 pages from page 7, ranged.
     const page = 0x1000;
-    for (const [zero, full] of [[6, 1], [7, 0]] as const) {
+    for (const [zero, full] of [
+      [6, 1],
+      [7, 0],
+    ] as const) {
       const mm = newMm('none', { core });
       ok(mm.mmap(X, 64 * page));
       ok(mm.touch(X + zero * page, page, 'read'));
@@ -195,7 +201,10 @@ describe.each(['wasm', 'ts'] as const)('mm corners (%s core)', (core) => {
       const before = mm.stats();
       ok(mm.madvise(X, 64 * page, 'dontneed'));
       const s = mm.stats();
-      expect([s.TlbFlushFull - before.TlbFlushFull, s.TlbFlushRanged - before.TlbFlushRanged], `zero page at ${zero}`).toEqual([full, 1 - full]);
+      expect([s.TlbFlushFull - before.TlbFlushFull, s.TlbFlushRanged - before.TlbFlushRanged], `zero page at ${zero}`).toEqual([
+        full,
+        1 - full,
+      ]);
       expect(s.RssAnon).toBe(0);
       expectCleanExit(mm);
     }

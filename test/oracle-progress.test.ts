@@ -39,11 +39,17 @@ describe('live replay progress', () => {
     feed(bytes.subarray(5, 25));
     expect(seen).toEqual([[0, 300]]);
     feed(bytes.subarray(25));
-    expect(seen).toEqual([[0, 300], [7, 300], [300, 300]]);
+    expect(seen).toEqual([
+      [0, 300],
+      [7, 300],
+      [300, 300],
+    ]);
   });
 
   it('rejects a progress interval that is not a whole number of ms', async () => {
-    await expect(runLiveTrace([], { onProgress: () => {}, progressIntervalMs: -1 })).rejects.toThrow(/progressIntervalMs must be a whole number/);
+    await expect(runLiveTrace([], { onProgress: () => {}, progressIntervalMs: -1 })).rejects.toThrow(
+      /progressIntervalMs must be a whole number/,
+    );
     await expect(runLiveTrace([], { onProgress: () => {}, progressIntervalMs: 0.5 })).rejects.toThrow(RangeError);
   });
 

@@ -71,9 +71,17 @@ describe('validate --dir with a trace the oracle refuses', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-refuse-'));
     // More resident memory than half of MemAvailable: refused unless --force.
     writeFileSync(join(dir, 'a-big.trace'), `mmap 0x300000000000 ${gib}G\ntouch 0x300000000000 ${gib}G write\n`);
-    writeFileSync(join(dir, 'b-small.trace'), 'mmap 0x300000000000 4M\ntouch 0x300000000000 4M write\nmadvise 0x300000000000 2M dontneed\n');
+    writeFileSync(
+      join(dir, 'b-small.trace'),
+      'mmap 0x300000000000 4M\ntouch 0x300000000000 4M write\nmadvise 0x300000000000 2M dontneed\n',
+    );
     const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', dir], { encoding: 'utf8' });
-    expect(r.stderr).toMatch(new RegExp(`^ptreclaim: the live-kernel oracle refused ${join(dir, 'a-big.trace')}: the replay would keep about \\d+ MiB resident`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^ptreclaim: the live-kernel oracle refused ${join(dir, 'a-big.trace')}: the replay would keep about \\d+ MiB resident`,
+        'm',
+      ),
+    );
     expect(r.stdout).toContain(`${join(dir, 'b-small.trace')}: agree`);
     expect(r.stdout).toContain(`all 1 trace(s) agree exactly; 1 refused (${join(dir, 'a-big.trace')})`);
     expect(r.status).toBe(3);

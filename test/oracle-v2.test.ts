@@ -69,7 +69,10 @@ function replay(text: string): V2Result {
     perOpFileShmem: [number, number][];
     errors: { index: number; name: string }[];
   };
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('version'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('version'));
   let prev = [json.before.vmPteKb, json.before.rssAnonKb, json.before.rssFileKb, json.before.rssShmemKb];
   const steps = lines.map((line, i) => {
     const cur = [json.perOp[i]![0], json.perOp[i]![1], json.perOpFileShmem[i]![0], json.perOpFileShmem[i]![1]];
@@ -77,7 +80,7 @@ function replay(text: string): V2Result {
     prev = cur;
     return { line, pte: d[0]!, anon: d[1]!, file: d[2]!, shmem: d[3]!, err: json.errors.find((e) => e.index === i)?.name ?? '' };
   });
-  return { steps, json: json as unknown as Record<string, unknown> };
+  return { steps, json: json };
 }
 
 /** Compact form for assertions: "pte anon file shmem err" per op. */
@@ -186,15 +189,18 @@ madvise 0x300000600000 0x200000 populate-write
     expect(table(r).slice(2)).toEqual(hugeZeroPage ? ['12 0 0 0', '0 2048 0 0'] : ['12 2048 0 0', '0 0 0 0']);
   });
 
-  it.skipIf(thpSkip !== undefined || thpMode === 'always')('MADV_COLLAPSE turns the PTE table into the deposit; EINVAL on a span without a table', () => {
-    const r = replay(`version 2
+  it.skipIf(thpSkip !== undefined || thpMode === 'always')(
+    'MADV_COLLAPSE turns the PTE table into the deposit; EINVAL on a span without a table',
+    () => {
+      const r = replay(`version 2
 mmap 0x300000000000 0x400000
 touch 0x300000000000 0x1000 write
 madvise 0x300000000000 0x200000 collapse
 madvise 0x300000200000 0x200000 collapse
 `);
-    expect(table(r)).toEqual(['0 0 0 0', '12 4 0 0', '0 2044 0 0', '0 0 0 0 EINVAL']);
-  });
+      expect(table(r)).toEqual(['0 0 0 0', '12 4 0 0', '0 2044 0 0', '0 0 0 0 EINVAL']);
+    },
+  );
 });
 
 describe('live helper: file and shared mappings', () => {
@@ -260,8 +266,10 @@ madvise 0x300080000000 0x200000 dontneed
 describe('live helper: pages past the end of the object', () => {
   const live = it.skipIf(liveSkipReason !== undefined);
 
-  live('a touch reaching past EOF of a file, or past the shmem size after mremap grew the mapping, is refused whole (EFAULT, not SIGBUS)', () => {
-    const r = replay(`version 2
+  live(
+    'a touch reaching past EOF of a file, or past the shmem size after mremap grew the mapping, is refused whole (EFAULT, not SIGBUS)',
+    () => {
+      const r = replay(`version 2
 mmap 0x300000000000 0x2000 file=c
 ${noThp('0x300000000000', '0x2000')}mremap 0x300000000000 0x2000 0x4000
 touch 0x300000000000 0x2000 read
@@ -270,24 +278,27 @@ mmap 0x300000100000 0x1000 shared
 mremap 0x300000100000 0x1000 0x2000
 touch 0x300000100000 0x2000 write
 `);
-    expect(table(r)).toEqual([
-      '0 0 0 0',
-      '0 0 0 0',
-      '12 0 8 0', // fault-around stops at EOF: two pages
-      '0 0 0 0 EFAULT',
-      '0 0 0 0',
-      '0 0 0 0',
-      '0 0 0 0 EFAULT',
-    ]);
-    expect(r.json.touchTrapped).toBe(0);
-  });
+      expect(table(r)).toEqual([
+        '0 0 0 0',
+        '0 0 0 0',
+        '12 0 8 0', // fault-around stops at EOF: two pages
+        '0 0 0 0 EFAULT',
+        '0 0 0 0',
+        '0 0 0 0',
+        '0 0 0 0 EFAULT',
+      ]);
+      expect(r.json.touchTrapped).toBe(0);
+    },
+  );
 });
 
 describe('live helper: mprotect', () => {
   const live = it.skipIf(liveSkipReason !== undefined);
 
-  live('touch is refused (EFAULT, nothing accessed) on prot=r for writes, prot=none, holes; populate refuses EINVAL; ENOMEM across a hole', () => {
-    const r = replay(`version 2
+  live(
+    'touch is refused (EFAULT, nothing accessed) on prot=r for writes, prot=none, holes; populate refuses EINVAL; ENOMEM across a hole',
+    () => {
+      const r = replay(`version 2
 mmap 0x300000000000 0x400000 prot=r
 ${noThp('0x300000000000', '0x400000')}touch 0x300000000000 0x1000 write
 mprotect 0x300000000000 0x200000 rw
@@ -302,25 +313,28 @@ mprotect 0x300000000000 0x800000 rw
 touch 0x300000200000 0x1000 write
 madvise 0x300000000000 0x800000 populate-read
 `);
-    const t = table(r);
-    expect(t[1]).toBe('0 0 0 0 EFAULT');
-    expect(t[3]!.startsWith('12 4 ')).toBe(true);
-    expect(t[4]).toBe('0 0 0 0 EFAULT'); // a write touch reaching into prot=r is refused whole
-    expect(t[6]).toBe('0 0 0 0 EFAULT');
-    expect(t[7]).toBe('0 0 0 0 EINVAL');
-    expect(t[8]).toBe('0 0 0 0 EINVAL');
-    expect(t[9]!.startsWith('4 ')).toBe(true); // POPULATE_READ on prot=r maps it (new table)
-    expect(t[10]).toBe('0 0 0 0 ENOMEM');
-    expect(t[11]).toBe('0 4 0 0'); // ...but the mapped part became writable first
-    expect(t[12]).toBe('0 0 0 0 ENOMEM');
-  });
+      const t = table(r);
+      expect(t[1]).toBe('0 0 0 0 EFAULT');
+      expect(t[3]!.startsWith('12 4 ')).toBe(true);
+      expect(t[4]).toBe('0 0 0 0 EFAULT'); // a write touch reaching into prot=r is refused whole
+      expect(t[6]).toBe('0 0 0 0 EFAULT');
+      expect(t[7]).toBe('0 0 0 0 EINVAL');
+      expect(t[8]).toBe('0 0 0 0 EINVAL');
+      expect(t[9]!.startsWith('4 ')).toBe(true); // POPULATE_READ on prot=r maps it (new table)
+      expect(t[10]).toBe('0 0 0 0 ENOMEM');
+      expect(t[11]).toBe('0 4 0 0'); // ...but the mapped part became writable first
+      expect(t[12]).toBe('0 0 0 0 ENOMEM');
+    },
+  );
 });
 
 describe('live helper: VMA boundaries and the other advices', () => {
   const live = it.skipIf(liveSkipReason !== undefined);
 
-  live('a 2 MiB span split by mprotect keeps its emptied table; DONTNEED_LOCKED frees; COLD/PAGEOUT/WILLNEED change nothing without swap; PAGEOUT discards lazyfree pages', () => {
-    const r = replay(`version 2
+  live(
+    'a 2 MiB span split by mprotect keeps its emptied table; DONTNEED_LOCKED frees; COLD/PAGEOUT/WILLNEED change nothing without swap; PAGEOUT discards lazyfree pages',
+    () => {
+      const r = replay(`version 2
 mmap 0x300000000000 0x800000
 ${noThp('0x300000000000', '0x800000')}touch 0x300000000000 0x200000 write
 mprotect 0x300000100000 0x100000 r
@@ -334,11 +348,12 @@ madvise 0x300000400000 0x200000 willneed
 madvise 0x300000400000 0x200000 free
 madvise 0x300000400000 0x200000 pageout
 `);
-    const swap = (sysText('/proc/swaps') ?? '').trim().split('\n').length > 1;
-    const t = table(r);
-    expect(t.slice(0, 7)).toEqual(['0 0 0 0', '12 2048 0 0', '0 0 0 0', '0 -2048 0 0', '4 2048 0 0', '-4 -2048 0 0', '4 2048 0 0']);
-    if (!swap) expect(t.slice(7)).toEqual(['0 0 0 0', '0 0 0 0', '0 0 0 0', '0 0 0 0', '0 -2048 0 0']);
-  });
+      const swap = (sysText('/proc/swaps') ?? '').trim().split('\n').length > 1;
+      const t = table(r);
+      expect(t.slice(0, 7)).toEqual(['0 0 0 0', '12 2048 0 0', '0 0 0 0', '0 -2048 0 0', '4 2048 0 0', '-4 -2048 0 0', '4 2048 0 0']);
+      if (!swap) expect(t.slice(7)).toEqual(['0 0 0 0', '0 0 0 0', '0 0 0 0', '0 0 0 0', '0 -2048 0 0']);
+    },
+  );
 });
 
 describe('live helper: mremap', () => {
@@ -438,13 +453,16 @@ describe('host facts: THP settings', () => {
     }
   });
 
-  it.skipIf(liveSkipReason !== undefined)('host facts carry this host\'s THP settings; a replay carries khugepaged\'s counters and the pinned CPU', async () => {
-    const h = await hostFacts();
-    expect(h.thpSettings.enabled).toBe(thpMode);
-    expect(h.thpSettings.useZeroPage).toBe(hugeZeroPage);
-    const r = await runLiveTrace([{ kind: 'mmap', addr: 0x300000000000, len: 0x200000 }]);
-    expect(r.khugepaged).toBeDefined();
-    expect(r.khugepaged!.pagesCollapsedDuringReplay).toBe(r.khugepaged!.pagesCollapsed[1] - r.khugepaged!.pagesCollapsed[0]);
-    expect(r.cpu).toBeGreaterThanOrEqual(0);
-  });
+  it.skipIf(liveSkipReason !== undefined)(
+    "host facts carry this host's THP settings; a replay carries khugepaged's counters and the pinned CPU",
+    async () => {
+      const h = await hostFacts();
+      expect(h.thpSettings.enabled).toBe(thpMode);
+      expect(h.thpSettings.useZeroPage).toBe(hugeZeroPage);
+      const r = await runLiveTrace([{ kind: 'mmap', addr: 0x300000000000, len: 0x200000 }]);
+      expect(r.khugepaged).toBeDefined();
+      expect(r.khugepaged!.pagesCollapsedDuringReplay).toBe(r.khugepaged!.pagesCollapsed[1] - r.khugepaged!.pagesCollapsed[0]);
+      expect(r.cpu).toBeGreaterThanOrEqual(0);
+    },
+  );
 });

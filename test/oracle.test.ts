@@ -12,7 +12,8 @@ import { liveSkipReason, reportSkip } from './fixtures/live.js';
 const MiB = 2 ** 20;
 
 // Partial and whole PMDs, a read, MADV_FREE then DONTNEED, a split munmap: ~8 MiB touched.
-const SMALL = parseTrace(`
+const SMALL = parseTrace(
+  `
 mmap    0x300000000000 0x800000
 touch   0x300000000000 0x600000 write
 touch   0x300000600000 0x200000 read
@@ -22,7 +23,9 @@ madvise 0x300000400000 0x200000 free
 madvise 0x300000400000 0x200000 dontneed
 munmap  0x300000100000 0x100000
 touch   0x300000000000 0x1000 write
-`, 'small.trace');
+`,
+  'small.trace',
+);
 
 describe('host facts from their sources', () => {
   it('reads CONFIG_ options, set or not', () => {
@@ -77,7 +80,18 @@ describe('live kernel oracle', () => {
   live('uses the field names of `ptreclaim run --json`', async () => {
     const o = await runOracle(SMALL, { source: 'small.trace' });
     const m = runOps(SMALL, { source: 'small.trace' });
-    for (const k of ['schemaVersion', 'source', 'ops', 'opCounts', 'errorCount', 'errors', 'vmPteKb', 'rss', 'wallMs', 'opsPerSec'] as const) {
+    for (const k of [
+      'schemaVersion',
+      'source',
+      'ops',
+      'opCounts',
+      'errorCount',
+      'errors',
+      'vmPteKb',
+      'rss',
+      'wallMs',
+      'opsPerSec',
+    ] as const) {
       expect(typeof o[k], k).toBe(typeof m[k]);
     }
     expect(Object.keys(o.rss).sort()).toEqual(Object.keys(m.rss).sort());
@@ -99,9 +113,17 @@ describe('live kernel oracle', () => {
   });
 
   live('reports each failed call with its errno', async () => {
-    const ops = parseTrace('mmap 0x300000000000 2M\nmmap 0x300000100000 2M\nmadvise 0x300000000000 4M dontneed\nmmap 0x300000000001 4K\ntouch 0x300000400000 4K', 'e');
+    const ops = parseTrace(
+      'mmap 0x300000000000 2M\nmmap 0x300000100000 2M\nmadvise 0x300000000000 4M dontneed\nmmap 0x300000000001 4K\ntouch 0x300000400000 4K',
+      'e',
+    );
     const o = await runOracle(ops, { source: 'e' });
-    expect(o.errors.map((e) => [e.index, e.errno])).toEqual([[1, 'EEXIST'], [2, 'ENOMEM'], [3, 'EINVAL'], [4, 'EFAULT']]);
+    expect(o.errors.map((e) => [e.index, e.errno])).toEqual([
+      [1, 'EEXIST'],
+      [2, 'ENOMEM'],
+      [3, 'EINVAL'],
+      [4, 'EFAULT'],
+    ]);
     expect(o.errors[0]!.line).toBe(2);
   });
 
@@ -114,7 +136,10 @@ describe('live kernel oracle', () => {
   live('refuses a trace that would keep too much memory resident, unless forced', async () => {
     const h = await hostFacts();
     const bytes = Math.ceil((h.memAvailableKb * 1024 * 0.6) / (2 * MiB)) * 2 * MiB;
-    const ops = parseTrace(`mmap 0x300000000000 ${bytes}\ntouch 0x300000000000 ${bytes}\nmadvise 0x300000000000 ${bytes} free`, 'big.trace');
+    const ops = parseTrace(
+      `mmap 0x300000000000 ${bytes}\ntouch 0x300000000000 ${bytes}\nmadvise 0x300000000000 ${bytes} free`,
+      'big.trace',
+    );
     await expect(runOracle(ops)).rejects.toThrow(OracleUnavailableError);
     await expect(runOracle(ops)).rejects.toThrow(/more than 50% of MemAvailable .* pass --force/);
   });

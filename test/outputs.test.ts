@@ -5,7 +5,16 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,10 +94,25 @@ describe('the output writer', () => {
   it('checks every path before work: missing directory, a directory, the same file twice', () => {
     expect(() => checkOutputPaths([{ flag: '--json', path: p('nodir/x.json') }])).toThrow(OutputError);
     expect(() => checkOutputPaths([{ flag: '--json', path: dir }])).toThrow(/--json .*: is a directory/);
-    expect(() => checkOutputPaths([{ flag: '--json', path: p('a') }, { flag: '--csv', path: p('a') }])).toThrow(UsageError);
+    expect(() =>
+      checkOutputPaths([
+        { flag: '--json', path: p('a') },
+        { flag: '--csv', path: p('a') },
+      ]),
+    ).toThrow(UsageError);
     // The same file through a symlink is still the same file.
-    expect(() => checkOutputPaths([{ flag: '--json', path: p('target.txt') }, { flag: '--md', path: p('link.txt') }])).toThrow(/name the same file/);
-    expect(() => checkOutputPaths([{ flag: '--json', path: p('a.json') }, { flag: '--csv', path: p('a.csv') }])).not.toThrow();
+    expect(() =>
+      checkOutputPaths([
+        { flag: '--json', path: p('target.txt') },
+        { flag: '--md', path: p('link.txt') },
+      ]),
+    ).toThrow(/name the same file/);
+    expect(() =>
+      checkOutputPaths([
+        { flag: '--json', path: p('a.json') },
+        { flag: '--csv', path: p('a.csv') },
+      ]),
+    ).not.toThrow();
   });
 
   it('bench: a bad --csv with a good --json is refused before the run, writing nothing', () => {
@@ -122,7 +146,8 @@ function benchStoppedBy(args: string[], signal: NodeJS.Signals, ready: () => boo
   });
 }
 
-const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as { partial: boolean; partialReason?: string; cells: unknown[]; matrixSize: number };
+const readJson = (f: string) =>
+  JSON.parse(readFileSync(f, 'utf8')) as { partial: boolean; partialReason?: string; cells: unknown[]; matrixSize: number };
 
 describe('bench results survive any stop', () => {
   it.each([
@@ -133,7 +158,9 @@ describe('bench results survive any stop', () => {
     const base = p(`stop-${signal}`);
     const json = `${base}.json`;
     // Stop once a snapshot holds at least one cell.
-    const r = await benchStoppedBy([...SLOW_BENCH, '--json', json, '--csv', `${base}.csv`, '--md', `${base}.md`], signal, () => existsSync(json));
+    const r = await benchStoppedBy([...SLOW_BENCH, '--json', json, '--csv', `${base}.csv`, '--md', `${base}.md`], signal, () =>
+      existsSync(json),
+    );
     expect(r.code, r.stderr).toBe(status);
     const j = readJson(json);
     expect(j.partial).toBe(true);
@@ -155,7 +182,11 @@ describe('bench results survive any stop', () => {
     writeFileSync(json, '{"an": "earlier complete run"}\n');
     // The first cell takes 5 s or more; the stop comes 2 s after the start.
     const start = Date.now();
-    const r = await benchStoppedBy(['bench', 'paths', '--time', '5000', '--iterations', '2', '--warmup', '0', '-q', '--json', json], 'SIGINT', () => Date.now() - start > 2000);
+    const r = await benchStoppedBy(
+      ['bench', 'paths', '--time', '5000', '--iterations', '2', '--warmup', '0', '-q', '--json', json],
+      'SIGINT',
+      () => Date.now() - start > 2000,
+    );
     expect(r.code).toBe(130);
     expect(readFileSync(json, 'utf8')).toBe('{"an": "earlier complete run"}\n');
     expect(existsSync(p('keep.partial.json'))).toBe(false);
@@ -181,7 +212,23 @@ describe('bench results survive any stop', () => {
     const profiles = p('profiles');
     mkdirSync(join(profiles, 'paths-paths-reclaim-fast-pt-reclaim-v1.cpuprofile'), { recursive: true });
     const json = p('error.json');
-    const r = run('bench', 'paths', '--time', '10', '--iterations', '2', '--warmup', '0', '-q', '--cpu-prof', profiles, '--json', json, '--csv', p('error.csv'));
+    const r = run(
+      'bench',
+      'paths',
+      '--time',
+      '10',
+      '--iterations',
+      '2',
+      '--warmup',
+      '0',
+      '-q',
+      '--cpu-prof',
+      profiles,
+      '--json',
+      json,
+      '--csv',
+      p('error.csv'),
+    );
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^ptreclaim: bench cell paths\/paths-reclaim\/fast\/pt-reclaim-v1: cannot write .*: it is a directory$/m);
     const j = readJson(json);

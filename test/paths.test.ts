@@ -23,7 +23,8 @@ function fakeClock(): () => number {
 }
 
 describe('paths comparison', () => {
-  const quick = (strategy: 'pt-reclaim' | 'pt-reclaim-v1') => comparePaths(strategy, { reclaims: 8, samples: 7, warmup: 1, now: fakeClock() });
+  const quick = (strategy: 'pt-reclaim' | 'pt-reclaim-v1') =>
+    comparePaths(strategy, { reclaims: 8, samples: 7, warmup: 1, now: fakeClock() });
 
   it('only strategies whose MADV_DONTNEED reclaims tables have paths', () => {
     expect(strategiesWithPaths(['none', 'pt-reclaim', 'async-scan', 'pt-reclaim-v1', 'refcount'])).toEqual(['pt-reclaim', 'pt-reclaim-v1']);
@@ -33,8 +34,22 @@ describe('paths comparison', () => {
     const c = quick('pt-reclaim');
     expect(c.variants.map((v) => v.variant)).toEqual(['fast', 'slow', 'contended']);
     const [fast, slow, contended] = c.variants;
-    expect(fast!.perTable).toMatchObject({ entriesRead: 512, entriesReadScan: 0, locks: 2, pmdTrylockFails: 0, tlbFlushes: 1, fastShare: 1 });
-    expect(slow!.perTable).toMatchObject({ entriesRead: 1024, entriesReadScan: 512, locks: 3, pmdTrylockFails: 1, tlbFlushes: 1, fastShare: 0 });
+    expect(fast!.perTable).toMatchObject({
+      entriesRead: 512,
+      entriesReadScan: 0,
+      locks: 2,
+      pmdTrylockFails: 0,
+      tlbFlushes: 1,
+      fastShare: 1,
+    });
+    expect(slow!.perTable).toMatchObject({
+      entriesRead: 1024,
+      entriesReadScan: 512,
+      locks: 3,
+      pmdTrylockFails: 1,
+      tlbFlushes: 1,
+      fastShare: 0,
+    });
     expect(slow!.perTable.simulatedNs).toBeGreaterThan(fast!.perTable.simulatedNs);
     // Contended: some tables by each path (trylock fails and early breaks half the time).
     expect(contended!.perTable.fastShare).toBeGreaterThan(0);
@@ -53,8 +68,14 @@ describe('paths comparison', () => {
 
   it('runBench adds the comparison for the paths suite, and the results file validates', async () => {
     const r = await runBench({
-      ...DEFAULT_SUITE_PARAMS, suites: ['paths'], strategies: ['none', 'pt-reclaim'], timeMs: 5, iterations: 2,
-      warmupIterations: 0, timelinePoints: 4, wasm: 'release',
+      ...DEFAULT_SUITE_PARAMS,
+      suites: ['paths'],
+      strategies: ['none', 'pt-reclaim'],
+      timeMs: 5,
+      iterations: 2,
+      warmupIterations: 0,
+      timelinePoints: 4,
+      wasm: 'release',
     });
     expect(r.paths?.map((p) => p.strategy)).toEqual(['pt-reclaim']);
     expect(() => validateResults(JSON.parse(JSON.stringify(r)), 'r.json')).not.toThrow();
@@ -71,12 +92,28 @@ describe('paths comparison', () => {
 /** A fixed comparison (no clock, no core) for layout tests. */
 function fixture(strategy: string): PathsComparison {
   const v = (variant: 'fast' | 'slow' | 'contended', wallNs: number, entriesRead: number) => ({
-    variant, runOptions: {}, wallNs, samplesNs: [wallNs], fixedNsPerCall: 200,
-    perTable: { entriesRead, entriesReadZap: 512, entriesReadScan: entriesRead - 512, locks: 2, pmdTrylockFails: 0, tlbFlushes: 1, simulatedNs: 29782, fastShare: 1 },
+    variant,
+    runOptions: {},
+    wallNs,
+    samplesNs: [wallNs],
+    fixedNsPerCall: 200,
+    perTable: {
+      entriesRead,
+      entriesReadZap: 512,
+      entriesReadScan: entriesRead - 512,
+      locks: 2,
+      pmdTrylockFails: 0,
+      tlbFlushes: 1,
+      simulatedNs: 29782,
+      fastShare: 1,
+    },
   });
   const ci = { lo: 1.1, hi: 1.3, confidence: 0.95 };
   return {
-    strategy, reclaimsPerSample: 64, samples: 51, warmupRounds: 60,
+    strategy,
+    reclaimsPerSample: 64,
+    samples: 51,
+    warmupRounds: 60,
     variants: [v('fast', 180, 512), v('slow', 220, 1024), v('contended', 240, 900)],
     ratios: [
       { of: 'slow', to: 'fast', ratio: 1.22, ci, diffNs: 40, diffCi: { lo: 30, hi: 50, confidence: 0.95 }, p: 0.0001 },
@@ -112,8 +149,12 @@ describe('terminal layout', () => {
 
   it('fitGrid splits strategies into groups that fit, repeating the label column; long is one per strategy', () => {
     const grid = {
-      corner: '', head: ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'],
-      rows: [{ label: 'run time median (±rme)', cells: Array(5).fill('63.9 µs (±12.3%)') }, { label: 'VmPTE final', cells: Array(5).fill('1,024 kB') }],
+      corner: '',
+      head: ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'],
+      rows: [
+        { label: 'run time median (±rme)', cells: Array(5).fill('63.9 µs (±12.3%)') },
+        { label: 'VmPTE final', cells: Array(5).fill('1,024 kB') },
+      ],
     };
     expect(fitGrid(grid, { format: 'wide', width: 40 })).toHaveLength(1);
     const split = fitGrid(grid, { format: 'auto', width: 80 });
@@ -127,7 +168,9 @@ describe('terminal layout', () => {
   });
 
   it('run: five strategies split into tables that fit 80 columns, the knobs line wrapped; wide keeps one table', () => {
-    const results = ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'].map((strategy) => runOps(pathsReclaim(4).ops(), { strategy, source: 'paths-reclaim' }));
+    const results = ['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'].map((strategy) =>
+      runOps(pathsReclaim(4).ops(), { strategy, source: 'paths-reclaim' }),
+    );
     const narrow = plain(formatRunTable(results, { format: 'auto', width: 80 }));
     expect(narrow.match(/┌/g)!.length).toBeGreaterThan(1);
     expect(textWidth(narrow)).toBeLessThanOrEqual(80);
@@ -135,7 +178,7 @@ describe('terminal layout', () => {
     expect(plain(formatRunTable(results, { format: 'wide', width: 80 })).match(/┌/g)).toHaveLength(1);
   });
 
-  it('stdout layout: the terminal\'s width on a TTY (80 when unknown), unbounded otherwise', () => {
+  it("stdout layout: the terminal's width on a TTY (80 when unknown), unbounded otherwise", () => {
     expect(stdoutLayout('auto', { isTTY: true, columns: 120 })).toEqual({ format: 'auto', width: 120 });
     expect(stdoutLayout('auto', { isTTY: true })).toEqual({ format: 'auto', width: 80 });
     expect(stdoutLayout('long', { isTTY: false, columns: 120 })).toEqual({ format: 'long', width: Infinity });

@@ -9,7 +9,12 @@ import { progressLine } from '../src/cli/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const chunks: string[] = [];
-  const s = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }) as Writable & { isTTY: boolean; columns: number };
+  const s = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  }) as Writable & { isTTY: boolean; columns: number };
   s.isTTY = isTTY;
   s.columns = 120;
   return { stream: s, text: () => chunks.join('').replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1b[78]/g, '') };

@@ -42,14 +42,49 @@ const NOT_MODEL_FILES = new Set(['index.ts', 'kernels.ts', 'checker.ts']);
 // frame arena's memory layout, the counter block, the WASM boundary's knobs, the PRNG, the
 // checker, SIMD helpers.
 const SIMULATOR_ONLY = new Set([
-  'frame_addr', 'addr_frame', 'frame_state', 'set_frame_state', 'arena_limit', 'arena_init', 'grow_to',
-  'arena_available', 'arena_reserve', 'arena_alloc', 'arena_free', 'arena_frames_touched', 'arena_frames_base',
-  'stats_ptr', 'cost_weights_ptr', 'cost_weights_commit', 'stats_weighted', 'stats_reset',
+  'frame_addr',
+  'addr_frame',
+  'frame_state',
+  'set_frame_state',
+  'arena_limit',
+  'arena_init',
+  'grow_to',
+  'arena_available',
+  'arena_reserve',
+  'arena_alloc',
+  'arena_free',
+  'arena_frames_touched',
+  'arena_frames_base',
+  'stats_ptr',
+  'cost_weights_ptr',
+  'cost_weights_commit',
+  'stats_weighted',
+  'stats_reset',
   'batch_entry', // the op batch handed across the WASM boundary (assembly/batch.ts)
-  'mm_init', 'mm_pgd_frame', 'entry_table', 'table_entry', 'table_frame', 'walk_pmd', 'walk_pte', 'count_spans',
-  'entry_kind', 'set_zero_page', 'fault_address', 'set_path_mode', 'rcu_configure', 'set_cpus', 'tlb_cpus',
-  'set_strategy_id', 'strategy_id', 'set_knobs', 'scale', 'next_u32', 'chance',
-  'check_unhooked', 'tlb_pending_tables', 'lean_block_of_8',
+  'mm_init',
+  'mm_pgd_frame',
+  'entry_table',
+  'table_entry',
+  'table_frame',
+  'walk_pmd',
+  'walk_pte',
+  'count_spans',
+  'entry_kind',
+  'set_zero_page',
+  'fault_address',
+  'set_path_mode',
+  'rcu_configure',
+  'set_cpus',
+  'tlb_cpus',
+  'set_strategy_id',
+  'strategy_id',
+  'set_knobs',
+  'scale',
+  'next_u32',
+  'chance',
+  'check_unhooked',
+  'tlb_pending_tables',
+  'lean_block_of_8',
 ]);
 
 // Kernel functions the reference does not model: it runs the strategies none and
@@ -57,11 +92,20 @@ const SIMULATOR_ONLY = new Set([
 // addresses entries as (table, index) rather than through entry pointers.
 const NOT_IN_REFERENCE = new Set([
   'scan_reclaim_range', // async-scan
-  'reclaim_pt_is_enabled_v1', 'try_to_free_pte_v1', // pt-reclaim-v1
-  'pte_refcount_charge_faults', 'pte_refcount_zap_done', // refcount
-  'contended_pmd_lock', 'need_resched', 'nowait_alloc_fails', 'resched_limit', // fault injection
-  'table_free_mode', 'tlb_remove_table_sync_one', // the single-table fallback (--nowait-fail)
-  'pgd_offset', 'pud_offset', 'pmd_offset', 'pte_offset', // entry pointers: pXd_index + table
+  'reclaim_pt_is_enabled_v1',
+  'try_to_free_pte_v1', // pt-reclaim-v1
+  'pte_refcount_charge_faults',
+  'pte_refcount_zap_done', // refcount
+  'contended_pmd_lock',
+  'need_resched',
+  'nowait_alloc_fails',
+  'resched_limit', // fault injection
+  'table_free_mode',
+  'tlb_remove_table_sync_one', // the single-table fallback (--nowait-fail)
+  'pgd_offset',
+  'pud_offset',
+  'pmd_offset',
+  'pte_offset', // entry pointers: pXd_index + table
 ]);
 
 describe('the reference mirrors assembly/ by kernel function name', () => {

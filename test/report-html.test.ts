@@ -32,8 +32,15 @@ if (!haveChromium) console.warn(`report-html: browser tests skipped, ${CHROMIUM}
 let results: BenchResults;
 beforeAll(async () => {
   results = await runBench({
-    ...DEFAULT_SUITE_PARAMS, suites: ['paths', 'wis', 'sparse'], strategies: ['none', 'pt-reclaim'], timeMs: 5, iterations: 6,
-    warmupIterations: 1, timelinePoints: 50, wasm: 'release', scale: 1 / 16384,
+    ...DEFAULT_SUITE_PARAMS,
+    suites: ['paths', 'wis', 'sparse'],
+    strategies: ['none', 'pt-reclaim'],
+    timeMs: 5,
+    iterations: 6,
+    warmupIterations: 1,
+    timelinePoints: 50,
+    wasm: 'release',
+    scale: 1 / 16384,
   });
 }, 120_000);
 
@@ -80,7 +87,7 @@ describe('report figures', () => {
     const slow = costs.find((c) => c.variant === 'slow')!;
     expect(fast.tables).toBe(64);
     expect(slow.entriesPerTable - fast.entriesPerTable).toBe(512); // the slow path rescans the table
-    expect(fast.median).toBeCloseTo(median(results.cells.find((c) => c.id === fast.cellId)!.samples) * 1e6 / 64, 6);
+    expect(fast.median).toBeCloseTo((median(results.cells.find((c) => c.id === fast.cellId)!.samples) * 1e6) / 64, 6);
     const p = premiums.find((x) => x.variant === 'slow')!;
     expect(p.premiumNs).toBeCloseTo(slow.median - fast.median, 6);
     expect(p.premiumCI[0]).toBeLessThanOrEqual(p.premiumCI[1]);
@@ -101,7 +108,8 @@ describe('report figures', () => {
       expect(timelines.charts.some((c) => c.title.includes(w))).toBe(false);
       expect(timelines.omitted.filter((o) => o.includes(w))).toHaveLength(1);
     }
-    for (const c of timelines.charts) expect(c.kind === 'line' && c.series.some((s) => s.points.some((p) => p[1] !== s.points[0]![1]))).toBe(true);
+    for (const c of timelines.charts)
+      expect(c.kind === 'line' && c.series.some((s) => s.points.some((p) => p[1] !== s.points[0]![1]))).toBe(true);
   });
 });
 
@@ -129,7 +137,13 @@ describe('report CLI', () => {
   }, 60_000);
 });
 
-interface LabelBox { text: string; x: number; y: number; w: number; h: number }
+interface LabelBox {
+  text: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 /** Text boxes of every chart's SVG labels, and the chart boxes, as the browser laid them out. */
 async function labelBoxes(page: Page, id: string): Promise<{ labels: LabelBox[]; chart: { x: number; w: number } }> {
@@ -140,7 +154,7 @@ async function labelBoxes(page: Page, id: string): Promise<{ labels: LabelBox[];
       .filter((t) => (t.textContent ?? '').trim() !== '' && getComputedStyle(t).display !== 'none' && t.getAttribute('opacity') !== '0')
       .map((t) => {
         const b = t.getBoundingClientRect();
-        return { text: t.textContent!, x: b.x, y: b.y, w: b.width, h: b.height };
+        return { text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height };
       })
       .filter((b) => b.w > 0 && b.h > 0);
     return { labels, chart: { x: r.x, w: r.width } };
@@ -168,8 +182,17 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
   beforeAll(async () => {
     userDataDir = mkdtempSync(join(tmpdir(), 'ptreclaim-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, offline: true,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      executablePath: CHROMIUM,
+      headless: true,
+      offline: true,
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-gpu',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   }, 60_000);
 
@@ -196,13 +219,24 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
 
     for (const c of charts) {
       const colours = c.kind === 'hbar' ? [...new Set(c.series.flatMap((s) => s.colors ?? [s.color]))] : c.series.map((s) => s.color);
-      const counts = await page.evaluate(([id, colours]) => {
-        const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',')})`;
-        const norm = (v: string | null) => (v ?? '').replace(/\s+/g, '').toLowerCase();
-        const marks = [...document.querySelectorAll(`#${id} svg path, #${id} svg rect`)];
-        return colours.map((c) => marks.filter((m) => [norm(m.getAttribute('fill')), norm(m.getAttribute('stroke'))].some((v) => v === c.toLowerCase() || v === rgb(c))).length);
-      }, [c.id, colours] as const);
-      expect(counts.every((n) => n > 0), `${c.id} @${width}px: marks per colour ${counts}`).toBe(true);
+      const counts = await page.evaluate(
+        ([id, colours]) => {
+          const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',')})`;
+          const norm = (v: string | null) => (v ?? '').replace(/\s+/g, '').toLowerCase();
+          const marks = [...document.querySelectorAll(`#${id} svg path, #${id} svg rect`)];
+          return colours.map(
+            (c) =>
+              marks.filter((m) =>
+                [norm(m.getAttribute('fill')), norm(m.getAttribute('stroke'))].some((v) => v === c.toLowerCase() || v === rgb(c)),
+              ).length,
+          );
+        },
+        [c.id, colours] as const,
+      );
+      expect(
+        counts.every((n) => n > 0),
+        `${c.id} @${width}px: marks per colour ${counts}`,
+      ).toBe(true);
 
       const { labels, chart } = await labelBoxes(page, c.id);
       expect(labels.length, `${c.id} has labels`).toBeGreaterThan(2);
@@ -240,13 +274,18 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
       const rows = await page.locator('section#compare tbody tr').count();
       expect(rows).toBe(cmp.rows.length + 1); // + geomean
       expect(await page.locator('section#compare tbody tr.worse').count()).toBe(cmp.regressions.length);
-      expect(cmp.regressions.map((r) => r.id).sort()).toEqual(results.cells.filter((c: CellResult) => c.variant === 'slow').map((c) => c.id).sort());
+      expect(cmp.regressions.map((r) => r.id).sort()).toEqual(
+        results.cells
+          .filter((c: CellResult) => c.variant === 'slow')
+          .map((c) => c.id)
+          .sort(),
+      );
       await page.close();
     }, 120_000);
   }
 });
 
-describe('fast vs slow path from the paths suite\'s own measurement', () => {
+describe("fast vs slow path from the paths suite's own measurement", () => {
   it('uses results.paths (per-reclaim samples, fixed cost subtracted) when present, else whole runs', () => {
     expect(results.paths?.length, 'runBench of the paths suite records results.paths').toBeGreaterThan(0);
     const spec = chartSpecs(results);

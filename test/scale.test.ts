@@ -59,7 +59,12 @@ describe('scale: --arena-limit', () => {
   it('exceeding it is an ArenaFullError naming the limit, the operation and the fix', () => {
     const ops = [
       { kind: 'mmap' as const, addr: 0x200000000000, len: 64 * PMD_SIZE },
-      ...Array.from({ length: 64 }, (_, i) => ({ kind: 'touch' as const, addr: 0x200000000000 + i * PMD_SIZE, len: PAGE_SIZE, access: 'write' as const })),
+      ...Array.from({ length: 64 }, (_, i) => ({
+        kind: 'touch' as const,
+        addr: 0x200000000000 + i * PMD_SIZE,
+        len: PAGE_SIZE,
+        access: 'write' as const,
+      })),
     ];
     let err: unknown;
     try {

@@ -40,7 +40,7 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
   it('MADV_FREE at 5 GiB keeps every table: 10,264 kB (measured on the live kernel too)', () => {
     const r = runOps(getWorkload('seed-5g-free').ops(), { strategy: 'pt-reclaim' });
     expect(r.vmPteKb).toBe(10_264);
-    expect(r.rss.anonPages).toBe(5 * 2 ** 30 / 4096);
-    expect(r.lazyfreePages).toBe(5 * 2 ** 30 / 4096);
+    expect(r.rss.anonPages).toBe((5 * 2 ** 30) / 4096);
+    expect(r.lazyfreePages).toBe((5 * 2 ** 30) / 4096);
   });
 });

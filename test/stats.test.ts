@@ -4,7 +4,17 @@
  * quantiles (NumPy's default linear interpolation).
  */
 import { describe, it, expect } from 'vitest';
-import { mannWhitneyU, medianCI, quantileSorted, median, geomean, summarize, binomialHalfCdf, normalSf, bootstrapMedians } from '../src/bench/stats.js';
+import {
+  mannWhitneyU,
+  medianCI,
+  quantileSorted,
+  median,
+  geomean,
+  summarize,
+  binomialHalfCdf,
+  normalSf,
+  bootstrapMedians,
+} from '../src/bench/stats.js';
 
 describe('Mann-Whitney U', () => {
   it('exact distribution, no ties (SciPy method="exact")', () => {

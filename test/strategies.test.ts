@@ -161,7 +161,9 @@ describe('async-scan and refcount', () => {
 
   it('a table emptied by partial DONTNEEDs: refcount frees it at once, pt-reclaim keeps it, async-scan frees it later', () => {
     const base = 0x7d0000000000;
-    const mms = Object.fromEntries(['pt-reclaim', 'refcount', 'async-scan'].map((s) => [s, new Mm(new WasmCore('debug'), { strategy: s, check: true })]));
+    const mms = Object.fromEntries(
+      ['pt-reclaim', 'refcount', 'async-scan'].map((s) => [s, new Mm(new WasmCore('debug'), { strategy: s, check: true })]),
+    );
     for (const mm of Object.values(mms)) {
       mm.mmap(base, 2 * MiB);
       mm.touch(base, 2 * MiB, 'write');

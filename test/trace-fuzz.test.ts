@@ -10,12 +10,44 @@ import { TraceSyntaxError } from '../src/errors.js';
 import { MAX_TRACE_NUMBER, parseTraceBytes, opsOfBatches } from '../src/trace/reader.js';
 import { parseTrace } from '../src/trace/parse.js';
 
-const WORDS = ['version', '1', '2', 'mmap', 'munmap', 'touch', 'madvise', 'read', 'write', 'dontneed', 'free', '#', '0x', '0x1000',
-  '0x0000300000000000', '4K', '2M', '1G', '4097T', '18446744073709551616', '-1', '1.5', '=', 'prot=rw', '\uFEFF', '\u0000', '\r', '\t', 'é'];
+const WORDS = [
+  'version',
+  '1',
+  '2',
+  'mmap',
+  'munmap',
+  'touch',
+  'madvise',
+  'read',
+  'write',
+  'dontneed',
+  'free',
+  '#',
+  '0x',
+  '0x1000',
+  '0x0000300000000000',
+  '4K',
+  '2M',
+  '1G',
+  '4097T',
+  '18446744073709551616',
+  '-1',
+  '1.5',
+  '=',
+  'prot=rw',
+  '\uFEFF',
+  '\u0000',
+  '\r',
+  '\t',
+  'é',
+];
 
 /** Lines made of the grammar's own words, numbers and separators: reaches deep into the parser. */
-const tokenLine = fc.array(fc.oneof(fc.constantFrom(...WORDS), fc.integer({ min: 0, max: 2 ** 53 }).map(String),
-  fc.string({ maxLength: 6 })), { maxLength: 6 }).map((t) => t.join(' '));
+const tokenLine = fc
+  .array(fc.oneof(fc.constantFrom(...WORDS), fc.integer({ min: 0, max: 2 ** 53 }).map(String), fc.string({ maxLength: 6 })), {
+    maxLength: 6,
+  })
+  .map((t) => t.join(' '));
 const traceText = fc.array(tokenLine, { maxLength: 12 }).map((lines) => lines.join('\n'));
 
 function check(parse: () => unknown): void {
@@ -37,7 +69,10 @@ function check(parse: () => unknown): void {
 
 describe('trace parser fuzz target', () => {
   it('grammar-shaped text: operations within limits, or a TraceSyntaxError', () => {
-    fc.assert(fc.property(traceText, (text) => check(() => parseTrace(text, 'fuzz.trace'))), { numRuns: 1500, seed: 0xf022 });
+    fc.assert(
+      fc.property(traceText, (text) => check(() => parseTrace(text, 'fuzz.trace'))),
+      { numRuns: 1500, seed: 0xf022 },
+    );
   });
 
   it('arbitrary bytes: the same', () => {

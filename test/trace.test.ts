@@ -19,7 +19,8 @@ const errorOf = (text: string): TraceSyntaxError => {
 
 describe('trace format v1', () => {
   it('parses every operation, comments, hex and suffixed decimals', () => {
-    const ops = parseTrace(`# a comment
+    const ops = parseTrace(
+      `# a comment
 version 1
 mmap 0x200000000000 50G     # trailing comment
 touch 0x200000000000 2M
@@ -28,7 +29,9 @@ touch 0x200000000000 4k read
 madvise 0x200000000000 0x200000 dontneed
 madvise 0x200000000000 2097152 free
 munmap 0x200000000000 1T
-`, 't');
+`,
+      't',
+    );
     expect(ops).toEqual([
       { kind: 'mmap', addr: 0x200000000000, len: 50 * 2 ** 30, file: 't', line: 3 },
       { kind: 'touch', addr: 0x200000000000, len: 2 * 2 ** 20, access: 'write', file: 't', line: 4 },
@@ -135,7 +138,9 @@ describe('trace reader: limits, encodings, streaming', () => {
     expect(fileError(file('bin.trace', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]))).message).toMatch(/binary data, not text/);
     expect(errorOf('mmap 0x10000 4K\ntouch\u0000 0x10000 4K').message).toMatch(/^my.trace:1:1: the trace is binary data/);
     // Past the first 4 KiB the line holding the NUL is named.
-    expect(errorOf(`${'touch 0x10000 4K\n'.repeat(400)}touch\u0000 0x10000 4K`).message).toMatch(/^my.trace:401:1: the trace is binary data/);
+    expect(errorOf(`${'touch 0x10000 4K\n'.repeat(400)}touch\u0000 0x10000 4K`).message).toMatch(
+      /^my.trace:401:1: the trace is binary data/,
+    );
     expect(errorOf('mmap\u0001 0x10000 4K').message).toMatch(/control character \(byte 0x01\)/);
   });
 

@@ -96,12 +96,16 @@ describe('validate against the live kernel', () => {
   });
 
   reportSkip('full seed validation (50 GiB on the live kernel)', fullSkipReason);
-  it.skipIf(fullSkipReason !== undefined)('validate --suite seed: model and kernel agree exactly (204 kB with PT_RECLAIM)', async () => {
-    const r = await validateTargets(loadTargets({ suite: 'seed' }));
-    const o = r.outcomes[0]!;
-    process.stderr.write(`[ptreclaim tests] ${formatOutcome(o)}\n`);
-    expect(o.agree).toBe(true);
-    if (r.host.ptReclaim.enabled) expect(o.kernel.vmPteKb).toBe(204);
-    expect(formatOutcome(o)).toMatch(/time model [\d.]+ m?s, kernel [\d.]+ s/);
-  }, 600_000);
+  it.skipIf(fullSkipReason !== undefined)(
+    'validate --suite seed: model and kernel agree exactly (204 kB with PT_RECLAIM)',
+    async () => {
+      const r = await validateTargets(loadTargets({ suite: 'seed' }));
+      const o = r.outcomes[0]!;
+      process.stderr.write(`[ptreclaim tests] ${formatOutcome(o)}\n`);
+      expect(o.agree).toBe(true);
+      if (r.host.ptReclaim.enabled) expect(o.kernel.vmPteKb).toBe(204);
+      expect(formatOutcome(o)).toMatch(/time model [\d.]+ m?s, kernel [\d.]+ s/);
+    },
+    600_000,
+  );
 });

@@ -26,7 +26,10 @@ describe('alloc workloads at small heaps', () => {
       // Every touch lies inside a mapping the workload made (the policy never writes past its reserve).
       const maps = ops.filter((o) => o.kind === 'mmap');
       for (const t of ops.filter((o) => o.kind === 'touch')) {
-        expect(maps.some((m) => t.addr >= m.addr && t.addr + t.len <= m.addr + m.len), `${kind} touch 0x${t.addr.toString(16)}`).toBe(true);
+        expect(
+          maps.some((m) => t.addr >= m.addr && t.addr + t.len <= m.addr + m.len),
+          `${kind} touch 0x${t.addr.toString(16)}`,
+        ).toBe(true);
       }
     }
   });
@@ -42,14 +45,34 @@ describe('alloc workloads at small heaps', () => {
 describe('sparse at a scale the arena cannot hold (issue 11 item 5)', () => {
   it('is refused up front with the largest scale that fits, before any op is built', () => {
     expect(() => sparseWorkload(1)).toThrow(UsageError);
-    expect(() => sparseWorkload(1)).toThrow(/sparse at scale 1\/1 needs 28,892,271 page tables \(110\.2 GiB\) at its peak, but the arena holds at most 1,048,256 .*: use --scale 1\/32 or smaller/);
+    expect(() => sparseWorkload(1)).toThrow(
+      /sparse at scale 1\/1 needs 28,892,271 page tables \(110\.2 GiB\) at its peak, but the arena holds at most 1,048,256 .*: use --scale 1\/32 or smaller/,
+    );
     expect(() => sparseWorkload(1 / 16)).toThrow(/use --scale 1\/32 or smaller/);
     expect(sparsePeakTables(1 / 32)).toBeLessThanOrEqual(ARENA_HARD_MAX_FRAMES);
     expect(() => sparseWorkload(1 / 32)).not.toThrow();
   });
 
   it('CLI: bench sparse --scale 1 exits 2 at once with the message (it was a V8 out-of-memory abort after 5.3 GB)', () => {
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'ptreclaim.js'), 'bench', 'sparse', '--scale', '1', '--strategy', 'none', '--iterations', '1', '--warmup', '0', '--time', '1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(import.meta.dirname, '..', 'bin', 'ptreclaim.js'),
+        'bench',
+        'sparse',
+        '--scale',
+        '1',
+        '--strategy',
+        'none',
+        '--iterations',
+        '1',
+        '--warmup',
+        '0',
+        '--time',
+        '1',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/sparse at scale 1\/1 needs .* page tables .*use --scale 1\/32 or smaller/);
   });

@@ -51,7 +51,8 @@ export interface Comparison {
 /** Deterministic memory and work counters worth comparing exactly. */
 function exactFigures(c: CellResult): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of ['vmPteFinalKb', 'vmPtePeakKb', 'pgtableFinalKb', 'pgtablePeakKb', 'rcuPendingPeakKb'] as const) out[`memory.${k}`] = c.memory[k];
+  for (const k of ['vmPteFinalKb', 'vmPtePeakKb', 'pgtableFinalKb', 'pgtablePeakKb', 'rcuPendingPeakKb'] as const)
+    out[`memory.${k}`] = c.memory[k];
   for (const [k, v] of Object.entries(c.counters)) out[k] = v;
   return out;
 }
@@ -64,7 +65,8 @@ const MEASURED_OPTIONS = ['suites', 'strategies', 'seed', 'scale', 'heapBytes', 
 
 /** The first option (or cell run option) on which the two files disagree, described. */
 export function incomparability(base: BenchResults, next: BenchResults): string | undefined {
-  const show = (v: unknown) => (v === undefined ? '(absent)' : typeof v === 'number' && v > 0 && v < 1 && Number.isInteger(1 / v) ? `1/${1 / v}` : JSON.stringify(v));
+  const show = (v: unknown) =>
+    v === undefined ? '(absent)' : typeof v === 'number' && v > 0 && v < 1 && Number.isInteger(1 / v) ? `1/${1 / v}` : JSON.stringify(v);
   for (const k of MEASURED_OPTIONS) {
     const a = base.context.options[k];
     const b = next.context.options[k];
@@ -92,7 +94,9 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
   checkCompareOptions(o);
   const differs = incomparability(base, next);
   if (differs) {
-    throw new UsageError(`compare: the files measure different things: ${differs}; run both with the same options (only the build and the time budget may differ)`);
+    throw new UsageError(
+      `compare: the files measure different things: ${differs}; run both with the same options (only the build and the time budget may differ)`,
+    );
   }
   const nextById = new Map(next.cells.map((c) => [c.id, c]));
   const baseIds = new Set(base.cells.map((c) => c.id));
@@ -110,7 +114,9 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
       id: b.id,
       base: { median: bm, ci: medianCI(b.samples), n: b.samples.length },
       next: { median: nm, ci: medianCI(n.samples), n: n.samples.length },
-      delta, p, significant,
+      delta,
+      p,
+      significant,
       regression: significant && delta > o.threshold,
     });
     const bf = exactFigures(b);
@@ -120,7 +126,9 @@ export function compareResults(base: BenchResults, next: BenchResults, o: Compar
     }
   }
   if (rows.length === 0) {
-    throw new UsageError('compare: the two files have no cell in common (cells match by suite/workload/variant/strategy); run the same suites and strategies on both sides');
+    throw new UsageError(
+      'compare: the two files have no cell in common (cells match by suite/workload/variant/strategy); run the same suites and strategies on both sides',
+    );
   }
   return {
     rows,

@@ -17,7 +17,12 @@ function packageVersion(): string {
 /** HEAD of the checkout ptreclaim runs from, when it is a git checkout (and "-dirty" if modified). */
 function gitCommit(): string | null {
   try {
-    const opts = { cwd: packageRoot(), encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
+    const opts = {
+      cwd: packageRoot(),
+      encoding: 'utf8' as const,
+      stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    };
     const head = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
     return dirty ? `${head}-dirty` : head;

@@ -113,15 +113,26 @@ export interface HarnessEvents {
   cellDone?(result: CellResult, position: number, total: number): void;
 }
 
-export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: PhaseProfiler, events: HarnessEvents = {}, signal?: AbortSignal): Promise<CellResult | undefined> {
+export async function runCell(
+  cell: PlannedCell,
+  o: BenchOptions,
+  profiler: PhaseProfiler,
+  events: HarnessEvents = {},
+  signal?: AbortSignal,
+): Promise<CellResult | undefined> {
   const workload = cell.case.make();
   const ops = [...workload.ops()];
   // Resolved once per cell: defaults, validation and the strategy lookup stay out of the timed runs.
   const runOptions = resolveRunOptions({
-    seed: o.seed, ...cell.case.options, strategy: cell.strategy, source: workload.name, wasm: 'release', core: 'wasm',
+    seed: o.seed,
+    ...cell.case.options,
+    strategy: cell.strategy,
+    source: workload.name,
+    wasm: 'release',
+    core: 'wasm',
     cost: loadCostChoice(o.costProfile),
   });
-  const checkpoints = 'checkpoints' in workload ? (workload.checkpoints as Record<string, number>) : {};
+  const checkpoints = 'checkpoints' in workload ? workload.checkpoints : {};
   const seen = observe(ops, runOptions, o.timelinePoints, checkpoints);
 
   let first: RunResult | undefined;
@@ -130,7 +141,7 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
   let phase: 'warmup' | 'run' = 'warmup';
   let count = 0;
   let profiles: { cpu?: string; heap?: string } | undefined;
-  const { Bench } = await import('tinybench') as { Bench: typeof BenchClass }; // loaded when a cell runs
+  const { Bench } = (await import('tinybench')) as { Bench: typeof BenchClass }; // loaded when a cell runs
   const bench = new Bench({
     time: o.timeMs,
     iterations: o.iterations,
@@ -156,26 +167,32 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
     await new Promise<void>((resolve) => setImmediate(resolve));
     lastYield = performance.now();
   };
-  bench.add(cell.id, () => {
-    const t0 = performance.now();
-    const r = runOps(ops, runOptions);
-    const counters = flattenCounters(r);
-    if (!firstCounters) {
-      first = r;
-      firstCounters = counters;
-    } else {
-      for (const [k, v] of Object.entries(counters)) if (firstCounters[k] !== v) unstable.add(k);
-    }
-    events.iteration?.(cell, phase, ++count);
-    return { overriddenDuration: r.wallMs, overriddenIterationCost: performance.now() - t0 };
-  }, { beforeEach });
+  bench.add(
+    cell.id,
+    () => {
+      const t0 = performance.now();
+      const r = runOps(ops, runOptions);
+      const counters = flattenCounters(r);
+      if (!firstCounters) {
+        first = r;
+        firstCounters = counters;
+      } else {
+        for (const [k, v] of Object.entries(counters)) if (firstCounters[k] !== v) unstable.add(k);
+      }
+      events.iteration?.(cell, phase, ++count);
+      return { overriddenDuration: r.wallMs, overriddenIterationCost: performance.now() - t0 };
+    },
+    { beforeEach },
+  );
   await bench.run();
   const task = bench.tasks[0]!;
   const res = task.result;
   if (res.state === 'errored') throw res.error;
   if (res.state !== 'completed') return undefined; // aborted: the cell did not finish
   if (unstable.size) {
-    throw new PtreclaimError(`${cell.id}: counters differ between iterations (${[...unstable].slice(0, 5).join(', ')}): the model is not deterministic for this seed`);
+    throw new PtreclaimError(
+      `${cell.id}: counters differ between iterations (${[...unstable].slice(0, 5).join(', ')}): the model is not deterministic for this seed`,
+    );
   }
   const samples = [...(res.latency.samples ?? [])];
   const latency = summarize(samples);
@@ -211,7 +228,7 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
     },
     counters: firstCounters!,
     checkpoints: seen.checkpoints,
-    ...('scale' in workload ? { scale: workload.scale as number } : {}),
+    ...('scale' in workload ? { scale: workload.scale } : {}),
     timeline: seen.timeline,
     exitClean: run.exit.clean,
     errorCount: run.errorCount,
@@ -220,7 +237,12 @@ export async function runCell(cell: PlannedCell, o: BenchOptions, profiler: Phas
 }
 
 /** Run the planned cells in order; stops early (keeping finished cells) when the signal aborts. */
-export async function runCells(cells: readonly PlannedCell[], o: BenchOptions, events: HarnessEvents = {}, signal?: AbortSignal): Promise<{ results: CellResult[]; interrupted: boolean }> {
+export async function runCells(
+  cells: readonly PlannedCell[],
+  o: BenchOptions,
+  events: HarnessEvents = {},
+  signal?: AbortSignal,
+): Promise<{ results: CellResult[]; interrupted: boolean }> {
   const profiler = new PhaseProfiler({ cpuDir: o.cpuProfDir, heapDir: o.heapProfDir });
   const results: CellResult[] = [];
   // Each cell's Bench listens on the signal; many cells are expected, not a leak.

@@ -24,7 +24,9 @@ export function mergeResults(inputs: readonly { path: string; results: BenchResu
   let anyInterrupted = false;
   for (const { path, results } of inputs) {
     if (sweepKey(results) !== key) {
-      throw new UsageError(`merge: ${path} comes from a different sweep than ${base.path} (WASM build, ptreclaim version or options other than --shard differ); only shards of one sweep can be merged`);
+      throw new UsageError(
+        `merge: ${path} comes from a different sweep than ${base.path} (WASM build, ptreclaim version or options other than --shard differ); only shards of one sweep can be merged`,
+      );
     }
     // A run that stopped early (Ctrl-C or another signal, an error, or a snapshot of a run still going).
     if (/^(interrupted|unfinished|stopped by)/.test(results.partialReason ?? '')) anyInterrupted = true;
@@ -32,7 +34,9 @@ export function mergeResults(inputs: readonly { path: string; results: BenchResu
     const first = inputs.find((i) => i.results.context.options.shard);
     const firstShard = first?.results.context.options.shard;
     if (shard && first && firstShard && shard.count !== firstShard.count) {
-      throw new UsageError(`merge: ${path} is shard ${shard.index}/${shard.count} but ${first.path} is shard ${firstShard.index}/${firstShard.count}: shards of one sweep share the count N of --shard K/N; rerun with the same N`);
+      throw new UsageError(
+        `merge: ${path} is shard ${shard.index}/${shard.count} but ${first.path} is shard ${firstShard.index}/${firstShard.count}: shards of one sweep share the count N of --shard K/N; rerun with the same N`,
+      );
     }
     if (shard) {
       if (shards.has(shard.index)) throw new UsageError(`merge: shard ${shard.index}/${shard.count} given twice (${path})`);

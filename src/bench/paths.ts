@@ -40,7 +40,9 @@ export type PathVariant = (typeof PATH_VARIANTS)[number]['variant'];
 
 /** Strategies whose MADV_DONTNEED asks for table reclaim: they have fast and slow paths. */
 export function strategiesWithPaths(strategies: readonly string[]): StrategyName[] {
-  return strategies.filter((s): s is StrategyName => s in STRATEGIES && (STRATEGIES[s as StrategyName].dontneedZapFlags & ZAP_RECLAIM_PT) !== 0);
+  return strategies.filter(
+    (s): s is StrategyName => s in STRATEGIES && (STRATEGIES[s as StrategyName].dontneedZapFlags & ZAP_RECLAIM_PT) !== 0,
+  );
 }
 
 export interface PathsOptions {
@@ -58,17 +60,49 @@ export interface PathsOptions {
 const hrNow = () => Number(process.hrtime.bigint());
 
 /** Counter deltas over the timed calls, summed across samples. */
-interface Sums { tables: number; entriesReadZap: number; entriesReadScan: number; ptl: number; pmd: number; trylockOk: number; trylockFail: number; tlbFlushes: number; simNs: number; fast: number; slow: number; slowFailed: number }
+interface Sums {
+  tables: number;
+  entriesReadZap: number;
+  entriesReadScan: number;
+  ptl: number;
+  pmd: number;
+  trylockOk: number;
+  trylockFail: number;
+  tlbFlushes: number;
+  simNs: number;
+  fast: number;
+  slow: number;
+  slowFailed: number;
+}
 
 const freedOf = (s: RawStats) => s.ReclaimFast + s.ReclaimSlow;
 
 class PathRunner {
   private readonly mm: Mm;
-  readonly sums: Sums = { tables: 0, entriesReadZap: 0, entriesReadScan: 0, ptl: 0, pmd: 0, trylockOk: 0, trylockFail: 0, tlbFlushes: 0, simNs: 0, fast: 0, slow: 0, slowFailed: 0 };
+  readonly sums: Sums = {
+    tables: 0,
+    entriesReadZap: 0,
+    entriesReadScan: 0,
+    ptl: 0,
+    pmd: 0,
+    trylockOk: 0,
+    trylockFail: 0,
+    tlbFlushes: 0,
+    simNs: 0,
+    fast: 0,
+    slow: 0,
+    slowFailed: 0,
+  };
   readonly samples: number[] = [];
   readonly fixed: number[] = [];
 
-  constructor(strategy: StrategyName, private readonly v: (typeof PATH_VARIANTS)[number], private readonly n: number, seed: number, private readonly now: () => number) {
+  constructor(
+    strategy: StrategyName,
+    private readonly v: (typeof PATH_VARIANTS)[number],
+    private readonly n: number,
+    seed: number,
+    private readonly now: () => number,
+  ) {
     this.mm = new Mm(makeCore({ wasm: 'release' }), { strategy, seed, ...v.options });
     const r = this.mm.mmap(BASE, n * PMD);
     if (!r.ok) throw new PtreclaimError(`bench paths: mmap failed (${r.errno} ${r.detail})`);
@@ -93,7 +127,9 @@ class PathRunner {
     const t3 = this.now();
     const freed = freedOf(after) - freedOf(before);
     if (freed !== n) {
-      throw new PtreclaimError(`bench paths: ${this.v.variant} freed ${freed} of ${n} tables in a round (the paths workload must free every table)`);
+      throw new PtreclaimError(
+        `bench paths: ${this.v.variant} freed ${freed} of ${n} tables in a round (the paths workload must free every table)`,
+      );
     }
     if (!keep) return;
     this.samples.push((t1 - t0 - (t3 - t2)) / freed);
@@ -153,7 +189,15 @@ export function comparePaths(strategy: StrategyName, opts: PathsOptions = {}): P
   const fast = variants[0]!;
   const ratios = variants.slice(1).map((v) => {
     const c = bootstrapMedians(fast.samplesNs, v.samplesNs);
-    return { of: v.variant as Exclude<PathVariant, 'fast'>, to: 'fast' as const, ratio: c.ratio, ci: c.ratioCi, diffNs: c.diff, diffCi: c.diffCi, p: c.p };
+    return {
+      of: v.variant as Exclude<PathVariant, 'fast'>,
+      to: 'fast' as const,
+      ratio: c.ratio,
+      ci: c.ratioCi,
+      diffNs: c.diff,
+      diffCi: c.diffCi,
+      p: c.p,
+    };
   });
   return { strategy, reclaimsPerSample: n, samples, warmupRounds: warmup, variants, ratios };
 }

@@ -52,18 +52,23 @@ export async function runBench(o: BenchOptions, events: BenchEvents = {}, signal
   let current: PlannedCell | undefined;
   let outcome: { results: CellResult[]; interrupted: boolean };
   try {
-    outcome = await runCells(cells, o, {
-      ...events,
-      cellStart: (cell, i, total) => {
-        current = cell;
-        events.cellStart?.(cell, i, total);
+    outcome = await runCells(
+      cells,
+      o,
+      {
+        ...events,
+        cellStart: (cell, i, total) => {
+          current = cell;
+          events.cellStart?.(cell, i, total);
+        },
+        cellDone: (r, i, total) => {
+          done.push(r);
+          events.cellDone?.(r, i, total);
+          if (i + 1 < total) events.snapshot?.(record(done, `unfinished: ${done.length} of ${total} cells`));
+        },
       },
-      cellDone: (r, i, total) => {
-        done.push(r);
-        events.cellDone?.(r, i, total);
-        if (i + 1 < total) events.snapshot?.(record(done, `unfinished: ${done.length} of ${total} cells`));
-      },
-    }, signal);
+      signal,
+    );
   } catch (e) {
     const id = current?.id ?? '(before the first cell)';
     throw new BenchCellError(id, record(done, `stopped by an error in cell ${id}`), e);
@@ -84,6 +89,8 @@ export async function runBench(o: BenchOptions, events: BenchEvents = {}, signal
   // "interrupted" is a keyword merge looks for; a shard says which slice it is.
   const reason = outcome.interrupted
     ? 'interrupted'
-    : o.shard && o.shard.count > 1 ? `shard ${o.shard.index}/${o.shard.count}: ${cells.length} of ${matrix.length} cells` : undefined;
+    : o.shard && o.shard.count > 1
+      ? `shard ${o.shard.index}/${o.shard.count}: ${cells.length} of ${matrix.length} cells`
+      : undefined;
   return { ...record(outcome.results, reason), ...(paths?.length ? { paths } : {}) };
 }

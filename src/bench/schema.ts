@@ -26,12 +26,24 @@ export const BENCH_JSON_SCHEMA = {
       type: 'object',
       required: ['ptreclaimVersion', 'gitCommit', 'node', 'cpuModel', 'cores', 'wasmSha256', 'date', 'options'],
       properties: {
-        ptreclaimVersion: str, gitCommit: { type: ['string', 'null'] }, node: str, platform: str, cpuModel: str,
-        cores: { type: 'integer' }, wasmSha256: str, date: str,
+        ptreclaimVersion: str,
+        gitCommit: { type: ['string', 'null'] },
+        node: str,
+        platform: str,
+        cpuModel: str,
+        cores: { type: 'integer' },
+        wasmSha256: str,
+        date: str,
         options: {
           type: 'object',
           required: ['suites', 'strategies', 'timeMs', 'iterations', 'seed'],
-          properties: { suites: { type: 'array', items: str }, strategies: { type: 'array', items: str }, timeMs: num, iterations: num, seed: num },
+          properties: {
+            suites: { type: 'array', items: str },
+            strategies: { type: 'array', items: str },
+            timeMs: num,
+            iterations: num,
+            seed: num,
+          },
         },
       },
     },
@@ -39,9 +51,31 @@ export const BENCH_JSON_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['id', 'index', 'suite', 'workload', 'variant', 'description', 'strategy', 'ops', 'latency', 'samples', 'throughput', 'memory', 'counters', 'timeline'],
+        required: [
+          'id',
+          'index',
+          'suite',
+          'workload',
+          'variant',
+          'description',
+          'strategy',
+          'ops',
+          'latency',
+          'samples',
+          'throughput',
+          'memory',
+          'counters',
+          'timeline',
+        ],
         properties: {
-          id: str, index: { type: 'integer', minimum: 0 }, suite: str, workload: str, variant: str, description: str, strategy: str, ops: num,
+          id: str,
+          index: { type: 'integer', minimum: 0 },
+          suite: str,
+          workload: str,
+          variant: str,
+          description: str,
+          strategy: str,
+          ops: num,
           latency: { type: 'object', required: ['mean', 'median', 'p99', 'min', 'max', 'rme', 'samples'], additionalProperties: num },
           // Latencies of one workload run in ms: 1 ns to 11.6 days. Zero, negative or absurd
           // samples are not measurements (they gave NaN% / +Infinity% in compare).
@@ -49,7 +83,15 @@ export const BENCH_JSON_SCHEMA = {
           throughput: { type: 'object', required: ['opsPerSec', 'zapGiBPerSec', 'entriesPerSec'], additionalProperties: num },
           memory: {
             type: 'object',
-            required: ['vmPteFinalKb', 'vmPtePeakKb', 'pgtableFinalKb', 'pgtablePeakKb', 'rcuPendingPeakKb', 'wasmMemoryBytes', 'jsHeapUsedBytes'],
+            required: [
+              'vmPteFinalKb',
+              'vmPtePeakKb',
+              'pgtableFinalKb',
+              'pgtablePeakKb',
+              'rcuPendingPeakKb',
+              'wasmMemoryBytes',
+              'jsHeapUsedBytes',
+            ],
             additionalProperties: num,
           },
           counters: numMap,
@@ -68,21 +110,30 @@ export const BENCH_JSON_SCHEMA = {
         type: 'object',
         required: ['strategy', 'reclaimsPerSample', 'samples', 'variants', 'ratios'],
         properties: {
-          strategy: str, reclaimsPerSample: num, samples: num,
+          strategy: str,
+          reclaimsPerSample: num,
+          samples: num,
           variants: {
             type: 'array',
             items: {
               type: 'object',
               required: ['variant', 'wallNs', 'samplesNs', 'fixedNsPerCall', 'perTable'],
               properties: {
-                variant: { enum: ['fast', 'slow', 'contended'] }, wallNs: num, samplesNs: { type: 'array', items: num, minItems: 1 },
-                fixedNsPerCall: num, perTable: numMap,
+                variant: { enum: ['fast', 'slow', 'contended'] },
+                wallNs: num,
+                samplesNs: { type: 'array', items: num, minItems: 1 },
+                fixedNsPerCall: num,
+                perTable: numMap,
               },
             },
           },
           ratios: {
             type: 'array',
-            items: { type: 'object', required: ['of', 'to', 'ratio', 'ci', 'p'], properties: { of: str, to: str, ratio: num, ci: numMap, p: num } },
+            items: {
+              type: 'object',
+              required: ['of', 'to', 'ratio', 'ci', 'p'],
+              properties: { of: str, to: str, ratio: num, ci: numMap, p: num },
+            },
           },
         },
       },
@@ -103,21 +154,34 @@ function validator(): ValidateFunction {
 
 /** Validate parsed JSON as a results file; `where` names it in errors. */
 export function validateResults(data: unknown, where: string): BenchResults {
-  if (data && typeof data === 'object' && 'schemaVersion' in data && (data as { schemaVersion: unknown }).schemaVersion !== BENCH_SCHEMA_VERSION && (data as { kind?: unknown }).kind === BENCH_KIND) {
-    throw new UsageError(`${where}: results schemaVersion ${String((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this ptreclaim reads version ${BENCH_SCHEMA_VERSION}); re-run \`ptreclaim bench\` with this version`);
+  if (
+    data &&
+    typeof data === 'object' &&
+    'schemaVersion' in data &&
+    data.schemaVersion !== BENCH_SCHEMA_VERSION &&
+    (data as { kind?: unknown }).kind === BENCH_KIND
+  ) {
+    throw new UsageError(
+      `${where}: results schemaVersion ${String(data.schemaVersion)} is not supported (this ptreclaim reads version ${BENCH_SCHEMA_VERSION}); re-run \`ptreclaim bench\` with this version`,
+    );
   }
   const validateFn = validator();
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
     const hint = (data as { kind?: unknown } | null)?.kind !== BENCH_KIND ? ' (is it a `ptreclaim bench --json` file?)' : '';
-    throw new UsageError(`${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${valueAt(data, e?.instancePath)}${cellOf(data, e?.instancePath)}${hint}`);
+    throw new UsageError(
+      `${where}: not a valid ptreclaim results file: ${at} ${e?.message ?? 'is invalid'}${valueAt(data, e?.instancePath)}${cellOf(data, e?.instancePath)}${hint}`,
+    );
   }
-  const results = data as unknown as BenchResults;
+  const results = data as BenchResults;
   const seen = new Map<string, number>();
   results.cells.forEach((c, i) => {
     const first = seen.get(c.id);
-    if (first !== undefined) throw new UsageError(`${where}: not a valid ptreclaim results file: cells.${first} and cells.${i} have the same id "${c.id}"; cells are matched by id, so each may appear once`);
+    if (first !== undefined)
+      throw new UsageError(
+        `${where}: not a valid ptreclaim results file: cells.${first} and cells.${i} have the same id "${c.id}"; cells are matched by id, so each may appear once`,
+      );
     seen.set(c.id, i);
   });
   return results;

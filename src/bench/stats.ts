@@ -116,10 +116,21 @@ export function medianCI(xs: readonly number[], level = 0.95): Interval {
 
 /** Standard normal upper tail, P(Z > z), via erfc (W. J. Cody's rational approximation, |err| < 1.2e-7). */
 export function normalSf(z: number): number {
-  const t = 1 / (1 + 0.5 * Math.abs(z) / Math.SQRT2);
+  const t = 1 / (1 + (0.5 * Math.abs(z)) / Math.SQRT2);
   const x = Math.abs(z) / Math.SQRT2;
-  const erfc = t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const erfc =
+    t *
+    Math.exp(
+      -x * x -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return z >= 0 ? erfc / 2 : 1 - erfc / 2;
 }
 
@@ -136,7 +147,7 @@ function midranks(values: readonly number[]): { ranks: number[]; tieSum: number 
   const idx = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
   let tieSum = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
     const r = (i + j + 2) / 2;
@@ -216,8 +227,10 @@ export interface LatencySummary {
 }
 
 /** Two-sided 95% Student's t critical values for df = 1..30; beyond that the normal 1.96 is close enough. */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 export function summarize(xs: readonly number[]): LatencySummary {
   const asc = sorted(xs);
@@ -257,16 +270,24 @@ export interface MedianContrast {
  * Deterministic: the draws come from a fixed-seed xorshift32, so the same samples give the
  * same interval. Needs both sets non-empty; O(resamples x (n log n)).
  */
-export function bootstrapMedians(x: readonly number[], y: readonly number[], level = 0.95, resamples = 2000, seed = 0x9e3779b9): MedianContrast {
+export function bootstrapMedians(
+  x: readonly number[],
+  y: readonly number[],
+  level = 0.95,
+  resamples = 2000,
+  seed = 0x9e3779b9,
+): MedianContrast {
   const mx = median(x);
   const my = median(y);
   const nan: Interval = { lo: NaN, hi: NaN, confidence: 0 };
   if (x.length === 0 || y.length === 0) return { diff: NaN, diffCi: nan, ratio: NaN, ratioCi: nan, p: NaN };
   let state = seed >>> 0 || 1;
   const next = () => {
-    state ^= state << 13; state >>>= 0;
+    state ^= state << 13;
+    state >>>= 0;
     state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
+    state ^= state << 5;
+    state >>>= 0;
     return state / 2 ** 32;
   };
   // Typed buffers: their sort is numeric and native, no comparator calls (this loop is the
@@ -294,8 +315,10 @@ export function bootstrapMedians(x: readonly number[], y: readonly number[], lev
     return { lo: quantileSorted(asc, tail), hi: quantileSorted(asc, 1 - tail), confidence: level };
   };
   return {
-    diff: my - mx, diffCi: interval(diffs),
-    ratio: mx > 0 ? my / mx : NaN, ratioCi: mx > 0 ? interval(ratios) : nan,
+    diff: my - mx,
+    diffCi: interval(diffs),
+    ratio: mx > 0 ? my / mx : NaN,
+    ratioCi: mx > 0 ? interval(ratios) : nan,
     p: mannWhitneyU(x, y).p,
   };
 }

@@ -24,7 +24,10 @@ export interface SuiteParams {
 }
 
 export const DEFAULT_SUITE_PARAMS: SuiteParams = {
-  seed: 1, scale: DEFAULT_SPARSE_SCALE, heapBytes: DEFAULT_ALLOC_PARAMS.heapBytes, churn: DEFAULT_ALLOC_PARAMS.churn,
+  seed: 1,
+  scale: DEFAULT_SPARSE_SCALE,
+  heapBytes: DEFAULT_ALLOC_PARAMS.heapBytes,
+  churn: DEFAULT_ALLOC_PARAMS.churn,
 };
 
 /** One row of the cell matrix before strategies: what runs and how. */
@@ -52,7 +55,8 @@ export const SUITES: Record<string, Suite> = {
   seed: {
     name: 'seed',
     title: 'PT_RECLAIM series microbenchmark',
-    source: 'cover letter of "[PATCH v1 0/7] synchronously scan and reclaim empty user PTE pages" (Oct 2024): mmap 50 GiB, then per 2 MiB: write, MADV_DONTNEED',
+    source:
+      'cover letter of "[PATCH v1 0/7] synchronously scan and reclaim empty user PTE pages" (Oct 2024): mmap 50 GiB, then per 2 MiB: write, MADV_DONTNEED',
     cases: () => [plain(() => seedWorkload(5 * GiB)), plain(() => seedWorkload())],
   },
   wis: {
@@ -64,28 +68,37 @@ export const SUITES: Record<string, Suite> = {
   alloc: {
     name: 'alloc',
     title: 'allocator release patterns',
-    source: 'jemalloc (extent decay: dirty -> MADV_FREE -> MADV_DONTNEED, retained VA), tcmalloc Temeraire (hugepage-aware release, subrelease as a last resort), mimalloc (4 MiB segments, delayed purge)',
-    cases: (p) => ALLOCATOR_KINDS.map((kind) => {
-      const params: AllocParams = { heapBytes: p.heapBytes, churn: p.churn, seed: p.seed };
-      return { workload: `alloc-${kind}`, variant: '', make: () => allocWorkload(kind, params), options: {} };
-    }),
+    source:
+      'jemalloc (extent decay: dirty -> MADV_FREE -> MADV_DONTNEED, retained VA), tcmalloc Temeraire (hugepage-aware release, subrelease as a last resort), mimalloc (4 MiB segments, delayed purge)',
+    cases: (p) =>
+      ALLOCATOR_KINDS.map((kind) => {
+        const params: AllocParams = { heapBytes: p.heapBytes, churn: p.churn, seed: p.seed };
+        return { workload: `alloc-${kind}`, variant: '', make: () => allocWorkload(kind, params), options: {} };
+      }),
   },
   paths: {
     name: 'paths',
     title: 'PT_RECLAIM fast path, slow path, contention',
-    source: 'mm/pt_reclaim.c: try_get_and_clear_pmd (fast, PMD trylock under the PTE lock) and try_to_free_pte (slow: retake locks, rescan 512 entries)',
+    source:
+      'mm/pt_reclaim.c: try_get_and_clear_pmd (fast, PMD trylock under the PTE lock) and try_to_free_pte (slow: retake locks, rescan 512 entries)',
     cases: () => [
       { workload: 'paths-reclaim', variant: 'fast', make: () => pathsReclaim(), options: { path: 'fast' } },
       { workload: 'paths-reclaim', variant: 'slow', make: () => pathsReclaim(), options: { path: 'slow' } },
       // Injected contention: the PMD trylock fails half the time and the zap loop is asked to
       // reschedule (options of the contention model; ignored by cores that do not have it).
-      { workload: 'paths-reclaim', variant: 'contended', make: () => pathsReclaim(), options: { path: 'auto', trylockFail: 0.5, resched: 0.5 } },
+      {
+        workload: 'paths-reclaim',
+        variant: 'contended',
+        make: () => pathsReclaim(),
+        options: { path: 'auto', trylockFail: 0.5, resched: 0.5 },
+      },
     ],
   },
   sparse: {
     name: 'sparse',
-    title: 'the series\' production snapshot, scaled',
-    source: 'PT_RECLAIM cover letter: one process with VIRT 55 TiB, RES 590 GiB, VmPTE 110 GiB; built at --scale (default 1/4096), figures extrapolated by 1/scale',
+    title: "the series' production snapshot, scaled",
+    source:
+      'PT_RECLAIM cover letter: one process with VIRT 55 TiB, RES 590 GiB, VmPTE 110 GiB; built at --scale (default 1/4096), figures extrapolated by 1/scale',
     cases: (p) => [{ workload: 'sparse', variant: '', make: () => sparseWorkload(p.scale, p.seed), options: {} }],
   },
 };

@@ -17,7 +17,13 @@ import { modelForHost, loadTargets } from '../validate.js';
 import { hostFacts } from '../oracle/host.js';
 import type { Op } from '../trace/ops.js';
 import {
-  type CostProfile, type FittedWeight, type HeldOutTrace, COST_PROFILE_KIND, COST_PROFILE_SCHEMA_VERSION, builtinCostModel, weightOf,
+  type CostProfile,
+  type FittedWeight,
+  type HeldOutTrace,
+  COST_PROFILE_KIND,
+  COST_PROFILE_SCHEMA_VERSION,
+  builtinCostModel,
+  weightOf,
 } from '../mm/cost-profile.js';
 import { FIT_TERMS, costModelFromTerms, predictRow, traceFeatures, type ModelConfig } from './features.js';
 import { fitWeights, type FitRow } from './fit.js';
@@ -64,7 +70,10 @@ async function measure(t: NamedTrace, repeats: number): Promise<Measured> {
 }
 
 /** The calibration set: targeted traces plus even-numbered corpus traces; held out: the rest. */
-export function calibrationSets(opts: Pick<CalibrateOptions, 'seed' | 'corpusDir' | 'limit'> = {}): { fit: NamedTrace[]; heldOut: NamedTrace[] } {
+export function calibrationSets(opts: Pick<CalibrateOptions, 'seed' | 'corpusDir' | 'limit'> = {}): {
+  fit: NamedTrace[];
+  heldOut: NamedTrace[];
+} {
   const seed = opts.seed ?? 1;
   const corpusDir = opts.corpusDir === undefined ? join(packageRoot(), 'corpus', 'validation') : opts.corpusDir;
   const corpus: NamedTrace[] = corpusDir === null ? [] : loadTargets({ dir: corpusDir }).map((t) => ({ source: t.source, ops: t.ops }));
@@ -108,14 +117,24 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<CostProfil
   }
   say(`fitting ${FIT_TERMS.length} terms on ${rows.length} operations (${bootstrap} bootstrap replicates)`);
   const fit = fitWeights(rows, FIT_TERMS.length, { bootstrap, seed, trim: true });
-  const model = costModelFromTerms(fit.terms.map((t) => t.ns), fit.terms.map((t) => t.measured), base);
+  const model = costModelFromTerms(
+    fit.terms.map((t) => t.ns),
+    fit.terms.map((t) => t.measured),
+    base,
+  );
   const weights: FittedWeight[] = FIT_TERMS.map((term, i) => {
     const f = fit.terms[i]!;
     const defaultNs = weightOf(base, term.sets[0]!);
-    const note = f.measured ? undefined : term.unmeasurable ?? 'the calibration set never moved this counter';
+    const note = f.measured ? undefined : (term.unmeasurable ?? 'the calibration set never moved this counter');
     return {
-      term: term.name, sets: [...term.sets], ns: f.measured ? f.ns : defaultNs, sd: f.sd, ci95: f.measured ? f.ci95 : [defaultNs, defaultNs],
-      defaultNs, measured: f.measured, ...(note ? { note } : {}),
+      term: term.name,
+      sets: [...term.sets],
+      ns: f.measured ? f.ns : defaultNs,
+      sd: f.sd,
+      ci95: f.measured ? f.ci95 : [defaultNs, defaultNs],
+      defaultNs,
+      measured: f.measured,
+      ...(note ? { note } : {}),
     };
   });
 
@@ -124,7 +143,8 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<CostProfil
   for (const [i, t] of sets.heldOut.entries()) {
     say(`held out ${i + 1}/${sets.heldOut.length}: ${t.source}`);
     const m = await measure(t, repeats);
-    const run = (cost?: typeof fitted) => runOps(t.ops, { strategy: cfg.strategy, zeroPage: cfg.zeroPage, cpus: 1, cost, source: t.source }).simulatedMs;
+    const run = (cost?: typeof fitted) =>
+      runOps(t.ops, { strategy: cfg.strategy, zeroPage: cfg.zeroPage, cpus: 1, cost, source: t.source }).simulatedMs;
     held.push({ source: t.source, ops: t.ops.length, measuredMs: m.totalNs / 1e6, predictedMs: run(fitted), defaultPredictedMs: run() });
   }
   const pctErr = (p: number, m: number) => (100 * Math.abs(p - m)) / m;
@@ -137,11 +157,20 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<CostProfil
     date: new Date().toISOString(),
     costModel: model,
     fit: {
-      strategy: cfg.strategy, zeroPage: cfg.zeroPage, repeats, bootstrap, traces: sets.fit.map((t) => t.source), rows: fit.rows, weights,
-      residuals: fit.residuals, loadPerCore,
+      strategy: cfg.strategy,
+      zeroPage: cfg.zeroPage,
+      repeats,
+      bootstrap,
+      traces: sets.fit.map((t) => t.source),
+      rows: fit.rows,
+      weights,
+      residuals: fit.residuals,
+      loadPerCore,
       excluded: [
         ...(lazyfreeOps ? [{ ops: lazyfreeOps, reason: LAZYFREE_REASON }] : []),
-        ...(fit.trimmed ? [{ ops: fit.trimmed, reason: 'interference: measured above 3x the first fit\'s prediction + 20 us (preempted by other work)' }] : []),
+        ...(fit.trimmed
+          ? [{ ops: fit.trimmed, reason: "interference: measured above 3x the first fit's prediction + 20 us (preempted by other work)" }]
+          : []),
       ],
     },
     heldOut: {
@@ -161,7 +190,9 @@ export function formatCalibration(p: CostProfile): string {
     `ptreclaim calibrate: ${p.host.hostname}, Linux ${p.host.kernel}, ${p.host.cpuModel} x ${p.host.cores}, ${p.date}`,
     `model: ${p.fit.strategy}, zeroPage ${p.fit.zeroPage}, 1 CPU; ${p.fit.traces.length} traces fitted, ${p.fit.rows} operations, median of ${p.fit.repeats} replays each`,
     ...(p.fit.excluded ?? []).map((e) => `not fitted: ${e.ops} operations (${e.reason})`),
-    p.fit.loadPerCore > 0.5 ? `note: the host was busy (load ${p.fit.loadPerCore.toFixed(2)} per core): times include interference` : `host load ${p.fit.loadPerCore.toFixed(2)} per core`,
+    p.fit.loadPerCore > 0.5
+      ? `note: the host was busy (load ${p.fit.loadPerCore.toFixed(2)} per core): times include interference`
+      : `host load ${p.fit.loadPerCore.toFixed(2)} per core`,
     '',
     `${'weight (ns)'.padEnd(22)}${'default'.padStart(9)}${'fitted'.padStart(11)}${'± sd'.padStart(10)}   95% CI (bootstrap, ${p.fit.bootstrap})`,
   ];
@@ -171,18 +202,29 @@ export function formatCalibration(p: CostProfile): string {
       lines.push(`${name.padEnd(22)}${ns(w.defaultNs).padStart(9)}${'(default)'.padStart(11)}${''.padStart(10)}   not measured: ${w.note}`);
       continue;
     }
-    lines.push(`${name.padEnd(22)}${ns(w.defaultNs).padStart(9)}${ns(w.ns).padStart(11)}${('±' + ns(w.sd)).padStart(10)}   [${ns(w.ci95[0])}, ${ns(w.ci95[1])}]`);
+    lines.push(
+      `${name.padEnd(22)}${ns(w.defaultNs).padStart(9)}${ns(w.ns).padStart(11)}${('±' + ns(w.sd)).padStart(10)}   [${ns(w.ci95[0])}, ${ns(w.ci95[1])}]`,
+    );
   }
   const r = p.fit.residuals;
   lines.push('', `residuals per operation: rms ${ns(r.rmsNs)} ns, median |residual| ${ns(r.medianAbsNs)} ns, R² ${r.r2.toFixed(4)}`);
-  for (const [k, v] of Object.entries(r.byKind)) lines.push(`  ${k.padEnd(8)} ${String(v.ops).padStart(6)} ops: median |residual| ${ns(v.medianNs)} ns, mean residual ${ns(v.meanResidualNs)} ns`);
+  for (const [k, v] of Object.entries(r.byKind))
+    lines.push(
+      `  ${k.padEnd(8)} ${String(v.ops).padStart(6)} ops: median |residual| ${ns(v.medianNs)} ns, mean residual ${ns(v.meanResidualNs)} ns`,
+    );
   lines.push('', 'held-out traces (not fitted on): oracle time vs simulated time');
-  lines.push(`  ${'trace'.padEnd(44)}${'ops'.padStart(6)}${'oracle ms'.padStart(11)}${'fitted ms'.padStart(11)}${'default ms'.padStart(12)}`);
+  lines.push(
+    `  ${'trace'.padEnd(44)}${'ops'.padStart(6)}${'oracle ms'.padStart(11)}${'fitted ms'.padStart(11)}${'default ms'.padStart(12)}`,
+  );
   for (const h of p.heldOut.traces) {
     const src = h.source.length > 43 ? '…' + h.source.slice(-42) : h.source;
-    lines.push(`  ${src.padEnd(44)}${String(h.ops).padStart(6)}${h.measuredMs.toFixed(3).padStart(11)}${h.predictedMs.toFixed(3).padStart(11)}${h.defaultPredictedMs.toFixed(3).padStart(12)}`);
+    lines.push(
+      `  ${src.padEnd(44)}${String(h.ops).padStart(6)}${h.measuredMs.toFixed(3).padStart(11)}${h.predictedMs.toFixed(3).padStart(11)}${h.defaultPredictedMs.toFixed(3).padStart(12)}`,
+    );
   }
   const h = p.heldOut;
-  lines.push(`  median |error|: fitted ${h.medianAbsErrPct.toFixed(1)}%, built-in default ${h.defaultMedianAbsErrPct.toFixed(1)}%; total predicted / measured: fitted ${h.totalRatio.toFixed(3)}, default ${h.defaultTotalRatio.toFixed(3)}`);
+  lines.push(
+    `  median |error|: fitted ${h.medianAbsErrPct.toFixed(1)}%, built-in default ${h.defaultMedianAbsErrPct.toFixed(1)}%; total predicted / measured: fitted ${h.totalRatio.toFixed(3)}, default ${h.defaultTotalRatio.toFixed(3)}`,
+  );
   return lines.join('\n');
 }

@@ -39,7 +39,11 @@ export const FIT_TERMS: readonly FitTerm[] = [
   { name: 'locks', sets: ['PtlLocks', 'PmdLocks'] },
   { name: 'FaultSwapIn', sets: ['FaultSwapIn'], unmeasurable: 'the replay has no swap' },
   { name: 'FaultOther', sets: ['FaultOther'], unmeasurable: 'the replay has no file or device mappings' },
-  { name: 'EntriesReadScan', sets: ['EntriesReadScan'], unmeasurable: 'the slow path needs a contended PMD lock; the replay is single-threaded' },
+  {
+    name: 'EntriesReadScan',
+    sets: ['EntriesReadScan'],
+    unmeasurable: 'the slow path needs a contended PMD lock; the replay is single-threaded',
+  },
   { name: 'Ipis', sets: ['Ipis'], unmeasurable: 'a single-threaded replay sends no TLB-shootdown IPIs' },
   { name: 'EntriesReadAsyncScan', sets: ['EntriesReadAsyncScan'], unmeasurable: 'async-scan is not in this kernel' },
   { name: 'RefcountAtomics', sets: ['RefcountAtomics'], unmeasurable: 'refcount is not in this kernel' },
@@ -55,7 +59,7 @@ export function predictRow(x: readonly number[], model: CostModel): number {
   let t = 0;
   FIT_TERMS.forEach((term, i) => {
     const s = term.sets[0]!;
-    t += x[i]! * (s === 'syscallNs' ? model.syscallNs : model.perEvent[s] ?? 0);
+    t += x[i]! * (s === 'syscallNs' ? model.syscallNs : (model.perEvent[s] ?? 0));
   });
   return t;
 }
@@ -68,12 +72,14 @@ export function traceFeatures(ops: readonly Op[], cfg: ModelConfig): number[][] 
   for (const op of ops) {
     applyOp(mm, op);
     const after = mm.stats();
-    rows.push(FIT_TERMS.map((term) => {
-      if (term.sets[0] === 'syscallNs') return op.kind === 'touch' ? 0 : 1;
-      let d = 0;
-      for (const s of term.sets) d += after[s as StatName] - before[s as StatName];
-      return d;
-    }));
+    rows.push(
+      FIT_TERMS.map((term) => {
+        if (term.sets[0] === 'syscallNs') return op.kind === 'touch' ? 0 : 1;
+        let d = 0;
+        for (const s of term.sets) d += after[s as StatName] - before[s as StatName];
+        return d;
+      }),
+    );
     before = after;
   }
   mm.exit();

@@ -33,7 +33,12 @@ export interface FitResult {
   terms: TermFit[];
   /** Rows left out as interference (see FitOptions.trim). */
   trimmed: number;
-  residuals: { rmsNs: number; medianAbsNs: number; r2: number; byKind: Record<string, { ops: number; medianNs: number; meanResidualNs: number }> };
+  residuals: {
+    rmsNs: number;
+    medianAbsNs: number;
+    r2: number;
+    byKind: Record<string, { ops: number; medianNs: number; meanResidualNs: number }>;
+  };
   rows: number;
 }
 
@@ -56,7 +61,7 @@ export function nnls(rows: readonly FitRow[], cols: readonly number[]): number[]
   // Columns scaled to unit RMS: NNLS is invariant to positive scaling, the solver's tolerance is not.
   const scale = cols.map((c) => {
     let s = 0;
-    for (const r of rows) s += (r.x[c]! * r.x[c]!) * (r.w ?? 1);
+    for (const r of rows) s += r.x[c]! * r.x[c]! * (r.w ?? 1);
     return Math.sqrt(s / Math.max(1, rows.length)) || 1;
   });
   const X: number[][] = [];
@@ -76,7 +81,7 @@ export function nnls(rows: readonly FitRow[], cols: readonly number[]): number[]
         break;
       }
     } catch (e) {
-      if (!/Maximum number of iterations/.test((e as Error).message)) throw e;
+      if (!(e as Error).message.includes('Maximum number of iterations')) throw e;
     }
   }
   if (!K) throw new PtreclaimError(`the NNLS fit did not converge on ${rows.length} operations x ${cols.length} terms`);
@@ -97,7 +102,13 @@ export function fitWeights(all: readonly FitRow[], nTerms: number, opts: FitOpti
   if (opts.trim) {
     const first = fitWeights(all, nTerms, { bootstrap: 0 });
     const coef = first.terms.map((t) => t.ns);
-    rows = all.filter((r) => !interfered(r.y, r.x.reduce((a, v, i) => a + v * coef[i]!, 0)));
+    rows = all.filter(
+      (r) =>
+        !interfered(
+          r.y,
+          r.x.reduce((a, v, i) => a + v * coef[i]!, 0),
+        ),
+    );
   }
   const measured = Array.from({ length: nTerms }, (_, c) => rows.some((r) => r.x[c] !== 0));
   const cols = measured.flatMap((m, c) => (m ? [c] : []));
@@ -140,7 +151,10 @@ export function residualSummary(rows: readonly FitRow[], coef: readonly number[]
   }
   return {
     rmsNs: Math.sqrt(ssRes / Math.max(1, rows.length)),
-    medianAbsNs: quantile(res.map(Math.abs).sort((a, b) => a - b), 0.5),
+    medianAbsNs: quantile(
+      res.map(Math.abs).sort((a, b) => a - b),
+      0.5,
+    ),
     r2: ssTot > 0 ? 1 - ssRes / ssTot : 1,
     byKind,
   };

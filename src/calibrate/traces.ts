@@ -134,5 +134,8 @@ export function heldOutTraces(seed = 2): NamedTrace[] {
   faults(rng, BASE, 32, 'write', mixed);
   zaps(rng, BASE, 32, mixed);
   mixed.push({ kind: 'munmap', addr: BASE, len: 32 * PMD });
-  return [{ source: 'held-out:paths-reclaim', ops: paths }, { source: 'held-out:mixed', ops: mixed }];
+  return [
+    { source: 'held-out:paths-reclaim', ops: paths },
+    { source: 'held-out:mixed', ops: mixed },
+  ];
 }

@@ -30,7 +30,6 @@ import { DEFAULTS } from '../options.js';
 
 type Out = (s: string) => void;
 
-
 export function registerBenchCommands(program: Command, out: Out = (s) => process.stdout.write(s)): void {
   const bench = program
     .command('bench')
@@ -50,72 +49,92 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--json <file>', 'write results as JSON (schemaVersion, context, raw samples)')
     .option('--csv <file>', 'write one CSV row per cell')
     .option('--md <file>', 'write Markdown tables')
-    .option('--cpu-prof [dir]', 'write a .cpuprofile of each cell\'s measured phase (default dir: profiles)')
-    .option('--heap-prof [dir]', 'write a .heapprofile of each cell\'s measured phase (default dir: profiles)')
-    .addOption(new Option('--format <layout>', 'terminal tables: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
+    .option('--cpu-prof [dir]', "write a .cpuprofile of each cell's measured phase (default dir: profiles)")
+    .option('--heap-prof [dir]', "write a .heapprofile of each cell's measured phase (default dir: profiles)")
+    .addOption(
+      new Option(
+        '--format <layout>',
+        'terminal tables: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)',
+      )
+        .choices([...TABLE_FORMATS])
+        .default('auto'),
+    )
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .option('-q, --quiet', 'no tables, no progress bar')
-    .action(async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean; format: TableFormat }) => {
-      if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
-      const o = benchOptions(suites, flags);
-      const quiet = Boolean(flags.quiet);
-      // Every output path is checked before the first cell runs.
-      const outputs = new BenchOutputs(flags);
-      checkOutputDirs([
-        ...(o.cpuProfDir ? [{ flag: '--cpu-prof', path: o.cpuProfDir }] : []),
-        ...(o.heapProfDir ? [{ flag: '--heap-prof', path: o.heapProfDir }] : []),
-      ]);
-      const say = (lines: string[], always = false) => {
-        for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
-      };
-      // A large alloc heap: say up front what a run reserves, writes and holds in tables.
-      if (!quiet && o.suites.includes('alloc') && (o.heapBytes >= 2 ** 36 || o.churn > 10 * DEFAULT_SUITE_PARAMS.churn)) {
-        process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
-      }
-      const tty = Boolean(process.stderr.isTTY) && !quiet;
-      const cliProgress = tty ? createRequire(import.meta.url)('cli-progress') as typeof CliProgress : undefined;
-      const bar = cliProgress
-        ? new cliProgress.SingleBar({
-          format: `${pc.cyan('{bar}')} {value}/{total} cells | {cell} {phase} {samples} | {duration_formatted}`,
-          hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20,
-        }, cliProgress.Presets.shades_classic)
-        : undefined;
-      const interrupt = interruptOnSignals('cells');
-      let snapshotFailed = false;
-      let results: BenchResults;
-      try {
-        results = await runBench(o, {
-          cellStart: (cell, i, total) => {
-            if (i === 0) bar?.start(total, 0, { cell: cell.id, phase: '', samples: '' });
-            bar?.update(i, { cell: cell.id, phase: 'warm-up', samples: '' });
-          },
-          iteration: (_cell, phase, n) => bar?.update({ phase: phase === 'warmup' ? 'warm-up' : 'samples', samples: String(n) }),
-          cellDone: (_r, i) => bar?.update(i + 1),
-          snapshot: (partial) => {
-            try {
-              outputs.snapshot(partial);
-            } catch (e) {
-              // The cells are still in memory; the files are written again when the run ends.
-              if (!snapshotFailed) process.stderr.write(`ptreclaim: warning: ${(e as Error).message}; trying again when the run ends\n`);
-              snapshotFailed = true;
-            }
-          },
-          pathsStart: (strategy) => bar?.update({ cell: `paths comparison ${strategy}`, phase: '', samples: '' }),
-        }, interrupt.signal);
-      } catch (e) {
-        bar?.stop();
-        if (e instanceof BenchCellError) say(outputs.finish(e.partial, false), true);
-        throw e;
-      } finally {
-        bar?.stop();
-        interrupt.dispose();
-      }
-      const stopped = results.partialReason === 'interrupted';
-      if (!quiet) out(formatBenchTables(results, stdoutLayout(flags.format)) + '\n');
-      say(outputs.finish(results, !stopped), stopped);
-      if (stopped) process.exitCode = interrupt.exitCode() ?? EXIT.sigint;
-      else if (results.cells.some((c) => !c.exitClean)) process.exitCode = EXIT.failure;
-    });
+    .action(
+      async (suites: string[], flags: BenchFlags & { json?: string; csv?: string; md?: string; quiet?: boolean; format: TableFormat }) => {
+        if (suites.includes('kernels')) throw new UsageError('the "kernels" suite runs on its own: `ptreclaim bench kernels ...`');
+        const o = benchOptions(suites, flags);
+        const quiet = Boolean(flags.quiet);
+        // Every output path is checked before the first cell runs.
+        const outputs = new BenchOutputs(flags);
+        checkOutputDirs([
+          ...(o.cpuProfDir ? [{ flag: '--cpu-prof', path: o.cpuProfDir }] : []),
+          ...(o.heapProfDir ? [{ flag: '--heap-prof', path: o.heapProfDir }] : []),
+        ]);
+        const say = (lines: string[], always = false) => {
+          for (const l of lines) if (always || !quiet) process.stderr.write(pc.dim(`${l}\n`));
+        };
+        // A large alloc heap: say up front what a run reserves, writes and holds in tables.
+        if (!quiet && o.suites.includes('alloc') && (o.heapBytes >= 2 ** 36 || o.churn > 10 * DEFAULT_SUITE_PARAMS.churn)) {
+          process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
+        }
+        const tty = Boolean(process.stderr.isTTY) && !quiet;
+        const cliProgress = tty ? (createRequire(import.meta.url)('cli-progress') as typeof CliProgress) : undefined;
+        const bar = cliProgress
+          ? new cliProgress.SingleBar(
+              {
+                format: `${pc.cyan('{bar}')} {value}/{total} cells | {cell} {phase} {samples} | {duration_formatted}`,
+                hideCursor: true,
+                clearOnComplete: true,
+                stream: process.stderr,
+                barsize: 20,
+              },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
+        const interrupt = interruptOnSignals('cells');
+        let snapshotFailed = false;
+        let results: BenchResults;
+        try {
+          results = await runBench(
+            o,
+            {
+              cellStart: (cell, i, total) => {
+                if (i === 0) bar?.start(total, 0, { cell: cell.id, phase: '', samples: '' });
+                bar?.update(i, { cell: cell.id, phase: 'warm-up', samples: '' });
+              },
+              iteration: (_cell, phase, n) => bar?.update({ phase: phase === 'warmup' ? 'warm-up' : 'samples', samples: String(n) }),
+              cellDone: (_r, i) => bar?.update(i + 1),
+              snapshot: (partial) => {
+                try {
+                  outputs.snapshot(partial);
+                } catch (e) {
+                  // The cells are still in memory; the files are written again when the run ends.
+                  if (!snapshotFailed)
+                    process.stderr.write(`ptreclaim: warning: ${(e as Error).message}; trying again when the run ends\n`);
+                  snapshotFailed = true;
+                }
+              },
+              pathsStart: (strategy) => bar?.update({ cell: `paths comparison ${strategy}`, phase: '', samples: '' }),
+            },
+            interrupt.signal,
+          );
+        } catch (e) {
+          bar?.stop();
+          if (e instanceof BenchCellError) say(outputs.finish(e.partial, false), true);
+          throw e;
+        } finally {
+          bar?.stop();
+          interrupt.dispose();
+        }
+        const stopped = results.partialReason === 'interrupted';
+        if (!quiet) out(formatBenchTables(results, stdoutLayout(flags.format)) + '\n');
+        say(outputs.finish(results, !stopped), stopped);
+        if (stopped) process.exitCode = interrupt.exitCode() ?? EXIT.sigint;
+        else if (results.cells.some((c) => !c.exitClean)) process.exitCode = EXIT.failure;
+      },
+    );
 
   // Its own flags and help (`ptreclaim bench kernels --help`); errors reported like bench's.
   bench.addCommand(buildKernelsCommand(out, (s) => process.stderr.write(s)).copyInheritedSettings(bench));
@@ -129,18 +148,22 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--alpha <p>', 'significance level of the U test', '0.05')
     .option('--fail-on-regression', 'exit 1 if any cell regressed significantly beyond --threshold')
     .option('--json', 'print the comparison as JSON')
-    .action((basePath: string, newPath: string, flags: { threshold: string; alpha: string; failOnRegression?: boolean; json?: boolean }) => {
-      const threshold = parsePercent(flags.threshold, '--threshold');
-      const alpha = Number(flags.alpha);
-      if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, not "${flags.alpha}"`);
-      const cmp = compareResults(readResults(basePath), readResults(newPath), { alpha, threshold });
-      if (flags.json) out(JSON.stringify(cmp, null, 2) + '\n');
-      else out(formatComparison(cmp, alpha) + '\n');
-      if (flags.failOnRegression && cmp.regressions.length) {
-        process.stderr.write(`ptreclaim: ${cmp.regressions.length} significant regression(s) beyond ${(100 * threshold).toFixed(1)}%: ${cmp.regressions.map((r) => r.id).join(', ')}\n`);
-        process.exitCode = 1;
-      }
-    });
+    .action(
+      (basePath: string, newPath: string, flags: { threshold: string; alpha: string; failOnRegression?: boolean; json?: boolean }) => {
+        const threshold = parsePercent(flags.threshold, '--threshold');
+        const alpha = Number(flags.alpha);
+        if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, not "${flags.alpha}"`);
+        const cmp = compareResults(readResults(basePath), readResults(newPath), { alpha, threshold });
+        if (flags.json) out(JSON.stringify(cmp, null, 2) + '\n');
+        else out(formatComparison(cmp, alpha) + '\n');
+        if (flags.failOnRegression && cmp.regressions.length) {
+          process.stderr.write(
+            `ptreclaim: ${cmp.regressions.length} significant regression(s) beyond ${(100 * threshold).toFixed(1)}%: ${cmp.regressions.map((r) => r.id).join(', ')}\n`,
+          );
+          process.exitCode = 1;
+        }
+      },
+    );
 
   program
     .command('report')
@@ -150,14 +173,20 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
     .option('--compare', 'compare BASE.json NEW.json like `ptreclaim compare`, as a page with charts')
     .option('--alpha <p>', 'significance level of the U test (--compare)', '0.05')
     .option('--threshold <pct>', 'slowdown that counts as a regression when significant (--compare)', '5%')
-    .option('--cost-profile <file>', 'recompute simulated kernel time from the counters with this profile\'s weights')
+    .option('--cost-profile <file>', "recompute simulated kernel time from the counters with this profile's weights")
     .action((paths: string[], flags: { output?: string; compare?: boolean; alpha: string; threshold: string; costProfile?: string }) => {
       const want = flags.compare ? 2 : 1;
       if (paths.length !== want) {
-        throw new UsageError(flags.compare ? `report --compare needs two results files, BASE.json NEW.json (got ${paths.length})` : `report takes one results file (got ${paths.length}); to compare two, add --compare`);
+        throw new UsageError(
+          flags.compare
+            ? `report --compare needs two results files, BASE.json NEW.json (got ${paths.length})`
+            : `report takes one results file (got ${paths.length}); to compare two, add --compare`,
+        );
       }
       const cost = flags.costProfile ? loadCostChoice(flags.costProfile) : undefined;
-      const file = flags.output ?? join(dirname(paths.at(-1)!), `${basename(paths.at(-1)!, extname(paths.at(-1)!))}${flags.compare ? '-compare' : ''}.html`);
+      const file =
+        flags.output ??
+        join(dirname(paths.at(-1)!), `${basename(paths.at(-1)!, extname(paths.at(-1)!))}${flags.compare ? '-compare' : ''}.html`);
       checkOutputPaths([{ flag: flags.output ? '--output' : 'report (default output)', path: file }]);
       if (flags.compare) {
         const alpha = Number(flags.alpha);
@@ -181,6 +210,8 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
       checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const merged = mergeResults(files.map((path) => ({ path, results: readResults(path) })));
       writeOutputFile(flags.output, EXPORTERS.json.render(merged));
-      process.stderr.write(`wrote ${flags.output}: ${merged.cells.length} of ${merged.matrixSize} cells${merged.partial ? ' (partial)' : ''}\n`);
+      process.stderr.write(
+        `wrote ${flags.output}: ${merged.cells.length} of ${merged.matrixSize} cells${merged.partial ? ' (partial)' : ''}\n`,
+      );
     });
 }

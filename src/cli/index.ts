@@ -7,8 +7,16 @@ import { readFileSync } from 'node:fs';
 import { runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
-  ARENA_LIMIT_MAX_BYTES, CPUS_MAX, SEED_MAX, formatBytes, parseArenaLimitArg, parseCpusArg, parsePositiveArg,
-  parseProbabilityArg, parseSeedArg, parseSizeArg,
+  ARENA_LIMIT_MAX_BYTES,
+  CPUS_MAX,
+  SEED_MAX,
+  formatBytes,
+  parseArenaLimitArg,
+  parseCpusArg,
+  parsePositiveArg,
+  parseProbabilityArg,
+  parseSeedArg,
+  parseSizeArg,
 } from '../args.js';
 import { getWorkload, WORKLOADS } from '../workloads/index.js';
 import { parseStrategyList } from '../strategies.js';
@@ -75,23 +83,74 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print one JSON object (or an array for several strategies) on stdout')
     .addOption(new Option('--core <impl>', 'hot-loop implementation').choices(['wasm', 'ts']).default(DEFAULTS.core))
     .addOption(new Option('--wasm <build>', 'WASM build').choices(['release', 'debug']).default(DEFAULTS.wasm))
-    .option('--arena-limit <bytes>', `most page-table memory the arena may use (e.g. 512M, 3G; at most ${formatBytes(ARENA_LIMIT_MAX_BYTES)})`, (v) => parseArenaLimitArg(v))
-    .option('--trylock-fail <p>', 'probability that the fast path\'s PMD trylock fails (path auto)', (v) => parseProbabilityArg(v, '--trylock-fail'), DEFAULTS.trylockFail)
-    .option('--resched <p>', 'probability that need_resched() interrupts a zap_pte_range pass', (v) => parseProbabilityArg(v, '--resched'), DEFAULTS.resched)
-    .option('--nowait-fail <p>', 'probability that no table batch page can be had (single-table fallback)', (v) => parseProbabilityArg(v, '--nowait-fail'), DEFAULTS.nowaitFail)
+    .option(
+      '--arena-limit <bytes>',
+      `most page-table memory the arena may use (e.g. 512M, 3G; at most ${formatBytes(ARENA_LIMIT_MAX_BYTES)})`,
+      (v) => parseArenaLimitArg(v),
+    )
+    .option(
+      '--trylock-fail <p>',
+      "probability that the fast path's PMD trylock fails (path auto)",
+      (v) => parseProbabilityArg(v, '--trylock-fail'),
+      DEFAULTS.trylockFail,
+    )
+    .option(
+      '--resched <p>',
+      'probability that need_resched() interrupts a zap_pte_range pass',
+      (v) => parseProbabilityArg(v, '--resched'),
+      DEFAULTS.resched,
+    )
+    .option(
+      '--nowait-fail <p>',
+      'probability that no table batch page can be had (single-table fallback)',
+      (v) => parseProbabilityArg(v, '--nowait-fail'),
+      DEFAULTS.nowaitFail,
+    )
     .option('--seed <n>', `seed of the probabilities above (integer 0 to ${SEED_MAX})`, (v) => parseSeedArg(v), DEFAULTS.seed)
-    .option('--cpus <n>', `CPUs that ran the mm (each TLB shootdown IPIs the others; 1 to ${CPUS_MAX})`, (v) => parseCpusArg(v), DEFAULTS.cpus)
-    .addOption(new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu').choices(Object.keys(TABLE_FREE_MODES)).default(DEFAULTS.tableFree))
+    .option(
+      '--cpus <n>',
+      `CPUs that ran the mm (each TLB shootdown IPIs the others; 1 to ${CPUS_MAX})`,
+      (v) => parseCpusArg(v),
+      DEFAULTS.cpus,
+    )
+    .addOption(
+      new Option('--table-free <mode>', 'single-table fallback: IPI + free at once, or call_rcu')
+        .choices(Object.keys(TABLE_FREE_MODES))
+        .default(DEFAULTS.tableFree),
+    )
     .option('--tick-ms <ms>', 'scheduler tick period of the simulated clock', (v) => parsePositiveArg(v, '--tick-ms'), DEFAULTS.tickMs)
-    .option('--grace-period-ms <ms>', 'length of a simulated RCU grace period', (v) => parsePositiveArg(v, '--grace-period-ms'), DEFAULTS.gracePeriodMs)
-    .option('--scan-period-ms <ms>', 'async-scan: least time between passes', (v) => parsePositiveArg(v, '--scan-period-ms'), DEFAULTS.scanPeriodMs)
-    .option('--scan-bytes <bytes>', 'async-scan: VA scanned per pass (e.g. 256M)', (v) => parseSizeArg(v, '--scan-bytes'), DEFAULTS.scanBytes)
+    .option(
+      '--grace-period-ms <ms>',
+      'length of a simulated RCU grace period',
+      (v) => parsePositiveArg(v, '--grace-period-ms'),
+      DEFAULTS.gracePeriodMs,
+    )
+    .option(
+      '--scan-period-ms <ms>',
+      'async-scan: least time between passes',
+      (v) => parsePositiveArg(v, '--scan-period-ms'),
+      DEFAULTS.scanPeriodMs,
+    )
+    .option(
+      '--scan-bytes <bytes>',
+      'async-scan: VA scanned per pass (e.g. 256M)',
+      (v) => parseSizeArg(v, '--scan-bytes'),
+      DEFAULTS.scanBytes,
+    )
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
-    .addOption(new Option('--format <layout>', 'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)').choices([...TABLE_FORMATS]).default('auto'))
+    .addOption(
+      new Option(
+        '--format <layout>',
+        'table layout: wide (strategies side by side), long (one table per strategy), auto (wide if it fits the terminal)',
+      )
+        .choices([...TABLE_FORMATS])
+        .default('auto'),
+    )
     .action((workload: string | undefined, flags: RunFlags & { format: TableFormat }) => {
       if (workload && flags.trace) throw new UsageError('give either a workload name or --trace FILE, not both');
-      if (!workload && !flags.trace) throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
+      if (!workload && !flags.trace)
+        throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
@@ -99,10 +158,24 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>
         runOne({
-          strategy, path: flags.path, core: flags.core, wasm: flags.wasm, arenaLimitBytes: flags.arenaLimit, source,
-          trylockFail: flags.trylockFail, resched: flags.resched, nowaitFail: flags.nowaitFail, seed: flags.seed,
-          cpus: flags.cpus, tableFree: flags.tableFree, tickMs: flags.tickMs, gracePeriodMs: flags.gracePeriodMs,
-          scanPeriodMs: flags.scanPeriodMs, scanBytes: flags.scanBytes, check: flags.check, cost,
+          strategy,
+          path: flags.path,
+          core: flags.core,
+          wasm: flags.wasm,
+          arenaLimitBytes: flags.arenaLimit,
+          source,
+          trylockFail: flags.trylockFail,
+          resched: flags.resched,
+          nowaitFail: flags.nowaitFail,
+          seed: flags.seed,
+          cpus: flags.cpus,
+          tableFree: flags.tableFree,
+          tickMs: flags.tickMs,
+          gracePeriodMs: flags.gracePeriodMs,
+          scanPeriodMs: flags.scanPeriodMs,
+          scanBytes: flags.scanBytes,
+          check: flags.check,
+          cost,
         }),
       );
       if (flags.json) out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
@@ -169,7 +242,7 @@ export async function main(argv = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code && code.startsWith('commander.')) {
+    if (code?.startsWith('commander.')) {
       // commander already printed its message; help and --version are not errors.
       const ok = code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help';
       process.exitCode = ok ? EXIT.ok : EXIT.usage;

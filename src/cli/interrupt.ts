@@ -32,7 +32,9 @@ export function interruptOnSignals(kept: string, opts: { onStop?: (s: StopSignal
       first = name;
       abort.abort();
       const again = name === 'SIGINT' ? 'Ctrl-C again' : `${name} again`;
-      process.stderr.write(`\nptreclaim: ${name === 'SIGINT' ? 'interrupted' : `stopped by ${name}`}; keeping the finished ${kept} (${again} to quit now)\n`);
+      process.stderr.write(
+        `\nptreclaim: ${name === 'SIGINT' ? 'interrupted' : `stopped by ${name}`}; keeping the finished ${kept} (${again} to quit now)\n`,
+      );
     };
     process.on(name, handler);
     return [name, handler] as const;

@@ -72,8 +72,9 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         // The helper reports the ops it has replayed about every 100 ms: counts and an ETA.
         const progress = progressLine('oracle', ops.length, { unit: 'ops' });
         const detail = `replaying ${source} on the live kernel`;
-        const r = await runOracle(ops, { source, force: flags.force, onProgress: (done) => progress.update(done, detail) })
-          .finally(() => progress.stop());
+        const r = await runOracle(ops, { source, force: flags.force, onProgress: (done) => progress.update(done, detail) }).finally(() =>
+          progress.stop(),
+        );
         if (flags.json) {
           out(JSON.stringify(r, null, 2) + '\n');
           return;
@@ -82,7 +83,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           `host: ${describeHost(r.host)}`,
           `${r.source}: ${r.ops} ops replayed on the live kernel`,
           `  VmPTE delta ${r.vmPteKb} kB; RssAnon delta ${r.rss.anonPages * 4} kB; RssFile delta ${r.rss.filePages * 4} kB`,
-          `  failed calls: ${r.errorCount}${r.errors.slice(0, 10).map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${e.line})` : ''} ${e.op}: ${e.errno}`).join('')}`,
+          `  failed calls: ${r.errorCount}${r.errors
+            .slice(0, 10)
+            .map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${e.line})` : ''} ${e.op}: ${e.errno}`)
+            .join('')}`,
           `  time: ${(['mmap', 'munmap', 'touch', 'madvise'] as const).map((k) => `${k} ${r.opCounts[k]} ops ${ms(r.timeMs[k])} (${r.meanUsPerOp[k].toFixed(1)} µs/op)`).join(', ')}; wall ${ms(r.wallMs)}`,
           ...r.sharedTables.map((s) => `  warning: ${s}`),
         ];
@@ -96,7 +100,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--trace <file>', 'one trace file')
     .option('--dir <dir>', 'every *.trace file in a directory')
     .option('--suite <name>', `corpus (the committed validation corpus) or a built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
-    .option('--strategy <name>', 'model strategy; auto picks the host\'s (pt-reclaim or none)', 'auto')
+    .option('--strategy <name>', "model strategy; auto picks the host's (pt-reclaim or none)", 'auto')
     .option('--force', 'replay even traces that would keep more than half of MemAvailable resident')
     .option('--json', 'one JSON object: host, model choice, one outcome per trace')
     .action(async (flags: { trace?: string; dir?: string; suite?: string; strategy: string; force?: boolean; json?: boolean }) => {
@@ -117,7 +121,8 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           progress.update(opsBefore[done]!, `${source} (${done}/${targets.length} traces done)`);
         };
         const report = await validateTargets(targets, {
-          strategy: flags.strategy, force: flags.force,
+          strategy: flags.strategy,
+          force: flags.force,
           onProgress: (p) => progress.update(opsBefore[p.index]! + p.doneOps, `${p.source} (trace ${p.index + 1}/${p.traces})`),
           onOutcome: (o) => {
             traceDone(o.source);
@@ -131,8 +136,14 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         const bad = report.outcomes.filter((o) => !o.agree).length;
         if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
         else {
-          const refused = report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '';
-          out(bad === 0 ? `all ${report.outcomes.length} trace(s) agree exactly${refused}\n` : `${bad} of ${report.outcomes.length} trace(s) differ${refused}\n`);
+          const refused = report.refused.length
+            ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})`
+            : '';
+          out(
+            bad === 0
+              ? `all ${report.outcomes.length} trace(s) agree exactly${refused}\n`
+              : `${bad} of ${report.outcomes.length} trace(s) differ${refused}\n`,
+          );
         }
         // A difference outranks a refusal: it is the finding validate exists for.
         if (bad > 0) process.exitCode = EXIT_DIFFER;
@@ -146,8 +157,16 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .argument('<format>', 'log format: strace')
     .argument('<log>', 'the log file (strace -f [-tt] -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG prog)')
     .requiredOption('-o, --output <file>', 'trace file to write (atomically)')
-    .addOption(new Option('--touch <model>', 'how to fill in the page faults strace cannot see').choices([...TOUCH_MODELS]).default('dontneed-ranges'))
-    .option('--rebase <addr>', 'move the trace by a multiple of 512 GiB so it starts in the 512 GiB span at ADDR (keeps every table shape)', addrArg)
+    .addOption(
+      new Option('--touch <model>', 'how to fill in the page faults strace cannot see')
+        .choices([...TOUCH_MODELS])
+        .default('dontneed-ranges'),
+    )
+    .option(
+      '--rebase <addr>',
+      'move the trace by a multiple of 512 GiB so it starts in the 512 GiB span at ADDR (keeps every table shape)',
+      addrArg,
+    )
     .option('--exec <n>', 'the log has several address spaces (execve, strace -f): import the Nth (1-based) or "last" (default)', execArg)
     .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last' }) => {
       if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
@@ -188,11 +207,15 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           traces.push(generateTrace(flags.seed, i));
           progress.update(i + 1, `generating ${traces.at(-1)!.name}`);
         }
-        writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count }, (i) => progress.update(flags.count + i + 1, `writing ${traces[i]!.name}`));
+        writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count }, (i) =>
+          progress.update(flags.count + i + 1, `writing ${traces[i]!.name}`),
+        );
       } finally {
         progress.stop();
       }
       const pages = traces.reduce((a, t) => a + t.touchedPages, 0);
-      out(`wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages touched) to ${flags.output}\n`);
+      out(
+        `wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages touched) to ${flags.output}\n`,
+      );
     });
 }

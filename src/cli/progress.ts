@@ -47,7 +47,12 @@ export function progressLine(label: string, total: number, opts: ProgressOptions
   let cliProgress: typeof import('cli-progress') | undefined;
   // Since the command started (cli-progress's own clock starts when the line appears).
   const elapsed = () => `${Math.floor((now() - t0) / 1000)}s`;
-  const ready = import('cli-progress').then((m) => { cliProgress = m.default; }, () => undefined);
+  const ready = import('cli-progress').then(
+    (m) => {
+      cliProgress = m.default;
+    },
+    () => undefined,
+  );
   const line: Progress = {
     ready,
     update(done, detail = last.detail) {
@@ -56,10 +61,17 @@ export function progressLine(label: string, total: number, opts: ProgressOptions
       if (!bar) {
         if (now() - t0 < delayMs || !cliProgress) return;
         const counts = withEta ? `{bar} {value}/{total}${unit ? ` ${unit}` : ''} | ` : '';
-        bar = new cliProgress.SingleBar({
-          format: `${counts}${label} {detail} | {elapsed}${withEta ? ' | ETA {eta_formatted}' : ''}`,
-          hideCursor: true, clearOnComplete: true, stream: stream as NodeJS.WritableStream, barsize: 20, etaBuffer: 20,
-        }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar(
+          {
+            format: `${counts}${label} {detail} | {elapsed}${withEta ? ' | ETA {eta_formatted}' : ''}`,
+            hideCursor: true,
+            clearOnComplete: true,
+            stream: stream,
+            barsize: 20,
+            etaBuffer: 20,
+          },
+          cliProgress.Presets.shades_classic,
+        );
         bar.start(total, last.done, { detail: last.detail, elapsed: elapsed() });
         return;
       }

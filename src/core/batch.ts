@@ -9,9 +9,7 @@
 import { CORE_ARENA_FULL, CORE_GROW_FAILED, CORE_OK, type PageTableCore } from './types.js';
 
 // Buffer geometry and operation codes: shared with assembly/batch.ts (schema/vocab.js).
-export {
-  BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE,
-} from '../generated/vocab.js';
+export { BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../generated/vocab.js';
 import { BATCH_CAPACITY, BATCH_STRIDE, BATCH_FAULT_WRITE, BATCH_ZAP } from '../generated/vocab.js';
 
 /** The reference semantics of applyBatch, on any core's one-operation methods. */

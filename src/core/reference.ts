@@ -24,22 +24,42 @@
  * async-scan, no --trylock-fail / --resched / --nowait-fail, no checker.
  */
 import {
-  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type StatName, type CoreConfig,
-  type CoreViolation, EntryKind, STRATEGY_IDS, STAT_NAMES, CORE_OK, CORE_ARENA_FULL, CORE_OCCUPIED,
-  ARENA_HARD_MAX_FRAMES, PATH_MODES,
+  type CoreOptions,
+  type PageTableCore,
+  type RawStats,
+  type ReclaimPath,
+  type StatName,
+  type CoreConfig,
+  type CoreViolation,
+  EntryKind,
+  STRATEGY_IDS,
+  STAT_NAMES,
+  CORE_OK,
+  CORE_ARENA_FULL,
+  CORE_OCCUPIED,
+  ARENA_HARD_MAX_FRAMES,
+  PATH_MODES,
 } from './types.js';
 import { UsageError } from '../errors.js';
 import { FRAME_PGD, arena_alloc, arena_available, arena_init } from './reference/arena.js';
 import { fault_range } from './reference/fault.js';
 import { free_pgd_range } from './reference/free_pgtables.js';
 import { madvise_free_range } from './reference/madvise_free.js';
-import {
-  RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables,
-} from './reference/mm.js';
+import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {
-  FIRST_ANON_PFN, PAGE_SIZE, PGDIR_SIZE, PMD_SIZE, PUD_SIZE, make_entry, pgd_index, pmd_index, pte_index,
-  pte_to_bigint, pud_index, set_pte,
+  FIRST_ANON_PFN,
+  PAGE_SIZE,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  make_entry,
+  pgd_index,
+  pmd_index,
+  pte_index,
+  pte_to_bigint,
+  pud_index,
+  set_pte,
 } from './reference/pgtable.js';
 import { rcu_barrier, rcu_reset, rcu_set_now } from './reference/rcu.js';
 import { S, stat_get, stat_inc, stat_set } from './reference/stats.js';
@@ -221,7 +241,8 @@ export class ReferenceCore implements PageTableCore {
     const pfn = stat_get(mm.s, S.NextPfn);
     stat_set(mm.s, S.NextPfn, pfn + 1);
     set_pte(t, i, make_entry(kind, pfn));
-    if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive) stat_inc(mm.s, S.RssAnon);
+    if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive)
+      stat_inc(mm.s, S.RssAnon);
     else if (kind === EntryKind.FilePage) stat_inc(mm.s, S.RssFile);
     else if (kind === EntryKind.Swap) stat_inc(mm.s, S.RssSwapEnts);
     return CORE_OK;

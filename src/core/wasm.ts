@@ -7,8 +7,24 @@ import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { buildPath } from '../paths.js';
 import {
-  type CoreOptions, type PageTableCore, type RawStats, type ReclaimPath, type CoreConfig, type CoreViolation,
-  type StatName, EntryKind, PATH_MODES, STAT_NAMES, STAT_INDEX, CORE_OK, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, TABLE_FREE_MODES, CHECK_KINDS,
+  type CoreOptions,
+  type PageTableCore,
+  type RawStats,
+  type ReclaimPath,
+  type CoreConfig,
+  type CoreViolation,
+  type StatName,
+  EntryKind,
+  PATH_MODES,
+  STAT_NAMES,
+  STAT_INDEX,
+  CORE_OK,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  PGDIR_SIZE,
+  TABLE_FREE_MODES,
+  CHECK_KINDS,
 } from './types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
 import { BATCH_CAPACITY, BATCH_STRIDE } from './batch.js';
@@ -103,7 +119,10 @@ export class WasmCore implements PageTableCore {
   private statsBuffer: ArrayBuffer | undefined;
   private batchView: Float64Array | undefined;
 
-  constructor(readonly flavor: WasmFlavor = 'release', opts: CoreOptions = {}) {
+  constructor(
+    readonly flavor: WasmFlavor = 'release',
+    opts: CoreOptions = {},
+  ) {
     const { module } = loadModule(flavor);
     let memory: WebAssembly.Memory | undefined;
     const instance = new WebAssembly.Instance(module, {
@@ -147,7 +166,11 @@ export class WasmCore implements PageTableCore {
   reset(opts: CoreOptions = {}): void {
     const status = this.x.init(opts.limitFrames ?? 0);
     if (status !== CORE_OK) {
-      throw new ArenaFullError(`cannot create the page-table arena (status ${status}): the limit of ${opts.limitFrames} frames is too small or memory could not grow`, 0, opts.limitFrames ?? 0);
+      throw new ArenaFullError(
+        `cannot create the page-table arena (status ${status}): the limit of ${opts.limitFrames} frames is too small or memory could not grow`,
+        0,
+        opts.limitFrames ?? 0,
+      );
     }
   }
 

@@ -80,11 +80,16 @@ class Gen {
 
   randomLen(): number {
     switch (this.int(5)) {
-      case 0: return this.pages(1 + this.int(16));
-      case 1: return PMD_SIZE;
-      case 2: return PMD_SIZE * (1 + this.int(3));
-      case 3: return this.pages(1 + this.int(1024));
-      default: return this.pages(256 + this.int(1536));
+      case 0:
+        return this.pages(1 + this.int(16));
+      case 1:
+        return PMD_SIZE;
+      case 2:
+        return PMD_SIZE * (1 + this.int(3));
+      case 3:
+        return this.pages(1 + this.int(1024));
+      default:
+        return this.pages(256 + this.int(1536));
     }
   }
 
@@ -168,7 +173,10 @@ const MOVES: Record<string, Move> = {
   },
   'map-adjacent': (g) => {
     const m = g.someMapping();
-    if (!m) return MOVES['map-boundary']!(g);
+    if (!m) {
+      MOVES['map-boundary']!(g);
+      return;
+    }
     const len = g.randomLen();
     if (g.int(2) === 0) g.mmap(m[1], Math.min(len, g.hi - m[1]), 'map-adjacent');
     else if (m[0] - len >= g.lo) g.mmap(m[0] - len, len, 'map-adjacent');
@@ -232,8 +240,16 @@ const MOVES: Record<string, Move> = {
 };
 
 const WEIGHTS: [string, number][] = [
-  ['map-boundary', 3], ['map-adjacent', 3], ['touch', 6], ['dontneed-pmd', 3], ['dontneed-part', 3],
-  ['across-hole', 2], ['free-dontneed', 2], ['munmap-split', 2], ['munmap-whole', 1], ['remap', 2],
+  ['map-boundary', 3],
+  ['map-adjacent', 3],
+  ['touch', 6],
+  ['dontneed-pmd', 3],
+  ['dontneed-part', 3],
+  ['across-hole', 2],
+  ['free-dontneed', 2],
+  ['munmap-split', 2],
+  ['munmap-whole', 1],
+  ['remap', 2],
 ];
 
 function weighted(g: Gen): string {
@@ -283,8 +299,14 @@ export function generateCorpus(opts: { seed?: number; count?: number } = {}): Co
 export function corpusTraceText(t: CorpusTrace, seed: number, index: number): string {
   const tally = new Map<string, number>();
   for (const m of t.moves) tally.set(m, (tally.get(m) ?? 0) + 1);
-  const moves = [...tally].sort().map(([k, v]) => `${k} x${v}`).join(', ');
-  return formatTrace(t.ops, `ptreclaim corpus v${CORPUS_VERSION}, seed ${seed}, trace ${index}: ${t.touchedPages} pages touched\nmoves: ${moves}`);
+  const moves = [...tally]
+    .sort()
+    .map(([k, v]) => `${k} x${v}`)
+    .join(', ');
+  return formatTrace(
+    t.ops,
+    `ptreclaim corpus v${CORPUS_VERSION}, seed ${seed}, trace ${index}: ${t.touchedPages} pages touched\nmoves: ${moves}`,
+  );
 }
 
 export interface CorpusManifest {
@@ -299,7 +321,12 @@ export interface CorpusManifest {
  * Writes the traces and manifest.json (atomically, file by file); removes stale *.trace files.
  * `onWritten(i)` after trace i is written (progress).
  */
-export function writeCorpus(dir: string, traces: readonly CorpusTrace[], meta: { seed: number; count: number }, onWritten?: (i: number) => void): void {
+export function writeCorpus(
+  dir: string,
+  traces: readonly CorpusTrace[],
+  meta: { seed: number; count: number },
+  onWritten?: (i: number) => void,
+): void {
   mkdirSync(dir, { recursive: true });
   const names = new Set(traces.map((t) => t.name));
   for (const f of readdirSync(dir)) if (f.endsWith('.trace') && !names.has(f)) unlinkSync(join(dir, f));
@@ -309,7 +336,10 @@ export function writeCorpus(dir: string, traces: readonly CorpusTrace[], meta: {
   });
   const manifest: CorpusManifest = {
     generator: `ptreclaim corpus generate --seed ${meta.seed} --count ${meta.count}`,
-    version: CORPUS_VERSION, seed: meta.seed, count: meta.count, files: traces.map((t) => t.name),
+    version: CORPUS_VERSION,
+    seed: meta.seed,
+    count: meta.count,
+    files: traces.map((t) => t.name),
   };
   writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }

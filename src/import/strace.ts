@@ -93,7 +93,8 @@ function num(s: string | undefined, what: string, lineNo: number, file: string):
   const t = (s ?? '').trim();
   if (t === 'NULL') return 0;
   const v = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${file}:${lineNo}: ${what}: "${t.length > 40 ? t.slice(0, 40) + '...' : t}" is not a number`);
+  if (!Number.isSafeInteger(v))
+    throw new UsageError(`${file}:${lineNo}: ${what}: "${t.length > 40 ? t.slice(0, 40) + '...' : t}" is not a number`);
   return v;
 }
 
@@ -149,7 +150,14 @@ function* calls(text: string, file: string, bump: (k: string) => void, skip: Ski
     const args = c[2]!.split(/,\s*/);
     const failed = c[3] === '-1' && c[4] !== undefined;
     if (c[3] === '?') continue;
-    yield { pid, name, args, ret: failed ? undefined : num(c[3], `${name} result`, lineNo, file), errno: failed ? c[4] : undefined, lineNo };
+    yield {
+      pid,
+      name,
+      args,
+      ret: failed ? undefined : num(c[3], `${name} result`, lineNo, file),
+      errno: failed ? c[4] : undefined,
+      lineNo,
+    };
   }
   for (const p of pending.values()) skip('calls left <unfinished ...> and never resumed, skipped', p.lineNo);
 }
@@ -189,7 +197,11 @@ function splitAddressSpaces(all: Iterable<Call>): AddressSpace[] {
     if (c.name === 'brk' && c.ret !== undefined) {
       const asked = (c.args[0] ?? '').trim();
       if (asked === 'NULL' && as.brk !== undefined && as.brk !== c.ret) {
-        as = begin(c.pid, c.lineNo, `brk(NULL) answered ${hex(c.ret)}, not the break ${hex(as.brk)}: an execve not in the log, or another process`);
+        as = begin(
+          c.pid,
+          c.lineNo,
+          `brk(NULL) answered ${hex(c.ret)}, not the break ${hex(as.brk)}: an execve not in the log, or another process`,
+        );
       }
       as.brk = c.ret;
     }
@@ -218,7 +230,9 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
   const spaces = splitAddressSpaces(calls(text, file, bump, skip));
   const chosen = opts.exec ?? 'last';
   if (chosen !== 'last' && (!Number.isInteger(chosen) || chosen < 1 || chosen > spaces.length)) {
-    throw new UsageError(`${file}: --exec ${chosen}: the log has ${spaces.length} address space${spaces.length === 1 ? '' : 's'} (${describeSpaces(spaces)}); give 1 to ${spaces.length} or "last"`);
+    throw new UsageError(
+      `${file}: --exec ${chosen}: the log has ${spaces.length} address space${spaces.length === 1 ? '' : 's'} (${describeSpaces(spaces)}); give 1 to ${spaces.length} or "last"`,
+    );
   }
   const index = chosen === 'last' ? spaces.length : chosen;
   const space = spaces[index - 1]!;
@@ -264,7 +278,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
           bump(!anon ? 'file-backed mmap skipped' : !priv ? 'shared anonymous mmap skipped' : 'MAP_HUGETLB mmap skipped');
           continue;
         }
-        if (/PROT_NONE/.test(prot)) bump('PROT_NONE mmap mapped read-write (mprotect is not traced)');
+        if (prot.includes('PROT_NONE')) bump('PROT_NONE mmap mapped read-write (mprotect is not traced)');
         mmap(c, at, at + len);
         bump('mmap imported');
         break;
@@ -328,7 +342,14 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
           munmap(c, old, old + oldLen);
           ops.push({ kind: 'mmap', addr: at, len: newLen, ...pos(c) });
           mapped.add(at, at + newLen);
-          if (touch !== 'none') ops.push({ kind: 'touch', addr: at, len: touch === 'all-mapped' ? newLen : Math.min(oldLen, newLen), access: 'write', ...pos(c) });
+          if (touch !== 'none')
+            ops.push({
+              kind: 'touch',
+              addr: at,
+              len: touch === 'all-mapped' ? newLen : Math.min(oldLen, newLen),
+              access: 'write',
+              ...pos(c),
+            });
           bump('mremap move approximated (munmap + mmap + touch of the moved pages)');
         }
         break;
@@ -370,14 +391,18 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
 }
 
 function describeSpaces(spaces: readonly AddressSpace[]): string {
-  return spaces.map((as, i) => `#${i + 1} from line ${as.startLine}, ${as.why}, ${as.calls.length} call${as.calls.length === 1 ? '' : 's'}`).join('; ');
+  return spaces
+    .map((as, i) => `#${i + 1} from line ${as.startLine}, ${as.why}, ${as.calls.length} call${as.calls.length === 1 ? '' : 's'}`)
+    .join('; ');
 }
 
 /** Moves all addresses by a multiple of 512 GiB: every page table keeps its shape. */
 function rebase(ops: Op[], target: number, file: string): void {
   if (ops.length === 0) return;
   if (target % PGDIR_SIZE !== 0) {
-    throw new UsageError(`--rebase 0x${target.toString(16)} must be a multiple of 512 GiB (0x${PGDIR_SIZE.toString(16)}) so that page tables keep their shape`);
+    throw new UsageError(
+      `--rebase 0x${target.toString(16)} must be a multiple of 512 GiB (0x${PGDIR_SIZE.toString(16)}) so that page tables keep their shape`,
+    );
   }
   let lo = Infinity;
   let hi = 0;
@@ -387,7 +412,9 @@ function rebase(ops: Op[], target: number, file: string): void {
   }
   const shift = target - Math.floor(lo / PGDIR_SIZE) * PGDIR_SIZE;
   if (lo + shift < MMAP_MIN_ADDR || hi + shift > TASK_SIZE) {
-    throw new UsageError(`${file}: --rebase 0x${target.toString(16)} moves the trace (0x${lo.toString(16)}-0x${hi.toString(16)}) outside the user address space`);
+    throw new UsageError(
+      `${file}: --rebase 0x${target.toString(16)} moves the trace (0x${lo.toString(16)}-0x${hi.toString(16)}) outside the user address space`,
+    );
   }
   for (const op of ops) op.addr += shift;
 }

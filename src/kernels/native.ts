@@ -47,10 +47,15 @@ export class NativeKernelServer {
   private stderr = '';
   private pinned = false;
 
-  private constructor(private readonly path: string, private readonly child: ChildProcessWithoutNullStreams) {
+  private constructor(
+    private readonly path: string,
+    private readonly child: ChildProcessWithoutNullStreams,
+  ) {
     this.lines = createInterface({ input: child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.resolve(line));
-    child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
     const fail = (why: string) => {
       this.failure ??= new PtreclaimError(`${this.path} ${why}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`);
       for (const w of this.waiting.splice(0)) w.reject(this.failure);
@@ -104,7 +109,8 @@ export class NativeKernelServer {
   async sample(kernel: NativeKernel, minNs: number): Promise<number> {
     const line = await this.ask(`sample ${kernel} ${Math.max(1, Math.round(minNs))}`);
     const ns = Number(line);
-    if (!Number.isFinite(ns) || ns <= 0) throw new PtreclaimError(`${this.path}: "${line}" is not a time per table (command "sample ${kernel}")`);
+    if (!Number.isFinite(ns) || ns <= 0)
+      throw new PtreclaimError(`${this.path}: "${line}" is not a time per table (command "sample ${kernel}")`);
     return ns;
   }
 

@@ -19,7 +19,13 @@ function tsWasmTarget(kernel: KernelName): number {
 
 type Measured = KernelResult | KernelBaseline;
 
-function ratio(results: readonly Measured[], kernel: KernelName, footprint: Footprint, of: Measured['impl'], to: Measured['impl']): number | undefined {
+function ratio(
+  results: readonly Measured[],
+  kernel: KernelName,
+  footprint: Footprint,
+  of: Measured['impl'],
+  to: Measured['impl'],
+): number | undefined {
   const a = results.find((r) => r.kernel === kernel && r.footprint === footprint && r.impl === of);
   const b = results.find((r) => r.kernel === kernel && r.footprint === footprint && r.impl === to);
   return a && b && b.nsPerTable > 0 ? a.nsPerTable / b.nsPerTable : undefined;
@@ -40,7 +46,14 @@ export function computeRatios(results: readonly KernelResult[], baselines: reado
     const wn = ratio(results, kernel, footprint, 'wasm-simd', 'native');
     if (wn !== undefined) {
       const max = wasmNativeTarget(kernel, footprint);
-      wasmNative.push({ kernel, footprint, of: 'wasm-simd', to: 'native', ratio: wn, ...(max === undefined ? {} : { target: { max, met: wn <= max } }) });
+      wasmNative.push({
+        kernel,
+        footprint,
+        of: 'wasm-simd',
+        to: 'native',
+        ratio: wn,
+        ...(max === undefined ? {} : { target: { max, met: wn <= max } }),
+      });
     }
     const tn = ratio(results, kernel, footprint, 'ts', 'native');
     if (tn !== undefined) tsNative.push({ kernel, footprint, of: 'ts', to: 'native', ratio: tn });
@@ -67,8 +80,15 @@ export function computePremiums(results: readonly KernelResult[]): ReclaimPremiu
     const ys = slow.sampleNs?.length ? slow.sampleNs : [slow.nsPerTable];
     const c = bootstrapMedians(xs, ys);
     out.push({
-      impl: fast.impl, footprint: fast.footprint, fastNs: fast.nsPerTable, slowNs: slow.nsPerTable,
-      premiumNs: slow.nsPerTable - fast.nsPerTable, premiumCi: c.diffCi, ratio: slow.nsPerTable / fast.nsPerTable, ratioCi: c.ratioCi, p: c.p,
+      impl: fast.impl,
+      footprint: fast.footprint,
+      fastNs: fast.nsPerTable,
+      slowNs: slow.nsPerTable,
+      premiumNs: slow.nsPerTable - fast.nsPerTable,
+      premiumCi: c.diffCi,
+      ratio: slow.nsPerTable / fast.nsPerTable,
+      ratioCi: c.ratioCi,
+      p: c.p,
     });
   }
   out.sort((a, b) => a.footprint.localeCompare(b.footprint) || IMPLS.indexOf(a.impl) - IMPLS.indexOf(b.impl));
@@ -82,7 +102,10 @@ export function formatPremiumTable(premiums: readonly ReclaimPremium[]): string 
   if (!premiums.length) return '';
   const header = ['footprint', 'impl', 'fast ns', 'slow ns', 'slow - fast ns [95% CI]', 'slow/fast [95% CI]', 'p'];
   const rows = premiums.map((p) => [
-    p.footprint, p.impl, fmtNs(p.fastNs), fmtNs(p.slowNs),
+    p.footprint,
+    p.impl,
+    fmtNs(p.fastNs),
+    fmtNs(p.slowNs),
     `${fmtNs(p.premiumNs)} ${fmtCi(p.premiumCi.lo, p.premiumCi.hi, 1)}`,
     `${p.ratio.toFixed(2)}x ${fmtCi(p.ratioCi.lo, p.ratioCi.hi, 2)}`,
     p.p < 0.001 ? '<0.001' : p.p.toFixed(3),
@@ -91,8 +114,10 @@ export function formatPremiumTable(premiums: readonly ReclaimPremium[]): string 
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     'slow-path premium per reclaimed table (reclaim-slow - reclaim-fast):',
-    line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line),
-    '95% CIs: percentile bootstrap (2000 resamples) of the two kernels\' sample medians; p: Mann-Whitney U',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    "95% CIs: percentile bootstrap (2000 resamples) of the two kernels' sample medians; p: Mann-Whitney U",
   ].join('\n');
 }
 
@@ -115,14 +140,23 @@ export function formatKernelTable(report: KernelReport): string {
     const key = `${r.kernel} ${r.footprint}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const ns = (impl: ImplName) => report.results.find((x) => x.kernel === r.kernel && x.footprint === r.footprint && x.impl === impl)?.nsPerTable;
+    const ns = (impl: ImplName) =>
+      report.results.find((x) => x.kernel === r.kernel && x.footprint === r.footprint && x.impl === impl)?.nsPerTable;
     const find = (list: KernelRatio[]) => list.find((x) => x.kernel === r.kernel && x.footprint === r.footprint);
-    rows.push([r.kernel, r.footprint, ...impls.map((i) => fmtNs(ns(i))), fmtRatio(find(report.ratios.wasmNative)), fmtRatio(find(report.ratios.tsWasm))]);
+    rows.push([
+      r.kernel,
+      r.footprint,
+      ...impls.map((i) => fmtNs(ns(i))),
+      fmtRatio(find(report.ratios.wasmNative)),
+      fmtRatio(find(report.ratios.tsWasm)),
+    ]);
     // A missed ts/wasm target that native itself misses is the memory's limit, not WASM's.
     const tw = find(report.ratios.tsWasm);
     const tn = find(report.ratios.tsNative);
     if (tw?.target && !tw.target.met && tn && tw.target.min !== undefined && tn.ratio < tw.target.min) {
-      notes.push(`${r.kernel} ${r.footprint}: ts/native is ${tn.ratio.toFixed(2)}x, so no implementation reaches ts/wasm >= ${tw.target.min} here`);
+      notes.push(
+        `${r.kernel} ${r.footprint}: ts/native is ${tn.ratio.toFixed(2)}x, so no implementation reaches ts/wasm >= ${tw.target.min} here`,
+      );
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -131,12 +165,16 @@ export function formatKernelTable(report: KernelReport): string {
   out.push(...notes);
   for (const b of report.baselines) {
     const r = report.ratios.wasmNative128.find((x) => x.kernel === b.kernel && x.footprint === b.footprint);
-    out.push(`${b.kernel} ${b.footprint} natively at WASM's 128-bit width: ${fmtNs(b.nsPerTable)} ns${r ? ` (wasm-simd/native-128 ${r.ratio.toFixed(2)}x)` : ''}`);
+    out.push(
+      `${b.kernel} ${b.footprint} natively at WASM's 128-bit width: ${fmtNs(b.nsPerTable)} ns${r ? ` (wasm-simd/native-128 ${r.ratio.toFixed(2)}x)` : ''}`,
+    );
   }
   const premiums = formatPremiumTable(report.premiums ?? []);
   if (premiums) out.push('', premiums, '');
   for (const s of report.skipped) out.push(`${s.impl} skipped: ${s.reason}`);
   if (report.partial) out.push('partial: interrupted; only the kernels that finished are shown');
-  out.push(`ns per 4 KiB table, median of ${report.context.samples} interleaved samples after ${report.context.warmupMs} ms of warm-up${report.context.pinnedCpu === null ? '' : `, native and this process on CPU ${report.context.pinnedCpu}`}; in-cache ${report.context.tables['in-cache']} tables, out-of-cache ${report.context.tables['out-of-cache']} tables`);
+  out.push(
+    `ns per 4 KiB table, median of ${report.context.samples} interleaved samples after ${report.context.warmupMs} ms of warm-up${report.context.pinnedCpu === null ? '' : `, native and this process on CPU ${report.context.pinnedCpu}`}; in-cache ${report.context.tables['in-cache']} tables, out-of-cache ${report.context.tables['out-of-cache']} tables`,
+  );
   return out.join('\n');
 }

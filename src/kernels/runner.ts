@@ -14,8 +14,19 @@ import { checkKernelOptions } from '../api-schema.js';
 import { readFileSync } from 'node:fs';
 import { median } from '../bench/stats.js';
 import {
-  type BaselineName, type Footprint, type ImplName, type KernelBaseline, type KernelImpl, type KernelName,
-  type KernelReport, type KernelResult, DEFAULT_TABLES, FOOTPRINTS, IMPLS, KERNELS, WIDTH_BASELINE,
+  type BaselineName,
+  type Footprint,
+  type ImplName,
+  type KernelBaseline,
+  type KernelImpl,
+  type KernelName,
+  type KernelReport,
+  type KernelResult,
+  DEFAULT_TABLES,
+  FOOTPRINTS,
+  IMPLS,
+  KERNELS,
+  WIDTH_BASELINE,
 } from './types.js';
 import { WasmKernels } from './wasm.js';
 import { TsKernels } from './ts.js';
@@ -139,11 +150,23 @@ function jsSampler(impl: KernelImpl, tables: number): Sampler {
 
 function nativeSamplers(server: NativeKernelServer): Sampler[] {
   const as = (name: ImplName | BaselineName, kernelOf: (k: KernelName) => NativeKernel, runs: (k: KernelName) => boolean): Sampler => ({
-    name, runs,
+    name,
+    runs,
     prepare: (k) => server.prepare(kernelOf(k)),
     sample: (k, minNs) => server.sample(kernelOf(k), minNs),
   });
-  return [as('native', (k) => k, () => true), as(WIDTH_BASELINE, () => 'scan-128', (k) => k === 'scan')];
+  return [
+    as(
+      'native',
+      (k) => k,
+      () => true,
+    ),
+    as(
+      WIDTH_BASELINE,
+      () => 'scan-128',
+      (k) => k === 'scan',
+    ),
+  ];
 }
 
 /**
@@ -154,7 +177,14 @@ function nativeSamplers(server: NativeKernelServer): Sampler[] {
  * is not a drift between two measurement periods; only kernels whose input is rebuilt
  * before every call may share a group.
  */
-async function measure(samplers: readonly Sampler[], group: readonly KernelName[], samples: number, minNs: number, warmupNs: number, signal?: AbortSignal): Promise<Map<KernelName, Map<Sampler, number[]>> | undefined> {
+async function measure(
+  samplers: readonly Sampler[],
+  group: readonly KernelName[],
+  samples: number,
+  minNs: number,
+  warmupNs: number,
+  signal?: AbortSignal,
+): Promise<Map<KernelName, Map<Sampler, number[]>> | undefined> {
   const xs = new Map(group.map((k) => [k, new Map<Sampler, number[]>(samplers.filter((s) => s.runs(k)).map((s) => [s, []]))]));
   for (const kernel of group) {
     for (const s of xs.get(kernel)!.keys()) {
@@ -204,7 +234,7 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
   const skipped: KernelReport['skipped'] = [];
   const native = impls.includes('native') ? nativeKernelsStatus() : undefined;
   if (native && !native.available) skipped.push({ impl: 'native', reason: native.reason });
-  const pinCpu = native?.available ? (opts.cpu === undefined ? currentCpu() : opts.cpu ?? undefined) : undefined;
+  const pinCpu = native?.available ? (opts.cpu === undefined ? currentCpu() : (opts.cpu ?? undefined)) : undefined;
 
   for (const footprint of footprints) {
     if (opts.signal?.aborted) break;
@@ -229,16 +259,17 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
         if (opts.signal?.aborted) break;
         const measured = await measure(samplers, group, samples, minNs, warmupNs, opts.signal);
         if (!measured) break;
-        for (const [kernel, bySampler] of measured) for (const [s, sampleNs] of bySampler) {
-          const common = { footprint, nsPerTable: median(sampleNs), tables: n, samples, sampleNs };
-          if (s.name === WIDTH_BASELINE) {
-            baselines.push({ ...common, kernel: 'scan', impl: WIDTH_BASELINE });
-            opts.onResult?.(baselines.at(-1)!);
-          } else {
-            results.push({ ...common, kernel, impl: s.name });
-            opts.onResult?.(results.at(-1)!);
+        for (const [kernel, bySampler] of measured)
+          for (const [s, sampleNs] of bySampler) {
+            const common = { footprint, nsPerTable: median(sampleNs), tables: n, samples, sampleNs };
+            if (s.name === WIDTH_BASELINE) {
+              baselines.push({ ...common, kernel: 'scan', impl: WIDTH_BASELINE });
+              opts.onResult?.(baselines.at(-1)!);
+            } else {
+              results.push({ ...common, kernel, impl: s.name });
+              opts.onResult?.(results.at(-1)!);
+            }
           }
-        }
       }
     } finally {
       await server?.close();
@@ -247,8 +278,14 @@ export async function runKernels(opts: KernelRunOptions = {}): Promise<KernelRep
   return {
     schemaVersion: 1,
     context: {
-      node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown',
-      date: new Date().toISOString(), samples, tables, warmupMs: warmupNs / 1e6, pinnedCpu: pinCpu ?? null,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      date: new Date().toISOString(),
+      samples,
+      tables,
+      warmupMs: warmupNs / 1e6,
+      pinnedCpu: pinCpu ?? null,
     },
     results,
     baselines,

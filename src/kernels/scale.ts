@@ -70,9 +70,15 @@ export function runScale(opts: ScaleOptions): ScaleResult {
     const fb = framesBase(s, memoryBytes, limitFrames !== 0 && s.ArenaFramesCapacity >= limitFrames);
     const mu = process.memoryUsage();
     points.push({
-      pteTables: s.NrPte, frames, memoryBytes, memoryPerTable: s.NrPte ? memoryBytes / s.NrPte : 0,
-      bookkeepingRatio: fb === undefined || !frames ? NaN : fb / (frames * PAGE_SIZE), capacityFrames: s.ArenaFramesCapacity,
-      rssBytes: mu.rss, jsHeapBytes: mu.heapUsed, elapsedMs: performance.now() - t0,
+      pteTables: s.NrPte,
+      frames,
+      memoryBytes,
+      memoryPerTable: s.NrPte ? memoryBytes / s.NrPte : 0,
+      bookkeepingRatio: fb === undefined || !frames ? NaN : fb / (frames * PAGE_SIZE),
+      capacityFrames: s.ArenaFramesCapacity,
+      rssBytes: mu.rss,
+      jsHeapBytes: mu.heapUsed,
+      elapsedMs: performance.now() - t0,
     });
   };
   let error: string | undefined;
@@ -89,6 +95,7 @@ export function runScale(opts: ScaleOptions): ScaleResult {
   if (!points.length || points[points.length - 1]!.pteTables !== core.stats().NrPte) sample();
   const first = points[0]!;
   const last = points[points.length - 1]!;
-  const memoryGrowthPerTable = last.pteTables > first.pteTables ? (last.memoryBytes - first.memoryBytes) / (last.pteTables - first.pteTables) : NaN;
+  const memoryGrowthPerTable =
+    last.pteTables > first.pteTables ? (last.memoryBytes - first.memoryBytes) / (last.pteTables - first.pteTables) : NaN;
   return { base, tablesTarget: opts.tables, points, memoryGrowthPerTable, ...(error ? { error } : {}) };
 }

@@ -79,7 +79,12 @@ export interface KernelRatio {
 export interface KernelReport {
   schemaVersion: 1;
   context: {
-    node: string; platform: string; cpu: string; date: string; samples: number; tables: Record<Footprint, number>;
+    node: string;
+    platform: string;
+    cpu: string;
+    date: string;
+    samples: number;
+    tables: Record<Footprint, number>;
     /** Kernel time each implementation ran before its samples, per kernel and footprint. */
     warmupMs: number;
     /** CPU the native program and this process's main thread shared (null: not pinned). */
@@ -136,7 +141,15 @@ export interface KernelImpl {
   checksum(): bigint;
   /** Counters of the zap and fault loops, for cross-checks. */
   counters(): {
-    entriesCleared: number; pagesGathered: number; tlbFlushes: number; forceBreak: number; faultAnon: number;
-    reclaimFast: number; reclaimSlow: number; entriesReadScan: number; pmdLocks: number; nrPte: number;
+    entriesCleared: number;
+    pagesGathered: number;
+    tlbFlushes: number;
+    forceBreak: number;
+    faultAnon: number;
+    reclaimFast: number;
+    reclaimSlow: number;
+    entriesReadScan: number;
+    pmdLocks: number;
+    nrPte: number;
   };
 }

@@ -53,7 +53,16 @@ export function verifySequence(impl: KernelImpl, tables: number): VerifyOutcome 
   impl.refillReclaimed();
   const afterRefill = impl.checksum().toString();
   return {
-    afterSetup, walk, walkNext, afterZap, emptyAfterZap, afterFault, emptyAfterFault, freedFast, freedSlow, afterRefill,
+    afterSetup,
+    walk,
+    walkNext,
+    afterZap,
+    emptyAfterZap,
+    afterFault,
+    emptyAfterFault,
+    freedFast,
+    freedSlow,
+    afterRefill,
     ...impl.counters(),
   };
 }

@@ -56,7 +56,10 @@ export class WasmKernels implements KernelImpl {
 
   setup(n: number): void {
     const status = this.x.kernel_setup(n);
-    if (status !== CORE_OK) throw new PtreclaimError(`cannot prepare ${n} tables in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`);
+    if (status !== CORE_OK)
+      throw new PtreclaimError(
+        `cannot prepare ${n} tables in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`,
+      );
   }
   fillPresent(): void {
     this.x.kernel_fill_present();
@@ -72,7 +75,8 @@ export class WasmKernels implements KernelImpl {
   }
   faultFill(): void {
     const status = this.x.kernel_fault_fill();
-    if (status !== CORE_OK) throw new PtreclaimError(`fault-fill failed in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`);
+    if (status !== CORE_OK)
+      throw new PtreclaimError(`fault-fill failed in the ${this.name} kernels (status ${status}, ${coreStatusErrno(status) ?? 'unknown'})`);
   }
   walk(): bigint {
     return BigInt.asUintN(64, this.x.kernel_walk());

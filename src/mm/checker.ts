@@ -21,19 +21,29 @@ const LEVEL_ENTRY: Record<number, string> = { 4: 'PMD entry', 3: 'PUD entry', 2:
 export function describeCoreViolation(v: CoreViolation): Violation {
   switch (v.kind) {
     case 'table-freed-not-empty':
-      return { check: v.kind, addr: v.addr, message: `page table covering ${hex(v.addr)} freed with ${Math.floor(v.value / 256)} non-none entries` };
+      return {
+        check: v.kind,
+        addr: v.addr,
+        message: `page table covering ${hex(v.addr)} freed with ${Math.floor(v.value / 256)} non-none entries`,
+      };
     case 'pages-dropped':
       return {
-        check: v.kind, addr: v.addr,
+        check: v.kind,
+        addr: v.addr,
         message: `${v.value} mapped page(s) dropped without a zap: the PTE table for ${hex(v.addr)} was freed while mapping them (the data is lost; touching them again faults in fresh zero-filled pages)`,
       };
     case 'table-freed-still-hooked':
       return { check: v.kind, addr: v.addr, message: `page table covering ${hex(v.addr)} freed while its upper entry still points to it` };
     case 'dangling-entry':
-      return { check: v.kind, addr: v.addr, message: `${LEVEL_ENTRY[v.value] ?? 'entry'} for ${hex(v.addr)} points to a freed or reused table (use-after-free)` };
+      return {
+        check: v.kind,
+        addr: v.addr,
+        message: `${LEVEL_ENTRY[v.value] ?? 'entry'} for ${hex(v.addr)} points to a freed or reused table (use-after-free)`,
+      };
     case 'break-before-make':
       return {
-        check: v.kind, addr: v.addr,
+        check: v.kind,
+        addr: v.addr,
         message: `PMD for ${hex(v.addr)} repopulated while a stale TLB translation to its freed table may still be cached (no TLB flush since pmd_clear: break-before-make)`,
       };
   }
@@ -77,14 +87,17 @@ export class Checker {
     if (snap.pages) {
       const after = this.core.checkWalk(snap.lo, snap.hi);
       const pairs: [keyof typeof after, keyof CheckedCounters, string][] = [
-        ['anon', 'RssAnon', 'MM_ANONPAGES'], ['file', 'RssFile', 'MM_FILEPAGES'], ['swap', 'RssSwapEnts', 'MM_SWAPENTS'],
+        ['anon', 'RssAnon', 'MM_ANONPAGES'],
+        ['file', 'RssFile', 'MM_FILEPAGES'],
+        ['swap', 'RssSwapEnts', 'MM_SWAPENTS'],
       ];
       for (const [k, stat, name] of pairs) {
         const mapped = after[k] - snap.pages[k];
         const counted = stats[stat] - snap.stats[stat];
         if (mapped !== counted) {
           out.push({
-            check: 'rss-mismatch', addr: snap.lo,
+            check: 'rss-mismatch',
+            addr: snap.lo,
             message: `${name} changed by ${counted} but the pages mapped in [${hex(snap.lo)}, ${hex(snap.hi)}) changed by ${mapped}: ${Math.abs(mapped - counted)} page(s) ${mapped < counted ? 'disappeared without a zap' : 'appeared without a fault'}`,
           });
         }
@@ -100,6 +113,12 @@ export class Checker {
     const tables = stats.NrPte + stats.NrPmd + stats.NrPud;
     const frames = stats.ArenaFramesLive - 1;
     if (tables === frames) return [];
-    return [{ check: 'vmpte-mismatch', addr: 0, message: `VmPTE says ${tables * (PAGE_SIZE / 1024)} kB of tables but ${frames} table frames are allocated` }];
+    return [
+      {
+        check: 'vmpte-mismatch',
+        addr: 0,
+        message: `VmPTE says ${tables * (PAGE_SIZE / 1024)} kB of tables but ${frames} table frames are allocated`,
+      },
+    ];
   }
 }

@@ -63,7 +63,12 @@ export interface CostProfile {
     traces: string[];
     rows: number;
     weights: FittedWeight[];
-    residuals: { rmsNs: number; medianAbsNs: number; r2: number; byKind: Record<string, { ops: number; medianNs: number; meanResidualNs: number }> };
+    residuals: {
+      rmsNs: number;
+      medianAbsNs: number;
+      r2: number;
+      byKind: Record<string, { ops: number; medianNs: number; meanResidualNs: number }>;
+    };
     /** Operations of the calibration traces left out of the regression, and why. */
     excluded?: { ops: number; reason: string }[];
     /** Whether the host ran other work during the calibration (load average per core). */
@@ -124,7 +129,9 @@ const validateFn = ajv.compile(COST_PROFILE_JSON_SCHEMA);
 export function validateCostProfile(data: unknown, where: string): CostProfile {
   const o = data as { kind?: unknown; schemaVersion?: unknown } | null;
   if (o && typeof o === 'object' && o.kind === COST_PROFILE_KIND && o.schemaVersion !== COST_PROFILE_SCHEMA_VERSION) {
-    throw new InputError(`${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``);
+    throw new InputError(
+      `${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``,
+    );
   }
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
@@ -132,7 +139,7 @@ export function validateCostProfile(data: unknown, where: string): CostProfile {
     const badName = (e as { propertyName?: string } | undefined)?.propertyName;
     const allowed = badName !== undefined ? ` ("${badName}" is not a counter; counters: ${STAT_NAMES.join(', ')})` : '';
     const hint = o?.kind !== COST_PROFILE_KIND ? ' (is it a `ptreclaim calibrate -o` file?)' : '';
-    const what = badName !== undefined ? 'has an unknown key' : e?.message ?? 'is invalid';
+    const what = badName !== undefined ? 'has an unknown key' : (e?.message ?? 'is invalid');
     throw new InputError(`${where}: not a valid cost profile: ${at} ${what}${allowed}${hint}`);
   }
   return data as CostProfile;
@@ -173,7 +180,7 @@ export function completeCostModel(m: CostModel): CostModel {
 
 /** The weights a cost model gives every counter that has one (for tables of defaults vs fitted). */
 export function weightOf(m: CostModel, name: StatName | 'syscallNs'): number {
-  return name === 'syscallNs' ? m.syscallNs : m.perEvent[name] ?? 0;
+  return name === 'syscallNs' ? m.syscallNs : (m.perEvent[name] ?? 0);
 }
 
 export function costModelLine(choice: CostChoice): string {

@@ -4,15 +4,32 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type PageTableCore, type RawStats, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED,
-  coreStatusErrno, PAGE_SIZE, PMD_SIZE, TASK_SIZE, VMA_ANON, ZAP_DROP_MARKERS, ZAP_EVEN_COWS,
+  type PageTableCore,
+  type RawStats,
+  CORE_OK,
+  CORE_ARENA_FULL,
+  CORE_GROW_FAILED,
+  coreStatusErrno,
+  PAGE_SIZE,
+  PMD_SIZE,
+  TASK_SIZE,
+  VMA_ANON,
+  ZAP_DROP_MARKERS,
+  ZAP_EVEN_COWS,
 } from '../core/types.js';
 import { ArenaFullError, PtreclaimError } from '../errors.js';
 import type { Strategy } from '../strategies.js';
 import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
-  type Vma, VmaList, VM_READ, VM_WRITE, anonVmasCompatible, sameMappingKind, pgoffContiguous,
-  placeTopDown, isAnonymous,
+  type Vma,
+  VmaList,
+  VM_READ,
+  VM_WRITE,
+  anonVmasCompatible,
+  sameMappingKind,
+  pgoffContiguous,
+  placeTopDown,
+  isAnonymous,
 } from './vma.js';
 import type { Access, Advice } from '../trace/ops.js';
 import { type CostModel, SimClock } from './cost.js';
@@ -82,9 +99,14 @@ export class Mm {
     core.setPathMode(opts.path);
     core.setZeroPage(opts.zeroPage);
     core.configure({
-      strategyId: this.strategy.coreId, trylockFail: opts.trylockFail, resched: opts.resched,
-      nowaitFail: opts.nowaitFail, seed: opts.seed, cpus: opts.cpus,
-      tableFree: opts.tableFree, gracePeriodNs: opts.gracePeriodMs * 1e6,
+      strategyId: this.strategy.coreId,
+      trylockFail: opts.trylockFail,
+      resched: opts.resched,
+      nowaitFail: opts.nowaitFail,
+      seed: opts.seed,
+      cpus: opts.cpus,
+      tableFree: opts.tableFree,
+      gracePeriodNs: opts.gracePeriodMs * 1e6,
     });
     this.clock = new SimClock(opts.tickMs);
     this.cost = opts.cost;
@@ -163,19 +185,27 @@ export class Mm {
     const i = this.vmas.findIndex(v.start);
     const prev = this.vmas.at(i - 1);
     const next = this.vmas.at(i);
-    const canLeft = prev !== undefined && prev.end === v.start && sameMappingKind(prev, v) &&
-      pgoffContiguous(prev, v) && anonVmasCompatible(prev.anonVma, v.anonVma);
-    let canRight = next !== undefined && next.start === v.end && sameMappingKind(next, v) &&
-      pgoffContiguous(v, next) && anonVmasCompatible(v.anonVma, next.anonVma);
+    const canLeft =
+      prev !== undefined &&
+      prev.end === v.start &&
+      sameMappingKind(prev, v) &&
+      pgoffContiguous(prev, v) &&
+      anonVmasCompatible(prev.anonVma, v.anonVma);
+    let canRight =
+      next !== undefined &&
+      next.start === v.end &&
+      sameMappingKind(next, v) &&
+      pgoffContiguous(v, next) &&
+      anonVmasCompatible(v.anonVma, next.anonVma);
     // Merging both sides also needs prev and next compatible with each other.
-    if (canLeft && canRight && !anonVmasCompatible(prev!.anonVma, next!.anonVma)) canRight = false;
+    if (canLeft && canRight && !anonVmasCompatible(prev.anonVma, next!.anonVma)) canRight = false;
     if (canLeft && canRight) {
-      prev!.end = next!.end;
-      prev!.anonVma ||= next!.anonVma;
+      prev.end = next!.end;
+      prev.anonVma ||= next!.anonVma;
       this.vmas.removeRange(i, 1);
     } else if (canLeft) {
-      prev!.end = v.end;
-      prev!.anonVma ||= v.anonVma;
+      prev.end = v.end;
+      prev.anonVma ||= v.anonVma;
     } else if (canRight) {
       next!.start = v.start;
       next!.pgoff = v.pgoff;
@@ -221,7 +251,7 @@ export class Mm {
     core.gatherBegin();
     for (const v of detached) core.zapRange(v.start, v.end, this.unmapFlags(v));
     // free_pgtables: VMAs less than a PMD apart are freed in one call.
-    for (let k = 0; k < detached.length; ) {
+    for (let k = 0; k < detached.length;) {
       const start = detached[k]!.start;
       let m = k;
       while (m + 1 < detached.length && detached[m + 1]!.start <= detached[m]!.end + PMD_SIZE) m++;
@@ -345,11 +375,12 @@ export class Mm {
     const mib = ((limit * PAGE_SIZE) / 2 ** 20).toFixed(0);
     // Advise raising the limit only when one was set: without one the arena is already at
     // the most wasm32 memory can hold, and the caller (bench) may have no such flag.
-    const why = status !== CORE_ARENA_FULL
-      ? `arena full: ${live} tables live; the host refused to grow WebAssembly memory while faulting ${range}`
-      : this.opts.limitFrames
-        ? `arena full: ${live} tables live, limit ${limit} frames (${mib} MiB); faulting ${range} needs more. Raise --arena-limit (at most about 4 GiB of tables fit in wasm32 memory)`
-        : `arena full: ${live} tables live, ${mib} MiB, the most page-table memory the simulator holds (wasm32 memory); faulting ${range} needs more: use a smaller trace or scale`;
+    const why =
+      status !== CORE_ARENA_FULL
+        ? `arena full: ${live} tables live; the host refused to grow WebAssembly memory while faulting ${range}`
+        : this.opts.limitFrames
+          ? `arena full: ${live} tables live, limit ${limit} frames (${mib} MiB); faulting ${range} needs more. Raise --arena-limit (at most about 4 GiB of tables fit in wasm32 memory)`
+          : `arena full: ${live} tables live, ${mib} MiB, the most page-table memory the simulator holds (wasm32 memory); faulting ${range} needs more: use a smaller trace or scale`;
     return new ArenaFullError(why, live, limit);
   }
 
@@ -435,9 +466,10 @@ export class Mm {
     const errno = coreStatusErrno(core.batchStatus());
     if (errno === 'SIGSEGV' || errno === 'SIGBUS') {
       const at = `0x${core.faultAddress().toString(16)}`;
-      this.batchFailure = errno === 'SIGSEGV'
-        ? { index: first + done - 1, errno, detail: `guard region at ${at}` }
-        : { index: first + done - 1, errno, detail: `poisoned page at ${at}` };
+      this.batchFailure =
+        errno === 'SIGSEGV'
+          ? { index: first + done - 1, errno, detail: `guard region at ${at}` }
+          : { index: first + done - 1, errno, detail: `poisoned page at ${at}` };
     }
     return done;
   }
@@ -465,15 +497,20 @@ export class Mm {
     if (this.checker && snap) this.violations.push(...this.checker.end(snap));
     const problems: string[] = [];
     const rss: [keyof RawStats, string][] = [
-      ['RssFile', 'MM_FILEPAGES'], ['RssAnon', 'MM_ANONPAGES'], ['RssSwapEnts', 'MM_SWAPENTS'], ['RssShmem', 'MM_SHMEMPAGES'],
+      ['RssFile', 'MM_FILEPAGES'],
+      ['RssAnon', 'MM_ANONPAGES'],
+      ['RssSwapEnts', 'MM_SWAPENTS'],
+      ['RssShmem', 'MM_SHMEMPAGES'],
     ];
     for (const [key, type] of rss) {
       if (stats[key] !== 0) problems.push(`BUG: Bad rss-counter state mm:${this.id} type:${type} val:${stats[key]}`);
     }
     const pgtablesBytes = (stats.NrPte + stats.NrPmd + stats.NrPud) * PAGE_SIZE;
     if (pgtablesBytes !== 0) problems.push(`BUG: non-zero pgtables_bytes on freeing mm: ${pgtablesBytes}`);
-    if (stats.PgtablesPending !== 0) problems.push(`ptreclaim: ${stats.PgtablesPending} page-table pages still waiting for an RCU grace period after exit`);
-    if (stats.ArenaFramesLive !== 1) problems.push(`ptreclaim: ${stats.ArenaFramesLive - 1} page-table frames still allocated after exit (only the PGD should remain)`);
+    if (stats.PgtablesPending !== 0)
+      problems.push(`ptreclaim: ${stats.PgtablesPending} page-table pages still waiting for an RCU grace period after exit`);
+    if (stats.ArenaFramesLive !== 1)
+      problems.push(`ptreclaim: ${stats.ArenaFramesLive - 1} page-table frames still allocated after exit (only the PGD should remain)`);
     return { problems, stats };
   }
 }

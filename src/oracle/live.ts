@@ -223,7 +223,9 @@ export function progressReader(onProgress: (doneOps: number, totalOps: number) =
 
 /** Runs the helper; resolves with its output when it exits 0, rejects otherwise. */
 function runHelper(
-  args: readonly string[], stdin: string | null, timeoutMs: number,
+  args: readonly string[],
+  stdin: string | null,
+  timeoutMs: number,
   onProgress?: (doneOps: number, totalOps: number) => void,
 ): Promise<HelperOutput> {
   const helper = requireHelper();
@@ -231,7 +233,8 @@ function runHelper(
     // The helper dies with this process (PR_SET_PDEATHSIG), checking it was not already orphaned.
     const child = spawn(helper, onProgress ? [...args, '--progress-fd', String(PROGRESS_FD)] : args, {
       stdio: onProgress ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-      shell: false, env: { ...process.env, PTRECLAIM_ORACLE_PARENT: String(process.pid) },
+      shell: false,
+      env: { ...process.env, PTRECLAIM_ORACLE_PARENT: String(process.pid) },
     });
     liveHelpers.add(child);
     if (onProgress) {
@@ -248,7 +251,7 @@ function runHelper(
       settled = true;
       clearTimeout(timer);
       if (e) reject(e);
-      else resolvePromise(value as HelperOutput);
+      else resolvePromise(value!);
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -276,8 +279,7 @@ function runHelper(
           finish(new AddressInUseError(stderr.replace(/^ptreclaim-oracle: /, '')));
           return;
         }
-        const meaning =
-          code === 2 ? ' (usage or parse error)' : code === 3 ? ' (unsupported system)' : '';
+        const meaning = code === 2 ? ' (usage or parse error)' : code === 3 ? ' (unsupported system)' : '';
         const msg = `${cmd} ${how}${meaning}${stderr ? `: ${stderr}` : ' (no stderr)'}`;
         finish(code === 3 ? new OracleUnavailableError(msg) : new Error(msg));
       } else {

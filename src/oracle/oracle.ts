@@ -20,7 +20,6 @@ export const ORACLE_SCHEMA_VERSION = 1;
 /** Share of MemAvailable a replay may keep resident without --force. */
 export const SAFE_MEMORY_SHARE = 0.5;
 
-
 /** One PGD entry spans 512 GiB: one PUD table, shared by everything inside. */
 const PGD_SPAN = PGDIR_SIZE;
 
@@ -80,7 +79,12 @@ const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
  * lazy-free pages, so they count in full.
  */
 export function estimatePeakResidentKb(ops: readonly Op[], host: Pick<HostFacts, 'zeroPage' | 'ptReclaim'>): number {
-  const opts = resolveRunOptions({ strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none', zeroPage: host.zeroPage, core: 'wasm', wasm: 'release' });
+  const opts = resolveRunOptions({
+    strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none',
+    zeroPage: host.zeroPage,
+    core: 'wasm',
+    wasm: 'release',
+  });
   const mm = new Mm(makeCore(opts), opts);
   let peak = 0;
   for (const op of ops) {
@@ -107,7 +111,9 @@ export function sharedTableRanges(ops: readonly Op[], helper: readonly [number, 
     for (let s = a; s <= b; s++) {
       if (spans.has(s)) {
         const where = op.file ? `${op.file}:${op.line}` : `op #${i}`;
-        out.push(`${where}: ${op.kind} 0x${op.addr.toString(16)} shares the 512 GiB span at 0x${(s * PGD_SPAN).toString(16)} with the helper's own mappings`);
+        out.push(
+          `${where}: ${op.kind} 0x${op.addr.toString(16)} shares the 512 GiB span at 0x${(s * PGD_SPAN).toString(16)} with the helper's own mappings`,
+        );
         break;
       }
     }
@@ -123,7 +129,9 @@ export async function checkReplayable(ops: readonly Op[], opts: OracleOptions = 
   if (host.arch !== 'x64') throw new OracleUnavailableError(`the live-kernel oracle needs x86-64 (this is ${host.arch})`);
   if (host.pageSize !== PAGE_SIZE) throw new OracleUnavailableError(`the model assumes 4 KiB pages; this kernel uses ${host.pageSize}`);
   if (host.pagingLevels !== 4) {
-    throw new OracleUnavailableError(`this kernel runs ${host.pagingLevels}-level paging; the model is x86-64 4-level (boot with no5lvl to compare)`);
+    throw new OracleUnavailableError(
+      `this kernel runs ${host.pagingLevels}-level paging; the model is x86-64 4-level (boot with no5lvl to compare)`,
+    );
   }
   const estimatedPeakKb = estimatePeakResidentKb(ops, host);
   const limitKb = Math.floor(host.memAvailableKb * SAFE_MEMORY_SHARE);
@@ -145,7 +153,13 @@ export async function runOracle(ops: readonly Op[], opts: OracleOptions = {}): P
   return toOracleResult(ops, live, host, estimatedPeakKb, opts.source ?? '<ops>');
 }
 
-export function toOracleResult(ops: readonly Op[], live: LiveResult, host: HostFacts, estimatedPeakKb: number, source: string): OracleResult {
+export function toOracleResult(
+  ops: readonly Op[],
+  live: LiveResult,
+  host: HostFacts,
+  estimatedPeakKb: number,
+  source: string,
+): OracleResult {
   const kbPerPage = PAGE_SIZE / 1024;
   const d = (k: keyof LiveSnapshot) => live.after[k] - live.before[k];
   const timeMs = {} as Record<OpKind, number>;
@@ -157,8 +171,16 @@ export function toOracleResult(ops: readonly Op[], live: LiveResult, host: HostF
   const errors: OracleOpError[] = live.errors.map((e) => {
     const op = ops[e.index]!;
     return {
-      index: e.index, file: op.file, line: op.line, op: e.op, errno: e.name, errnoValue: e.errno,
-      detail: e.errno === 14 && op.kind === 'touch' ? 'range not wholly mapped by the trace (the access would raise SIGSEGV)' : `${op.kind} failed`,
+      index: e.index,
+      file: op.file,
+      line: op.line,
+      op: e.op,
+      errno: e.name,
+      errnoValue: e.errno,
+      detail:
+        e.errno === 14 && op.kind === 'touch'
+          ? 'range not wholly mapped by the trace (the access would raise SIGSEGV)'
+          : `${op.kind} failed`,
     };
   });
   const wallMs = live.wallNs / 1e6;

@@ -11,7 +11,13 @@ import { mannWhitneyU, median, medianCI, type Interval } from '../bench/stats.js
 import { Rng } from '../workloads/rng.js';
 
 /** Percentile bootstrap 95% interval of stat(resampled a, resampled b); seeded. */
-export function bootstrapCI(a: readonly number[], b: readonly number[], stat: (a: number[], b: number[]) => number, reps = 1000, seed = 1): [number, number] {
+export function bootstrapCI(
+  a: readonly number[],
+  b: readonly number[],
+  stat: (a: number[], b: number[]) => number,
+  reps = 1000,
+  seed = 1,
+): [number, number] {
   const rng = new Rng(seed);
   const draw = (xs: readonly number[]) => Array.from({ length: xs.length }, () => xs[rng.int(xs.length)]!);
   const out: number[] = [];
@@ -23,11 +29,27 @@ export function bootstrapCI(a: readonly number[], b: readonly number[], stat: (a
 
 /** Where each weighted counter of the cost model sits among a cell's flattened counters. */
 const COUNTER_OF: Partial<Record<StatName, string>> = {
-  FaultAnon: 'faults.anon', FaultZeroPage: 'faults.zeroPage', FaultWpCopy: 'faults.wpCopy', FaultSwapIn: 'faults.swapIn',
-  FaultOther: 'faults.other', FaultAccessOnly: 'faults.accessOnly', EntriesReadZap: 'entries.readZap', EntriesReadScan: 'entries.readScan',
-  EntriesReadAsyncScan: 'asyncScan.entriesRead', EntriesCleared: 'entries.cleared', TlbFlushRanged: 'tlbCost.ranged', TlbFlushFull: 'tlbCost.full',
-  Ipis: 'tlbCost.ipis', AllocPte: 'tablesAllocated.pte', AllocPmd: 'tablesAllocated.pmd', AllocPud: 'tablesAllocated.pud',
-  TablesGathered: 'tlb.tablesGathered', RcuCallbacks: 'rcu.callbacks', PtlLocks: 'locks.ptl', PmdLocks: 'locks.pmd', RefcountAtomics: 'refcountAtomics',
+  FaultAnon: 'faults.anon',
+  FaultZeroPage: 'faults.zeroPage',
+  FaultWpCopy: 'faults.wpCopy',
+  FaultSwapIn: 'faults.swapIn',
+  FaultOther: 'faults.other',
+  FaultAccessOnly: 'faults.accessOnly',
+  EntriesReadZap: 'entries.readZap',
+  EntriesReadScan: 'entries.readScan',
+  EntriesReadAsyncScan: 'asyncScan.entriesRead',
+  EntriesCleared: 'entries.cleared',
+  TlbFlushRanged: 'tlbCost.ranged',
+  TlbFlushFull: 'tlbCost.full',
+  Ipis: 'tlbCost.ipis',
+  AllocPte: 'tablesAllocated.pte',
+  AllocPmd: 'tablesAllocated.pmd',
+  AllocPud: 'tablesAllocated.pud',
+  TablesGathered: 'tlb.tablesGathered',
+  RcuCallbacks: 'rcu.callbacks',
+  PtlLocks: 'locks.ptl',
+  PmdLocks: 'locks.pmd',
+  RefcountAtomics: 'refcountAtomics',
 };
 
 /**
@@ -41,7 +63,7 @@ export function simulatedMs(c: CellResult, model?: CostModel): number | undefine
   const syscalls = (k['opCounts.mmap'] ?? 0) + (k['opCounts.munmap'] ?? 0) + (k['opCounts.madvise'] ?? 0);
   let ns = syscalls * model.syscallNs;
   for (const [stat, key] of Object.entries(COUNTER_OF)) {
-    const v = k[key!];
+    const v = k[key];
     if (v === undefined) return undefined;
     ns += v * (model.perEvent[stat as StatName] ?? 0);
   }
@@ -75,7 +97,10 @@ export interface PathPremium {
 }
 
 /** Per-table cost of every paths cell that reclaimed tables, and each path's premium over fast. */
-export function pathCosts(cells: readonly CellResult[], model?: CostModel): { costs: PathCost[]; premiums: PathPremium[]; noTables: string[] } {
+export function pathCosts(
+  cells: readonly CellResult[],
+  model?: CostModel,
+): { costs: PathCost[]; premiums: PathPremium[]; noTables: string[] } {
   const costs: PathCost[] = [];
   const noTables: string[] = [];
   for (const c of cells) {
@@ -89,7 +114,13 @@ export function pathCosts(cells: readonly CellResult[], model?: CostModel): { co
     const perTableNs = c.samples.map((ms) => (ms * 1e6) / tables);
     const sim = simulatedMs(c, model);
     costs.push({
-      strategy: c.strategy, variant: c.variant, cellId: c.id, tables, perTableNs, median: median(perTableNs), ci: medianCI(perTableNs),
+      strategy: c.strategy,
+      variant: c.variant,
+      cellId: c.id,
+      tables,
+      perTableNs,
+      median: median(perTableNs),
+      ci: medianCI(perTableNs),
       ...(sim !== undefined ? { simulatedNsPerTable: (sim * 1e6) / tables } : {}),
       entriesPerTable: ((k['entries.readZap'] ?? 0) + (k['entries.readScan'] ?? 0)) / tables,
       locksPerTable: ((k['locks.ptl'] ?? 0) + (k['locks.pmd'] ?? 0)) / tables,
@@ -101,14 +132,16 @@ export function pathCosts(cells: readonly CellResult[], model?: CostModel): { co
     if (!fast || c === fast) continue;
     const mw = mannWhitneyU(fast.perTableNs, c.perTableNs);
     premiums.push({
-      strategy: c.strategy, variant: c.variant,
+      strategy: c.strategy,
+      variant: c.variant,
       premiumNs: c.median - fast.median,
       premiumCI: bootstrapCI(fast.perTableNs, c.perTableNs, (a, b) => median(b) - median(a)),
       ratio: c.median / fast.median,
       ratioCI: bootstrapCI(fast.perTableNs, c.perTableNs, (a, b) => median(b) / median(a)),
       p: mw.p,
       ...(c.simulatedNsPerTable !== undefined && fast.simulatedNsPerTable !== undefined
-        ? { simulatedPremiumNs: c.simulatedNsPerTable - fast.simulatedNsPerTable } : {}),
+        ? { simulatedPremiumNs: c.simulatedNsPerTable - fast.simulatedNsPerTable }
+        : {}),
     });
   }
   return { costs, premiums, noTables: [...new Set(noTables)] };
@@ -120,22 +153,39 @@ export function pathCosts(cells: readonly CellResult[], model?: CostModel): { co
  * so it is preferred over whole-run samples when present. Its ratio and difference intervals
  * are used as they were computed.
  */
-export function pathCostsFromComparison(paths: readonly PathsComparison[]): { costs: PathCost[]; premiums: PathPremium[]; noTables: string[] } {
+export function pathCostsFromComparison(paths: readonly PathsComparison[]): {
+  costs: PathCost[];
+  premiums: PathPremium[];
+  noTables: string[];
+} {
   const costs: PathCost[] = [];
   const premiums: PathPremium[] = [];
   for (const c of paths) {
     const fast = c.variants.find((v) => v.variant === 'fast');
     for (const v of c.variants) {
       costs.push({
-        strategy: c.strategy, variant: v.variant, cellId: `${c.strategy}/${v.variant}`, tables: c.reclaimsPerSample, perTableNs: v.samplesNs,
-        median: v.wallNs, ci: medianCI(v.samplesNs), simulatedNsPerTable: v.perTable.simulatedNs,
-        entriesPerTable: v.perTable.entriesRead, locksPerTable: v.perTable.locks,
+        strategy: c.strategy,
+        variant: v.variant,
+        cellId: `${c.strategy}/${v.variant}`,
+        tables: c.reclaimsPerSample,
+        perTableNs: v.samplesNs,
+        median: v.wallNs,
+        ci: medianCI(v.samplesNs),
+        simulatedNsPerTable: v.perTable.simulatedNs,
+        entriesPerTable: v.perTable.entriesRead,
+        locksPerTable: v.perTable.locks,
       });
     }
     for (const r of c.ratios) {
       const v = c.variants.find((x) => x.variant === r.of);
       premiums.push({
-        strategy: c.strategy, variant: r.of, premiumNs: r.diffNs, premiumCI: [r.diffCi.lo, r.diffCi.hi], ratio: r.ratio, ratioCI: [r.ci.lo, r.ci.hi], p: r.p,
+        strategy: c.strategy,
+        variant: r.of,
+        premiumNs: r.diffNs,
+        premiumCI: [r.diffCi.lo, r.diffCi.hi],
+        ratio: r.ratio,
+        ratioCI: [r.ci.lo, r.ci.hi],
+        p: r.p,
         ...(v && fast ? { simulatedPremiumNs: v.perTable.simulatedNs - fast.perTable.simulatedNs } : {}),
       });
     }

@@ -12,7 +12,12 @@ export function fmtMs(ms: number): string {
 /** Rates with k/M/G suffixes. */
 export function fmtRate(n: number): string {
   if (!Number.isFinite(n)) return '—';
-  for (const [d, s] of [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const) if (Math.abs(n) >= d) return `${(n / d).toPrecision(3)}${s}`;
+  for (const [d, s] of [
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const)
+    if (Math.abs(n) >= d) return `${(n / d).toPrecision(3)}${s}`;
   return n.toPrecision(3);
 }
 

@@ -42,20 +42,41 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 export interface LineChart {
-  kind: 'line'; id: string; title: string; caption: string; height: number;
+  kind: 'line';
+  id: string;
+  title: string;
+  caption: string;
+  height: number;
   series: { name: string; color: string; points: [number, number][] }[];
 }
 export interface BarChart {
-  kind: 'hbar'; id: string; title: string; caption: string; height: number; unit: string;
+  kind: 'hbar';
+  id: string;
+  title: string;
+  caption: string;
+  height: number;
+  unit: string;
   categories: string[];
   /** Each category has a value in one series only: bars share one slot, centred on the label. */
   stacked?: boolean;
   /** Value-axis extent; whiskers reaching past it are cut at the edge. */
   range?: [number, number];
-  series: { name: string; color: string; values: (number | null)[]; colors?: string[]; low?: (number | null)[]; high?: (number | null)[] }[];
+  series: {
+    name: string;
+    color: string;
+    values: (number | null)[];
+    colors?: string[];
+    low?: (number | null)[];
+    high?: (number | null)[];
+  }[];
 }
 export interface BoxChart {
-  kind: 'box'; id: string; title: string; caption: string; height: number; unit: string;
+  kind: 'box';
+  id: string;
+  title: string;
+  caption: string;
+  height: number;
+  unit: string;
   categories: string[];
   series: { name: string; color: string; boxes: ([number, number, number, number, number] | null)[]; samples: [number, number][] }[];
 }
@@ -102,7 +123,14 @@ function costLabel(results: BenchResults, opts: ReportOptions): string {
   return results.context.options.costModel ?? 'built-in default';
 }
 
-const fmtNs = (ns: number) => (Number.isFinite(ns) ? (Math.abs(ns) >= 1e6 ? `${(ns / 1e6).toPrecision(3)} ms` : Math.abs(ns) >= 1e3 ? `${(ns / 1e3).toPrecision(3)} µs` : `${ns.toPrecision(3)} ns`) : '—');
+const fmtNs = (ns: number) =>
+  Number.isFinite(ns)
+    ? Math.abs(ns) >= 1e6
+      ? `${(ns / 1e6).toPrecision(3)} ms`
+      : Math.abs(ns) >= 1e3
+        ? `${(ns / 1e3).toPrecision(3)} µs`
+        : `${ns.toPrecision(3)} ns`
+    : '—';
 
 function pathsSection(results: BenchResults, opts: ReportOptions): Section {
   // The paths suite's own per-reclaim samples when the results have them; else whole runs.
@@ -111,17 +139,21 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
     ? pathCostsFromComparison(results.paths!)
     : pathCosts(results.cells, opts.cost?.profilePath ? opts.cost.model : undefined);
   const what = measured
-    ? 'wall time of one table\'s reclaim (MADV_DONTNEED of a just-written 2 MiB span) with the fixed cost of a call that finds no table subtracted, as `bench paths` measures it'
-    : 'wall time of a whole run of the workload divided by the tables it reclaimed (the writes that refill each table are inside; the fixed costs are the same for every path, so differences are the paths\' own)';
+    ? "wall time of one table's reclaim (MADV_DONTNEED of a just-written 2 MiB span) with the fixed cost of a call that finds no table subtracted, as `bench paths` measures it"
+    : "wall time of a whole run of the workload divided by the tables it reclaimed (the writes that refill each table are inside; the fixed costs are the same for every path, so differences are the paths' own)";
   const section: Section = {
-    id: 'paths', title: 'Fast vs slow path',
+    id: 'paths',
+    title: 'Fast vs slow path',
     intro: `Per reclaimed PTE table: ${what}, with the median's 95% confidence interval; the premium of each path over the fast one with a bootstrap 95% interval and a Mann-Whitney p-value; and the premium the cost model charges in simulated kernel time.`,
-    charts: [], omitted: [],
+    charts: [],
+    omitted: [],
   };
   if (costs.length === 0) {
-    section.omitted.push(results.cells.some((c) => c.suite === 'paths')
-      ? 'no paths cell reclaimed a table (strategy none frees none): run `ptreclaim bench paths --strategy pt-reclaim`'
-      : 'these results have no `paths` suite: run `ptreclaim bench paths` to compare the reclaim paths');
+    section.omitted.push(
+      results.cells.some((c) => c.suite === 'paths')
+        ? 'no paths cell reclaimed a table (strategy none frees none): run `ptreclaim bench paths --strategy pt-reclaim`'
+        : 'these results have no `paths` suite: run `ptreclaim bench paths` to compare the reclaim paths',
+    );
     return section;
   }
   const color = strategyColors(results.cells);
@@ -129,11 +161,16 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
   const variants = [...new Set(costs.map((c) => c.variant))];
   const pick = (s: string, v: string) => costs.find((c) => c.strategy === s && c.variant === v);
   section.charts.push({
-    kind: 'hbar', id: 'paths-wall', title: 'Wall time per reclaimed table (median, 95% CI)', unit: 'ns',
+    kind: 'hbar',
+    id: 'paths-wall',
+    title: 'Wall time per reclaimed table (median, 95% CI)',
+    unit: 'ns',
     caption: 'each bar: one strategy on one path; whiskers: 95% confidence interval of the median',
-    categories: variants, height: heightFor(variants.length, strategies.length),
+    categories: variants,
+    height: heightFor(variants.length, strategies.length),
     series: strategies.map((s) => ({
-      name: s, color: color(s),
+      name: s,
+      color: color(s),
       values: variants.map((v) => pick(s, v)?.median ?? null),
       low: variants.map((v) => pick(s, v)?.ci.lo ?? null),
       high: variants.map((v) => pick(s, v)?.ci.hi ?? null),
@@ -142,10 +179,16 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
   if (measured) {
     const cats = costs.map((c) => `${c.variant} · ${c.strategy}`);
     section.charts.push({
-      kind: 'box', id: 'paths-dist', title: 'Wall time per reclaimed table, every sample', unit: 'ns',
-      caption: 'box: quartiles and median, whiskers to the extremes; dots are the samples', categories: cats, height: heightFor(cats.length),
+      kind: 'box',
+      id: 'paths-dist',
+      title: 'Wall time per reclaimed table, every sample',
+      unit: 'ns',
+      caption: 'box: quartiles and median, whiskers to the extremes; dots are the samples',
+      categories: cats,
+      height: heightFor(cats.length),
       series: strategies.map((s) => ({
-        name: s, color: color(s),
+        name: s,
+        color: color(s),
         boxes: costs.map((c) => (c.strategy === s ? fiveNumber(c.perTableNs) : null)),
         samples: costs.flatMap((c, i) => (c.strategy === s ? c.perTableNs.map((v) => [v, i] as [number, number]) : [])),
       })),
@@ -154,13 +197,23 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
   if (premiums.length) {
     const cats = premiums.map((p) => `${p.variant} − fast · ${p.strategy}`);
     section.charts.push({
-      kind: 'hbar', id: 'paths-premium', title: 'Premium over the fast path, per table (bootstrap 95% CI)', unit: 'ns',
+      kind: 'hbar',
+      id: 'paths-premium',
+      title: 'Premium over the fast path, per table (bootstrap 95% CI)',
+      unit: 'ns',
       caption: 'median(path) − median(fast); red: significant (p < 0.05), grey: not',
-      categories: cats, height: heightFor(cats.length),
-      series: [{
-        name: 'premium', color: RED, values: premiums.map((p) => p.premiumNs), colors: premiums.map((p) => (p.p < 0.05 ? RED : GREY)),
-        low: premiums.map((p) => p.premiumCI[0]), high: premiums.map((p) => p.premiumCI[1]),
-      }],
+      categories: cats,
+      height: heightFor(cats.length),
+      series: [
+        {
+          name: 'premium',
+          color: RED,
+          values: premiums.map((p) => p.premiumNs),
+          colors: premiums.map((p) => (p.p < 0.05 ? RED : GREY)),
+          low: premiums.map((p) => p.premiumCI[0]),
+          high: premiums.map((p) => p.premiumCI[1]),
+        },
+      ],
     });
   }
   // Simulated time per table is dominated by the faults that refill it, the same on every
@@ -169,20 +222,31 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
   if (simulated.length) {
     const cats = simulated.map((p) => `${p.variant} − fast · ${p.strategy}`);
     section.charts.push({
-      kind: 'hbar', id: 'paths-simulated', title: 'Simulated kernel time: premium over the fast path, per table', unit: 'ns',
+      kind: 'hbar',
+      id: 'paths-simulated',
+      title: 'Simulated kernel time: premium over the fast path, per table',
+      unit: 'ns',
       caption: `cost model: ${measured ? `${results.context.options.costModel ?? 'built-in default'}, as bench paths recorded it` : costLabel(results, opts)}`,
-      categories: cats, height: heightFor(cats.length), stacked: true,
-      series: strategies.filter((s) => simulated.some((p) => p.strategy === s)).map((s) => ({
-        name: s, color: color(s), values: simulated.map((p) => (p.strategy === s ? p.simulatedPremiumNs! : null)),
-      })),
+      categories: cats,
+      height: heightFor(cats.length),
+      stacked: true,
+      series: strategies
+        .filter((s) => simulated.some((p) => p.strategy === s))
+        .map((s) => ({
+          name: s,
+          color: color(s),
+          values: simulated.map((p) => (p.strategy === s ? p.simulatedPremiumNs! : null)),
+        })),
     });
   }
   const rows = costs.map((c) => {
     const p = premiums.find((x) => x.strategy === c.strategy && x.variant === c.variant);
-    return `<tr><td>${esc(c.strategy)}</td><td>${esc(c.variant)}</td><td>${fmtNs(c.median)} [${fmtNs(c.ci.lo)}, ${fmtNs(c.ci.hi)}]</td>` +
+    return (
+      `<tr><td>${esc(c.strategy)}</td><td>${esc(c.variant)}</td><td>${fmtNs(c.median)} [${fmtNs(c.ci.lo)}, ${fmtNs(c.ci.hi)}]</td>` +
       `<td>${p ? `${fmtNs(p.premiumNs)} [${fmtNs(p.premiumCI[0])}, ${fmtNs(p.premiumCI[1])}]` : '—'}</td>` +
       `<td>${p ? `${p.ratio.toFixed(3)} [${p.ratioCI[0].toFixed(3)}, ${p.ratioCI[1].toFixed(3)}]` : '—'}</td><td>${p ? p.p.toFixed(3) : '—'}</td>` +
-      `<td>${c.simulatedNsPerTable !== undefined ? fmtNs(c.simulatedNsPerTable) : '—'}</td><td>${c.entriesPerTable.toFixed(0)}</td><td>${c.locksPerTable.toFixed(1)}</td></tr>`;
+      `<td>${c.simulatedNsPerTable !== undefined ? fmtNs(c.simulatedNsPerTable) : '—'}</td><td>${c.entriesPerTable.toFixed(0)}</td><td>${c.locksPerTable.toFixed(1)}</td></tr>`
+    );
   });
   section.html = `<div class="scroll"><table><thead><tr><th>strategy</th><th>path</th><th>wall / table [95% CI]</th><th>premium vs fast [95% CI]</th><th>ratio vs fast [95% CI]</th><th>p</th><th>simulated / table</th><th>entries read / table</th><th>locks / table</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   if (noTables.length) section.omitted.push(`${noTables.join(', ')}: no tables reclaimed, so no per-table cost`);
@@ -191,9 +255,12 @@ function pathsSection(results: BenchResults, opts: ReportOptions): Section {
 
 function distributionSection(cells: readonly CellResult[]): Section {
   const section: Section = {
-    id: 'distributions', title: 'Timing distributions',
-    intro: 'Every raw sample of every cell (one sample = one whole run of the workload), with its box (quartiles, median; whiskers to the extremes). Cells are grouped so that no chart holds medians more than 30x apart.',
-    charts: [], omitted: [],
+    id: 'distributions',
+    title: 'Timing distributions',
+    intro:
+      'Every raw sample of every cell (one sample = one whole run of the workload), with its box (quartiles, median; whiskers to the extremes). Cells are grouped so that no chart holds medians more than 30x apart.',
+    charts: [],
+    omitted: [],
   };
   const color = strategyColors(cells);
   const groups = groupByScale(cells, (c) => median(c.samples));
@@ -202,10 +269,16 @@ function distributionSection(cells: readonly CellResult[]): Section {
     const lo = Math.min(...g.map((c) => median(c.samples)));
     const hi = Math.max(...g.map((c) => median(c.samples)));
     section.charts.push({
-      kind: 'box', id: `dist-${gi + 1}`, title: `Run time per sample: medians ${fmtMs(lo)} – ${fmtMs(hi)}${groups.length > 1 ? ` (part ${gi + 1})` : ''}`, unit: 'ms',
-      caption: `${g.length} cells; dots are the raw samples`, categories: cats, height: heightFor(cats.length),
+      kind: 'box',
+      id: `dist-${gi + 1}`,
+      title: `Run time per sample: medians ${fmtMs(lo)} – ${fmtMs(hi)}${groups.length > 1 ? ` (part ${gi + 1})` : ''}`,
+      unit: 'ms',
+      caption: `${g.length} cells; dots are the raw samples`,
+      categories: cats,
+      height: heightFor(cats.length),
       series: strategiesIn(cells, g).map((s) => ({
-        name: s, color: color(s),
+        name: s,
+        color: color(s),
         boxes: g.map((c) => (c.strategy === s ? fiveNumber(c.samples) : null)),
         samples: g.flatMap((c, i) => (c.strategy === s ? c.samples.map((v) => [v, i] as [number, number]) : [])),
       })),
@@ -215,7 +288,13 @@ function distributionSection(cells: readonly CellResult[]): Section {
 }
 
 function timelineSection(results: BenchResults): Section {
-  const section: Section = { id: 'timelines', title: 'VmPTE over each workload', intro: 'VmPTE (kB) against operations applied, sampled outside the timed runs.', charts: [], omitted: [] };
+  const section: Section = {
+    id: 'timelines',
+    title: 'VmPTE over each workload',
+    intro: 'VmPTE (kB) against operations applied, sampled outside the timed runs.',
+    charts: [],
+    omitted: [],
+  };
   const color = strategyColors(results.cells);
   for (const g of groupByWorkload(results.cells)) {
     const values = g.cells.flatMap((c) => c.timeline.map((p) => p.vmPteKb));
@@ -227,19 +306,36 @@ function timelineSection(results: BenchResults): Section {
     if (values.every((v) => v === values[0])) {
       const ops = g.cells[0]!.ops;
       const every = Math.max(1, Math.round(ops / Math.max(1, points - 1)));
-      section.omitted.push(`${g.key}: VmPTE is ${fmtInt(values[0]!)} kB at every sample for every strategy (sampled every ~${fmtInt(every)} of ${fmtInt(ops)} operations): tables live shorter than a sampling interval, a flat line`);
+      section.omitted.push(
+        `${g.key}: VmPTE is ${fmtInt(values[0]!)} kB at every sample for every strategy (sampled every ~${fmtInt(every)} of ${fmtInt(ops)} operations): tables live shorter than a sampling interval, a flat line`,
+      );
       continue;
     }
     section.charts.push({
-      kind: 'line', id: `timeline-${slug(g.key)}`, title: g.key, caption: g.cells[0]!.description, height: 320,
-      series: g.cells.map((c) => ({ name: c.strategy, color: color(c.strategy), points: c.timeline.map((p) => [p.op, p.vmPteKb] as [number, number]) })),
+      kind: 'line',
+      id: `timeline-${slug(g.key)}`,
+      title: g.key,
+      caption: g.cells[0]!.description,
+      height: 320,
+      series: g.cells.map((c) => ({
+        name: c.strategy,
+        color: color(c.strategy),
+        points: c.timeline.map((p) => [p.op, p.vmPteKb] as [number, number]),
+      })),
     });
   }
   return section;
 }
 
 /** Bars per cell (one series per strategy), grouped by scale; all-zero groups become notes. */
-function barsByScale(cells: readonly CellResult[], id: string, title: string, unit: string, value: (c: CellResult) => number | undefined, what: string): { charts: Chart[]; omitted: string[] } {
+function barsByScale(
+  cells: readonly CellResult[],
+  id: string,
+  title: string,
+  unit: string,
+  value: (c: CellResult) => number | undefined,
+  what: string,
+): { charts: Chart[]; omitted: string[] } {
   const color = strategyColors(cells);
   const charts: Chart[] = [];
   const omitted: string[] = [];
@@ -255,38 +351,72 @@ function barsByScale(cells: readonly CellResult[], id: string, title: string, un
     const cats = g.map(cellLabel);
     const strategies = strategiesIn(cells, g);
     charts.push({
-      kind: 'hbar', id: `${id}-${part}`, title: `${title}${parts > 1 ? ` (part ${part})` : ''}`, unit, caption: `${g.length} cells of comparable scale`,
-      categories: cats, height: heightFor(cats.length), stacked: true,
-      series: strategies.map((s) => ({ name: s, color: color(s), values: g.map((c) => (c.strategy === s ? value(c) ?? null : null)) })),
+      kind: 'hbar',
+      id: `${id}-${part}`,
+      title: `${title}${parts > 1 ? ` (part ${part})` : ''}`,
+      unit,
+      caption: `${g.length} cells of comparable scale`,
+      categories: cats,
+      height: heightFor(cats.length),
+      stacked: true,
+      series: strategies.map((s) => ({ name: s, color: color(s), values: g.map((c) => (c.strategy === s ? (value(c) ?? null) : null)) })),
     });
   }
   return { charts, omitted };
 }
 
 function throughputSection(results: BenchResults, opts: ReportOptions): Section {
-  const ops = barsByScale(results.cells, 'throughput', 'Simulated operations per second', 'ops/s', (c) => c.throughput.opsPerSec, 'throughput');
+  const ops = barsByScale(
+    results.cells,
+    'throughput',
+    'Simulated operations per second',
+    'ops/s',
+    (c) => c.throughput.opsPerSec,
+    'throughput',
+  );
   const model = opts.cost?.profilePath ? opts.cost.model : undefined;
-  const sim = barsByScale(results.cells, 'simulated', 'Simulated kernel time per run', 'ms', (c) => simulatedMs(c, model), 'simulated time');
+  const sim = barsByScale(
+    results.cells,
+    'simulated',
+    'Simulated kernel time per run',
+    'ms',
+    (c) => simulatedMs(c, model),
+    'simulated time',
+  );
   return {
-    id: 'throughput', title: 'Throughput and simulated kernel time',
+    id: 'throughput',
+    title: 'Throughput and simulated kernel time',
     intro: `Operations of the workload per second of wall time (at the median run), and the kernel time the cost model charges a run (cost model: ${esc(costLabel(results, opts))}).`,
-    charts: [...ops.charts, ...sim.charts], omitted: [...ops.omitted, ...sim.omitted],
+    charts: [...ops.charts, ...sim.charts],
+    omitted: [...ops.omitted, ...sim.omitted],
   };
 }
 
 function memorySection(results: BenchResults): Section {
   const peak = barsByScale(results.cells, 'memory', 'VmPTE peak', 'kB', (c) => c.memory.vmPtePeakKb, 'VmPTE peak');
-  const pending = barsByScale(results.cells, 'pending', 'RCU-pending page tables, peak', 'kB', (c) => c.memory.rcuPendingPeakKb, 'RCU-pending peak');
+  const pending = barsByScale(
+    results.cells,
+    'pending',
+    'RCU-pending page tables, peak',
+    'kB',
+    (c) => c.memory.rcuPendingPeakKb,
+    'RCU-pending peak',
+  );
   return {
-    id: 'memory', title: 'Page-table memory', intro: 'Peak VmPTE, and the peak of tables freed but waiting for the TLB flush and the RCU grace period.',
-    charts: [...peak.charts, ...pending.charts], omitted: [...peak.omitted, ...pending.omitted],
+    id: 'memory',
+    title: 'Page-table memory',
+    intro: 'Peak VmPTE, and the peak of tables freed but waiting for the TLB flush and the RCU grace period.',
+    charts: [...peak.charts, ...pending.charts],
+    omitted: [...peak.omitted, ...pending.omitted],
   };
 }
 
 function contextLine(r: BenchResults): string {
   const ctx = r.context;
-  return `ptreclaim ${ctx.ptreclaimVersion} (${ctx.gitCommit ?? 'no git'}), Node ${ctx.node}, ${ctx.cpuModel} x ${ctx.cores}, WASM ${ctx.wasmSha256.slice(0, 12)}, ${ctx.date}` +
-    (r.partial ? `. Partial: ${r.partialReason ?? ''}` : '');
+  return (
+    `ptreclaim ${ctx.ptreclaimVersion} (${ctx.gitCommit ?? 'no git'}), Node ${ctx.node}, ${ctx.cpuModel} x ${ctx.cores}, WASM ${ctx.wasmSha256.slice(0, 12)}, ${ctx.date}` +
+    (r.partial ? `. Partial: ${r.partialReason ?? ''}` : '')
+  );
 }
 
 /** The report's content, data only; the page's script turns the charts into ECharts options. */
@@ -295,7 +425,13 @@ export function chartSpecs(results: BenchResults, opts: ReportOptions = {}): Rep
     title: `ptreclaim bench: ${results.context.options.suites.join(', ')}`,
     context: contextLine(results),
     costModel: costLabel(results, opts),
-    sections: [pathsSection(results, opts), distributionSection(results.cells), timelineSection(results), throughputSection(results, opts), memorySection(results)],
+    sections: [
+      pathsSection(results, opts),
+      distributionSection(results.cells),
+      timelineSection(results),
+      throughputSection(results, opts),
+      memorySection(results),
+    ],
   };
 }
 
@@ -305,17 +441,25 @@ export function compareSpecs(base: BenchResults, next: BenchResults, cmp: Compar
   const nextById = new Map(next.cells.map((c) => [c.id, c]));
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}%`;
   const ci = (x: { median: number; ci: { lo: number; hi: number; confidence: number } }) =>
-    x.ci.confidence < 0.95 ? `${fmtMs(x.median)} ±∞` : `${fmtMs(x.median)} ±${((100 * Math.max(x.median - x.ci.lo, x.ci.hi - x.median)) / x.median).toFixed(0)}%`;
+    x.ci.confidence < 0.95
+      ? `${fmtMs(x.median)} ±∞`
+      : `${fmtMs(x.median)} ±${((100 * Math.max(x.median - x.ci.lo, x.ci.hi - x.median)) / x.median).toFixed(0)}%`;
   const rows = cmp.rows.map((r) => {
     const cls = !r.significant ? 'same' : r.regression ? 'worse' : r.delta < 0 ? 'better' : 'slower';
     return `<tr class="${cls}"><td>${esc(r.id)}</td><td>${ci(r.base)}</td><td>${ci(r.next)}</td><td>${r.significant ? pct(r.delta) : '~'}</td><td>p=${r.p.toFixed(3)} n=${r.base.n}+${r.next.n}</td></tr>`;
   });
   const g = cmp.geomeanRatio;
-  const diffs = cmp.counterDiffs.slice(0, 50).map((d) => `<li>${esc(d.id)} ${esc(d.counter)}: ${fmtInt(d.base)} → ${fmtInt(d.next)}</li>`).join('');
-  const table = `<div class="scroll"><table><thead><tr><th>cell</th><th>base (median ±95% CI)</th><th>new</th><th>delta</th><th></th></tr></thead><tbody>${rows.join('')}` +
+  const diffs = cmp.counterDiffs
+    .slice(0, 50)
+    .map((d) => `<li>${esc(d.id)} ${esc(d.counter)}: ${fmtInt(d.base)} → ${fmtInt(d.next)}</li>`)
+    .join('');
+  const table =
+    `<div class="scroll"><table><thead><tr><th>cell</th><th>base (median ±95% CI)</th><th>new</th><th>delta</th><th></th></tr></thead><tbody>${rows.join('')}` +
     `<tr><td><b>geomean</b></td><td></td><td></td><td>${pct(g - 1)}</td><td></td></tr></tbody></table></div>` +
     `<p class="note">~: no significant difference (Mann-Whitney U, p ≥ ${alpha}).</p>` +
-    (cmp.counterDiffs.length ? `<p>${cmp.counterDiffs.length} deterministic counter(s) differ:</p><ul>${diffs}</ul>` : '<p>memory and work counters: identical</p>') +
+    (cmp.counterDiffs.length
+      ? `<p>${cmp.counterDiffs.length} deterministic counter(s) differ:</p><ul>${diffs}</ul>`
+      : '<p>memory and work counters: identical</p>') +
     (cmp.onlyInBase.length ? `<p class="note">only in base: ${esc(cmp.onlyInBase.join(', '))}</p>` : '') +
     (cmp.onlyInNew.length ? `<p class="note">only in new: ${esc(cmp.onlyInNew.join(', '))}</p>` : '');
 
@@ -327,23 +471,48 @@ export function compareSpecs(base: BenchResults, next: BenchResults, cmp: Compar
   // Intervals of few noisy samples can span thousands of percent: the axis follows the changes.
   const edge = Math.ceil(Math.max(10, ...changes.map((c) => 2 * Math.abs(100 * c.r.delta))) / 10) * 10;
   const delta: Chart = {
-    kind: 'hbar', id: 'compare-delta', title: 'Change of the median run time (bootstrap 95% CI)', unit: '%', range: [-Math.min(100, edge), edge],
+    kind: 'hbar',
+    id: 'compare-delta',
+    title: 'Change of the median run time (bootstrap 95% CI)',
+    unit: '%',
+    range: [-Math.min(100, edge), edge],
     caption: `red: significantly slower, green: significantly faster, grey: no significant change (p ≥ ${alpha}); whiskers past the axis are cut at its edge`,
-    categories: changes.map((c) => c.r.id), height: heightFor(changes.length),
-    series: [{
-      name: 'change', color: GREY, values: changes.map((c) => 100 * c.r.delta),
-      colors: changes.map((c) => (!c.r.significant ? GREY : c.r.delta > 0 ? RED : GREEN)),
-      low: changes.map((c) => 100 * c.ci[0]), high: changes.map((c) => 100 * c.ci[1]),
-    }],
+    categories: changes.map((c) => c.r.id),
+    height: heightFor(changes.length),
+    series: [
+      {
+        name: 'change',
+        color: GREY,
+        values: changes.map((c) => 100 * c.r.delta),
+        colors: changes.map((c) => (!c.r.significant ? GREY : c.r.delta > 0 ? RED : GREEN)),
+        low: changes.map((c) => 100 * c.ci[0]),
+        high: changes.map((c) => 100 * c.ci[1]),
+      },
+    ],
   };
   const pairs = cmp.rows.map((r) => ({ r, b: baseById.get(r.id)!, n: nextById.get(r.id)! }));
   // Two rows per cell (base, then new), so each row has one box with its own dots.
   const boxes: Chart[] = groupByScale(pairs, (p) => Math.max(median(p.b.samples), median(p.n.samples))).map((grp, gi, all) => ({
-    kind: 'box', id: `compare-dist-${gi + 1}`, title: `Run time per sample, base vs new${all.length > 1 ? ` (part ${gi + 1})` : ''}`, unit: 'ms',
-    caption: 'dots are the raw samples', categories: grp.flatMap((p) => [`${p.r.id} base`, `${p.r.id} new`]), height: heightFor(2 * grp.length),
+    kind: 'box',
+    id: `compare-dist-${gi + 1}`,
+    title: `Run time per sample, base vs new${all.length > 1 ? ` (part ${gi + 1})` : ''}`,
+    unit: 'ms',
+    caption: 'dots are the raw samples',
+    categories: grp.flatMap((p) => [`${p.r.id} base`, `${p.r.id} new`]),
+    height: heightFor(2 * grp.length),
     series: [
-      { name: 'base', color: PALETTE[0]!, boxes: grp.flatMap((p) => [fiveNumber(p.b.samples), null]), samples: grp.flatMap((p, i) => p.b.samples.map((v) => [v, 2 * i] as [number, number])) },
-      { name: 'new', color: PALETTE[3]!, boxes: grp.flatMap((p) => [null, fiveNumber(p.n.samples)]), samples: grp.flatMap((p, i) => p.n.samples.map((v) => [v, 2 * i + 1] as [number, number])) },
+      {
+        name: 'base',
+        color: PALETTE[0]!,
+        boxes: grp.flatMap((p) => [fiveNumber(p.b.samples), null]),
+        samples: grp.flatMap((p, i) => p.b.samples.map((v) => [v, 2 * i] as [number, number])),
+      },
+      {
+        name: 'new',
+        color: PALETTE[3]!,
+        boxes: grp.flatMap((p) => [null, fiveNumber(p.n.samples)]),
+        samples: grp.flatMap((p, i) => p.n.samples.map((v) => [v, 2 * i + 1] as [number, number])),
+      },
     ],
   }));
   return {
@@ -351,8 +520,21 @@ export function compareSpecs(base: BenchResults, next: BenchResults, cmp: Compar
     context: `base: ${contextLine(base)}. New: ${contextLine(next)}`,
     costModel: `base ${base.context.options.costModel ?? 'built-in default'}; new ${next.context.options.costModel ?? 'built-in default'}`,
     sections: [
-      { id: 'compare', title: 'Comparison (benchstat)', intro: 'Per cell: median run time ± its 95% confidence interval on both sides, the change, and a two-sided Mann-Whitney U p-value.', html: table, charts: [delta], omitted: [] },
-      { id: 'compare-distributions', title: 'Distributions, base vs new', intro: 'Raw samples of both files, cells of comparable scale together.', charts: boxes, omitted: [] },
+      {
+        id: 'compare',
+        title: 'Comparison (benchstat)',
+        intro: 'Per cell: median run time ± its 95% confidence interval on both sides, the change, and a two-sided Mann-Whitney U p-value.',
+        html: table,
+        charts: [delta],
+        omitted: [],
+      },
+      {
+        id: 'compare-distributions',
+        title: 'Distributions, base vs new',
+        intro: 'Raw samples of both files, cells of comparable scale together.',
+        charts: boxes,
+        omitted: [],
+      },
     ],
   };
 }
@@ -461,11 +643,18 @@ window.addEventListener('resize', () => {
 export function renderSpec(spec: ReportSpec): string {
   const data = JSON.stringify(spec).replace(/</g, '\\u003c');
   const nav = spec.sections.map((s) => `<a href="#${esc(s.id)}">${esc(s.title)}</a>`).join(' · ');
-  const body = spec.sections.map((s) => {
-    const charts = s.charts.map((c) => `<figure><h3>${esc(c.title)}</h3><div class="chart" id="${esc(c.id)}" style="height:${c.height}px"></div><figcaption>${esc(c.caption)}${c.kind !== 'line' ? ` · unit: ${esc(c.unit)}` : ' · x: operations, y: VmPTE kB'}</figcaption></figure>`).join('\n');
-    const omitted = s.omitted.map((o) => `<p class="omitted">Not drawn: ${esc(o)}</p>`).join('\n');
-    return `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2><p>${esc(s.intro)}</p>${s.html ?? ''}\n${charts}\n${omitted}</section>`;
-  }).join('\n');
+  const body = spec.sections
+    .map((s) => {
+      const charts = s.charts
+        .map(
+          (c) =>
+            `<figure><h3>${esc(c.title)}</h3><div class="chart" id="${esc(c.id)}" style="height:${c.height}px"></div><figcaption>${esc(c.caption)}${c.kind !== 'line' ? ` · unit: ${esc(c.unit)}` : ' · x: operations, y: VmPTE kB'}</figcaption></figure>`,
+        )
+        .join('\n');
+      const omitted = s.omitted.map((o) => `<p class="omitted">Not drawn: ${esc(o)}</p>`).join('\n');
+      return `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2><p>${esc(s.intro)}</p>${s.html ?? ''}\n${charts}\n${omitted}</section>`;
+    })
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(spec.title)}</title>

@@ -28,7 +28,7 @@ export const mdExporter: Exporter = {
         const k = counterKey(g.cells, r.match);
         if (k) rows.push([r.label, (c) => fmtInt(c.counters[k] ?? NaN)]);
       }
-      out.push('', `## ${g.key}`, '', `${g.cells[0]!.description}`, '');
+      out.push('', `## ${g.key}`, '', g.cells[0]!.description, '');
       out.push(`| | ${g.cells.map((c) => c.strategy).join(' | ')} |`, `|---|${g.cells.map(() => '---').join('|')}|`);
       for (const [label, f] of rows) out.push(`| ${label} | ${g.cells.map(f).join(' | ')} |`);
     }

@@ -39,7 +39,10 @@ export class BenchOutputs {
   private readonly targets: Target[] = [];
 
   /** Checks every path (see checkOutputPaths) before any work; throws OutputError / UsageError. */
-  constructor(files: BenchOutputFiles, private readonly log: (s: string) => void = () => {}) {
+  constructor(
+    files: BenchOutputFiles,
+    private readonly log: (s: string) => void = () => {},
+  ) {
     const formats = (['json', 'csv', 'md'] as const).filter((f) => files[f] !== undefined);
     checkOutputPaths(formats.map((f) => ({ flag: `--${f}`, path: files[f]! })));
     for (const format of formats) {

@@ -13,7 +13,7 @@ import { textWidth, type Layout } from './layout.js';
 /** The footnote every output of the comparison carries: how the wall time was isolated. */
 export const PATHS_METHOD =
   'wall ns per reclaimed table: median over samples of (64 MADV_DONTNEED calls that each free a table - the same 64 calls on the emptied spans) / 64; ' +
-  'the writes that rebuild the tables are outside the timed region, and the empty calls measure the driver\'s fixed per-call cost (dispatch, VMA lookup, walk, mmu_gather set-up), which is subtracted. ' +
+  "the writes that rebuild the tables are outside the timed region, and the empty calls measure the driver's fixed per-call cost (dispatch, VMA lookup, walk, mmu_gather set-up), which is subtracted. " +
   'Paths sampled round-robin; ratios: median / median of fast, 95% percentile-bootstrap CI; p: Mann-Whitney U. Counters: per table over the timed calls; simulated ns: the cost model (src/mm/cost.ts, built-in weights).';
 
 const fmtCount = (x: number) => (Number.isInteger(x) ? fmtInt(x) : x.toFixed(2));
@@ -33,7 +33,11 @@ function cellOf(cells: readonly CellResult[], strategy: string, variant: string)
 }
 
 /** A figure: its row label (long form), its column header (wide form), its value. */
-interface Figure { label: string; head: string; value: (c: PathsComparison, v: PathVariantResult) => string }
+interface Figure {
+  label: string;
+  head: string;
+  value: (c: PathsComparison, v: PathVariantResult) => string;
+}
 
 function figures(cells: readonly CellResult[]): Figure[] {
   const out: Figure[] = [
@@ -41,7 +45,11 @@ function figures(cells: readonly CellResult[]): Figure[] {
     { label: '÷ fast', head: '÷ fast', value: (c, v) => (ratioOf(c, v) ? fmtRatio(ratioOf(c, v)!.ratio) : '1') },
     { label: '  95% CI', head: '95% CI', value: (c, v) => (ratioOf(c, v) ? fmtCi(ratioOf(c, v)!.ci) : '') },
     { label: '  p', head: 'p', value: (c, v) => (ratioOf(c, v) ? fmtP(ratioOf(c, v)!.p) : '') },
-    { label: '- fast, ns [95% CI]', head: '- fast ns [CI]', value: (c, v) => (ratioOf(c, v) ? fmtDiff(ratioOf(c, v)!.diffNs, ratioOf(c, v)!.diffCi) : '') },
+    {
+      label: '- fast, ns [95% CI]',
+      head: '- fast ns [CI]',
+      value: (c, v) => (ratioOf(c, v) ? fmtDiff(ratioOf(c, v)!.diffNs, ratioOf(c, v)!.diffCi) : ''),
+    },
     { label: 'entries read', head: 'entries', value: (_c, v) => fmtCount(v.perTable.entriesRead) },
     { label: 'locks taken', head: 'locks', value: (_c, v) => fmtCount(v.perTable.locks) },
     { label: 'PMD trylock fails', head: 'trylock fails', value: (_c, v) => fmtCount(v.perTable.pmdTrylockFails) },
@@ -51,7 +59,14 @@ function figures(cells: readonly CellResult[]): Figure[] {
     { label: 'fixed cost / call, ns', head: 'fixed ns/call', value: (_c, v) => fmtInt(v.fixedNsPerCall) },
   ];
   if (cells.length) {
-    out.push({ label: 'whole-run cell median', head: 'whole run', value: (c, v) => { const x = cellOf(cells, c.strategy, v.variant); return x ? fmtMs(x.latency.median) : '—'; } });
+    out.push({
+      label: 'whole-run cell median',
+      head: 'whole run',
+      value: (c, v) => {
+        const x = cellOf(cells, c.strategy, v.variant);
+        return x ? fmtMs(x.latency.median) : '—';
+      },
+    });
   }
   return out;
 }
@@ -90,7 +105,8 @@ export function formatPathsComparison(paths: readonly PathsComparison[], cells: 
   const useWide = layout.format === 'wide' || (layout.format === 'auto' && textWidth(w) <= layout.width);
   const body = useWide ? [w] : paths.map((c) => long(c, figs));
   const n = paths[0]!;
-  const note = `${n.samples} samples of ${n.reclaimsPerSample} reclaims per path after ${n.warmupRounds} warm-up rounds. ${PATHS_METHOD}` +
-    (cells.length ? ' whole-run cell median: the suite\'s cells (set-up, faults, 64 reclaims, exit), for reference.' : '');
+  const note =
+    `${n.samples} samples of ${n.reclaimsPerSample} reclaims per path after ${n.warmupRounds} warm-up rounds. ${PATHS_METHOD}` +
+    (cells.length ? " whole-run cell median: the suite's cells (set-up, faults, 64 reclaims, exit), for reference." : '');
   return [title, ...body, pc.dim(wrap(note, Math.min(layout.width, 100)))].join('\n');
 }

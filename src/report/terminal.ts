@@ -22,18 +22,36 @@ interface Row {
 
 function rowsFor(cells: readonly CellResult[]): Row[] {
   const rows: Row[] = [
-    { label: 'run time median (±rme)', value: (c) => `${fmtMs(c.latency.median)} (±${c.latency.rme.toFixed(1)}%)`, best: 'min', score: (c) => c.latency.median },
+    {
+      label: 'run time median (±rme)',
+      value: (c) => `${fmtMs(c.latency.median)} (±${c.latency.rme.toFixed(1)}%)`,
+      best: 'min',
+      score: (c) => c.latency.median,
+    },
     { label: 'mean / p99', value: (c) => `${fmtMs(c.latency.mean)} / ${fmtMs(c.latency.p99)}` },
     { label: 'min / max (samples)', value: (c) => `${fmtMs(c.latency.min)} / ${fmtMs(c.latency.max)} (${c.latency.samples})` },
     { label: 'simulated ops/s', value: (c) => fmtRate(c.throughput.opsPerSec), best: 'max', score: (c) => c.throughput.opsPerSec },
-    { label: 'VA zapped / s', value: (c) => `${c.throughput.zapGiBPerSec.toFixed(1)} GiB`, best: 'max', score: (c) => c.throughput.zapGiBPerSec },
+    {
+      label: 'VA zapped / s',
+      value: (c) => `${c.throughput.zapGiBPerSec.toFixed(1)} GiB`,
+      best: 'max',
+      score: (c) => c.throughput.zapGiBPerSec,
+    },
     { label: 'entries read / s', value: (c) => fmtRate(c.throughput.entriesPerSec) },
     { label: 'simulated kernel time', value: (c) => (c.counters.simulatedMs === undefined ? '-' : fmtMs(c.counters.simulatedMs)) },
     { label: 'VmPTE final', value: (c) => fmtKb(c.memory.vmPteFinalKb), best: 'min', score: (c) => c.memory.vmPteFinalKb },
     { label: 'VmPTE peak', value: (c) => fmtKb(c.memory.vmPtePeakKb), best: 'min', score: (c) => c.memory.vmPtePeakKb },
-    { label: 'page tables incl. RCU-pending, peak', value: (c) => fmtKb(c.memory.pgtablePeakKb), best: 'min', score: (c) => c.memory.pgtablePeakKb },
+    {
+      label: 'page tables incl. RCU-pending, peak',
+      value: (c) => fmtKb(c.memory.pgtablePeakKb),
+      best: 'min',
+      score: (c) => c.memory.pgtablePeakKb,
+    },
     { label: 'RCU-pending peak', value: (c) => fmtKb(c.memory.rcuPendingPeakKb) },
-    { label: 'WASM memory / JS heap', value: (c) => `${fmtKb(c.memory.wasmMemoryBytes / 1024)} / ${fmtKb(c.memory.jsHeapUsedBytes / 1024)}` },
+    {
+      label: 'WASM memory / JS heap',
+      value: (c) => `${fmtKb(c.memory.wasmMemoryBytes / 1024)} / ${fmtKb(c.memory.jsHeapUsedBytes / 1024)}`,
+    },
   ];
   if (cells.some((c) => c.checkpoints?.before)) {
     rows.push({ label: 'VmPTE before purge', value: (c) => fmtKb(c.checkpoints.before?.vmPteKb ?? NaN) });
@@ -42,7 +60,12 @@ function rowsFor(cells: readonly CellResult[]): Row[] {
     const s = cells.find((c) => c.scale)!.scale!;
     rows.push(
       { label: `VmPTE before, full scale (÷ ${formatScale(s)})`, value: (c) => fmtKb((c.checkpoints.before?.vmPteKb ?? NaN) / s) },
-      { label: `VmPTE after, full scale (÷ ${formatScale(s)})`, value: (c) => fmtKb(c.memory.vmPteFinalKb / s), best: 'min', score: (c) => c.memory.vmPteFinalKb },
+      {
+        label: `VmPTE after, full scale (÷ ${formatScale(s)})`,
+        value: (c) => fmtKb(c.memory.vmPteFinalKb / s),
+        best: 'min',
+        score: (c) => c.memory.vmPteFinalKb,
+      },
     );
   }
   for (const r of COUNTER_ROWS) {
@@ -76,7 +99,9 @@ export function formatBenchTables(results: BenchResults, layout: Layout = { form
 }
 
 const ci = (x: { median: number; ci: { lo: number; hi: number; confidence: number } }) =>
-  x.ci.confidence < 0.95 ? `${fmtMs(x.median)} ±∞` : `${fmtMs(x.median)} ±${((100 * Math.max(x.median - x.ci.lo, x.ci.hi - x.median)) / x.median).toFixed(0)}%`;
+  x.ci.confidence < 0.95
+    ? `${fmtMs(x.median)} ±∞`
+    : `${fmtMs(x.median)} ±${((100 * Math.max(x.median - x.ci.lo, x.ci.hi - x.median)) / x.median).toFixed(0)}%`;
 
 /** benchstat's layout: base, new, delta with p-value (`~` when not significant). */
 export function formatComparison(cmp: Comparison, alpha: number): string {

@@ -20,13 +20,34 @@ const ROWS: Row[] = [
   { label: 'VmPTE final', value: (r) => kb(r.vmPteKb), score: (r) => r.vmPteKb },
   { label: 'VmPTE peak', value: (r) => kb(r.peakVmPteKb), score: (r) => r.peakVmPteKb },
   { label: 'tables live (PTE/PMD/PUD)', value: (r) => `${int(r.tables.pte)} / ${int(r.tables.pmd)} / ${int(r.tables.pud)}` },
-  { label: 'tables allocated (PTE/PMD/PUD)', value: (r) => `${int(r.tablesAllocated.pte)} / ${int(r.tablesAllocated.pmd)} / ${int(r.tablesAllocated.pud)}` },
-  { label: 'tables freed (PTE/PMD/PUD)', value: (r) => `${int(r.tablesFreed.pte)} / ${int(r.tablesFreed.pmd)} / ${int(r.tablesFreed.pud)}` },
-  { label: 'real PT memory incl. pending RCU (final / peak)', value: (r) => `${kb(r.realPgtablesKb)} / ${kb(r.peakRealPgtablesKb)}`, score: (r) => r.peakRealPgtablesKb },
-  { label: 'tables freed (fast/slow/scan/refcount)', value: (r) => `${int(r.reclaim.fast)} / ${int(r.reclaim.slow)} / ${int(r.reclaim.scan)} / ${int(r.reclaim.refcount)}` },
+  {
+    label: 'tables allocated (PTE/PMD/PUD)',
+    value: (r) => `${int(r.tablesAllocated.pte)} / ${int(r.tablesAllocated.pmd)} / ${int(r.tablesAllocated.pud)}`,
+  },
+  {
+    label: 'tables freed (PTE/PMD/PUD)',
+    value: (r) => `${int(r.tablesFreed.pte)} / ${int(r.tablesFreed.pmd)} / ${int(r.tablesFreed.pud)}`,
+  },
+  {
+    label: 'real PT memory incl. pending RCU (final / peak)',
+    value: (r) => `${kb(r.realPgtablesKb)} / ${kb(r.peakRealPgtablesKb)}`,
+    score: (r) => r.peakRealPgtablesKb,
+  },
+  {
+    label: 'tables freed (fast/slow/scan/refcount)',
+    value: (r) => `${int(r.reclaim.fast)} / ${int(r.reclaim.slow)} / ${int(r.reclaim.scan)} / ${int(r.reclaim.refcount)}`,
+  },
   { label: 'slow-path scans that kept the table', value: (r) => int(r.reclaim.slowFailed) },
-  { label: 'entries read (zap / slow scan / async scan)', value: (r) => `${int(r.entries.readZap)} / ${int(r.entries.readScan)} / ${int(r.asyncScan.entriesRead)}`, score: (r) => r.entriesReadTotal },
-  { label: 'TLB flushes ranged / full (forced)', value: (r) => `${int(r.tlb.ranged)} / ${int(r.tlb.full)} (${int(r.tlb.forceFlush)})`, score: (r) => r.tlb.ranged + r.tlb.full },
+  {
+    label: 'entries read (zap / slow scan / async scan)',
+    value: (r) => `${int(r.entries.readZap)} / ${int(r.entries.readScan)} / ${int(r.asyncScan.entriesRead)}`,
+    score: (r) => r.entriesReadTotal,
+  },
+  {
+    label: 'TLB flushes ranged / full (forced)',
+    value: (r) => `${int(r.tlb.ranged)} / ${int(r.tlb.full)} (${int(r.tlb.forceFlush)})`,
+    score: (r) => r.tlb.ranged + r.tlb.full,
+  },
   { label: 'IPIs', value: (r) => int(r.tlb.ipis), score: (r) => r.tlb.ipis },
   { label: 'zap retries', value: (r) => int(r.tlb.zapRetries) },
   { label: 'RCU callbacks / grace periods', value: (r) => `${int(r.rcu.callbacks)} / ${int(r.rcu.gracePeriods)}` },
@@ -37,7 +58,10 @@ const ROWS: Row[] = [
   { label: 'swap entries', value: (r) => int(r.rss.swapEnts) },
   { label: 'operations (failed)', value: (r) => `${int(r.ops)} (${int(r.errorCount)})` },
   { label: 'exit teardown', value: (r) => (r.exit.clean ? 'clean' : pc.red(`${r.exit.problems.length} problem(s)`)) },
-  { label: 'checker', value: (r) => (!r.check.enabled ? 'off' : r.check.violationCount === 0 ? 'clean' : pc.red(`${r.check.violationCount} violation(s)`)) },
+  {
+    label: 'checker',
+    value: (r) => (!r.check.enabled ? 'off' : r.check.violationCount === 0 ? 'clean' : pc.red(`${r.check.violationCount} violation(s)`)),
+  },
   { label: 'wall time', value: (r) => `${r.wallMs.toFixed(1)} ms`, score: (r) => r.wallMs },
   { label: 'simulated ops/s', value: (r) => int(r.opsPerSec) },
 ];
@@ -46,9 +70,11 @@ const ROWS: Row[] = [
 function knobs(r: RunResult | undefined): string {
   if (!r) return '';
   const c = r.config;
-  return pc.dim(`path ${r.path}, trylock-fail ${c.trylockFail}, resched ${c.resched}, nowait-fail ${c.nowaitFail}, seed ${c.seed}, ` +
-    `cpus ${c.cpus}, table-free ${c.tableFree}, tick ${c.tickMs} ms, grace period ${c.gracePeriodMs} ms, ` +
-    `scan every ${c.scanPeriodMs} ms x ${c.scanBytes / 2 ** 20} MiB`);
+  return pc.dim(
+    `path ${r.path}, trylock-fail ${c.trylockFail}, resched ${c.resched}, nowait-fail ${c.nowaitFail}, seed ${c.seed}, ` +
+      `cpus ${c.cpus}, table-free ${c.tableFree}, tick ${c.tickMs} ms, grace period ${c.gracePeriodMs} ms, ` +
+      `scan every ${c.scanPeriodMs} ms x ${c.scanBytes / 2 ** 20} MiB`,
+  );
 }
 
 /** Break a line at spaces so it fits `width` columns (unbounded width: unchanged). */
@@ -90,7 +116,9 @@ export function formatRunTable(results: readonly RunResult[], layout: Layout = {
     if (r.errorCount) {
       const first = r.errors[0]!;
       const where = first.file ? `${first.file}:${first.line}` : `op ${first.index + 1}`;
-      lines.push(pc.yellow(`[${r.strategy}] ${r.errorCount} operation(s) failed; first: ${where} ${first.op}: ${first.errno} (${first.detail})`));
+      lines.push(
+        pc.yellow(`[${r.strategy}] ${r.errorCount} operation(s) failed; first: ${where} ${first.op}: ${first.errno} (${first.detail})`),
+      );
     }
   }
   return lines.join('\n');

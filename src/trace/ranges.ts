@@ -1,7 +1,7 @@
 import btree from 'sorted-btree';
 
 // A CommonJS module: Node gives `exports` (class in .default), bundlers (vitest) the class itself.
-const BTree = (typeof btree === 'function' ? btree : btree.default) as typeof btree.default;
+const BTree = typeof btree === 'function' ? btree : btree.default;
 
 /**
  * A set of address ranges [start, end), kept sorted and merged, in a B+ tree keyed by start:

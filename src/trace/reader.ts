@@ -64,7 +64,7 @@ export class OpBatch {
 
   /** Operation i as an object (the library's Op form). */
   op(i: number): Op {
-    const pos = this.line[i] ? { file: this.file, line: this.line[i]! } : {};
+    const pos = this.line[i] ? { file: this.file, line: this.line[i] } : {};
     const addr = this.addr[i]!;
     const len = this.len[i]!;
     switch (this.kind[i]) {
@@ -135,7 +135,9 @@ const VERSION_WORD = ascii('version');
 const V1_BY_KEY = new Uint8Array(16 << 8);
 V1_NAMES.forEach((n, i) => (V1_BY_KEY[(n.length << 8) | n[0]!] = i + 1));
 const WORD_BYTES = new Map<readonly string[], Uint8Array[]>(
-  V1_OPS.flatMap((o) => o.args).filter((a): a is WordArg => a.type === 'word').map((a) => [a.words, a.words.map(ascii)]),
+  V1_OPS.flatMap((o) => o.args)
+    .filter((a): a is WordArg => a.type === 'word')
+    .map((a) => [a.words, a.words.map(ascii)]),
 );
 
 const expectedWords = (spec: WordArg) => spec.words.map((w) => `"${w}"`).join(' or ');
@@ -300,7 +302,13 @@ export class TraceParser {
     const spec = candidate > 0 && bytesEqual(buf, ts, te, V1_NAMES[candidate - 1]!) ? V1_OPS[candidate - 1]! : undefined;
     if (!spec) {
       if (bytesEqual(buf, ts, te, VERSION_WORD)) return this.parseVersion(buf, ls, e, te);
-      this.fail(buf, ls, e, ts, `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${TRACE_VERSION} knows ${V1_OPS.map((o) => o.name).join(', ')}`);
+      this.fail(
+        buf,
+        ls,
+        e,
+        ts,
+        `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${TRACE_VERSION} knows ${V1_OPS.map((o) => o.name).join(', ')}`,
+      );
     }
     const name = spec.name;
     let addr = 0;
@@ -333,7 +341,14 @@ export class TraceParser {
         const words = WORD_BYTES.get(argSpec.words)!;
         let w = 0;
         while (w < words.length && !bytesEqual(buf, ts, te, words[w]!)) w++;
-        if (w === words.length) this.fail(buf, ls, e, ts, `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(this.text(buf, ts, te))}`);
+        if (w === words.length)
+          this.fail(
+            buf,
+            ls,
+            e,
+            ts,
+            `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(this.text(buf, ts, te))}`,
+          );
         arg = w;
       }
     }
@@ -354,7 +369,8 @@ export class TraceParser {
   private skipBlanks(buf: Uint8Array, ls: number, k: number, e: number): number {
     let c: number;
     while (k < e && (c = buf[k]!) <= SPACE && c !== LF) {
-      if (c !== SPACE && !isBlank(c)) this.fail(buf, ls, e, k, `unexpected control character (byte 0x${c.toString(16).padStart(2, '0')}): a trace is text`);
+      if (c !== SPACE && !isBlank(c))
+        this.fail(buf, ls, e, k, `unexpected control character (byte 0x${c.toString(16).padStart(2, '0')}): a trace is text`);
       k++;
     }
     return k;
@@ -369,7 +385,8 @@ export class TraceParser {
   }
 
   private parseVersion(buf: Uint8Array, ls: number, e: number, te: number): number {
-    if (this.versionSeen || this.opsSeen) this.fail(buf, ls, e, te - VERSION_WORD.length, '"version" must be the first line with content and appear once');
+    if (this.versionSeen || this.opsSeen)
+      this.fail(buf, ls, e, te - VERSION_WORD.length, '"version" must be the first line with content and appear once');
     const toks: [number, number][] = [];
     let k = te;
     for (;;) {
@@ -404,8 +421,12 @@ export class TraceParser {
     if (le < 0 || le > e) le = e;
     if (le - ls > MAX_LINE_BYTES) {
       const nonText = describeNonText(buf, ls, le, false);
-      throw new TraceSyntaxError(this.file, this.lineNo, 1, nonText ??
-        `line longer than ${MAX_LINE_BYTES} bytes (a trace line is one short operation; is this a trace file?)`);
+      throw new TraceSyntaxError(
+        this.file,
+        this.lineNo,
+        1,
+        nonText ?? `line longer than ${MAX_LINE_BYTES} bytes (a trace line is one short operation; is this a trace file?)`,
+      );
     }
     const nonText = describeNonText(buf, ls, le, false);
     if (nonText) throw new TraceSyntaxError(this.file, this.lineNo, 1, nonText);

@@ -107,33 +107,45 @@ export function estimateAlloc(p: Pick<AllocParams, 'heapBytes' | 'churn'>): Allo
     return pte + Math.ceil(pte / 512) + 1 + Math.ceil(pte / 512 ** 2) + 1;
   };
   return {
-    reserveBytes, maxTouchedBytes, expectedTouchedBytes, maxTableFrames: frames(maxTouchedBytes),
-    expectedTableFrames: frames(expectedTouchedBytes), arenaFrames: ARENA_HARD_MAX_FRAMES,
+    reserveBytes,
+    maxTouchedBytes,
+    expectedTouchedBytes,
+    maxTableFrames: frames(maxTouchedBytes),
+    expectedTableFrames: frames(expectedTouchedBytes),
+    arenaFrames: ARENA_HARD_MAX_FRAMES,
   };
 }
 
-const fmtSize = (b: number) => (b >= 2 ** 40 ? `${+(b / 2 ** 40).toFixed(1)} TiB` : b >= 2 ** 30 ? `${+(b / 2 ** 30).toFixed(1)} GiB` : `${+(b / MiB).toFixed(1)} MiB`);
+const fmtSize = (b: number) =>
+  b >= 2 ** 40 ? `${+(b / 2 ** 40).toFixed(1)} TiB` : b >= 2 ** 30 ? `${+(b / 2 ** 30).toFixed(1)} GiB` : `${+(b / MiB).toFixed(1)} MiB`;
 
 /** One line for a large alloc run: what it reserves and the most it can touch and hold in tables. */
 export function describeAllocEstimate(p: Pick<AllocParams, 'heapBytes' | 'churn'>): string {
   const e = estimateAlloc(p);
-  return `alloc: heap ${fmtSize(p.heapBytes)} reserves ${fmtSize(e.reserveBytes)} of VA; ${p.churn} events write about ${fmtSize(e.expectedTouchedBytes)} ` +
+  return (
+    `alloc: heap ${fmtSize(p.heapBytes)} reserves ${fmtSize(e.reserveBytes)} of VA; ${p.churn} events write about ${fmtSize(e.expectedTouchedBytes)} ` +
     `(at most ${fmtSize(e.maxTouchedBytes)}), about ${e.expectedTableFrames.toLocaleString('en-US')} page tables (${fmtSize(e.expectedTableFrames * PAGE)}) per run; ` +
-    'time and memory grow with --churn, not with --heap';
+    'time and memory grow with --churn, not with --heap'
+  );
 }
 
 /** Refuse parameters no run can do (a clear UsageError), before any work starts. */
 export function validateAllocParams(p: AllocParams): void {
-  if (!(p.heapBytes >= 4 * MiB) || p.heapBytes % PAGE !== 0) throw new UsageError(`alloc heap size must be a multiple of 4 KiB and at least 4 MiB, not ${p.heapBytes}`);
+  if (!(p.heapBytes >= 4 * MiB) || p.heapBytes % PAGE !== 0)
+    throw new UsageError(`alloc heap size must be a multiple of 4 KiB and at least 4 MiB, not ${p.heapBytes}`);
   if (!Number.isInteger(p.churn) || p.churn < 1) throw new UsageError(`alloc churn must be a positive integer, not ${p.churn}`);
   const e = estimateAlloc(p);
   if (BASE + e.reserveBytes > USER_VA_END) {
-    throw new UsageError(`alloc heap ${fmtSize(p.heapBytes)} is too large: the allocators reserve twice the heap (${fmtSize(e.reserveBytes)}) from ${fmtSize(BASE)} up, ` +
-      `and the 47-bit user address space ends at ${fmtSize(USER_VA_END)}; the largest heap is ${fmtSize((USER_VA_END - BASE - 4 * MiB) / 2)}`);
+    throw new UsageError(
+      `alloc heap ${fmtSize(p.heapBytes)} is too large: the allocators reserve twice the heap (${fmtSize(e.reserveBytes)}) from ${fmtSize(BASE)} up, ` +
+        `and the 47-bit user address space ends at ${fmtSize(USER_VA_END)}; the largest heap is ${fmtSize((USER_VA_END - BASE - 4 * MiB) / 2)}`,
+    );
   }
   if (e.expectedTableFrames > e.arenaFrames) {
-    throw new UsageError(`alloc: heap ${fmtSize(p.heapBytes)} with ${p.churn} events would write about ${fmtSize(e.expectedTouchedBytes)}, needing about ` +
-      `${fmtSize(e.expectedTableFrames * PAGE)} of page tables; the simulated arena holds ${fmtSize(e.arenaFrames * PAGE)} (4 GiB of WebAssembly memory): lower --churn or --heap`);
+    throw new UsageError(
+      `alloc: heap ${fmtSize(p.heapBytes)} with ${p.churn} events would write about ${fmtSize(e.expectedTouchedBytes)}, needing about ` +
+        `${fmtSize(e.expectedTableFrames * PAGE)} of page tables; the simulated arena holds ${fmtSize(e.arenaFrames * PAGE)} (4 GiB of WebAssembly memory): lower --churn or --heap`,
+    );
   }
 }
 
@@ -152,7 +164,7 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
       const i = free.findIndex((b) => b.len === e.alloc);
       let b: Block;
       if (i >= 0) b = free.splice(i, 1)[0]!;
-      else if (bump + e.alloc <= BASE + reserve) b = { addr: bump, len: e.alloc }, bump += e.alloc;
+      else if (bump + e.alloc <= BASE + reserve) ((b = { addr: bump, len: e.alloc }), (bump += e.alloc));
       else {
         // Retained VA exhausted (fragmentation): reuse the lowest free extent, trimmed.
         const x = free.shift() ?? { addr: BASE, len: e.alloc };
@@ -336,10 +348,11 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
     n++;
     if (n % 32 === 0) {
       // mi_segment_try_purge: purge expired free pages, adjacent ones in one call.
-      for (let i = 0; i < purgeAt.length; ) {
+      for (let i = 0; i < purgeAt.length;) {
         if (purgeAt[i]! <= n) {
           let j = i;
-          while (j < purgeAt.length && purgeAt[j]! <= n && Math.floor(j / (SEG / MPAGE)) === Math.floor(i / (SEG / MPAGE))) purgeAt[j++] = Infinity;
+          while (j < purgeAt.length && purgeAt[j]! <= n && Math.floor(j / (SEG / MPAGE)) === Math.floor(i / (SEG / MPAGE)))
+            purgeAt[j++] = Infinity;
           yield { kind: 'madvise', addr: base + i * MPAGE, len: (j - i) * MPAGE, advice: 'dontneed' };
           i = j;
         } else i++;

@@ -23,7 +23,7 @@ const MiB = 2 ** 20;
  */
 export function seedWorkload(
   sizeBytes = 50 * GiB,
-  { base = 0x200000000000, chunk = 2 * MiB, advice = 'dontneed' as Advice } = {},
+  { base = 0x200000000000, chunk = 2 * MiB, advice = 'dontneed' }: { base?: number; chunk?: number; advice?: Advice } = {},
 ): Workload {
   const suffix = `${sizeBytes === 50 * GiB ? '' : `-${sizeBytes / GiB}g`}${advice === 'free' ? '-free' : ''}`;
   return {

@@ -76,9 +76,9 @@ export function sparseWorkload(scale = DEFAULT_SPARSE_SCALE, seed = 1): SparseWo
   // Which spans are dense: a seeded choice, the same for every strategy.
   const isDense = new Uint8Array(spans);
   const rng = new Rng(seed);
-  for (let placed = 0; placed < dense; ) {
+  for (let placed = 0; placed < dense;) {
     const k = rng.int(spans);
-    if (!isDense[k]) (isDense[k] = 1), placed++;
+    if (!isDense[k]) ((isDense[k] = 1), placed++);
   }
   const historyOps = 1 + 2 * (spans - dense) + dense;
   return {
@@ -99,7 +99,7 @@ export function sparseWorkload(scale = DEFAULT_SPARSE_SCALE, seed = 1): SparseWo
         }
       }
       // Purge: each free run between dense spans back in one call.
-      for (let k = 0; k < spans; ) {
+      for (let k = 0; k < spans;) {
         if (isDense[k]) {
           k++;
           continue;

@@ -17,7 +17,13 @@ import { CORE_ARENA_FULL, CORE_OK, CORE_SIGBUS, CORE_SIGSEGV } from '../types.js
 import { arena_available } from './arena.js';
 import { type RefMm, count_missing_tables, pte_alloc_map } from './mm.js';
 import {
-  MAX_SWAPFILES, PTE_MARKER_GUARD, PTE_MARKER_POISONED, SWP_DEVICE_EXCLUSIVE, SWP_HWPOISON, swp_offset, swp_type,
+  MAX_SWAPFILES,
+  PTE_MARKER_GUARD,
+  PTE_MARKER_POISONED,
+  SWP_DEVICE_EXCLUSIVE,
+  SWP_HWPOISON,
+  swp_offset,
+  swp_type,
 } from './pgtable.js';
 import { S, stat_add, stat_get, stat_set } from './stats.js';
 
@@ -69,7 +75,7 @@ function fill_anon_run(t: Uint32Array, i: number, last: number, pfn: number): nu
 export function fault_range(mm: RefMm, start: number, end: number, write: boolean): number {
   if (count_missing_tables(mm, start, end) > arena_available(mm)) return CORE_ARENA_FULL;
   let result = CORE_OK;
-  for (let addr = start; addr < end && result === CORE_OK; ) {
+  for (let addr = start; addr < end && result === CORE_OK;) {
     const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
     result = fault_pte_range(mm, pte_alloc_map(mm, addr), addr, next, write);
     addr = next;
@@ -111,8 +117,14 @@ function fault_pte_range(mm: RefMm, t: Uint32Array, addr: number, end: number, w
         if (!(lo & A)) t[2 * i] = (lo | A) >>> 0;
         accessOnly++;
       } else if (!(lo & RW)) {
-        if (lo & SPECIAL) { anon_pte(t, i, pfn++); wpCopy++; } // wp_page_copy from the zero page
-        else { t[2 * i] = (lo | RW | D | A) >>> 0; other++; } // wp_page_reuse
+        if (lo & SPECIAL) {
+          anon_pte(t, i, pfn++);
+          wpCopy++;
+        } // wp_page_copy from the zero page
+        else {
+          t[2 * i] = (lo | RW | D | A) >>> 0;
+          other++;
+        } // wp_page_reuse
       } else {
         if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
         accessOnly++;
@@ -120,7 +132,8 @@ function fault_pte_range(mm: RefMm, t: Uint32Array, addr: number, end: number, w
     } else {
       const type = swp_type(hi);
       if (type < MAX_SWAPFILES) {
-        anon_pte(t, i, pfn++); swapIn++; // do_swap_page
+        anon_pte(t, i, pfn++);
+        swapIn++; // do_swap_page
       } else if (type === SWP_HWPOISON) {
         result = CORE_SIGBUS;
       } else if (type <= SWP_DEVICE_EXCLUSIVE) {
@@ -133,8 +146,13 @@ function fault_pte_range(mm: RefMm, t: Uint32Array, addr: number, end: number, w
         const marker = swp_offset(lo, hi);
         if (marker & PTE_MARKER_GUARD) result = CORE_SIGSEGV;
         else if (marker & PTE_MARKER_POISONED) result = CORE_SIGBUS;
-        else if (allocOnRead) { anon_pte(t, i, pfn++); anon++; }
-        else { zero_pte(t, i); zero++; }
+        else if (allocOnRead) {
+          anon_pte(t, i, pfn++);
+          anon++;
+        } else {
+          zero_pte(t, i);
+          zero++;
+        }
       }
       if (result !== CORE_OK) {
         mm.faultAddress = Math.floor(addr / PMD_SIZE) * PMD_SIZE + i * PAGE_SIZE;

@@ -28,10 +28,19 @@ function upper_table_freeable(start: number, end: number, floor: number, ceiling
   return !(ceiling !== 0 && end - 1 > ceiling - 1);
 }
 
-function free_pmd_range(mm: RefMm, pud: Uint32Array, ui: number, pmdF: number, addr: number, end: number, floor: number, ceiling: number): void {
+function free_pmd_range(
+  mm: RefMm,
+  pud: Uint32Array,
+  ui: number,
+  pmdF: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
   const start = addr;
   const pmd = mm.frames[pmdF]!;
-  for (let c = addr; c !== end; ) {
+  for (let c = addr; c !== end;) {
     const next = span_end(c, end, PMD_SIZE);
     const mi = pmd_index(c);
     const pteF = entry_frame(pmd, mi);
@@ -44,10 +53,19 @@ function free_pmd_range(mm: RefMm, pud: Uint32Array, ui: number, pmdF: number, a
   mm_dec_nr_pmds(mm);
 }
 
-function free_pud_range(mm: RefMm, pgd: Uint32Array, gi: number, pudF: number, addr: number, end: number, floor: number, ceiling: number): void {
+function free_pud_range(
+  mm: RefMm,
+  pgd: Uint32Array,
+  gi: number,
+  pudF: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
   const start = addr;
   const pud = mm.frames[pudF]!;
-  for (let b = addr; b !== end; ) {
+  for (let b = addr; b !== end;) {
     const next = span_end(b, end, PUD_SIZE);
     const ui = pud_index(b);
     const pmdF = entry_frame(pud, ui);
@@ -72,7 +90,7 @@ export function free_pgd_range(mm: RefMm, addr: number, end: number, floor: numb
   if (ceiling !== 0 && end - 1 > ceiling - 1) end -= PMD_SIZE;
   if (addr > end - 1) return;
   const pgd = mm.frames[mm.pgd]!;
-  for (let a = addr; a !== end; ) {
+  for (let a = addr; a !== end;) {
     const next = span_end(a, end, PGDIR_SIZE);
     const gi = pgd_index(a);
     const pudF = entry_frame(pgd, gi);

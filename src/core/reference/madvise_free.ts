@@ -6,14 +6,27 @@
 import { type RefMm, walk_pte_table_frame } from './mm.js';
 import { tlb_remove_tlb_entry } from './mmu_gather.js';
 import {
-  HI_SIM_FILE, MAX_SWAPFILES, PAGE_SIZE, PMD_SIZE, PTE_MARKER_POISONED, SWP_HWPOISON, SWP_PTE_MARKER,
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_SPECIAL, pte_index, span_end, swp_offset, swp_type,
+  HI_SIM_FILE,
+  MAX_SWAPFILES,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PTE_MARKER_POISONED,
+  SWP_HWPOISON,
+  SWP_PTE_MARKER,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_SPECIAL,
+  pte_index,
+  span_end,
+  swp_offset,
+  swp_type,
 } from './pgtable.js';
 import { S, stat_add, stat_inc } from './stats.js';
 
 export function madvise_free_range(mm: RefMm, start: number, end: number): void {
   let swap = 0;
-  for (let addr = start; addr < end; ) {
+  for (let addr = start; addr < end;) {
     const next = span_end(addr, end, PMD_SIZE);
     const pte = walk_pte_table_frame(mm, addr);
     if (pte >= 0) {
@@ -37,9 +50,14 @@ export function madvise_free_range(mm: RefMm, start: number, end: number): void 
         }
         const type = swp_type(hi);
         if (type < MAX_SWAPFILES) {
-          t[2 * i] = 0; t[2 * i + 1] = 0; swap--; stat_inc(mm.s, S.EntriesCleared);
+          t[2 * i] = 0;
+          t[2 * i + 1] = 0;
+          swap--;
+          stat_inc(mm.s, S.EntriesCleared);
         } else if (type === SWP_HWPOISON || (type === SWP_PTE_MARKER && swp_offset(lo, hi) & PTE_MARKER_POISONED)) {
-          t[2 * i] = 0; t[2 * i + 1] = 0; stat_inc(mm.s, S.EntriesCleared);
+          t[2 * i] = 0;
+          t[2 * i + 1] = 0;
+          stat_inc(mm.s, S.EntriesCleared);
         }
       }
     }

@@ -9,9 +9,7 @@ import { FRAME_PENDING, arena_free } from './arena.js';
 import type { RefMm } from './mm.js';
 import { call_rcu_tables, pgtable_pending_inc } from './rcu.js';
 import { S, stat_inc, stat_set } from './stats.js';
-import {
-  tlb_adjust_range_pte, tlb_adjust_range_table, tlb_flush_gathered, tlb_range_dirty, tlb_reset_range,
-} from './tlb.js';
+import { tlb_adjust_range_pte, tlb_adjust_range_table, tlb_flush_gathered, tlb_range_dirty, tlb_reset_range } from './tlb.js';
 
 // Batch geometry: shared with assembly/ (schema/vocab.js), not retyped.
 import { MMU_GATHER_BUNDLE, MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MAX_TABLE_BATCH } from '../types.js';

@@ -90,23 +90,34 @@ export const pmd_index = (addr: number): number => (addr / PMD_SIZE) & 511;
 export const pud_index = (addr: number): number => (addr / PUD_SIZE) & 511;
 export const pgd_index = (addr: number): number => (addr / PGDIR_SIZE) & 511;
 /** End of the aligned `size` block containing addr, clamped to end (pXd_addr_end). */
-export const span_end = (addr: number, end: number, size: number): number =>
-  Math.min((Math.floor(addr / size) + 1) * size, end);
+export const span_end = (addr: number, end: number, size: number): number => Math.min((Math.floor(addr / size) + 1) * size, end);
 
 /** The entry `install_entry` writes for one kind (assembly/pgtable.ts make_entry). */
 export function make_entry(kind: EntryKind, pfn: number): [number, number] {
   switch (kind) {
-    case EntryKind.Page: return pfn_pte(pfn, ANON_LO, HI_NX);
-    case EntryKind.FilePage: return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE);
-    case EntryKind.ZeroPage: return pfn_pte(ZERO_PFN, ZERO_LO, HI_NX);
-    case EntryKind.Swap: return swp_entry(0, pfn);
-    case EntryKind.Migration: return swp_entry(SWP_MIGRATION_WRITE, pfn);
-    case EntryKind.DevicePrivate: return swp_entry(SWP_DEVICE_WRITE, pfn);
-    case EntryKind.DeviceExclusive: return swp_entry(SWP_DEVICE_EXCLUSIVE, pfn);
-    case EntryKind.UffdWpMarker: return swp_entry(SWP_PTE_MARKER, PTE_MARKER_UFFD_WP);
-    case EntryKind.GuardMarker: return swp_entry(SWP_PTE_MARKER, PTE_MARKER_GUARD);
-    case EntryKind.Hwpoison: return swp_entry(SWP_HWPOISON, pfn);
-    case EntryKind.PoisonedMarker: return swp_entry(SWP_PTE_MARKER, PTE_MARKER_POISONED);
-    default: return [0, 0];
+    case EntryKind.Page:
+      return pfn_pte(pfn, ANON_LO, HI_NX);
+    case EntryKind.FilePage:
+      return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE);
+    case EntryKind.ZeroPage:
+      return pfn_pte(ZERO_PFN, ZERO_LO, HI_NX);
+    case EntryKind.Swap:
+      return swp_entry(0, pfn);
+    case EntryKind.Migration:
+      return swp_entry(SWP_MIGRATION_WRITE, pfn);
+    case EntryKind.DevicePrivate:
+      return swp_entry(SWP_DEVICE_WRITE, pfn);
+    case EntryKind.DeviceExclusive:
+      return swp_entry(SWP_DEVICE_EXCLUSIVE, pfn);
+    case EntryKind.UffdWpMarker:
+      return swp_entry(SWP_PTE_MARKER, PTE_MARKER_UFFD_WP);
+    case EntryKind.GuardMarker:
+      return swp_entry(SWP_PTE_MARKER, PTE_MARKER_GUARD);
+    case EntryKind.Hwpoison:
+      return swp_entry(SWP_HWPOISON, pfn);
+    case EntryKind.PoisonedMarker:
+      return swp_entry(SWP_PTE_MARKER, PTE_MARKER_POISONED);
+    default:
+      return [0, 0];
   }
 }

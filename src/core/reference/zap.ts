@@ -12,12 +12,32 @@
 import { VMA_ANON, VMA_UFFD_WP, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, ZAP_RECLAIM_PT } from '../types.js';
 import { type RefMm, entry_frame } from './mm.js';
 import {
-  tlb_flush_mmu, tlb_flush_mmu_tlbonly, tlb_gather_page, tlb_gather_pages_bulk, tlb_gather_room, tlb_remove_page,
+  tlb_flush_mmu,
+  tlb_flush_mmu_tlbonly,
+  tlb_gather_page,
+  tlb_gather_pages_bulk,
+  tlb_gather_room,
+  tlb_remove_page,
   tlb_remove_tlb_entry,
 } from './mmu_gather.js';
 import {
-  MAX_SWAPFILES, PGDIR_SIZE, PTE_MARKER_GUARD, PTE_MARKER_POISONED, PTE_MARKER_UFFD_WP, PUD_SIZE, SWP_DEVICE_EXCLUSIVE,
-  SWP_HWPOISON, SWP_PTE_MARKER, pgd_index, pmd_index, pud_index, set_pte, span_end, swp_entry, swp_offset, swp_type,
+  MAX_SWAPFILES,
+  PGDIR_SIZE,
+  PTE_MARKER_GUARD,
+  PTE_MARKER_POISONED,
+  PTE_MARKER_UFFD_WP,
+  PUD_SIZE,
+  SWP_DEVICE_EXCLUSIVE,
+  SWP_HWPOISON,
+  SWP_PTE_MARKER,
+  pgd_index,
+  pmd_index,
+  pud_index,
+  set_pte,
+  span_end,
+  swp_entry,
+  swp_offset,
+  swp_type,
 } from './pgtable.js';
 import { free_pte, reclaim_pt_is_enabled, try_get_and_clear_pmd, try_to_free_pte } from './pt_reclaim.js';
 import { S, stat_add, stat_inc } from './stats.js';
@@ -92,25 +112,36 @@ function add_mm_rss_vec(mm: RefMm): void {
 function zap_present_pte(mm: RefMm, t: Uint32Array, i: number, lo: number, hi: number, flags: number): void {
   if (lo & SPECIAL) {
     // vm_normal_page() == NULL: the zero page. Nothing to free, no RSS.
-    t[2 * i] = 0; t[2 * i + 1] = 0;
+    t[2 * i] = 0;
+    t[2 * i + 1] = 0;
     tlb_remove_tlb_entry(mm.tlb, zap.base + i * PAGE_SIZE);
     stat_inc(mm.s, S.EntriesCleared);
     return;
   }
   const anon = (hi & HI_SIM_FILE) === 0;
-  if (!should_zap_folio(flags, anon)) { note_skipped(mm); return; }
-  t[2 * i] = 0; t[2 * i + 1] = 0;
+  if (!should_zap_folio(flags, anon)) {
+    note_skipped(mm);
+    return;
+  }
+  t[2 * i] = 0;
+  t[2 * i + 1] = 0;
   stat_inc(mm.s, S.EntriesCleared);
   let delayRmap = false;
   if (anon) zap.rssAnon--;
   else {
     zap.rssFile--;
     // A dirty file page must be flushed from the TLB before its rmap goes (tlb_delay_rmap).
-    if (lo & D) { delayRmap = true; zap.forceFlush = true; }
+    if (lo & D) {
+      delayRmap = true;
+      zap.forceFlush = true;
+    }
   }
   tlb_remove_tlb_entry(mm.tlb, zap.base + i * PAGE_SIZE);
   if (zap_install_uffd_wp_if_needed(t, i, flags)) note_skipped(mm);
-  if (tlb_remove_page(mm, delayRmap)) { zap.forceFlush = true; zap.forceBreak = true; }
+  if (tlb_remove_page(mm, delayRmap)) {
+    zap.forceFlush = true;
+    zap.forceBreak = true;
+  }
 }
 
 /** zap_nonpresent_ptes for one entry: entry i of t, (lo, hi). */
@@ -118,27 +149,46 @@ function zap_nonpresent_pte(mm: RefMm, t: Uint32Array, i: number, lo: number, hi
   const type = swp_type(hi);
   if (type < MAX_SWAPFILES) {
     // Genuine swap entry: a private anonymous page that was swapped out.
-    if (!should_zap_cows(flags)) { note_skipped(mm); return; }
+    if (!should_zap_cows(flags)) {
+      note_skipped(mm);
+      return;
+    }
     zap.rssSwap--;
   } else if (type === SWP_HWPOISON) {
-    if (!should_zap_cows(flags)) { note_skipped(mm); return; }
+    if (!should_zap_cows(flags)) {
+      note_skipped(mm);
+      return;
+    }
   } else if (type <= SWP_DEVICE_EXCLUSIVE) {
     // Migration, device-private or device-exclusive entry of an anonymous folio.
-    if (!should_zap_folio(flags, true)) { note_skipped(mm); return; }
+    if (!should_zap_folio(flags, true)) {
+      note_skipped(mm);
+      return;
+    }
     zap.rssAnon--;
   } else {
     const marker = swp_offset(lo, hi);
     if (marker & PTE_MARKER_GUARD) {
       // Ordinary zapping keeps guard regions; only munmap/exit drop them.
-      if (!(flags & ZAP_DROP_MARKERS)) { note_skipped(mm); return; }
+      if (!(flags & ZAP_DROP_MARKERS)) {
+        note_skipped(mm);
+        return;
+      }
     } else if (marker & PTE_MARKER_POISONED) {
-      if (!should_zap_cows(flags)) { note_skipped(mm); return; }
+      if (!should_zap_cows(flags)) {
+        note_skipped(mm);
+        return;
+      }
     } else if (marker & PTE_MARKER_UFFD_WP) {
       // Anonymous: always dropped. File: only when markers are dropped.
-      if (!(flags & VMA_ANON) && !(flags & ZAP_DROP_MARKERS)) { note_skipped(mm); return; }
+      if (!(flags & VMA_ANON) && !(flags & ZAP_DROP_MARKERS)) {
+        note_skipped(mm);
+        return;
+      }
     }
   }
-  t[2 * i] = 0; t[2 * i + 1] = 0;
+  t[2 * i] = 0;
+  t[2 * i + 1] = 0;
   stat_inc(mm.s, S.EntriesCleared);
   if (zap_install_uffd_wp_if_needed(t, i, flags)) note_skipped(mm);
 }
@@ -161,7 +211,10 @@ function zap_present_run(mm: RefMm, t: Uint32Array, i: number, last: number): nu
   while (j < last) {
     const lo = t[2 * j]!;
     const hi = t[2 * j + 1]!;
-    if (lo === 0 && hi === 0) { j++; continue; }
+    if (lo === 0 && hi === 0) {
+      j++;
+      continue;
+    }
     if ((lo & (P | SPECIAL)) !== P || (hi & HI_SIM_FILE) !== 0) break;
     t[2 * j] = 0;
     t[2 * j + 1] = 0;
