@@ -7,6 +7,7 @@
 import type { CellResult, PathsComparison } from '../bench/types.js';
 import type { CostModel } from '../mm/cost.js';
 import type { StatName } from '../core/types.js';
+import { COUNTERS } from '../generated/counters.js';
 import { mannWhitneyU, median, medianCI, type Interval } from '../bench/stats.js';
 import { Rng } from '../workloads/rng.js';
 
@@ -27,30 +28,8 @@ export function bootstrapCI(
   return [q(0.025), q(0.975)];
 }
 
-/** Where each weighted counter of the cost model sits among a cell's flattened counters. */
-const COUNTER_OF: Partial<Record<StatName, string>> = {
-  FaultAnon: 'faults.anon',
-  FaultZeroPage: 'faults.zeroPage',
-  FaultWpCopy: 'faults.wpCopy',
-  FaultSwapIn: 'faults.swapIn',
-  FaultOther: 'faults.other',
-  FaultAccessOnly: 'faults.accessOnly',
-  EntriesReadZap: 'entries.readZap',
-  EntriesReadScan: 'entries.readScan',
-  EntriesReadAsyncScan: 'asyncScan.entriesRead',
-  EntriesCleared: 'entries.cleared',
-  TlbFlushRanged: 'tlbCost.ranged',
-  TlbFlushFull: 'tlbCost.full',
-  Ipis: 'tlbCost.ipis',
-  AllocPte: 'tablesAllocated.pte',
-  AllocPmd: 'tablesAllocated.pmd',
-  AllocPud: 'tablesAllocated.pud',
-  TablesGathered: 'tlb.tablesGathered',
-  RcuCallbacks: 'rcu.callbacks',
-  PtlLocks: 'locks.ptl',
-  PmdLocks: 'locks.pmd',
-  RefcountAtomics: 'refcountAtomics',
-};
+/** Where each counter sits among a cell's flattened counters (its `run --json` path), from the counter table. */
+const COUNTER_OF = new Map<StatName, string>(COUNTERS.flatMap((c) => (c.json === null ? [] : [[c.name, c.json] as const])));
 
 /**
  * Simulated kernel time of a cell's run, ms: as recorded, or recomputed from its counters
@@ -62,10 +41,12 @@ export function simulatedMs(c: CellResult, model?: CostModel): number | undefine
   const k = c.counters;
   const syscalls = (k['opCounts.mmap'] ?? 0) + (k['opCounts.munmap'] ?? 0) + (k['opCounts.madvise'] ?? 0);
   let ns = syscalls * model.syscallNs;
-  for (const [stat, key] of Object.entries(COUNTER_OF)) {
-    const v = k[key];
+  for (const [stat, weight] of Object.entries(model.perEvent) as [StatName, number | undefined][]) {
+    if (!weight) continue;
+    const key = COUNTER_OF.get(stat);
+    const v = key === undefined ? undefined : k[key];
     if (v === undefined) return undefined;
-    ns += v * (model.perEvent[stat as StatName] ?? 0);
+    ns += v * weight;
   }
   return ns / 1e6;
 }
