@@ -51,6 +51,22 @@ describe('TLB flushes and IPIs', () => {
       expect(mm.exit().problems).toEqual([]);
     }
   });
+
+  it('a table-only flush of 33 PMD strides plus a page is ranged, as x86 shifts the range (both cores)', () => {
+    for (const core of [new WasmCore('debug'), new ReferenceCore()]) {
+      const mm = new Mm(core, { strategy: 'none' });
+      mm.mmap(X, 128 * MiB);
+      mm.touch(X, 128 * MiB, 'write');
+      mm.madvise(X, 128 * MiB, 'dontneed'); // no reclaim: 64 empty PTE tables stay
+      const before = mm.stats();
+      // 34 tables go, no PTE is cleared: stride PMD_SIZE, range 33 PMDs + one page. x86 compares
+      // (end - start) >> stride_shift = 33 with the ceiling (33): ranged, 34 INVLPGs.
+      mm.munmap(X, 68 * MiB);
+      const after = mm.stats();
+      expect(after.TlbFlushRanged - before.TlbFlushRanged).toBe(1);
+      expect(after.TlbFlushStrides - before.TlbFlushStrides).toBe(34);
+    }
+  });
 });
 
 describe('table freeing: batches, RCU and the single-table fallback', () => {

@@ -35,7 +35,8 @@ export function tlb_range_dirty(tlb: MmuGather): boolean {
 /** One shootdown of [start, end) with the given stride: ranged or full, plus IPIs. */
 export function flush_tlb_mm_range(mm: RefMm, start: number, end: number, stride: number): void {
   stat_inc(mm.s, S.TlbFlushes);
-  const full = (end - start) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  // x86 shifts the range by the stride (a whole number of strides), so 33 PMDs and a page is ranged.
+  const full = Math.floor((end - start) / stride) > TLB_SINGLE_PAGE_FLUSH_CEILING;
   stat_inc(mm.s, full ? S.TlbFlushFull : S.TlbFlushRanged);
   // flush_tlb_func: one flush_tlb_one_user per stride from start up to end.
   if (!full) stat_add(mm.s, S.TlbFlushStrides, Math.ceil((end - start) / stride));
