@@ -26,7 +26,8 @@ export function benchArgs<N extends string, S extends string>(
   for (const [k, dflt] of Object.entries<number>(numbers)) {
     const text = values[k];
     const v = text === undefined ? dflt : parseNumber(text);
-    if (typeof v === 'string' || v <= 0) return fail(`--${k}: ${typeof v === 'string' ? v : `expected a positive number, not ${text}`}`);
+    if (typeof v === 'string' || v <= 0)
+      return fail(`--${k}: ${typeof v === 'string' ? v : `expected a positive number, not ${String(text)}`}`);
     out[k] = v;
   }
   for (const k of Object.keys(strings)) if (values[k] !== undefined) out[k] = values[k]!;

@@ -24,7 +24,7 @@ function timeProcess(argv: string[]): { ms: number; json: Record<string, unknown
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`ptreclaim ${argv.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
+  if (r.status !== 0) throw new Error(`ptreclaim ${argv.join(' ')} failed (exit ${String(r.status)}): ${r.stderr.trim()}`);
   return { ms, json: JSON.parse(r.stdout) as Record<string, unknown> };
 }
 
@@ -53,7 +53,7 @@ try {
   console.log(
     `ratio live / simulated: ${ratio.toFixed(0)}x (target >= 100x); the run itself (wallMs ${median(runWallMs).toFixed(1)} ms): ${runRatio.toFixed(0)}x (target >= 300x)`,
   );
-  console.log(`VmPTE simulated ${sim.vmPteKb} kB, live ${live.json.vmPteKb ?? '?'} kB`);
+  console.log(`VmPTE simulated ${String(sim.vmPteKb)} kB, live ${typeof live.json.vmPteKb === 'number' ? live.json.vmPteKb : '?'} kB`);
   writeResults(out, {
     schemaVersion: 1,
     date: new Date().toISOString(),

@@ -45,7 +45,7 @@ export function writeFaultTrace(path: string, ops: number, seed = 1): number {
   return bytes;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${String(process.argv[1])}`) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;

@@ -66,7 +66,7 @@ function runProcess(argv: string[]): Promise<ProcessRun> {
     child.on('close', (code) => {
       const ms = performance.now() - t0;
       const m = /PTRECLAIM-TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
-      if (code !== 0 || !m) reject(new Error(`${argv.join(' ')} failed (exit ${code}): ${stderr.trim()}`));
+      if (code !== 0 || !m) reject(new Error(`${argv.join(' ')} failed (exit ${String(code)}): ${stderr.trim()}`));
       else resolve({ ms, cpuS: Number(m[1]) + Number(m[2]), peakRssKb: Number(m[3]), stdout });
     });
   });

@@ -4,6 +4,7 @@
  * function, the field and what was expected, as the CLI's option errors are, instead of being
  * ignored, running as something else, or failing later with an unhelpful TypeError.
  */
+import { PATH_MODES, TABLE_FREE_MODES } from './generated/vocab.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
 import { UsageError } from './errors.js';
@@ -42,7 +43,7 @@ export const RUN_OPTIONS_SCHEMA = {
   type: 'object',
   properties: {
     strategy: { enum: [...STRATEGY_NAMES] },
-    path: { enum: ['auto', 'fast', 'slow'] },
+    path: { enum: Object.keys(PATH_MODES) },
     core: { enum: ['wasm', 'ts'] },
     wasm: { enum: ['release', 'debug'] },
     arenaLimitBytes: { type: 'integer', minimum: ARENA_LIMIT_MIN_BYTES, maximum: ARENA_LIMIT_MAX_BYTES },
@@ -56,7 +57,7 @@ export const RUN_OPTIONS_SCHEMA = {
     nowaitFail: probability,
     seed: { type: 'integer', minimum: 0, maximum: SEED_MAX },
     cpus: { type: 'integer', minimum: 1, maximum: CPUS_MAX },
-    tableFree: { enum: ['semi-rcu', 'rcu'] },
+    tableFree: { enum: Object.keys(TABLE_FREE_MODES) },
     tickMs: positive,
     gracePeriodMs: positive,
     scanPeriodMs: positive,
@@ -149,19 +150,25 @@ const validateCompareOptions = ajv.compile(COMPARE_OPTIONS_SCHEMA);
 const validateStraceOptions = ajv.compile(STRACE_OPTIONS_SCHEMA);
 const validateMergeInputs = ajv.compile(MERGE_INPUTS_SCHEMA);
 
+const shownWhole = (v: unknown): string => {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'undefined':
+      return 'undefined';
+    case 'object':
+      return Array.isArray(v) ? 'an array' : v === null ? 'null' : 'an object';
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'symbol':
+    case 'function':
+      return String(v);
+  }
+};
+
 const shown = (v: unknown): string => {
-  const s =
-    typeof v === 'string'
-      ? JSON.stringify(v)
-      : v === undefined
-        ? 'undefined'
-        : typeof v === 'object'
-          ? Array.isArray(v)
-            ? 'an array'
-            : v === null
-              ? 'null'
-              : 'an object'
-          : String(v);
+  const s = shownWhole(v);
   return s.length > 60 ? `${s.slice(0, 60)}...` : s;
 };
 
@@ -189,10 +196,9 @@ function describe(fn: string, where: string, data: unknown, e: ErrorObject | und
   }
 }
 
-function check<T>(validate: ValidateFunction, fn: string, where: string, data: unknown): T {
+function check(validate: ValidateFunction, fn: string, where: string, data: unknown): void {
   if (!validate(data))
     throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
-  return data as T;
 }
 
 /** Arrays already checked: a benchmark re-runs the same array many times and pays once. */
@@ -224,7 +230,10 @@ export function checkRunArgs(fn: string, ops: unknown, opts: unknown): Iterable<
   }
   return (function* () {
     let i = 0;
-    for (const op of ops as Iterable<unknown>) yield check<Op>(validateOp, fn, `ops[${i++}]`, op);
+    for (const op of ops as Iterable<unknown>) {
+      check(validateOp, fn, `ops[${i++}]`, op);
+      yield op as Op;
+    }
   })();
 }
 

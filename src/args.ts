@@ -73,5 +73,5 @@ export function formatBytes(n: number): string {
     v *= 1024;
     i--;
   }
-  return i === 0 ? `${n} bytes` : `${Number(v.toFixed(2))} ${units[i]} (${n} bytes)`;
+  return i === 0 ? `${n} bytes` : `${Number(v.toFixed(2))} ${units[i]!} (${n} bytes)`;
 }

@@ -97,7 +97,7 @@ const USER_ERRNO: Record<string, string> = {
 export function describeErrno(e: unknown): string | undefined {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== 'string' || !(code in USER_ERRNO)) return undefined;
-  return `${code} (${USER_ERRNO[code]})`;
+  return `${code} (${USER_ERRNO[code]!})`;
 }
 
 /** The exit status for an error that stopped a command (the table in EXIT). */

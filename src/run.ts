@@ -212,7 +212,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
         err = applyOp(mm, op);
       } catch (e) {
         if (e instanceof ArenaFullError) {
-          const where = op.file ? `${op.file}:${op.line}: ` : `operation ${index + 1} (${op.kind}): `;
+          const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
           throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
         }
         throw e;

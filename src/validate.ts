@@ -93,7 +93,7 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     strategy = getStrategy(requested).name as StrategyName;
     reasons.push(`strategy ${strategy}: as requested (auto would pick ${host.ptReclaim.enabled ? 'pt-reclaim' : 'none'})`);
   }
-  reasons.push(`zeroPage ${host.zeroPage}: ${host.zeroPageReason}`);
+  reasons.push(`zeroPage ${String(host.zeroPage)}: ${host.zeroPageReason}`);
   return { strategy, zeroPage: host.zeroPage, reasons };
 }
 
@@ -256,7 +256,7 @@ export function formatOutcome(o: ValidateOutcome): string {
   for (const d of o.differences) lines.push(`  differs: ${d}`);
   if (o.divergence) {
     const d = o.divergence;
-    const where = d.file ? `${d.file}:${d.line}` : `op #${d.index}`;
+    const where = d.file ? `${d.file}:${String(d.line)}` : `op #${d.index}`;
     lines.push(`  first divergence after op #${d.index} (${where}): ${d.text}`);
     lines.push(stateRow('before', d.before.model, d.before.kernel));
     lines.push(stateRow('after', d.after.model, d.after.kernel));

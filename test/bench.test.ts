@@ -116,9 +116,9 @@ describe('bench harness', () => {
 
 describe('results files', () => {
   it('JSON validates against the schema; CSV and Markdown have a row per cell', () => {
-    const json = JSON.parse(EXPORTERS.json.render(whole));
+    const json = JSON.parse(EXPORTERS.json.render(whole)) as { context: { options: unknown } };
     expect(validateResults(json, 'x.json').schemaVersion).toBe(1);
-    expect(json.context).toMatchObject({
+    expect(json.context).toMatchObject<Record<string, unknown>>({
       node: process.version,
       cores: expect.any(Number),
       wasmSha256: expect.stringMatching(/^[0-9a-f]{64}$/),

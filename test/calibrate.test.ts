@@ -260,7 +260,7 @@ describe('bench with a cost profile', () => {
     const cmp = compareResults(d, r, { alpha: 0.05, threshold: 0.05 });
     expect(cmp.costModels).toEqual({ base: 'built-in default', next: o.costModel });
     expect(cmp.counterDiffs.some((x) => x.counter === 'simulatedMs')).toBe(true);
-    expect(formatComparison(cmp, 0.05)).toContain(`cost model: base built-in default; new ${o.costModel}`);
+    expect(formatComparison(cmp, 0.05)).toContain(`cost model: base built-in default; new ${String(o.costModel)}`);
     expect(compareResults(d, d, { alpha: 0.05, threshold: 0.05 }).costModels).toBeUndefined();
   }, 60_000);
 });

@@ -77,7 +77,8 @@ const scenarioArb = fc
 function step(mm: Mm, s: Step): unknown {
   if (s.kind === 'install') {
     // Only where a mapping exists, as the kernel would only create such entries there.
-    return mm.vmas.find(s.addr)?.start! <= s.addr ? mm.installEntry(s.addr, s.entry) : 'unmapped';
+    const v = mm.vmas.find(s.addr);
+    return v !== undefined && v.start <= s.addr ? mm.installEntry(s.addr, s.entry) : 'unmapped';
   }
   return applyOp(mm, s) ?? 'ok';
 }

@@ -23,6 +23,7 @@ interface Outcome {
 
 const run = (args: string[], stdout: 'pipe' | number = 'pipe'): Outcome => {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stdout is null when it is not piped (an fd), which @types/node does not express
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr };
 };
 

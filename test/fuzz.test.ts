@@ -83,7 +83,7 @@ describe('fuzz: strace parser', () => {
     fc.assert(
       fc.property(
         straceLog,
-        fc.constantFrom('dontneed-ranges', 'all-mapped', 'none') as fc.Arbitrary<'dontneed-ranges' | 'all-mapped' | 'none'>,
+        fc.constantFrom<'dontneed-ranges' | 'all-mapped' | 'none'>('dontneed-ranges', 'all-mapped', 'none'),
         fc.option(fc.constantFrom<number | 'last'>(1, 2, 'last'), { nil: undefined }),
         (log, touch, exec) => {
           documented(() => {
@@ -139,7 +139,7 @@ function mutate(obj: unknown, picks: number[], value: unknown, del: boolean): un
     const child = node[k];
     const last = depth === picks.length - 1 || child === null || typeof child !== 'object';
     if (last) {
-      if (del) delete node[k];
+      if (del) Reflect.deleteProperty(node, k);
       else node[k] = value;
       break;
     }

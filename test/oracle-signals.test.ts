@@ -34,7 +34,7 @@ async function replayingHelper(parent: number, timeoutMs = 30_000): Promise<numb
       const pid = Number(name);
       if (!Number.isInteger(pid)) continue;
       const p = proc(pid);
-      if (p && p.ppid === parent && p.comm.startsWith('ptreclaim-orac') && !p.args.some((a) => /^--(probe|host)/.test(a))) {
+      if (p?.ppid === parent && p.comm.startsWith('ptreclaim-orac') && !p.args.some((a) => /^--(probe|host)/.test(a))) {
         await sleep(300); // still there: the replay, not a probe that happened to match
         if (proc(pid)) return pid;
       }

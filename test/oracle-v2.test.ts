@@ -62,7 +62,7 @@ function runHelper(text: string, env: NodeJS.ProcessEnv = process.env) {
 
 function replay(text: string): V2Result {
   const r = runHelper(text);
-  if (r.status !== 0) throw new Error(`helper exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`helper exited ${String(r.status)}: ${r.stderr}`);
   const json = JSON.parse(r.stdout) as {
     before: { vmPteKb: number; rssAnonKb: number; rssFileKb: number; rssShmemKb: number };
     perOp: [number, number][];

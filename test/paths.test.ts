@@ -4,6 +4,7 @@
  * fixed width with a fixed clock (structure, never timings).
  */
 import { describe, it, expect } from 'vitest';
+import { stripVTControlCharacters } from 'node:util';
 import { comparePaths, strategiesWithPaths } from '../src/bench/paths.js';
 import { runBench } from '../src/bench/run.js';
 import { validateResults } from '../src/bench/schema.js';
@@ -79,8 +80,8 @@ describe('paths comparison', () => {
     });
     expect(r.paths?.map((p) => p.strategy)).toEqual(['pt-reclaim']);
     expect(() => validateResults(JSON.parse(JSON.stringify(r)), 'r.json')).not.toThrow();
-    const broken = JSON.parse(JSON.stringify(r));
-    delete broken.paths[0].variants[0].perTable;
+    const broken = JSON.parse(JSON.stringify(r)) as { paths: { variants: { perTable?: unknown }[] }[] };
+    delete broken.paths[0]!.variants[0]!.perTable;
     expect(() => validateResults(broken, 'r.json')).toThrow(/paths/);
     // The paths cells are summarised in the comparison, not in three tables of their own.
     const text = formatBenchTables(r, { format: 'wide', width: Infinity });
@@ -122,7 +123,7 @@ function fixture(strategy: string): PathsComparison {
   };
 }
 
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const plain = (s: string) => stripVTControlCharacters(s);
 
 describe('terminal layout', () => {
   const paths = [fixture('pt-reclaim'), fixture('pt-reclaim-v1')];

@@ -5,6 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { progressLine } from '../src/cli/progress.js';
 
 function fakeStream(isTTY: boolean) {
@@ -17,7 +18,7 @@ function fakeStream(isTTY: boolean) {
   }) as Writable & { isTTY: boolean; columns: number };
   s.isTTY = isTTY;
   s.columns = 120;
-  return { stream: s, text: () => chunks.join('').replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1b[78]/g, '') };
+  return { stream: s, text: () => stripVTControlCharacters(chunks.join('')) };
 }
 
 describe('progress line', () => {

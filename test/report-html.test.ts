@@ -151,7 +151,7 @@ async function labelBoxes(page: Page, id: string): Promise<{ labels: LabelBox[];
     const el = document.getElementById(id)!;
     const r = el.getBoundingClientRect();
     const labels = [...el.querySelectorAll('svg text')]
-      .filter((t) => (t.textContent ?? '').trim() !== '' && getComputedStyle(t).display !== 'none' && t.getAttribute('opacity') !== '0')
+      .filter((t) => t.textContent.trim() !== '' && getComputedStyle(t).display !== 'none' && t.getAttribute('opacity') !== '0')
       .map((t) => {
         const b = t.getBoundingClientRect();
         return { text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height };
@@ -176,7 +176,7 @@ function overlaps(labels: LabelBox[]): string[] {
 }
 
 describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
-  let context: BrowserContext;
+  let context: BrowserContext | undefined; // undefined if beforeAll failed before the launch
   let userDataDir: string;
 
   beforeAll(async () => {
@@ -202,7 +202,7 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
   });
 
   async function check(file: string, spec: ReportSpec, width: number, shot: string) {
-    const page = await context.newPage();
+    const page = await context!.newPage();
     await page.setViewportSize({ width, height: 900 });
     const problems: string[] = [];
     const requests: string[] = [];
@@ -235,7 +235,7 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
       );
       expect(
         counts.every((n) => n > 0),
-        `${c.id} @${width}px: marks per colour ${counts}`,
+        `${c.id} @${width}px: marks per colour ${counts.join(',')}`,
       ).toBe(true);
 
       const { labels, chart } = await labelBoxes(page, c.id);
@@ -269,7 +269,7 @@ describe.skipIf(!haveChromium)('HTML report in Chromium', () => {
       writeFileSync(file, renderCompareReport(results, next, cmp, 0.05));
       const spec = compareSpecs(results, next, cmp, 0.05);
       await check(file, spec, width, join(outDir, `compare-${width}.png`));
-      const page = await context.newPage();
+      const page = await context!.newPage();
       await page.goto(pathToFileURL(file).href);
       const rows = await page.locator('section#compare tbody tr').count();
       expect(rows).toBe(cmp.rows.length + 1); // + geomean

@@ -76,9 +76,11 @@ export function incomparability(base: BenchResults, next: BenchResults): string 
   for (const b of base.cells) {
     const n = nextById.get(b.id);
     if (!n) continue;
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- runOptions is not a required cell field in the results schema: a validated file may lack it */
     for (const k of new Set([...Object.keys(b.runOptions ?? {}), ...Object.keys(n.runOptions ?? {})])) {
       const x = b.runOptions?.[k];
       const y = n.runOptions?.[k];
+      /* eslint-enable @typescript-eslint/no-unnecessary-condition */
       if (JSON.stringify(x) !== JSON.stringify(y)) return `cell ${b.id}: run option ${k} differs (${show(x)} vs ${show(y)})`;
     }
     if (b.ops !== n.ops) return `cell ${b.id}: the workload has ${b.ops} ops in base and ${n.ops} in new`;

@@ -20,7 +20,7 @@ export class PhaseProfiler {
   constructor(private readonly targets: ProfileTargets) {}
 
   get enabled(): boolean {
-    return Boolean(this.targets.cpuDir || this.targets.heapDir);
+    return Boolean(this.targets.cpuDir) || Boolean(this.targets.heapDir);
   }
 
   private async connect(): Promise<Session> {

@@ -26,7 +26,7 @@ export class BenchCellError extends PtreclaimError {
     readonly partial: BenchResults,
     override readonly cause: unknown,
   ) {
-    super(`bench cell ${cell}: ${(cause as Error)?.message ?? String(cause)}`);
+    super(`bench cell ${cell}: ${String((cause as { message?: unknown } | null | undefined)?.message ?? cause)}`);
   }
   /** A user-facing error in the cell (arena full, ...) is exit 1; a crash stays a bug (70). */
   override get exitCode(): number {

@@ -188,7 +188,7 @@ export function formatCalibration(p: CostProfile): string {
   const ns = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const lines = [
     `ptreclaim calibrate: ${p.host.hostname}, Linux ${p.host.kernel}, ${p.host.cpuModel} x ${p.host.cores}, ${p.date}`,
-    `model: ${p.fit.strategy}, zeroPage ${p.fit.zeroPage}, 1 CPU; ${p.fit.traces.length} traces fitted, ${p.fit.rows} operations, median of ${p.fit.repeats} replays each`,
+    `model: ${p.fit.strategy}, zeroPage ${String(p.fit.zeroPage)}, 1 CPU; ${p.fit.traces.length} traces fitted, ${p.fit.rows} operations, median of ${p.fit.repeats} replays each`,
     ...(p.fit.excluded ?? []).map((e) => `not fitted: ${e.ops} operations (${e.reason})`),
     p.fit.loadPerCore > 0.5
       ? `note: the host was busy (load ${p.fit.loadPerCore.toFixed(2)} per core): times include interference`
@@ -199,7 +199,9 @@ export function formatCalibration(p: CostProfile): string {
   for (const w of p.fit.weights) {
     const name = `${w.term}${w.sets.length > 1 ? ` (${w.sets.join('+')})` : ''}`;
     if (!w.measured) {
-      lines.push(`${name.padEnd(22)}${ns(w.defaultNs).padStart(9)}${'(default)'.padStart(11)}${''.padStart(10)}   not measured: ${w.note}`);
+      lines.push(
+        `${name.padEnd(22)}${ns(w.defaultNs).padStart(9)}${'(default)'.padStart(11)}${''.padStart(10)}   not measured: ${String(w.note)}`,
+      );
       continue;
     }
     lines.push(

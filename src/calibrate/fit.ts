@@ -72,7 +72,7 @@ export function nnls(rows: readonly FitRow[], cols: readonly number[]): number[]
     y.push(r.y * sw);
   }
   // A tighter tolerance first; near-collinear columns (noisy host data) may need a looser one.
-  let K;
+  let K: ReturnType<typeof fcnnlsVector>['K'] | undefined;
   for (const gradientTolerance of [1e-9, 1e-6, 1e-4, 1e-2]) {
     try {
       const k = fcnnlsVector(X, y, { maxIterations: 50 * cols.length + 50, gradientTolerance }).K;
@@ -120,7 +120,7 @@ export function fitWeights(all: readonly FitRow[], nTerms: number, opts: FitOpti
   const rng = new Rng(opts.seed ?? 1);
   const reps: number[][] = cols.map(() => []);
   for (let b = 0; b < B; b++) {
-    const sample: FitRow[] = new Array(rows.length);
+    const sample = new Array<FitRow>(rows.length);
     for (let i = 0; i < rows.length; i++) sample[i] = rows[rng.int(rows.length)]!;
     const k = nnls(sample, cols);
     k.forEach((v, j) => reps[j]!.push(v));

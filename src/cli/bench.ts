@@ -79,6 +79,7 @@ export function registerBenchCommands(program: Command, out: Out = (s) => proces
         if (!quiet && o.suites.includes('alloc') && (o.heapBytes >= 2 ** 36 || o.churn > 10 * DEFAULT_SUITE_PARAMS.churn)) {
           process.stderr.write(pc.dim(describeAllocEstimate({ heapBytes: o.heapBytes, churn: o.churn }) + '\n'));
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- isTTY is undefined, not false, when stderr is not a terminal (@types/node says boolean)
         const tty = Boolean(process.stderr.isTTY) && !quiet;
         const cliProgress = tty ? (createRequire(import.meta.url)('cli-progress') as typeof CliProgress) : undefined;
         const bar = cliProgress

@@ -33,6 +33,7 @@ export function registerCalibrateCommand(program: Command, out: (s: string) => v
     .action(
       async (flags: { output?: string; repeats: number; bootstrap: number; seed: number; corpus?: string | false; json?: boolean }) => {
         if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- isTTY is undefined, not false, when stderr is not a terminal (@types/node says boolean)
         const tty = Boolean(process.stderr.isTTY);
         // The fit pulls in ml-matrix: loaded only when this command runs.
         const { calibrate, formatCalibration } = await import('../calibrate/calibrate.js');

@@ -228,8 +228,8 @@ export function reportError(e: unknown, err: (s: string) => void = (s) => proces
     err(`ptreclaim: ${(e as Error).message}\n`);
     return code;
   }
-  err(`ptreclaim: internal error: ${(e as Error)?.message ?? String(e)}\n`);
-  if (process.env.PTRECLAIM_DEBUG) err(`${(e as Error)?.stack}\n`);
+  err(`ptreclaim: internal error: ${String((e as { message?: unknown } | null | undefined)?.message ?? e)}\n`);
+  if (process.env.PTRECLAIM_DEBUG) err(`${String((e as { stack?: unknown } | null | undefined)?.stack)}\n`);
   else err('(set PTRECLAIM_DEBUG=1 for a stack trace; please report this)\n');
   return code;
 }

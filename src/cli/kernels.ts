@@ -120,7 +120,9 @@ export function buildKernelsCommand(out: (s: string) => void, err: (s: string) =
         tables: { 'in-cache': flags.inCacheTables, 'out-of-cache': flags.outOfCacheTables },
         onResult: (r) => err(`  ${r.footprint} ${r.impl} ${r.kernel}: ${r.nsPerTable.toFixed(1)} ns/table\n`),
         signal: interrupt.signal,
-      }).finally(interrupt.dispose);
+      }).finally(() => {
+        interrupt.dispose();
+      });
       out(formatKernelTable(report) + '\n');
       if (flags.json) {
         writeOutputFile(flags.json, JSON.stringify(report, null, 2) + '\n');

@@ -85,7 +85,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           `  VmPTE delta ${r.vmPteKb} kB; RssAnon delta ${r.rss.anonPages * 4} kB; RssFile delta ${r.rss.filePages * 4} kB`,
           `  failed calls: ${r.errorCount}${r.errors
             .slice(0, 10)
-            .map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${e.line})` : ''} ${e.op}: ${e.errno}`)
+            .map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${String(e.line)})` : ''} ${e.op}: ${e.errno}`)
             .join('')}`,
           `  time: ${(['mmap', 'munmap', 'touch', 'madvise'] as const).map((k) => `${k} ${r.opCounts[k]} ops ${ms(r.timeMs[k])} (${r.meanUsPerOp[k].toFixed(1)} µs/op)`).join(', ')}; wall ${ms(r.wallMs)}`,
           ...r.sharedTables.map((s) => `  warning: ${s}`),

@@ -124,7 +124,8 @@ export class WasmCore implements PageTableCore {
     opts: CoreOptions = {},
   ) {
     const { module } = loadModule(flavor);
-    let memory: WebAssembly.Memory | undefined;
+    // Set once the instance exists; abort() during instantiation (a start function) sees undefined.
+    let memory: WebAssembly.Memory | undefined = undefined;
     const instance = new WebAssembly.Instance(module, {
       env: {
         abort(msg: number, file: number, line: number, col: number): never {
@@ -167,7 +168,7 @@ export class WasmCore implements PageTableCore {
     const status = this.x.init(opts.limitFrames ?? 0);
     if (status !== CORE_OK) {
       throw new ArenaFullError(
-        `cannot create the page-table arena (status ${status}): the limit of ${opts.limitFrames} frames is too small or memory could not grow`,
+        `cannot create the page-table arena (status ${status}): the limit of ${String(opts.limitFrames)} frames is too small or memory could not grow`,
         0,
         opts.limitFrames ?? 0,
       );

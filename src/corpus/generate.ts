@@ -284,7 +284,7 @@ export function generateTrace(seed: number, index: number): CorpusTrace {
     g.touch(m[0], Math.min(m[1] - m[0], 512 * PAGE_SIZE), 'touch');
     g.madvise(m[0], m[1] - m[0], 'dontneed', 'dontneed-part');
   }
-  const name = `c${String(index).padStart(3, '0')}-${['pmd', 'pud', 'pgd'][kind]}.trace`;
+  const name = `c${String(index).padStart(3, '0')}-${String(['pmd', 'pud', 'pgd'][kind])}.trace`;
   return { name, ops: g.ops, moves: g.moves, touchedPages: g.touched };
 }
 

@@ -259,7 +259,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
   for (const c of space.calls) {
     bump(`${c.name} calls`);
     if (c.ret === undefined && c.name !== 'brk') {
-      bump(`${c.name} failed (${c.errno}), skipped`);
+      bump(`${c.name} failed (${c.errno!}), skipped`);
       continue;
     }
     const n = (k: number, what: string) => num(c.args[k], `${c.name} ${what}`, c.lineNo, file);
@@ -361,7 +361,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
   if (!calledAny) {
     const binary = counts['lines with binary data or control characters skipped'];
     throw new UsageError(
-      `${file}: no mmap, munmap, madvise, mremap or brk calls found${binary ? ` (${binary} lines hold binary data or control characters, the first at line ${firstLine['lines with binary data or control characters skipped']}: is it an strace log?)` : ''}; capture with: strace -f -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG PROGRAM`,
+      `${file}: no mmap, munmap, madvise, mremap or brk calls found${binary ? ` (${binary} lines hold binary data or control characters, the first at line ${firstLine['lines with binary data or control characters skipped']!}: is it an strace log?)` : ''}; capture with: strace -f -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG PROGRAM`,
     );
   }
   if (opts.rebase !== undefined) rebase(ops, opts.rebase, file);

@@ -61,7 +61,7 @@ export class NativeKernelServer {
       for (const w of this.waiting.splice(0)) w.reject(this.failure);
     };
     child.on('error', (e) => fail(`could not run (${e.message})`));
-    child.on('exit', (code, signal) => fail(`exited (${signal ?? `status ${code}`}) in the middle of a benchmark`));
+    child.on('exit', (code, signal) => fail(`exited (${signal ?? `status ${String(code)}`}) in the middle of a benchmark`));
     child.stdin.on('error', () => fail('stopped reading its commands'));
   }
 
@@ -132,6 +132,7 @@ export function nativeCheck(tables: number): Record<string, string | number> {
   const path = requirePath();
   const r = spawnSync(path, ['--check', String(tables)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.error) throw new PtreclaimError(`cannot run ${path}: ${r.error.message}`);
-  if (r.status !== 0) throw new PtreclaimError(`${path} --check ${tables} failed (${r.signal ?? `exit ${r.status}`}): ${r.stderr.trim()}`);
+  if (r.status !== 0)
+    throw new PtreclaimError(`${path} --check ${tables} failed (${r.signal ?? `exit ${String(r.status)}`}): ${r.stderr.trim()}`);
   return JSON.parse(r.stdout) as Record<string, string | number>;
 }

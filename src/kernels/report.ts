@@ -125,7 +125,11 @@ const fmtNs = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.t
 const fmtRatio = (r: KernelRatio | undefined) => {
   if (!r) return '-';
   const t = r.target;
-  const goal = !t ? '' : t.max !== undefined ? ` (<=${t.max} ${t.met ? 'ok' : 'MISSED'})` : ` (>=${t.min} ${t.met ? 'ok' : 'MISSED'})`;
+  const goal = !t
+    ? ''
+    : t.max !== undefined
+      ? ` (<=${t.max} ${t.met ? 'ok' : 'MISSED'})`
+      : ` (>=${String(t.min)} ${t.met ? 'ok' : 'MISSED'})`;
   return `${r.ratio.toFixed(2)}x${goal}`;
 };
 

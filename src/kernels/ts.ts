@@ -54,7 +54,7 @@ export class TsKernels implements KernelImpl {
 
   scan(): number {
     let empty = 0;
-    for (let i = 0; i < this.tables.length; i++) if (pteTableAllNone(this.tables[i]!)) empty++;
+    for (const t of this.tables) if (pteTableAllNone(t)) empty++;
     return empty;
   }
 

@@ -4,6 +4,7 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
+  type EntryKind,
   type PageTableCore,
   type RawStats,
   CORE_OK,
@@ -186,17 +187,9 @@ export class Mm {
     const prev = this.vmas.at(i - 1);
     const next = this.vmas.at(i);
     const canLeft =
-      prev !== undefined &&
-      prev.end === v.start &&
-      sameMappingKind(prev, v) &&
-      pgoffContiguous(prev, v) &&
-      anonVmasCompatible(prev.anonVma, v.anonVma);
+      prev?.end === v.start && sameMappingKind(prev, v) && pgoffContiguous(prev, v) && anonVmasCompatible(prev.anonVma, v.anonVma);
     let canRight =
-      next !== undefined &&
-      next.start === v.end &&
-      sameMappingKind(next, v) &&
-      pgoffContiguous(v, next) &&
-      anonVmasCompatible(v.anonVma, next.anonVma);
+      next?.start === v.end && sameMappingKind(next, v) && pgoffContiguous(v, next) && anonVmasCompatible(v.anonVma, next.anonVma);
     // Merging both sides also needs prev and next compatible with each other.
     if (canLeft && canRight && !anonVmasCompatible(prev.anonVma, next!.anonVma)) canRight = false;
     if (canLeft && canRight) {
@@ -362,8 +355,8 @@ export class Mm {
     const i = this.vmas.findIndex(v.start);
     const next = this.vmas.at(i + 1);
     const prev = this.vmas.at(i - 1);
-    if (next && next.start === v.end && next.anonVma && sameMappingKind(v, next) && pgoffContiguous(v, next)) return next.anonVma;
-    if (prev && prev.end === v.start && prev.anonVma && sameMappingKind(prev, v) && pgoffContiguous(prev, v)) return prev.anonVma;
+    if (next?.start === v.end && next.anonVma && sameMappingKind(v, next) && pgoffContiguous(v, next)) return next.anonVma;
+    if (prev?.end === v.start && prev.anonVma && sameMappingKind(prev, v) && pgoffContiguous(prev, v)) return prev.anonVma;
     return this.nextAnonVma++;
   }
 
@@ -445,6 +438,7 @@ export class Mm {
       }
       if (++n === capacity) {
         const done = this.flushBatch(n, first);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- flushBatch sets batchFailure; TS keeps the narrowing to undefined from the reset above
         if (done < n || this.batchFailure) return first + done;
         first = i + 1;
         n = 0;
@@ -453,6 +447,7 @@ export class Mm {
     }
     if (n > 0) {
       const done = this.flushBatch(n, first);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- flushBatch sets batchFailure; TS keeps the narrowing to undefined from the reset above
       if (done < n || this.batchFailure) return first + done;
     }
     return i;
@@ -475,7 +470,7 @@ export class Mm {
   }
 
   /** Install a special entry (swap, marker, ...) at addr, for tests and workloads. */
-  installEntry(addr: number, kind: number): number {
+  installEntry(addr: number, kind: EntryKind): number {
     this.live();
     this.entriesInstalled = true;
     return this.core.installEntry(addr, kind);

@@ -134,7 +134,7 @@ export function readKernelConfig(kernel = release()): { text: string; source: st
 export function zeroPageFromCmdline(cmdline: string): { zeroPage: boolean; reason: string } {
   const m = /(?:^|\s)pvm_no_zero_page=(\S+)/.exec(cmdline);
   if (m && m[1] !== '0' && m[1] !== 'n' && m[1] !== 'off') {
-    return { zeroPage: false, reason: `pvm_no_zero_page=${m[1]} on the kernel command line: read faults allocate pages` };
+    return { zeroPage: false, reason: `pvm_no_zero_page=${m[1]!} on the kernel command line: read faults allocate pages` };
   }
   return { zeroPage: true, reason: 'no pvm_no_zero_page flag on the kernel command line: read faults map the zero page' };
 }

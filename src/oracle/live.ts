@@ -337,6 +337,7 @@ function parseJson(stdout: string, stderr: string, what: string): Record<string,
   } catch (e) {
     throw new Error(
       `${what}: helper printed invalid JSON (${(e as Error).message}): ${stdout.slice(0, 200)}${stderr ? `; stderr: ${stderr}` : ''}`,
+      { cause: e },
     );
   }
   if (!isObject(v)) throw new Error(`${what}: helper output is not a JSON object${stderr ? `; stderr: ${stderr}` : ''}`);
@@ -348,7 +349,7 @@ function validated<T>(what: string, stderr: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof BadOutput) {
-      throw new Error(`${what}: unexpected helper output: ${e.message}${stderr ? `; stderr: ${stderr}` : ''}`);
+      throw new Error(`${what}: unexpected helper output: ${e.message}${stderr ? `; stderr: ${stderr}` : ''}`, { cause: e });
     }
     throw e;
   }

@@ -9,7 +9,7 @@
  */
 import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { checkOracleOps } from '../api-schema.js';
-import { Mm, type Errno } from '../mm/mm.js';
+import { Mm } from '../mm/mm.js';
 import { applyOp, makeCore, resolveRunOptions } from '../run.js';
 import type { Op, OpKind } from '../trace/ops.js';
 import { OracleUnavailableError, TraceRefusedError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
@@ -28,8 +28,8 @@ export interface OracleOpError {
   file?: string;
   line?: number;
   op: OpKind;
-  /** Symbolic errno, as in RunResult (`ENOMEM`, ...). */
-  errno: Errno | string;
+  /** Symbolic errno as the helper names it (`ENOMEM`, ...): RunResult's names and any other the kernel returns. */
+  errno: string;
   errnoValue: number;
   detail: string;
 }
@@ -110,7 +110,7 @@ export function sharedTableRanges(ops: readonly Op[], helper: readonly [number, 
     const b = Math.floor((op.addr + op.len - 1) / PGD_SPAN);
     for (let s = a; s <= b; s++) {
       if (spans.has(s)) {
-        const where = op.file ? `${op.file}:${op.line}` : `op #${i}`;
+        const where = op.file ? `${op.file}:${String(op.line)}` : `op #${i}`;
         out.push(
           `${where}: ${op.kind} 0x${op.addr.toString(16)} shares the 512 GiB span at 0x${(s * PGD_SPAN).toString(16)} with the helper's own mappings`,
         );

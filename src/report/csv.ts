@@ -7,12 +7,15 @@ import type { Exporter } from './exporter.js';
 import type { CellResult } from '../bench/types.js';
 import { COUNTER_KEYS } from '../generated/counters.js';
 
-const quote = (v: unknown) => {
+/** A CSV field: a string, number or boolean; undefined is an empty field. */
+type Field = string | number | boolean | undefined;
+
+const quote = (v: Field) => {
   const s = v === undefined ? '' : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 
-const FIXED: [string, (c: CellResult) => unknown][] = [
+const FIXED: [string, (c: CellResult) => Field][] = [
   ['id', (c) => c.id],
   ['suite', (c) => c.suite],
   ['workload', (c) => c.workload],

@@ -18,6 +18,7 @@ export interface Layout {
 
 /** The layout for stdout: its width when it is a TTY (80 if unknown), else unbounded. */
 export function stdoutLayout(format: TableFormat = 'auto', stream: { isTTY?: boolean; columns?: number } = process.stdout): Layout {
+  // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- a TTY that reports 0 columns gets 80 too
   return { format, width: stream.isTTY ? stream.columns || 80 : Infinity };
 }
 

@@ -76,7 +76,7 @@ export class BenchOutputs {
       const path = finished ? t.path : (t.partialPath ?? t.path);
       writeOutputFile(path, EXPORTERS[t.format].render(results));
       if (path !== t.path) {
-        lines.push(`wrote ${path} (partial: ${results.partialReason}); ${t.path} holds an earlier run and was kept`);
+        lines.push(`wrote ${path} (partial: ${String(results.partialReason)}); ${t.path} holds an earlier run and was kept`);
         continue;
       }
       if (finished && t.wrotePartialBeside && t.partialPath) {
@@ -86,7 +86,7 @@ export class BenchOutputs {
           // already gone
         }
       }
-      lines.push(`wrote ${path}${results.partial ? ` (partial: ${results.partialReason})` : ''}`);
+      lines.push(`wrote ${path}${results.partial ? ` (partial: ${String(results.partialReason)})` : ''}`);
     }
     return lines;
   }

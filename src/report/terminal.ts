@@ -53,6 +53,7 @@ function rowsFor(cells: readonly CellResult[]): Row[] {
       value: (c) => `${fmtKb(c.memory.wasmMemoryBytes / 1024)} / ${fmtKb(c.memory.jsHeapUsedBytes / 1024)}`,
     },
   ];
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- checkpoints is not a required cell field in the results schema
   if (cells.some((c) => c.checkpoints?.before)) {
     rows.push({ label: 'VmPTE before purge', value: (c) => fmtKb(c.checkpoints.before?.vmPteKb ?? NaN) });
   }

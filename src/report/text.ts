@@ -1,6 +1,7 @@
 /**
  * Human-readable output of runs: one table, strategies side by side.
  */
+import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 import type { RunResult } from '../run.js';
 import { highlightBest } from './table.js';
@@ -103,19 +104,19 @@ export function formatRunTable(results: readonly RunResult[], layout: Layout = {
     return { label: row.label, cells: row.score ? highlightBest(cells, results.map(row.score)) : cells };
   });
   const tables = fitGrid({ corner: '', head, rows }, layout);
-  const k = results[0] ? pc.dim(wrapTo(knobs(results[0]).replace(/\x1b\[[0-9;]*m/g, ''), layout.width)) : '';
+  const k = results[0] ? pc.dim(wrapTo(stripVTControlCharacters(knobs(results[0])), layout.width)) : '';
   const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), ...tables, k];
   if (results[0]) lines.push(pc.dim(`simulated time: cost model: ${results[0].costModel}`));
   for (const r of results) {
     for (const v of r.check.violations.slice(0, 5)) {
-      const where = v.file ? `${v.file}:${v.line}` : v.op === 'exit' ? 'exit' : `op ${v.index + 1}`;
+      const where = v.file ? `${v.file}:${String(v.line)}` : v.op === 'exit' ? 'exit' : `op ${v.index + 1}`;
       lines.push(pc.red(`[${r.strategy}] ${where} ${v.op}: ${v.check} at 0x${v.addr.toString(16)}: ${v.message}`));
     }
     if (r.check.violationCount > 5) lines.push(pc.red(`[${r.strategy}] ... ${r.check.violationCount - 5} more violation(s)`));
     for (const p of r.exit.problems) lines.push(pc.red(`[${r.strategy}] ${p}`));
     if (r.errorCount) {
       const first = r.errors[0]!;
-      const where = first.file ? `${first.file}:${first.line}` : `op ${first.index + 1}`;
+      const where = first.file ? `${first.file}:${String(first.line)}` : `op ${first.index + 1}`;
       lines.push(
         pc.yellow(`[${r.strategy}] ${r.errorCount} operation(s) failed; first: ${where} ${first.op}: ${first.errno} (${first.detail})`),
       );

@@ -12,7 +12,6 @@
  * input are refused as such (src/trace/reader.ts parses). Later versions may add operations; a v1 reader rejects
  * what it does not know with a clear message rather than guessing.
  */
-import { UsageError } from '../errors.js';
 import type { Op } from './ops.js';
 import { checkParseTraceArgs } from '../api-schema.js';
 import { TRACE_VERSION, opsOfBatches, parseTraceBytes, readTraceBatches } from './reader.js';

@@ -467,18 +467,16 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
     batch.file = path;
     const buf = Buffer.allocUnsafe(CHUNK_BYTES + MAX_LINE_BYTES + 2);
     let have = 0; // bytes in buf[0, have)
-    let eof = false;
-    while (!eof || have > 0) {
-      if (!eof) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, have, buf.length - have, null);
-        } catch (e) {
-          throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        }
-        if (n === 0) eof = true;
-        have += n;
+    // Each pass reads once; the pass that reads nothing parses what is left and ends the loop.
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, have, buf.length - have, null);
+      } catch (e) {
+        throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+      const eof = n === 0;
+      have += n;
       // Parse only complete lines unless the file has ended; carry the cut line over.
       const end = eof ? have : buf.lastIndexOf(LF, have - 1) + 1;
       let p = 0;

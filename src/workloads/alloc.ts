@@ -164,8 +164,10 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
       const i = free.findIndex((b) => b.len === e.alloc);
       let b: Block;
       if (i >= 0) b = free.splice(i, 1)[0]!;
-      else if (bump + e.alloc <= BASE + reserve) ((b = { addr: bump, len: e.alloc }), (bump += e.alloc));
-      else {
+      else if (bump + e.alloc <= BASE + reserve) {
+        b = { addr: bump, len: e.alloc };
+        bump += e.alloc;
+      } else {
         // Retained VA exhausted (fragmentation): reuse the lowest free extent, trimmed.
         const x = free.shift() ?? { addr: BASE, len: e.alloc };
         x.len = Math.min(x.len, e.alloc);

@@ -78,7 +78,10 @@ export function sparseWorkload(scale = DEFAULT_SPARSE_SCALE, seed = 1): SparseWo
   const rng = new Rng(seed);
   for (let placed = 0; placed < dense;) {
     const k = rng.int(spans);
-    if (!isDense[k]) ((isDense[k] = 1), placed++);
+    if (!isDense[k]) {
+      isDense[k] = 1;
+      placed++;
+    }
   }
   const historyOps = 1 + 2 * (spans - dense) + dense;
   return {

@@ -45,7 +45,7 @@ export function call_rcu_tables(mm: RefMm, tables: number): void {
   const rcu = mm.rcu;
   const epoch = Math.floor(rcu.nowNs / rcu.gpNs) + 1;
   const last = rcu.queue[rcu.queue.length - 1];
-  if (last && last.epoch === epoch) last.tables += tables;
+  if (last?.epoch === epoch) last.tables += tables;
   else rcu.queue.push({ epoch, tables });
 }
 

@@ -262,6 +262,8 @@ function zap_pte_range(mm: RefMm, pmdTable: Uint32Array, pmdIdx: number, addr: n
   // The common entry (a present, normal anonymous page) goes through zap_present_run when
   // the VMA is anonymous and COWed pages are zapped too.
   const lean = (flags & VMA_ANON) !== 0 && should_zap_cows(flags);
+  // The zap_* callees set zap.forceFlush / forceBreak / skipped, which TS narrowed to false at the reset below.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- callee-mutated flags (see above) */
   for (;;) {
     // retry:
     zap.forceFlush = false;
@@ -325,6 +327,7 @@ function zap_pte_range(mm: RefMm, pmdTable: Uint32Array, pmdIdx: number, addr: n
     if (addr === end) break;
     stat_inc(mm.s, S.ZapRetries);
   }
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   if (!canReclaim) return;
   if (directReclaim) {
     free_pte(mm, pmdFrame, start);
