@@ -24,7 +24,8 @@ import { OutputError, UsageError } from '../src/errors.js';
 const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
 const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-out-'));
 const p = (name: string) => join(dir, name);
-const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
 afterAll(() => {
   // Whatever happened above, the system's /dev/null and /dev/stdout are untouched.
