@@ -140,16 +140,19 @@ export interface KernelImpl {
   /** Sum over tables of entry j x (j + 1), mod 2^64. */
   checksum(): bigint;
   /** Counters of the zap and fault loops, for cross-checks. */
-  counters(): {
-    entriesCleared: number;
-    pagesGathered: number;
-    tlbFlushes: number;
-    forceBreak: number;
-    faultAnon: number;
-    reclaimFast: number;
-    reclaimSlow: number;
-    entriesReadScan: number;
-    pmdLocks: number;
-    nrPte: number;
-  };
+  counters(): KernelCounters;
+}
+
+/** Counters of the zap, fault and reclaim loops that every implementation reports alike. */
+export interface KernelCounters {
+  entriesCleared: number;
+  pagesGathered: number;
+  tlbFlushes: number;
+  forceBreak: number;
+  faultAnon: number;
+  reclaimFast: number;
+  reclaimSlow: number;
+  entriesReadScan: number;
+  pmdLocks: number;
+  nrPte: number;
 }

@@ -3,9 +3,9 @@
  * outcomes (checksums of every entry, walk sums, counters) across wasm-simd, wasm-scalar,
  * ts and native, so a benchmark never times a kernel that computes something else.
  */
-import type { KernelImpl } from './types.js';
+import type { KernelCounters, KernelImpl } from './types.js';
 
-export interface VerifyOutcome {
+export interface VerifyOutcome extends KernelCounters {
   afterSetup: string;
   walk: string;
   /** The second walk: every address one cache line on. */
@@ -19,16 +19,6 @@ export interface VerifyOutcome {
   freedSlow: number;
   /** Checksum after the refill that follows each reclaim. */
   afterRefill: string;
-  entriesCleared: number;
-  pagesGathered: number;
-  tlbFlushes: number;
-  forceBreak: number;
-  faultAnon: number;
-  reclaimFast: number;
-  reclaimSlow: number;
-  entriesReadScan: number;
-  pmdLocks: number;
-  nrPte: number;
 }
 
 /**
