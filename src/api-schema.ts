@@ -9,7 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
 import { UsageError } from './errors.js';
 import { STRATEGY_NAMES } from './strategies.js';
-import type { Op } from './trace/ops.js';
+import { ADVICES_V2, PROTS, type Op } from './trace/ops.js';
 import { FOOTPRINTS, IMPLS, KERNELS } from './kernels/types.js';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
@@ -25,17 +25,27 @@ export const OP_SCHEMA = {
   type: 'object',
   required: ['kind', 'addr', 'len'],
   properties: {
-    kind: { enum: ['mmap', 'munmap', 'touch', 'madvise'] },
+    kind: { enum: ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'] },
     addr: bytes,
     len: bytes,
     access: { enum: ['write', 'read'] },
-    advice: { enum: ['dontneed', 'free'] },
+    advice: { enum: [...ADVICES_V2] },
+    // trace v2 (issue 12): mmap options, mprotect's protection, mremap's new length and address
+    prot: { enum: [...PROTS] },
+    shared: { const: true },
+    mapFile: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$', not: { enum: ['.', '..'] } },
+    offset: { type: 'integer', minimum: 0, maximum: 2 ** 52, multipleOf: 4096 },
+    newLen: bytes,
+    newAddr: bytes,
     file: str,
     line: { type: 'integer', minimum: 0 },
   },
   allOf: [
     { if: { properties: { kind: { const: 'touch' } } }, then: { required: ['access'] } },
     { if: { properties: { kind: { const: 'madvise' } } }, then: { required: ['advice'] } },
+    { if: { properties: { kind: { const: 'mprotect' } } }, then: { required: ['prot'] } },
+    { if: { properties: { kind: { const: 'mremap' } } }, then: { required: ['newLen'] } },
+    { if: { required: ['mapFile'] }, then: { required: ['offset'] } },
   ],
 } as const;
 

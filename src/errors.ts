@@ -67,6 +67,11 @@ export class InputError extends PtreclaimError {
   override name = 'InputError';
 }
 
+/** A trace using a trace v2 feature the model does not run yet (issue 12): the live oracle replays it. */
+export class UnmodelledTraceError extends InputError {
+  override name = 'UnmodelledTraceError';
+}
+
 /** An output path that cannot be written (missing directory, a directory, no permission, disk full). */
 export class OutputError extends PtreclaimError {
   override name = 'OutputError';

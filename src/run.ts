@@ -8,10 +8,10 @@ import { WasmCore, type WasmFlavor } from './core/wasm.js';
 import { ReferenceCore } from './core/reference.js';
 import { Mm, type Errno } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
-import { ArenaFullError } from './errors.js';
+import { ArenaFullError, UnmodelledTraceError } from './errors.js';
 import { checkRunArgs } from './api-schema.js';
 import { type RunOptions, type ResolvedRunOptions, isResolved, resolveRunOptions } from './options.js';
-import type { Op, OpKind } from './trace/ops.js';
+import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
 
 /** Version of RunResult's layout; the README says what changed between versions. */
@@ -48,7 +48,7 @@ export interface RunResult extends Omit<RunCounters, 'arena'> {
   path: ReclaimPath;
   core: 'wasm' | 'ts';
   ops: number;
-  opCounts: Record<OpKind, number>;
+  opCounts: Record<ModelOpKind, number>;
   errorCount: number;
   errors: OpError[];
   arena: RunCounters['arena'] & { limitFrames: number; memoryBytes: number };
@@ -100,8 +100,13 @@ function releaseCore(core: PageTableCore): void {
   if (core instanceof WasmCore) idleCores.set(core.flavor, core);
 }
 
-/** Apply one operation; returns the error, if the syscall failed. */
-export function applyOp(mm: Mm, op: Op): { errno: Errno; detail: string } | undefined {
+/**
+ * Apply one operation; returns the error, if the syscall failed. An op using a trace v2
+ * feature the model does not run is refused (UnmodelledTraceError), never approximated.
+ */
+export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; detail: string } | undefined {
+  const op = modelOp(anyOp);
+  if (!op) throw new UnmodelledTraceError(unmodelledMessage(anyOp, index));
   let r;
   switch (op.kind) {
     case 'mmap':
@@ -170,7 +175,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
   let violationCount = 0;
   const timeline: { ns: number; vmPteKb: number; realKb: number }[] | undefined = opts.timeline ? [] : undefined;
   const maxErrors = opts.maxErrors;
-  const opCounts: Record<OpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
+  const opCounts: Record<ModelOpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
   const errors: OpError[] = [];
   let errorCount = 0;
   let index = 0;
@@ -180,6 +185,10 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
   const batched = mm.canBatch && !timeline;
   const batchedCounts = [0, 0, 0, 0];
   for (const batch of batches) {
+    if (batch.firstV2Feature >= 0) {
+      const first = batch.firstV2Feature;
+      throw new UnmodelledTraceError(unmodelledMessage(batch.op(first), index + first));
+    }
     let i = 0;
     while (i < batch.count) {
       if (batched) {
@@ -209,7 +218,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
       const op = batch.op(i++);
       let err;
       try {
-        err = applyOp(mm, op);
+        err = applyOp(mm, op, index);
       } catch (e) {
         if (e instanceof ArenaFullError) {
           const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
@@ -217,7 +226,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
         }
         throw e;
       }
-      opCounts[op.kind]++;
+      opCounts[op.kind as ModelOpKind]++;
       if (opts.check) {
         for (const v of mm.takeViolations()) {
           violationCount++;
@@ -237,7 +246,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
       index++;
     }
   }
-  OP_CODE_KINDS.forEach((kind, code) => (opCounts[kind] += batchedCounts[code]!));
+  MODEL_OP_KINDS.forEach((kind, code) => (opCounts[kind] += batchedCounts[code]!));
   const before = mm.stats();
   const simulatedMs = mm.nowNs / 1e6;
   const exit = mm.exit();

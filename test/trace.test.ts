@@ -52,13 +52,14 @@ munmap 0x200000000000 1T
     ['mmap 0x1000', 1, 12, 'mmap: missing length'],
     ['madvise 0x1000 0x1000 dontned', 1, 23, 'advice must be "dontneed" or "free", not "dontned"'],
     ['madvise 0x1000 0x1000', 1, 22, 'missing advice'],
-    ['\n\n  mremap 0x1000 0x1000', 3, 3, 'unknown operation "mremap"'],
+    ['\n\n  mremap 0x1000 0x1000', 3, 3, 'mremap needs `version 2` as the first line'],
+    ['\n\n  mwrap 0x1000 0x1000', 3, 3, 'unknown operation "mwrap": trace version 1 knows mmap, munmap, touch, madvise'],
     ['touch 0x1000 12Q', 1, 14, '"12Q" is not a number'],
     ['touch 0x1000 0x1000 execute', 1, 21, 'access must be "write" or "read"'],
     ['munmap 0x1000 0x1000 extra', 1, 22, 'unexpected extra argument "extra"'],
     ['mmap 0x10000000000000000 1', 1, 6, 'too large'],
     ['mmap 0x1000 0x1000\nversion 1', 2, 1, '"version" must be the first line'],
-    ['version 2', 1, 9, 'unsupported trace version "2"'],
+    ['version 3', 1, 9, 'unsupported trace version "3": this ptreclaim reads versions 1 and 2'],
   ])('rejects %j with file, line and column', (text, line, column, message) => {
     const e = errorOf(text);
     expect(e.line).toBe(line);

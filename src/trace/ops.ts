@@ -1,10 +1,36 @@
 /**
  * The operations a trace (and every workload) is made of. Addresses and lengths are
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
+ *
+ * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
+ * advices. The model runs only the v1 subset so far: {@link v2Feature} names what it does not
+ * model, so that every caller refuses it the same way instead of approximating.
  */
 
+/** The advice the model follows (trace format v1). */
 export type Advice = 'dontneed' | 'free';
+/** Every advice of trace format v2, in the order of the format's word list. */
+export const ADVICES_V2 = [
+  'dontneed',
+  'free',
+  'hugepage',
+  'nohugepage',
+  'collapse',
+  'guard-install',
+  'guard-remove',
+  'populate-read',
+  'populate-write',
+  'dontneed-locked',
+  'remove',
+  'willneed',
+  'cold',
+  'pageout',
+] as const;
+export type AdviceV2 = (typeof ADVICES_V2)[number];
 export type Access = 'write' | 'read';
+/** Protection words of mmap's `prot=` and of mprotect: PROT_READ|PROT_WRITE, PROT_READ, PROT_NONE. */
+export const PROTS = ['rw', 'r', 'none'] as const;
+export type Prot = (typeof PROTS)[number];
 
 /** Where an operation came from, for error messages: file and 1-based line. */
 export interface SourcePos {
@@ -12,11 +38,74 @@ export interface SourcePos {
   line?: number;
 }
 
+/**
+ * mmap at a fixed address. Left out means the v1 default: `prot` rw, private (`shared`
+ * absent), anonymous (`mapFile` absent). The mapped file is `mapFile` because `file` is the
+ * trace's own name (SourcePos).
+ */
+export interface MmapOp extends SourcePos {
+  kind: 'mmap';
+  addr: number;
+  len: number;
+  prot?: Prot;
+  shared?: true;
+  /** The mapped regular file's name ([A-Za-z0-9._-]+), created by whoever replays the trace. */
+  mapFile?: string;
+  /** Page-aligned offset into mapFile (present exactly when mapFile is). */
+  offset?: number;
+}
+
 export type Op =
+  | MmapOp
+  | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
+  | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
+  /** mremap: `len` is OLDLEN; `newAddr` given means MREMAP_MAYMOVE|MREMAP_FIXED to it. */
+  | ({ kind: 'mremap'; addr: number; len: number; newLen: number; newAddr?: number } & SourcePos)
+  | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
+  | ({ kind: 'madvise'; addr: number; len: number; advice: AdviceV2 } & SourcePos);
+
+export type OpKind = Op['kind'];
+/** Operation kinds of trace format v1: the ones the model runs. */
+export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
+export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
+export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+
+/** The ops the model runs: trace format v1's. */
+export type ModelOp =
   | ({ kind: 'mmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
   | ({ kind: 'madvise'; addr: number; len: number; advice: Advice } & SourcePos);
 
-export type OpKind = Op['kind'];
-export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+/**
+ * The trace v2 feature an op uses, as a short phrase ("mprotect", "mmap prot=r", "madvise
+ * hugepage"), or undefined for a v1 op. A default written out (`prot=rw`) is no feature.
+ */
+export function v2Feature(op: Op): string | undefined {
+  switch (op.kind) {
+    case 'mprotect':
+    case 'mremap':
+      return op.kind;
+    case 'mmap':
+      if (op.prot !== undefined && op.prot !== 'rw') return `mmap prot=${op.prot}`;
+      if (op.shared) return 'mmap shared';
+      if (op.mapFile !== undefined) return 'mmap file=';
+      return undefined;
+    case 'madvise':
+      return op.advice === 'dontneed' || op.advice === 'free' ? undefined : `madvise ${op.advice}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The op as the model takes it, or undefined when it uses a v2 feature ({@link v2Feature}). */
+export function modelOp(op: Op): ModelOp | undefined {
+  if (v2Feature(op) !== undefined) return undefined;
+  return op as ModelOp;
+}
+
+/** The error every model entry point gives for a v2 feature: what, where, and what to use instead. */
+export function unmodelledMessage(op: Op, index?: number): string {
+  const where = op.file !== undefined && op.line ? `${op.file}:${op.line}: ` : index !== undefined ? `operation ${index + 1}: ` : '';
+  return `${where}trace v2: ${v2Feature(op) ?? op.kind} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`;
+}

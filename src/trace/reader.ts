@@ -4,17 +4,20 @@
  * Memory is bounded by the chunk and batch sizes, whatever the trace's size.
  *
  * The grammar is table-driven: an operation is its name and a list of argument specs
- * (numbers, words from a fixed set), found by one probe on (name length, first byte). Format
- * v2 (issue 12) fits in as: the `version` line selects the op table; `mprotect`/`mremap` are
- * new rows; `key=value` and bare-word options (any order) are one more ArgSpec kind whose
- * values go to extra OpBatch columns (numbers, a flags word) and a per-batch table of file
- * names. The tokenizer, number parser, limits and error reporting stay as they are.
+ * (numbers, words from a fixed set, mmap's options), found by one probe on (name length,
+ * second byte). The `version` line selects the op table: v1's four operations, or format v2's
+ * (issue 12) six, whose mmap takes `key=value` and bare-word options in any order. v2's
+ * values go to more OpBatch columns (a flags byte, two numbers) and a table of file names
+ * shared by the batches of one parse; v1 lines fill none of them but the flags byte.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
-import type { Access, Advice, Op, OpKind } from './ops.js';
+import { ADVICES_V2, PROTS, type Access, type Advice, type AdviceV2, type MmapOp, type Op, type OpKind, type Prot } from './ops.js';
 
+/** The version formatTrace writes for v1 operations (and the reader's default). */
 export const TRACE_VERSION = 1;
+/** Trace format v2 (issue 12): what a trace using mprotect, mremap, mmap options or v2 advice declares. */
+export const TRACE_VERSION_V2 = 2;
 /** Largest value a trace number may have: well above any 47-bit address, exact in a double. */
 export const MAX_TRACE_NUMBER = 2 ** 52;
 /** Longest line a trace may have, in bytes: far above any real line; bounds memory on garbage. */
@@ -31,10 +34,21 @@ export const OP_MMAP = 0;
 export const OP_MUNMAP = 1;
 export const OP_TOUCH = 2;
 export const OP_MADVISE = 3;
-export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
-/** `arg` of a touch: 0 write, 1 read; of a madvise: 0 dontneed, 1 free. */
+export const OP_MPROTECT = 4;
+export const OP_MREMAP = 5;
+export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
+/**
+ * `arg` of a touch: 0 write, 1 read; of a madvise: the index in ADVICE_WORDS_V2 (0 dontneed,
+ * 1 free as in v1); of an mmap or mprotect: the index in PROT_WORDS (0 rw, the default).
+ */
 export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
 export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
+export const ADVICE_WORDS_V2: readonly AdviceV2[] = ADVICES_V2;
+export const PROT_WORDS: readonly Prot[] = PROTS;
+/** `flags` bits: mmap `shared`, mmap `file=` (aux = offset, aux2 = name index), mremap NEWADDR (aux2). */
+export const FLAG_SHARED = 1;
+export const FLAG_FILE = 2;
+export const FLAG_NEWADDR = 4;
 
 /**
  * Operations in columns. A batch is reused: its contents are valid until the next one is
@@ -48,18 +62,42 @@ export class OpBatch {
   readonly addr = new Float64Array(BATCH_OPS);
   readonly len = new Float64Array(BATCH_OPS);
   readonly line = new Float64Array(BATCH_OPS);
+  /** FLAG_* bits; 0 for every v1 operation. */
+  readonly flags = new Uint8Array(BATCH_OPS);
+  /** mremap NEWLEN; mmap file offset. Valid only where the op's kind and flags say. */
+  readonly aux = new Float64Array(BATCH_OPS);
+  /** mremap NEWADDR (FLAG_NEWADDR); mmap file name index into `names` (FLAG_FILE). */
+  readonly aux2 = new Float64Array(BATCH_OPS);
+  /** The file names mmap `file=` options refer to, shared by the batches of one parse. */
+  names: string[] = [];
+  /** The first op using a trace v2 feature (see ops.ts v2Feature), -1 when there is none. */
+  firstV2Feature = -1;
 
   get full(): boolean {
     return this.count === BATCH_OPS;
   }
 
+  /** Append a v1 operation. */
   push(kind: number, addr: number, len: number, arg: number, line: number): void {
     const i = this.count++;
+    if (i === 0) this.firstV2Feature = -1;
     this.kind[i] = kind;
     this.addr[i] = addr;
     this.len[i] = len;
     this.arg[i] = arg;
     this.line[i] = line;
+    this.flags[i] = 0;
+  }
+
+  /** Append any operation, noting the first one that uses a v2 feature. */
+  pushV2(kind: number, addr: number, len: number, arg: number, line: number, flags: number, aux: number, aux2: number): void {
+    const i = this.count;
+    this.push(kind, addr, len, arg, line);
+    this.flags[i] = flags;
+    this.aux[i] = aux;
+    this.aux2[i] = aux2;
+    const feature = kind >= OP_MPROTECT || (kind === OP_MMAP && (arg !== 0 || flags !== 0)) || (kind === OP_MADVISE && arg >= 2);
+    if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 
   /** Operation i as an object (the library's Op form). */
@@ -67,16 +105,60 @@ export class OpBatch {
     const pos = this.line[i] ? { file: this.file, line: this.line[i] } : {};
     const addr = this.addr[i]!;
     const len = this.len[i]!;
+    const arg = this.arg[i]!;
     switch (this.kind[i]) {
-      case OP_MMAP:
-        return { kind: 'mmap', addr, len, ...pos };
+      case OP_MMAP: {
+        const flags = this.flags[i]!;
+        if (arg === 0 && flags === 0) return { kind: 'mmap', addr, len, ...pos };
+        const op: MmapOp = { kind: 'mmap', addr, len };
+        if (arg !== 0) op.prot = PROT_WORDS[arg]!;
+        if (flags & FLAG_SHARED) op.shared = true;
+        if (flags & FLAG_FILE) {
+          op.mapFile = this.names[this.aux2[i]!]!;
+          op.offset = this.aux[i]!;
+        }
+        return { ...op, ...pos };
+      }
       case OP_MUNMAP:
         return { kind: 'munmap', addr, len, ...pos };
       case OP_TOUCH:
-        return { kind: 'touch', addr, len, access: ACCESS_WORDS[this.arg[i]!]!, ...pos };
+        return { kind: 'touch', addr, len, access: ACCESS_WORDS[arg]!, ...pos };
+      case OP_MADVISE:
+        return { kind: 'madvise', addr, len, advice: ADVICE_WORDS_V2[arg]!, ...pos };
+      case OP_MPROTECT:
+        return { kind: 'mprotect', addr, len, prot: PROT_WORDS[arg]!, ...pos };
       default:
-        return { kind: 'madvise', addr, len, advice: ADVICE_WORDS[this.arg[i]!]!, ...pos };
+        return this.flags[i]! & FLAG_NEWADDR
+          ? { kind: 'mremap', addr, len, newLen: this.aux[i]!, newAddr: this.aux2[i]!, ...pos }
+          : { kind: 'mremap', addr, len, newLen: this.aux[i]!, ...pos };
     }
+  }
+}
+
+/** An op object's batch columns: [code, arg, flags, aux, aux2], file names interned in `names`. */
+function opColumns(op: Op, names: string[]): [number, number, number, number, number] {
+  switch (op.kind) {
+    case 'mmap': {
+      const arg = op.prot === undefined ? 0 : PROT_WORDS.indexOf(op.prot);
+      let flags = op.shared ? FLAG_SHARED : 0;
+      let nameIndex = 0;
+      if (op.mapFile !== undefined) {
+        flags |= FLAG_FILE;
+        nameIndex = names.indexOf(op.mapFile);
+        if (nameIndex < 0) nameIndex = names.push(op.mapFile) - 1;
+      }
+      return [OP_MMAP, arg, flags, op.offset ?? 0, nameIndex];
+    }
+    case 'munmap':
+      return [OP_MUNMAP, 0, 0, 0, 0];
+    case 'touch':
+      return [OP_TOUCH, op.access === 'read' ? 1 : 0, 0, 0, 0];
+    case 'madvise':
+      return [OP_MADVISE, ADVICE_WORDS_V2.indexOf(op.advice), 0, 0, 0];
+    case 'mprotect':
+      return [OP_MPROTECT, PROT_WORDS.indexOf(op.prot), 0, 0, 0];
+    case 'mremap':
+      return [OP_MREMAP, 0, op.newAddr === undefined ? 0 : FLAG_NEWADDR, op.newLen, op.newAddr ?? 0];
   }
 }
 
@@ -89,9 +171,8 @@ export function* batchesOfOps(ops: Iterable<Op>): Generator<OpBatch> {
       batch.count = 0;
     }
     if (batch.count === 0) batch.file = op.file;
-    const kind = OP_CODE_KINDS.indexOf(op.kind);
-    const arg = op.kind === 'touch' ? (op.access === 'read' ? 1 : 0) : op.kind === 'madvise' ? (op.advice === 'free' ? 1 : 0) : 0;
-    batch.push(kind, op.addr, op.len, arg, op.line ?? 0);
+    const [kind, arg, flags, aux, aux2] = opColumns(op, batch.names);
+    batch.pushV2(kind, op.addr, op.len, arg, op.line ?? 0, flags, aux, aux2);
   }
   if (batch.count > 0) yield batch;
 }
@@ -101,6 +182,8 @@ export function* batchesOfOps(ops: Iterable<Op>): Generator<OpBatch> {
 interface NumberArg {
   type: 'number';
   what: string;
+  /** May be left out (mremap's NEWADDR); it is the last argument then. */
+  optional?: boolean;
 }
 interface WordArg {
   type: 'word';
@@ -109,7 +192,11 @@ interface WordArg {
   /** Index used when the word is left out; undefined = required. */
   fallback?: number;
 }
-type ArgSpec = NumberArg | WordArg;
+/** mmap's v2 options: `prot=rw|r|none`, `shared`, `file=NAME[:OFFSET]`, any order, each once. */
+interface MmapOptionsArg {
+  type: 'mmap-options';
+}
+type ArgSpec = NumberArg | WordArg | MmapOptionsArg;
 
 interface OpSpec {
   name: string;
@@ -120,27 +207,71 @@ interface OpSpec {
 const ADDR: NumberArg = { type: 'number', what: 'address' };
 const LEN: NumberArg = { type: 'number', what: 'length' };
 
+const TOUCH: OpSpec = {
+  name: 'touch',
+  code: OP_TOUCH,
+  args: [ADDR, LEN, { type: 'word', what: 'access', words: ACCESS_WORDS, fallback: 0 }],
+};
+const MUNMAP: OpSpec = { name: 'munmap', code: OP_MUNMAP, args: [ADDR, LEN] };
+
 /** Trace format v1. */
 const V1_OPS: readonly OpSpec[] = [
   { name: 'mmap', code: OP_MMAP, args: [ADDR, LEN] },
-  { name: 'munmap', code: OP_MUNMAP, args: [ADDR, LEN] },
-  { name: 'touch', code: OP_TOUCH, args: [ADDR, LEN, { type: 'word', what: 'access', words: ACCESS_WORDS, fallback: 0 }] },
+  MUNMAP,
+  TOUCH,
   { name: 'madvise', code: OP_MADVISE, args: [ADDR, LEN, { type: 'word', what: 'advice', words: ADVICE_WORDS }] },
 ];
 
+/** Trace format v2: a superset of v1; numbers, blanks and comments as in v1. */
+const V2_OPS: readonly OpSpec[] = [
+  { name: 'mmap', code: OP_MMAP, args: [ADDR, LEN, { type: 'mmap-options' }] },
+  MUNMAP,
+  TOUCH,
+  { name: 'madvise', code: OP_MADVISE, args: [ADDR, LEN, { type: 'word', what: 'advice', words: ADVICE_WORDS_V2 }] },
+  { name: 'mprotect', code: OP_MPROTECT, args: [ADDR, LEN, { type: 'word', what: 'protection', words: PROT_WORDS }] },
+  {
+    name: 'mremap',
+    code: OP_MREMAP,
+    args: [
+      ADDR,
+      { type: 'number', what: 'old length' },
+      { type: 'number', what: 'new length' },
+      { type: 'number', what: 'new address', optional: true },
+    ],
+  },
+];
+
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const V1_NAMES = V1_OPS.map((o) => ascii(o.name));
+/** Every operation name of any version, by index; V1_SPECS/V2_SPECS give each version's spec. */
+const OP_NAMES = V2_OPS.map((o) => ascii(o.name));
+const V1_SPECS = V2_OPS.map((o) => V1_OPS.find((v1) => v1.name === o.name));
 const VERSION_WORD = ascii('version');
-/** Op table index + 1 by (name length << 8 | first byte): one probe finds the candidate. */
-const V1_BY_KEY = new Uint8Array(16 << 8);
-V1_NAMES.forEach((n, i) => (V1_BY_KEY[(n.length << 8) | n[0]!] = i + 1));
+const SHARED_WORD = ascii('shared');
+const PROT_KEY = ascii('prot=');
+const FILE_KEY = ascii('file=');
+/**
+ * Op name index + 1 by (name length << 8 | second byte): one probe finds the candidate
+ * (the first byte would not do: munmap and mremap).
+ */
+const OP_BY_KEY = new Uint8Array(16 << 8);
+OP_NAMES.forEach((n, i) => (OP_BY_KEY[(n.length << 8) | n[1]!] = i + 1));
 const WORD_BYTES = new Map<readonly string[], Uint8Array[]>(
-  V1_OPS.flatMap((o) => o.args)
+  V2_OPS.concat(V1_OPS)
+    .flatMap((o) => o.args)
     .filter((a): a is WordArg => a.type === 'word')
     .map((a) => [a.words, a.words.map(ascii)]),
 );
+const PROT_BYTES = PROT_WORDS.map(ascii);
+/** Longest mapped file name (the live helper's limit). */
+export const MAX_FILE_NAME = 128;
+/** Bytes a mapped file's name may hold: [A-Za-z0-9._-]. */
+const NAME_BYTE = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-') NAME_BYTE[c.charCodeAt(0)] = 1;
+const PAGE_BYTES = 4096;
 
-const expectedWords = (spec: WordArg) => spec.words.map((w) => `"${w}"`).join(' or ');
+const expectedWords = (spec: WordArg) =>
+  spec.words.length > 3 ? `one of ${spec.words.join(' ')}` : spec.words.map((w) => `"${w}"`).join(' or ');
+const NEEDS_V2 = 'needs `version 2` as the first line';
 
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -150,6 +281,10 @@ const HASH = 0x23;
 
 /** Blanks between tokens: space, tab, CR (a CRLF file's line end), VT, FF. */
 const isBlank = (b: number) => b === SPACE || b === TAB || b === CR || b === 0x0b || b === 0x0c;
+
+function startsWith(buf: Uint8Array, s: number, e: number, prefix: Uint8Array): boolean {
+  return e - s >= prefix.length && bytesEqual(buf, s, s + prefix.length, prefix);
+}
 
 function bytesEqual(buf: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
   if (e - s !== word.length) return false;
@@ -262,6 +397,16 @@ export class TraceParser {
   private versionSeen = false;
   private opsSeen = false;
   private atFileStart = true;
+  /** 1 or 2: from the `version` line. */
+  private version = TRACE_VERSION;
+  /** mapped file names in order of first use, and their indexes */
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+  /** mmap options of the line being parsed: prot index, FLAG_* bits, file offset, name index */
+  private optProt = 0;
+  private optFlags = 0;
+  private optOffset = 0;
+  private optName = 0;
 
   constructor(readonly file: string) {}
 
@@ -270,6 +415,7 @@ export class TraceParser {
    * stopping early when the batch fills. Returns where parsing stopped.
    */
   parse(buf: Uint8Array, s: number, e: number, batch: OpBatch): number {
+    batch.names = this.names;
     if (this.atFileStart && s < e) {
       const bad = describeNonText(buf, s, Math.min(e, s + MAX_LINE_BYTES), true);
       if (bad) throw new TraceSyntaxError(this.file, 1, 1, bad);
@@ -297,23 +443,30 @@ export class TraceParser {
     while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
     let te = k;
 
-    const key = te - ts < 16 ? ((te - ts) << 8) | buf[ts]! : 0;
-    const candidate = V1_BY_KEY[key]!;
-    const spec = candidate > 0 && bytesEqual(buf, ts, te, V1_NAMES[candidate - 1]!) ? V1_OPS[candidate - 1]! : undefined;
+    const key = te - ts < 16 && te - ts >= 2 ? ((te - ts) << 8) | buf[ts + 1]! : 0;
+    const candidate = OP_BY_KEY[key]!;
+    const known = candidate > 0 && bytesEqual(buf, ts, te, OP_NAMES[candidate - 1]!);
+    const v2 = this.version === TRACE_VERSION_V2;
+    const spec = known ? (v2 ? V2_OPS[candidate - 1] : V1_SPECS[candidate - 1]) : undefined;
     if (!spec) {
+      if (known) this.fail(buf, ls, e, ts, `${V2_OPS[candidate - 1]!.name} ${NEEDS_V2}`);
       if (bytesEqual(buf, ts, te, VERSION_WORD)) return this.parseVersion(buf, ls, e, te);
+      const ops = v2 ? V2_OPS : V1_OPS;
       this.fail(
         buf,
         ls,
         e,
         ts,
-        `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${TRACE_VERSION} knows ${V1_OPS.map((o) => o.name).join(', ')}`,
+        `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${this.version} knows ${ops.map((o) => o.name).join(', ')}`,
       );
     }
     const name = spec.name;
     let addr = 0;
     let len = 0;
     let arg = 0;
+    let flags = 0;
+    let aux = 0;
+    let aux2 = 0;
     const args = spec.args;
     for (let a = 0; a < args.length; a++) {
       const argSpec = args[a]!;
@@ -322,13 +475,21 @@ export class TraceParser {
       const present = c !== LF && c !== HASH;
       ts = k;
       if (argSpec.type === 'number') {
-        if (!present) this.fail(buf, ls, e, -1, `${name}: missing ${argSpec.what}`);
+        if (!present) {
+          if (argSpec.optional) continue;
+          this.fail(buf, ls, e, -1, `${name}: missing ${argSpec.what}`);
+        }
         const v = parseNumberBytes(buf, ts, e);
         k = numberEnd;
         if (v < 0) this.fail(buf, ls, e, ts, `${name}: ${argSpec.what}: ${numberMessage(this.text(buf, ts, k), v)}`);
         if (a === 0) addr = v;
-        else len = v;
-      } else {
+        else if (a === 1) len = v;
+        else if (a === 2) aux = v;
+        else {
+          aux2 = v;
+          flags |= FLAG_NEWADDR;
+        }
+      } else if (argSpec.type === 'word') {
         if (!present) {
           if (argSpec.fallback !== undefined) {
             arg = argSpec.fallback;
@@ -341,15 +502,19 @@ export class TraceParser {
         const words = WORD_BYTES.get(argSpec.words)!;
         let w = 0;
         while (w < words.length && !bytesEqual(buf, ts, te, words[w]!)) w++;
-        if (w === words.length)
-          this.fail(
-            buf,
-            ls,
-            e,
-            ts,
-            `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(this.text(buf, ts, te))}`,
-          );
+        if (w === words.length) {
+          const word = this.text(buf, ts, te);
+          if (!v2 && name === 'madvise' && (ADVICE_WORDS_V2 as readonly string[]).includes(word))
+            this.fail(buf, ls, e, ts, `madvise: advice ${quoteToken(word)} ${NEEDS_V2}`);
+          this.fail(buf, ls, e, ts, `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(word)}`);
+        }
         arg = w;
+      } else {
+        k = this.parseMmapOptions(buf, ls, k, e);
+        arg = this.optProt;
+        flags = this.optFlags;
+        aux = this.optOffset;
+        aux2 = this.optName;
       }
     }
     k = this.skipBlanks(buf, ls, k, e);
@@ -357,12 +522,94 @@ export class TraceParser {
     if (c !== LF && c !== HASH) {
       ts = k;
       while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
-      this.fail(buf, ls, e, ts, `${name}: unexpected extra argument ${quoteToken(this.text(buf, ts, k))}`);
+      const extra = this.text(buf, ts, k);
+      if (!v2 && name === 'mmap' && (extra === 'shared' || extra.startsWith('prot=') || extra.startsWith('file=')))
+        this.fail(buf, ls, e, ts, `mmap: option ${quoteToken(extra)} ${NEEDS_V2}`);
+      this.fail(buf, ls, e, ts, `${name}: unexpected extra argument ${quoteToken(extra)}`);
     }
     const next = this.endLine(buf, ls, k, e);
     this.opsSeen = true;
-    batch.push(spec.code, addr, len, arg, this.lineNo);
+    if (v2) batch.pushV2(spec.code, addr, len, arg, this.lineNo, flags, aux, aux2);
+    else batch.push(spec.code, addr, len, arg, this.lineNo);
     return next;
+  }
+
+  /**
+   * mmap's options from k to the line's end (a comment or the line feed): `prot=WORD`,
+   * `shared`, `file=NAME[:OFFSET]`, in any order, each at most once. Results in opt*.
+   */
+  private parseMmapOptions(buf: Uint8Array, ls: number, k: number, e: number): number {
+    let prot = -1;
+    let flags = 0;
+    this.optOffset = 0;
+    this.optName = 0;
+    for (;;) {
+      k = this.skipBlanks(buf, ls, k, e);
+      let c = k < e ? buf[k]! : LF;
+      if (c === LF || c === HASH) break;
+      const ts = k;
+      while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
+      const te = k;
+      const duplicate = () =>
+        this.fail(buf, ls, e, ts, `mmap: duplicate option ${quoteToken(this.text(buf, ts, te))} (each option at most once)`);
+      if (bytesEqual(buf, ts, te, SHARED_WORD)) {
+        if (flags & FLAG_SHARED) duplicate();
+        flags |= FLAG_SHARED;
+      } else if (startsWith(buf, ts, te, PROT_KEY)) {
+        if (prot >= 0) duplicate();
+        const vs = ts + PROT_KEY.length;
+        prot = 0;
+        while (prot < PROT_BYTES.length && !bytesEqual(buf, vs, te, PROT_BYTES[prot]!)) prot++;
+        if (prot === PROT_BYTES.length)
+          this.fail(buf, ls, e, vs, `mmap: prot must be "rw", "r" or "none", not ${quoteToken(this.text(buf, vs, te))}`);
+      } else if (startsWith(buf, ts, te, FILE_KEY)) {
+        if (flags & FLAG_FILE) duplicate();
+        flags |= FLAG_FILE;
+        this.parseFileOption(buf, ls, e, ts + FILE_KEY.length, te);
+      } else {
+        this.fail(
+          buf,
+          ls,
+          e,
+          ts,
+          `mmap: unknown option ${quoteToken(this.text(buf, ts, te))} (expected prot=rw|r|none, shared or file=NAME[:OFFSET])`,
+        );
+      }
+    }
+    this.optProt = prot < 0 ? 0 : prot;
+    this.optFlags = flags;
+    return k;
+  }
+
+  /** `NAME[:OFFSET]` of a file= option in buf[s, te): sets optName and optOffset. */
+  private parseFileOption(buf: Uint8Array, ls: number, e: number, s: number, te: number): void {
+    let ne = s;
+    while (ne < te && buf[ne] !== 0x3a) ne++;
+    let good = ne > s && ne - s <= MAX_FILE_NAME;
+    for (let k = s; good && k < ne; k++) good = NAME_BYTE[buf[k]!] === 1;
+    const fileName = this.text(buf, s, ne);
+    if (!good || fileName === '.' || fileName === '..')
+      this.fail(
+        buf,
+        ls,
+        e,
+        s,
+        `mmap: bad file name ${quoteToken(fileName)} (1-${MAX_FILE_NAME} characters of [A-Za-z0-9._-], not . or ..)`,
+      );
+    if (ne < te) {
+      const os = ne + 1;
+      const v = parseNumberBytes(buf, os, te);
+      if (v < 0) this.fail(buf, ls, e, os, `mmap: file offset: ${numberMessage(this.text(buf, os, te), v)}`);
+      if (v % PAGE_BYTES !== 0)
+        this.fail(buf, ls, e, os, `mmap: file offset ${this.text(buf, os, te)} is not page aligned (a multiple of 0x1000)`);
+      this.optOffset = v;
+    }
+    let index = this.nameIndex.get(fileName);
+    if (index === undefined) {
+      index = this.names.push(fileName) - 1;
+      this.nameIndex.set(fileName, index);
+    }
+    this.optName = index;
   }
 
   /** Skip blanks from k; a control byte that is not a blank means binary input. */
@@ -398,11 +645,19 @@ export class TraceParser {
       toks.push([s, k]);
       if (toks.length > 1) break;
     }
-    if (toks.length !== 1) this.fail(buf, ls, e, toks.length ? toks[1]![0] : -1, `expected "version ${TRACE_VERSION}"`);
+    if (toks.length !== 1)
+      this.fail(buf, ls, e, toks.length ? toks[1]![0] : -1, `expected "version ${TRACE_VERSION}" or "version ${TRACE_VERSION_V2}"`);
     const v = this.text(buf, toks[0]![0], toks[0]![1]);
-    if (v !== String(TRACE_VERSION)) {
-      this.fail(buf, ls, e, toks[0]![0], `unsupported trace version ${quoteToken(v)}: this ptreclaim reads version ${TRACE_VERSION}`);
+    if (v !== String(TRACE_VERSION) && v !== String(TRACE_VERSION_V2)) {
+      this.fail(
+        buf,
+        ls,
+        e,
+        toks[0]![0],
+        `unsupported trace version ${quoteToken(v)}: this ptreclaim reads versions ${TRACE_VERSION} and ${TRACE_VERSION_V2}`,
+      );
     }
+    this.version = v === String(TRACE_VERSION_V2) ? TRACE_VERSION_V2 : TRACE_VERSION;
     this.versionSeen = true;
     return this.endLine(buf, ls, k, e);
   }
