@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { PAGE_SIZE } from './core/types.js';
 import { checkValidateTargets } from './api-schema.js';
-import { InputError, PtreclaimError, UsageError } from './errors.js';
+import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
 import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
@@ -20,7 +20,7 @@ import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
 import { applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
 import { getStrategy, type StrategyName } from './strategies.js';
-import type { Op } from './trace/ops.js';
+import { unmodelledMessage, v2Feature, type Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
 import { WORKLOADS, getWorkload } from './workloads/index.js';
 
@@ -150,6 +150,9 @@ export async function validateTrace(
   opts: { force?: boolean; onProgress?: (doneOps: number, totalOps: number) => void } = {},
 ): Promise<ValidateOutcome> {
   const { ops, source } = target;
+  // Refused before anything replays: a kernel result the model cannot be compared with is no check.
+  const unmodelled = ops.findIndex((op) => v2Feature(op) !== undefined);
+  if (unmodelled >= 0) throw new UnmodelledTraceError(unmodelledMessage(ops[unmodelled]!, unmodelled));
   await checkReplayable(ops, { force: opts.force, source });
   const model = runOps(ops, modelOptions(choice, source));
   const live = await runLiveTrace(ops, { onProgress: opts.onProgress });
@@ -283,7 +286,9 @@ export interface ValidateReport {
   outcomes: ValidateOutcome[];
   /** Traces the oracle refused (too much memory, an address the helper occupies): not compared. */
   refused: { source: string; reason: string }[];
-  /** Every trace compared and agreed (none differ, none refused). */
+  /** Traces using a trace v2 feature the model does not run yet (issue 12): not compared. */
+  unmodelled: { source: string; reason: string }[];
+  /** Every trace compared and agreed (none differ, none refused, none unmodelled). */
   agree: boolean;
 }
 
@@ -295,6 +300,8 @@ export async function validateTargets(
     force?: boolean;
     onOutcome?: (o: ValidateOutcome) => void;
     onRefused?: (r: { source: string; reason: string }) => void;
+    /** A trace the model does not run yet; `reason` is the one message naming its first v2 op. */
+    onUnmodelled?: (r: { source: string; reason: string }) => void;
     /** Called while each trace replays on the kernel (see LiveRunOptions.onProgress). */
     onProgress?: (p: ValidateProgress) => void;
   } = {},
@@ -304,6 +311,7 @@ export async function validateTargets(
   const choice = modelForHost(host, opts.strategy ?? 'auto');
   const outcomes: ValidateOutcome[] = [];
   const refused: { source: string; reason: string }[] = [];
+  const unmodelled: { source: string; reason: string }[] = [];
   for (const [index, t] of targets.entries()) {
     let o: ValidateOutcome;
     const report = opts.onProgress;
@@ -313,6 +321,12 @@ export async function validateTargets(
     try {
       o = await validateTrace(t, choice, { force: opts.force, onProgress });
     } catch (e) {
+      if (e instanceof UnmodelledTraceError) {
+        const r = { source: t.source, reason: e.message };
+        unmodelled.push(r);
+        opts.onUnmodelled?.(r);
+        continue;
+      }
       // A refusal of one trace is not the host's: say which trace and go on with the others.
       if (!(e instanceof TraceRefusedError)) throw e;
       const r = { source: t.source, reason: e.message.startsWith(`${t.source}: `) ? e.message.slice(t.source.length + 2) : e.message };
@@ -323,7 +337,14 @@ export async function validateTargets(
     outcomes.push(o);
     opts.onOutcome?.(o);
   }
-  return { host, choice, outcomes, refused, agree: refused.length === 0 && outcomes.every((o) => o.agree) };
+  return {
+    host,
+    choice,
+    outcomes,
+    refused,
+    unmodelled,
+    agree: refused.length === 0 && unmodelled.length === 0 && outcomes.every((o) => o.agree),
+  };
 }
 
 export function formatHeader(host: HostFacts, choice: ModelChoice): string {

@@ -17,6 +17,7 @@ import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
+import { OP_KINDS } from '../trace/ops.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
 import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
 import { progressLine } from './progress.js';
@@ -61,7 +62,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .command('oracle')
     .description('replay a trace on the live kernel (in a helper process) and report VmPTE, RSS, errors and time per op kind')
     .argument('[workload]', `built-in workload instead of --trace: ${Object.keys(WORKLOADS).join(', ')}`)
-    .option('--trace <file>', 'the trace file to replay (format v1)')
+    .option('--trace <file>', 'the trace file to replay (format v1 or v2)')
     .option('--json', 'one JSON object; field names as in `ptreclaim run --json`')
     .option('--force', 'replay even if the trace would keep more than half of MemAvailable resident')
     .action(async (workload: string | undefined, flags: { trace?: string; json?: boolean; force?: boolean }) => {
@@ -82,12 +83,14 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         const lines = [
           `host: ${describeHost(r.host)}`,
           `${r.source}: ${r.ops} ops replayed on the live kernel`,
-          `  VmPTE delta ${r.vmPteKb} kB; RssAnon delta ${r.rss.anonPages * 4} kB; RssFile delta ${r.rss.filePages * 4} kB`,
+          `  VmPTE delta ${r.vmPteKb} kB; RssAnon delta ${r.rss.anonPages * 4} kB; RssFile delta ${r.rss.filePages * 4} kB; RssShmem delta ${r.rss.shmemPages * 4} kB`,
           `  failed calls: ${r.errorCount}${r.errors
             .slice(0, 10)
             .map((e) => `\n    op #${e.index}${e.file ? ` (${e.file}:${String(e.line)})` : ''} ${e.op}: ${e.errno}`)
             .join('')}`,
-          `  time: ${(['mmap', 'munmap', 'touch', 'madvise'] as const).map((k) => `${k} ${r.opCounts[k]} ops ${ms(r.timeMs[k])} (${r.meanUsPerOp[k].toFixed(1)} µs/op)`).join(', ')}; wall ${ms(r.wallMs)}`,
+          `  time: ${OP_KINDS.filter((k) => r.opCounts[k] !== undefined)
+            .map((k) => `${k} ${r.opCounts[k] ?? 0} ops ${ms(r.timeMs[k] ?? 0)} (${(r.meanUsPerOp[k] ?? 0).toFixed(1)} µs/op)`)
+            .join(', ')}; wall ${ms(r.wallMs)}`,
           ...r.sharedTables.map((s) => `  warning: ${s}`),
         ];
         out(lines.join('\n') + '\n');
@@ -132,21 +135,28 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
             traceDone(r.source);
             process.stderr.write(`ptreclaim: the live-kernel oracle refused ${r.source}: ${r.reason}\n`);
           },
+          onUnmodelled: (r) => {
+            traceDone(r.source);
+            process.stderr.write(`ptreclaim: ${r.reason}\n`);
+          },
         }).finally(() => progress.stop());
         const bad = report.outcomes.filter((o) => !o.agree).length;
         if (flags.json) out(JSON.stringify(report, null, 2) + '\n');
         else {
-          const refused = report.refused.length
-            ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})`
-            : '';
+          const refused =
+            (report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '') +
+            (report.unmodelled.length
+              ? `; ${report.unmodelled.length} not modelled yet (${report.unmodelled.map((r) => r.source).join(', ')})`
+              : '');
           out(
             bad === 0
-              ? `all ${report.outcomes.length} trace(s) agree exactly${refused}\n`
+              ? `${report.outcomes.length ? `all ${report.outcomes.length} trace(s) agree exactly` : 'no trace compared'}${refused}\n`
               : `${bad} of ${report.outcomes.length} trace(s) differ${refused}\n`,
           );
         }
         // A difference outranks a refusal: it is the finding validate exists for.
-        if (bad > 0) process.exitCode = EXIT_DIFFER;
+        // A trace the model cannot run yet is an input it cannot check: exit 1 like a difference.
+        if (bad > 0 || report.unmodelled.length) process.exitCode = EXIT_DIFFER;
         else if (report.refused.length) process.exitCode = EXIT_ORACLE_UNAVAILABLE;
       });
     });

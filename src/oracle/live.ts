@@ -5,7 +5,8 @@
  * (VmPTE) and RSS counters the kernel reports before and after the replay.
  *
  * Node built-ins only. The helper is spawned directly (no shell); the trace goes to its
- * stdin as trace format v1 text (formatTrace, checked by {@link helperTraceText}).
+ * stdin as canonical trace text, v1 or v2 (formatTrace, checked by {@link helperTraceText});
+ * for v2 the helper makes the mapped files in a scratch directory of its own.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 
 import { EXIT, PtreclaimError } from '../errors.js';
 import { buildPath } from '../paths.js';
-import type { Op, OpKind } from '../trace/ops.js';
+import { ADVICES_V2, OP_KINDS, PROTS, type Op, type OpKind } from '../trace/ops.js';
 import { formatTrace } from '../trace/parse.js';
 
 /** Counters read from /proc/self/status of the helper, all in kB. */
@@ -49,8 +50,8 @@ export interface LiveResult {
   counts: PerKind;
   /** Wall time of the whole replay loop (includes per-op status reads with `perOp`). */
   wallNs: number;
-  /** With `perOp`: state after each op, as deltas relative to `before`. */
-  perOp?: { vmPteKb: number; rssAnonKb: number }[];
+  /** With `perOp`: state after each op, as deltas relative to `before` (RssFile/RssShmem from helpers that report them). */
+  perOp?: { vmPteKb: number; rssAnonKb: number; rssFileKb?: number; rssShmemKb?: number }[];
   /** The helper's own mappings [start, end) during the replay (its code, libc, stack). */
   helperMappings: [number, number][];
   /** With `opTimes`: ns inside each op (the syscall, or the access loop of a touch). */
@@ -122,7 +123,9 @@ export interface PtReclaimProbe {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
-const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+const KINDS: readonly OpKind[] = OP_KINDS;
+/** Op kinds a v1 replay's JSON lists; a v2 replay adds mprotect and mremap. */
+const V1_KINDS = 4;
 
 /** Whether the live-kernel oracle can run here, and where its helper binary is. */
 export function liveOracleStatus(): LiveOracleStatus {
@@ -164,8 +167,9 @@ function checkNumber(n: number, what: string, op: Op, i: number): void {
 }
 
 /**
- * The trace text the helper reads: the one trace writer's (formatTrace) v1 text, after
- * checking what the helper cannot represent (negative or unsafe numbers, unknown words).
+ * The trace text the helper reads: the one trace writer's (formatTrace) canonical v1 or v2
+ * text, after checking what the helper cannot represent (negative or unsafe numbers, unknown
+ * words, bad file names or offsets).
  */
 export function helperTraceText(ops: readonly Op[]): string {
   for (const [i, op] of ops.entries()) {
@@ -176,8 +180,24 @@ export function helperTraceText(ops: readonly Op[]): string {
     if (op.kind === 'touch' && word !== 'write' && word !== 'read') {
       throw new RangeError(`op #${i} (touch): access must be "write" or "read"`);
     }
-    if (op.kind === 'madvise' && word !== 'dontneed' && word !== 'free') {
-      throw new RangeError(`op #${i} (madvise): advice must be "dontneed" or "free"`);
+    if (op.kind === 'madvise' && !(ADVICES_V2 as readonly string[]).includes(word)) {
+      throw new RangeError(`op #${i} (madvise): advice must be one of ${ADVICES_V2.join(' ')}`);
+    }
+    const prot = op.kind === 'mmap' || op.kind === 'mprotect' ? op.prot : undefined;
+    if ((prot !== undefined || op.kind === 'mprotect') && !(PROTS as readonly (string | undefined)[]).includes(prot)) {
+      throw new RangeError(`op #${i} (${op.kind}): prot must be "rw", "r" or "none"`);
+    }
+    if (op.kind === 'mremap') {
+      checkNumber(op.newLen, 'newLen', op, i);
+      if (op.newAddr !== undefined) checkNumber(op.newAddr, 'newAddr', op, i);
+    }
+    if (op.kind === 'mmap' && op.mapFile !== undefined) {
+      if (!/^[A-Za-z0-9._-]{1,128}$/.test(op.mapFile) || op.mapFile === '.' || op.mapFile === '..') {
+        throw new RangeError(`op #${i} (mmap): mapFile must be 1-128 characters of [A-Za-z0-9._-], not . or ..`);
+      }
+      const offset = op.offset ?? 0;
+      checkNumber(offset, 'offset', op, i);
+      if (offset % 4096 !== 0) throw new RangeError(`op #${i} (mmap): offset must be page aligned`);
     }
   }
   return formatTrace(ops);
@@ -326,7 +346,8 @@ function snapshot(o: Record<string, unknown>, key: string): LiveSnapshot {
 function perKind(o: Record<string, unknown>, key: string): PerKind {
   const s = obj(o, key, '$');
   const r = {} as PerKind;
-  for (const k of KINDS) r[k] = num(s, k, `$.${key}`);
+  // A v1 replay lists v1's kinds only: the others did not occur.
+  KINDS.forEach((k, i) => (r[k] = i >= V1_KINDS && s[k] === undefined ? 0 : num(s, k, `$.${key}`)));
   return r;
 }
 
@@ -454,6 +475,19 @@ function parseLiveResult(o: Record<string, unknown>, nOps: number, wantPerOp: bo
       }
       return { vmPteKb: pair[0] - before.vmPteKb, rssAnonKb: pair[1] - before.rssAnonKb };
     });
+    const fileShmem = o['perOpFileShmem'];
+    if (fileShmem !== undefined) {
+      if (!Array.isArray(fileShmem) || fileShmem.length !== nOps)
+        throw new BadOutput(`$.perOpFileShmem is not an array of ${nOps} entries`);
+      fileShmem.forEach((pair: unknown, i) => {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'number') {
+          throw new BadOutput(`$.perOpFileShmem[${i}] is not a [rssFileKb, rssShmemKb] pair`);
+        }
+        const step = result.perOp![i]!;
+        step.rssFileKb = pair[0] - before.rssFileKb;
+        step.rssShmemKb = pair[1] - before.rssShmemKb;
+      });
+    }
   }
   return result;
 }

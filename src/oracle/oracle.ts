@@ -11,7 +11,8 @@ import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { checkOracleOps } from '../api-schema.js';
 import { Mm } from '../mm/mm.js';
 import { applyOp, makeCore, resolveRunOptions } from '../run.js';
-import type { Op, OpKind } from '../trace/ops.js';
+import { MODEL_OP_KINDS, OP_KINDS, v2Feature, type ModelOpKind, type Op, type OpKind } from '../trace/ops.js';
+import { RangeSet } from '../trace/ranges.js';
 import { OracleUnavailableError, TraceRefusedError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
 import { hostFacts, type HostFacts } from './host.js';
 
@@ -40,7 +41,8 @@ export interface OracleResult {
   kind: 'oracle';
   source: string;
   ops: number;
-  opCounts: Record<OpKind, number>;
+  /** Ops per kind; mprotect and mremap appear only for traces that use them (trace v2). */
+  opCounts: PerOpKind;
   errorCount: number;
   errors: OracleOpError[];
   /** VmPTE delta of the replay, kB. */
@@ -48,8 +50,8 @@ export interface OracleResult {
   /** RSS deltas of the replay: pages (4 KiB), and their sum in kB. */
   rss: { anonPages: number; filePages: number; swapEnts: number; shmemPages: number; rssKb: number };
   /** Time inside the syscalls/accesses of each op kind, ms; and mean µs per op. */
-  timeMs: Record<OpKind, number>;
-  meanUsPerOp: Record<OpKind, number>;
+  timeMs: PerOpKind;
+  meanUsPerOp: PerOpKind;
   wallMs: number;
   opsPerSec: number;
   /** Raw /proc/self/status values of the helper before and after, kB. */
@@ -71,7 +73,8 @@ export interface OracleOptions {
   onProgress?: (doneOps: number, totalOps: number) => void;
 }
 
-const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
+/** A value per op kind: v1's always, v2's own kinds (mprotect, mremap) when the trace has them. */
+export type PerOpKind = Record<ModelOpKind, number> & Partial<Record<OpKind, number>>;
 
 /**
  * Peak resident memory (anon pages + page tables, kB) of the trace, from the model configured
@@ -79,6 +82,7 @@ const KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
  * lazy-free pages, so they count in full.
  */
 export function estimatePeakResidentKb(ops: readonly Op[], host: Pick<HostFacts, 'zeroPage' | 'ptReclaim'>): number {
+  if (ops.some((op) => v2Feature(op) !== undefined)) return mappedPeakKb(ops);
   const opts = resolveRunOptions({
     strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none',
     zeroPage: host.zeroPage,
@@ -94,6 +98,39 @@ export function estimatePeakResidentKb(ops: readonly Op[], host: Pick<HostFacts,
     peak = Math.max(peak, s.RssAnon + s.NrPte + s.NrPmd + s.NrPud);
   }
   return (peak * PAGE_SIZE) / 1024;
+}
+
+/**
+ * For traces the model does not run yet (trace v2): the most memory mapped at once, as if
+ * every mapped page were resident (file and shmem pages included), plus one PTE table per
+ * 2 MiB of it. An upper bound of what the replay keeps resident, however it touches.
+ */
+function mappedPeakKb(ops: readonly Op[]): number {
+  const mapped = new RangeSet();
+  let bytes = 0;
+  let peak = 0;
+  const covered = (s: number, e: number) => mapped.clip(s, e).reduce((n, [a, b]) => n + b - a, 0);
+  const map = (s: number, e: number) => {
+    bytes += e - s - covered(s, e);
+    mapped.add(s, e);
+  };
+  const unmap = (s: number, e: number) => {
+    bytes -= covered(s, e);
+    mapped.remove(s, e);
+  };
+  const page = (n: number) => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+  for (const op of ops) {
+    if (op.kind === 'mmap') map(op.addr, op.addr + page(op.len));
+    else if (op.kind === 'munmap') unmap(op.addr, op.addr + page(op.len));
+    else if (op.kind === 'mremap') {
+      unmap(op.addr, op.addr + page(op.len));
+      const to = op.newAddr ?? op.addr;
+      map(to, to + page(op.newLen));
+    }
+    peak = Math.max(peak, bytes);
+  }
+  const tables = Math.ceil(peak / (512 * PAGE_SIZE));
+  return (peak + tables * PAGE_SIZE) / 1024;
 }
 
 /** Trace ranges in a 512 GiB span (one PUD table) that also holds a helper mapping. */
@@ -162,9 +199,12 @@ export function toOracleResult(
 ): OracleResult {
   const kbPerPage = PAGE_SIZE / 1024;
   const d = (k: keyof LiveSnapshot) => live.after[k] - live.before[k];
-  const timeMs = {} as Record<OpKind, number>;
-  const meanUsPerOp = {} as Record<OpKind, number>;
-  for (const k of KINDS) {
+  const timeMs = {} as PerOpKind;
+  const meanUsPerOp = {} as PerOpKind;
+  const opCounts = {} as PerOpKind;
+  for (const k of OP_KINDS) {
+    if (!(MODEL_OP_KINDS as readonly OpKind[]).includes(k) && !live.counts[k]) continue;
+    opCounts[k] = live.counts[k];
     timeMs[k] = live.timeNs[k] / 1e6;
     meanUsPerOp[k] = live.counts[k] ? live.timeNs[k] / live.counts[k] / 1e3 : 0;
   }
@@ -189,7 +229,7 @@ export function toOracleResult(
     kind: 'oracle',
     source,
     ops: ops.length,
-    opCounts: { ...live.counts },
+    opCounts,
     errorCount: errors.length,
     errors,
     vmPteKb: d('vmPteKb'),
