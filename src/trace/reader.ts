@@ -77,21 +77,23 @@ export class OpBatch {
     return this.count === BATCH_OPS;
   }
 
-  /** Append a v1 operation. */
+  /**
+   * Append a v1 operation: only to a batch that never held a v1-incompatible one (a v1 file's
+   * parse), whose v2 columns are still zero. The v1 parse's hot path: it writes nothing more.
+   */
   push(kind: number, addr: number, len: number, arg: number, line: number): void {
     const i = this.count++;
-    if (i === 0) this.firstV2Feature = -1;
     this.kind[i] = kind;
     this.addr[i] = addr;
     this.len[i] = len;
     this.arg[i] = arg;
     this.line[i] = line;
-    this.flags[i] = 0;
   }
 
   /** Append any operation, noting the first one that uses a v2 feature. */
   pushV2(kind: number, addr: number, len: number, arg: number, line: number, flags: number, aux: number, aux2: number): void {
     const i = this.count;
+    if (i === 0) this.firstV2Feature = -1;
     this.push(kind, addr, len, arg, line);
     this.flags[i] = flags;
     this.aux[i] = aux;
@@ -448,18 +450,7 @@ export class TraceParser {
     const known = candidate > 0 && bytesEqual(buf, ts, te, OP_NAMES[candidate - 1]!);
     const v2 = this.version === TRACE_VERSION_V2;
     const spec = known ? (v2 ? V2_OPS[candidate - 1] : V1_SPECS[candidate - 1]) : undefined;
-    if (!spec) {
-      if (known) this.fail(buf, ls, e, ts, `${V2_OPS[candidate - 1]!.name} ${NEEDS_V2}`);
-      if (bytesEqual(buf, ts, te, VERSION_WORD)) return this.parseVersion(buf, ls, e, te);
-      const ops = v2 ? V2_OPS : V1_OPS;
-      this.fail(
-        buf,
-        ls,
-        e,
-        ts,
-        `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${this.version} knows ${ops.map((o) => o.name).join(', ')}`,
-      );
-    }
+    if (!spec) return this.lineWithoutOp(buf, ls, e, ts, te, known ? candidate - 1 : -1);
     const name = spec.name;
     let addr = 0;
     let len = 0;
@@ -502,12 +493,7 @@ export class TraceParser {
         const words = WORD_BYTES.get(argSpec.words)!;
         let w = 0;
         while (w < words.length && !bytesEqual(buf, ts, te, words[w]!)) w++;
-        if (w === words.length) {
-          const word = this.text(buf, ts, te);
-          if (!v2 && name === 'madvise' && (ADVICE_WORDS_V2 as readonly string[]).includes(word))
-            this.fail(buf, ls, e, ts, `madvise: advice ${quoteToken(word)} ${NEEDS_V2}`);
-          this.fail(buf, ls, e, ts, `${name}: ${argSpec.what} must be ${expectedWords(argSpec)}, not ${quoteToken(word)}`);
-        }
+        if (w === words.length) this.failWord(buf, ls, e, ts, te, name, argSpec);
         arg = w;
       } else {
         k = this.parseMmapOptions(buf, ls, k, e);
@@ -520,18 +506,49 @@ export class TraceParser {
     k = this.skipBlanks(buf, ls, k, e);
     c = k < e ? buf[k]! : LF;
     if (c !== LF && c !== HASH) {
-      ts = k;
-      while (k < e && (c = buf[k]!) > SPACE && c !== HASH) k++;
-      const extra = this.text(buf, ts, k);
-      if (!v2 && name === 'mmap' && (extra === 'shared' || extra.startsWith('prot=') || extra.startsWith('file=')))
-        this.fail(buf, ls, e, ts, `mmap: option ${quoteToken(extra)} ${NEEDS_V2}`);
-      this.fail(buf, ls, e, ts, `${name}: unexpected extra argument ${quoteToken(extra)}`);
+      this.failExtra(buf, ls, e, k, name);
     }
     const next = this.endLine(buf, ls, k, e);
     this.opsSeen = true;
     if (v2) batch.pushV2(spec.code, addr, len, arg, this.lineNo, flags, aux, aux2);
     else batch.push(spec.code, addr, len, arg, this.lineNo);
     return next;
+  }
+
+  /** A line whose first word is no operation of this version: `version`, or an error. */
+  private lineWithoutOp(buf: Uint8Array, ls: number, e: number, ts: number, te: number, opIndex: number): number {
+    if (opIndex >= 0) this.fail(buf, ls, e, ts, `${V2_OPS[opIndex]!.name} ${NEEDS_V2}`);
+    if (bytesEqual(buf, ts, te, VERSION_WORD)) return this.parseVersion(buf, ls, e, te);
+    const ops = this.version === TRACE_VERSION_V2 ? V2_OPS : V1_OPS;
+    this.fail(
+      buf,
+      ls,
+      e,
+      ts,
+      `unknown operation ${quoteToken(this.text(buf, ts, te))}: trace version ${this.version} knows ${ops.map((o) => o.name).join(', ')}`,
+    );
+  }
+
+  /** A word argument buf[ts, te) that is none of its words (a v2 advice in a v1 file says so). */
+  private failWord(buf: Uint8Array, ls: number, e: number, ts: number, te: number, name: string, spec: WordArg): never {
+    const word = this.text(buf, ts, te);
+    if (this.version !== TRACE_VERSION_V2 && name === 'madvise' && (ADVICE_WORDS_V2 as readonly string[]).includes(word))
+      this.fail(buf, ls, e, ts, `madvise: advice ${quoteToken(word)} ${NEEDS_V2}`);
+    this.fail(buf, ls, e, ts, `${name}: ${spec.what} must be ${expectedWords(spec)}, not ${quoteToken(word)}`);
+  }
+
+  /** A token at ts after the last argument (a v2 mmap option in a v1 file says so). */
+  private failExtra(buf: Uint8Array, ls: number, e: number, ts: number, name: string): never {
+    let k = ts;
+    while (k < e && buf[k]! > SPACE && buf[k] !== HASH) k++;
+    const extra = this.text(buf, ts, k);
+    if (
+      this.version !== TRACE_VERSION_V2 &&
+      name === 'mmap' &&
+      (extra === 'shared' || extra.startsWith('prot=') || extra.startsWith('file='))
+    )
+      this.fail(buf, ls, e, ts, `mmap: option ${quoteToken(extra)} ${NEEDS_V2}`);
+    this.fail(buf, ls, e, ts, `${name}: unexpected extra argument ${quoteToken(extra)}`);
   }
 
   /**
