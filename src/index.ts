@@ -16,9 +16,10 @@ export {
   type CounterInfo,
   type RunCounters,
 } from './generated/counters.js';
-export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION, MAX_LINE_BYTES } from './trace/parse.js';
+export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION, TRACE_VERSION_V2, MAX_LINE_BYTES } from './trace/parse.js';
 export { readTraceBatches, parseTraceBytes, OpBatch } from './trace/reader.js';
-export type { Op, OpKind, Access, Advice } from './trace/ops.js';
+export type { Op, OpKind, Access, Advice, AdviceV2, Prot, MmapOp, ModelOp, ModelOpKind } from './trace/ops.js';
+export { ADVICES_V2, PROTS, v2Feature } from './trace/ops.js';
 export { seedWorkload, getWorkload, WORKLOADS, type Workload } from './workloads/index.js';
 export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './workloads/designs.js';
 export { type CheckViolation } from './run.js';
@@ -36,7 +37,17 @@ export {
 export { calibrate, formatCalibration, calibrationSets, type CalibrateOptions } from './calibrate/calibrate.js';
 export { fitWeights, nnls, type FitRow, type FitResult } from './calibrate/fit.js';
 export { formatRunTable } from './report/text.js';
-export { PtreclaimError, TraceSyntaxError, ArenaFullError, UsageError, InputError, OutputError, EXIT, exitCodeFor } from './errors.js';
+export {
+  PtreclaimError,
+  TraceSyntaxError,
+  ArenaFullError,
+  UsageError,
+  InputError,
+  OutputError,
+  UnmodelledTraceError,
+  EXIT,
+  exitCodeFor,
+} from './errors.js';
 export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
 export {
   runLiveTrace,
