@@ -138,17 +138,26 @@ export const VALIDATE_TARGETS_SCHEMA = {
   items: { type: 'object', required: ['source', 'ops'], properties: { source: str, ops: { type: 'array', items: OP_SCHEMA } } },
 } as const;
 
-const validateOp = ajv.compile(OP_SCHEMA);
-const validateKernelOptions = ajv.compile(KERNEL_OPTIONS_SCHEMA);
-const validateCorpusOptions = ajv.compile(CORPUS_OPTIONS_SCHEMA);
-const validateTargetsArg = ajv.compile(VALIDATE_TARGETS_SCHEMA);
-const validateBenchOptions = ajv.compile(BENCH_OPTIONS_SCHEMA);
+/**
+ * A validator compiled on its first call: compiling every schema at import cost ~80 ms of
+ * start-up, and a command checks one or two of them.
+ */
+function lazy(schema: object): () => ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  return () => (compiled ??= ajv.compile(schema));
+}
+
+const validateOp = lazy(OP_SCHEMA);
+const validateKernelOptions = lazy(KERNEL_OPTIONS_SCHEMA);
+const validateCorpusOptions = lazy(CORPUS_OPTIONS_SCHEMA);
+const validateTargetsArg = lazy(VALIDATE_TARGETS_SCHEMA);
+const validateBenchOptions = lazy(BENCH_OPTIONS_SCHEMA);
 /** A whole array in one call: ajv's own loop, several times cheaper than a call per op (1 M ops: ~0.1 s). */
-const validateOps = ajv.compile({ type: 'array', items: OP_SCHEMA });
-const validateRunOptions = ajv.compile(RUN_OPTIONS_SCHEMA);
-const validateCompareOptions = ajv.compile(COMPARE_OPTIONS_SCHEMA);
-const validateStraceOptions = ajv.compile(STRACE_OPTIONS_SCHEMA);
-const validateMergeInputs = ajv.compile(MERGE_INPUTS_SCHEMA);
+const validateOps = lazy({ type: 'array', items: OP_SCHEMA });
+const validateRunOptions = lazy(RUN_OPTIONS_SCHEMA);
+const validateCompareOptions = lazy(COMPARE_OPTIONS_SCHEMA);
+const validateStraceOptions = lazy(STRACE_OPTIONS_SCHEMA);
+const validateMergeInputs = lazy(MERGE_INPUTS_SCHEMA);
 
 const shownWhole = (v: unknown): string => {
   switch (typeof v) {
@@ -196,7 +205,8 @@ function describe(fn: string, where: string, data: unknown, e: ErrorObject | und
   }
 }
 
-function check(validate: ValidateFunction, fn: string, where: string, data: unknown): void {
+function check(validator: () => ValidateFunction, fn: string, where: string, data: unknown): void {
+  const validate = validator();
   if (!validate(data))
     throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
 }
