@@ -5,14 +5,26 @@
  * ignored, running as something else, or failing later with an unhelpful TypeError.
  */
 import { PATH_MODES, TABLE_FREE_MODES } from './generated/vocab.js';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
 import { UsageError } from './errors.js';
 import { STRATEGY_NAMES } from './strategies.js';
 import type { Op } from './trace/ops.js';
 import { FOOTPRINTS, IMPLS, KERNELS } from './kernels/types.js';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+/**
+ * ajv is loaded (~35 ms) with the first schema compiled, not at import: a command whose
+ * inputs come already checked (`run` from the CLI passes resolved options) never loads it.
+ */
+let ajv: AjvClass | undefined;
+function compile(schema: object): ValidateFunction {
+  if (!ajv) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajv = new Ajv({ allErrors: false, strict: false });
+  }
+  return ajv.compile(schema);
+}
 
 const bool = { type: 'boolean' } as const;
 const str = { type: 'string' } as const;
@@ -144,7 +156,7 @@ export const VALIDATE_TARGETS_SCHEMA = {
  */
 function lazy(schema: object): () => ValidateFunction {
   let compiled: ValidateFunction | undefined;
-  return () => (compiled ??= ajv.compile(schema));
+  return () => (compiled ??= compile(schema));
 }
 
 const validateOp = lazy(OP_SCHEMA);

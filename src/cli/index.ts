@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { resolveRunOptions, runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
   ARENA_LIMIT_MAX_BYTES,
@@ -171,7 +171,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
-      const runOne = (o: RunOptions) => (flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o));
+      // The flags were checked as they were parsed: resolved here, the options skip the
+      // library's schema check (and its ajv load, ~70 ms of start-up).
+      const runOne = (options: RunOptions) => {
+        const o = resolveRunOptions(options);
+        return flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o);
+      };
       const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>
         runOne({

@@ -5,7 +5,8 @@
  * every output that shows simulated time says which one it used (costModelLabel).
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv';
 import { InputError } from '../errors.js';
 import { STAT_NAMES, type StatName } from '../core/types.js';
 import { type CostModel, DEFAULT_COST_MODEL } from './cost.js';
@@ -122,8 +123,7 @@ export const COST_PROFILE_JSON_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-// Compiled on first use: only runs given a --cost-profile (and calibrate) read one.
+// Compiled, and ajv loaded, on first use: only runs given a --cost-profile (and calibrate) read one.
 let validateFn: ValidateFunction | undefined;
 
 /** Validate parsed JSON as a cost profile; `where` names it in errors. */
@@ -134,7 +134,10 @@ export function validateCostProfile(data: unknown, where: string): CostProfile {
       `${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``,
     );
   }
-  validateFn ??= ajv.compile(COST_PROFILE_JSON_SCHEMA);
+  if (!validateFn) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    validateFn = new Ajv({ allErrors: false, strict: false }).compile(COST_PROFILE_JSON_SCHEMA);
+  }
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
     const at = e?.instancePath ? e.instancePath.replace(/^\//, '').replaceAll('/', '.') : '(top level)';
