@@ -23,7 +23,7 @@ import { batchBuffer, batch_entry, BATCH_CAPACITY, BATCH_FAULT_WRITE, BATCH_ZAP 
 export { cost_weights_ptr, cost_weights_commit, stats_weighted } from "./stats";
 import { set_strategy_id, set_knobs as __set_knobs, strategy_id, STRATEGY_REFCOUNT } from "./strategy";
 import { set_cpus as __set_cpus, tlb_reset_range } from "./tlb";
-import { rcu_configure as __rcu_configure, rcu_reset, rcu_set_now, rcu_barrier as __rcu_barrier } from "./rcu";
+import { rcu_configure as __rcu_configure, rcu_reset, rcu_set_now, rcu_barrier as __rcu_barrier, rcu_epochs_queued } from "./rcu";
 import { pte_refcount_charge_faults } from "./pte_refcount";
 import { scan_reclaim_range } from "./async_scan";
 import { tlb_remove_table } from "./mmu_gather";
@@ -294,12 +294,15 @@ export function batch_status(): i32 {
  */
 export function batch_apply(n: i32, now: f64, syscallNs: f64): i32 {
   batchStatus = OK;
+  // The weighted sum after one entry is the sum before the next, unless RCU's catch-up in
+  // between invoked callbacks (and so changed counters): then it is taken again. The same
+  // sums of the same counters, so the same doubles as one sum before and one after each.
+  let w0 = stats_weighted();
   for (let i = 0; i < n; i++) {
     const p = batch_entry(i);
     const code = <i32>load<f64>(p);
     const start = load<f64>(p, 8);
     const end = load<f64>(p, 16);
-    const w0 = stats_weighted();
     let cost: f64 = 0;
     if (code <= BATCH_FAULT_WRITE) {
       const status = fault_range(start, end, code == BATCH_FAULT_WRITE);
@@ -321,8 +324,11 @@ export function batch_apply(n: i32, now: f64, syscallNs: f64): i32 {
       else __madvise_free_range(<u64>start, <u64>end);
       tlb_finish_mmu();
     }
-    now += cost + (stats_weighted() - w0);
+    const w1 = stats_weighted();
+    now += cost + (w1 - w0);
+    const queued = rcu_epochs_queued();
     rcu_set_now(<u64>now);
+    w0 = rcu_epochs_queued() == queued ? w1 : stats_weighted();
   }
   batchNow = now;
   return n;

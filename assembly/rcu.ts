@@ -98,6 +98,11 @@ export function rcu_set_now(ns: u64): void {
   while (ringLen > 0 && load<u64>(ringEpoch + (<usize>ringHead << 3)) < current) complete_oldest();
 }
 
+/** Epochs with callbacks still waiting: rcu_set_now changed a counter iff it lowered this. */
+@inline export function rcu_epochs_queued(): i32 {
+  return ringLen;
+}
+
 /** rcu_barrier: wait for every queued callback (exit). */
 export function rcu_barrier(): void {
   while (ringLen > 0) complete_oldest();

@@ -5,14 +5,26 @@
  * ignored, running as something else, or failing later with an unhelpful TypeError.
  */
 import { PATH_MODES, TABLE_FREE_MODES } from './generated/vocab.js';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
 import { UsageError } from './errors.js';
 import { STRATEGY_NAMES } from './strategies.js';
 import { ADVICES_V2, PROTS, type Op } from './trace/ops.js';
 import { FOOTPRINTS, IMPLS, KERNELS } from './kernels/types.js';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+/**
+ * ajv is loaded (~35 ms) with the first schema compiled, not at import: a command whose
+ * inputs come already checked (`run` from the CLI passes resolved options) never loads it.
+ */
+let ajv: AjvClass | undefined;
+function compile(schema: object): ValidateFunction {
+  if (!ajv) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajv = new Ajv({ allErrors: false, strict: false });
+  }
+  return ajv.compile(schema);
+}
 
 const bool = { type: 'boolean' } as const;
 const str = { type: 'string' } as const;
@@ -148,17 +160,26 @@ export const VALIDATE_TARGETS_SCHEMA = {
   items: { type: 'object', required: ['source', 'ops'], properties: { source: str, ops: { type: 'array', items: OP_SCHEMA } } },
 } as const;
 
-const validateOp = ajv.compile(OP_SCHEMA);
-const validateKernelOptions = ajv.compile(KERNEL_OPTIONS_SCHEMA);
-const validateCorpusOptions = ajv.compile(CORPUS_OPTIONS_SCHEMA);
-const validateTargetsArg = ajv.compile(VALIDATE_TARGETS_SCHEMA);
-const validateBenchOptions = ajv.compile(BENCH_OPTIONS_SCHEMA);
+/**
+ * A validator compiled on its first call: compiling every schema at import cost ~80 ms of
+ * start-up, and a command checks one or two of them.
+ */
+function lazy(schema: object): () => ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  return () => (compiled ??= compile(schema));
+}
+
+const validateOp = lazy(OP_SCHEMA);
+const validateKernelOptions = lazy(KERNEL_OPTIONS_SCHEMA);
+const validateCorpusOptions = lazy(CORPUS_OPTIONS_SCHEMA);
+const validateTargetsArg = lazy(VALIDATE_TARGETS_SCHEMA);
+const validateBenchOptions = lazy(BENCH_OPTIONS_SCHEMA);
 /** A whole array in one call: ajv's own loop, several times cheaper than a call per op (1 M ops: ~0.1 s). */
-const validateOps = ajv.compile({ type: 'array', items: OP_SCHEMA });
-const validateRunOptions = ajv.compile(RUN_OPTIONS_SCHEMA);
-const validateCompareOptions = ajv.compile(COMPARE_OPTIONS_SCHEMA);
-const validateStraceOptions = ajv.compile(STRACE_OPTIONS_SCHEMA);
-const validateMergeInputs = ajv.compile(MERGE_INPUTS_SCHEMA);
+const validateOps = lazy({ type: 'array', items: OP_SCHEMA });
+const validateRunOptions = lazy(RUN_OPTIONS_SCHEMA);
+const validateCompareOptions = lazy(COMPARE_OPTIONS_SCHEMA);
+const validateStraceOptions = lazy(STRACE_OPTIONS_SCHEMA);
+const validateMergeInputs = lazy(MERGE_INPUTS_SCHEMA);
 
 const shownWhole = (v: unknown): string => {
   switch (typeof v) {
@@ -206,7 +227,8 @@ function describe(fn: string, where: string, data: unknown, e: ErrorObject | und
   }
 }
 
-function check(validate: ValidateFunction, fn: string, where: string, data: unknown): void {
+function check(validator: () => ValidateFunction, fn: string, where: string, data: unknown): void {
+  const validate = validator();
   if (!validate(data))
     throw new UsageError(describe(fn, where, data, validate.errors?.find((e) => e.keyword !== 'if') ?? validate.errors?.[0]));
 }

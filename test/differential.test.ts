@@ -12,6 +12,7 @@ import { EntryKind, STAT_NAMES, VMA_ANON, ZAP_EVEN_COWS, ZAP_RECLAIM_PT, type Ra
 import { BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_MADV_FREE, BATCH_STRIDE, BATCH_ZAP } from '../src/core/batch.js';
 import { applyOp, runOps, type RunResult } from '../src/run.js';
 import type { Op } from '../src/trace/ops.js';
+import { COST_WEIGHTS } from '../src/generated/counters.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -175,6 +176,26 @@ describe('batched application == one operation at a time', () => {
       }),
       { numRuns: 60, seed: 0xba7c4 },
     );
+  });
+  // The core's batch loop reuses one entry's closing weighted sum as the next one's opening
+  // sum unless RCU invoked callbacks in between: weight the counters RCU changes, and free
+  // tables through call_rcu between touches, so that grace periods end inside batches.
+  it('wasm core: RCU callbacks inside a batch, their counters weighted', () => {
+    const PMD = 2 ** 21;
+    const base = 0x7f0000000000;
+    const ops: Op[] = [{ kind: 'mmap', addr: base, len: 64 * PMD }];
+    for (let round = 0; round < 4; round++) {
+      for (let k = 0; k < 64; k++) {
+        ops.push({ kind: 'touch', addr: base + k * PMD, len: 8 * 4096, access: 'write' });
+        ops.push({ kind: 'madvise', addr: base + k * PMD, len: PMD, advice: 'dontneed' });
+      }
+    }
+    const cost = { syscallNs: 1_000.5, perEvent: { ...COST_WEIGHTS, GracePeriods: 777.7, PgtablesPending: 33.3 } };
+    const opts = { wasm: 'debug', strategy: 'pt-reclaim', tableFree: 'rcu', nowaitFail: 1, gracePeriodMs: 0.01, cost } as const;
+    const single = runOps(ops, { ...opts, timeline: true });
+    const batched = runOps(ops, opts);
+    expect(single.rcu.gracePeriods).toBeGreaterThan(100);
+    expect(strip(batched)).toEqual(strip(single));
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { resolveRunOptions, runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
   ARENA_LIMIT_MAX_BYTES,
@@ -24,9 +24,6 @@ import { formatRunTable } from '../report/text.js';
 import { TABLE_FORMATS, stdoutLayout, type TableFormat } from '../report/layout.js';
 import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
 import { checkOutputPaths, writeOutputFile } from '../io.js';
-import { registerOracleCommands } from './oracle.js';
-import { registerBenchCommands } from './bench.js';
-import { registerCalibrateCommand } from './calibrate.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import { PATH_MODES, TABLE_FREE_MODES, type ReclaimPath, type TableFree } from '../core/types.js';
@@ -62,7 +59,27 @@ interface RunFlags {
   costProfile?: string;
 }
 
-export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+/** Adds a module's commands to the program (src/cli/oracle.ts, bench.ts, calibrate.ts). */
+export type RegisterCommands = (program: Command, out: (s: string) => void) => void;
+
+/** The commands buildProgram defines itself; any other is in loadCommandModules' modules. */
+const CORE_COMMANDS = new Set(['run', 'trace']);
+
+/**
+ * The oracle, bench and calibrate commands' modules, imported only when the command line may
+ * name one of them: they load the live oracle, tinybench, the report renderers, the kernels
+ * benchmark, ... which `run` never uses.
+ */
+export async function loadCommandModules(): Promise<RegisterCommands[]> {
+  const [oracle, bench, calibrate] = await Promise.all([import('./oracle.js'), import('./bench.js'), import('./calibrate.js')]);
+  return [oracle.registerOracleCommands, bench.registerBenchCommands, calibrate.registerCalibrateCommand];
+}
+
+/**
+ * The program with `run` and `trace`, then the commands of `more` (loadCommandModules: all of
+ * them, as main() builds it for any other command line).
+ */
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s), more: readonly RegisterCommands[] = []): Command {
   const program = new Command('ptreclaim')
     .description('Simulate and benchmark Linux user page-table reclaim (PT_RECLAIM) in WebAssembly')
     .version(version())
@@ -154,7 +171,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
-      const runOne = (o: RunOptions) => (flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o));
+      // The flags were checked as they were parsed: resolved here, the options skip the
+      // library's schema check (and its ajv load, ~70 ms of start-up).
+      const runOne = (options: RunOptions) => {
+        const o = resolveRunOptions(options);
+        return flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o);
+      };
       const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>
         runOne({
@@ -196,9 +218,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       else out(text);
     });
 
-  registerOracleCommands(program, out);
-  registerBenchCommands(program, out);
-  registerCalibrateCommand(program, out);
+  for (const register of more) register(program, out);
   return program;
 }
 
@@ -237,7 +257,9 @@ export function reportError(e: unknown, err: (s: string) => void = (s) => proces
 /** Entry point of bin/ptreclaim.js: clear messages, no stack dumps for user errors. */
 export async function main(argv = process.argv): Promise<void> {
   guardStdio();
-  const program = buildProgram();
+  // `run` and `trace` (the command is the first word: the program has no options of its own
+  // but --help and --version) need none of the other commands' modules.
+  const program = buildProgram(undefined, CORE_COMMANDS.has(argv[2] ?? '') ? [] : await loadCommandModules());
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -5,7 +5,8 @@
  * every output that shows simulated time says which one it used (costModelLabel).
  */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv';
 import { InputError } from '../errors.js';
 import { STAT_NAMES, type StatName } from '../core/types.js';
 import { type CostModel, DEFAULT_COST_MODEL } from './cost.js';
@@ -122,8 +123,8 @@ export const COST_PROFILE_JSON_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const validateFn = ajv.compile(COST_PROFILE_JSON_SCHEMA);
+// Compiled, and ajv loaded, on first use: only runs given a --cost-profile (and calibrate) read one.
+let validateFn: ValidateFunction | undefined;
 
 /** Validate parsed JSON as a cost profile; `where` names it in errors. */
 export function validateCostProfile(data: unknown, where: string): CostProfile {
@@ -132,6 +133,10 @@ export function validateCostProfile(data: unknown, where: string): CostProfile {
     throw new InputError(
       `${where}: cost profile schemaVersion ${String(o.schemaVersion)} is not supported (this ptreclaim reads version ${COST_PROFILE_SCHEMA_VERSION}); re-run \`ptreclaim calibrate\``,
     );
+  }
+  if (!validateFn) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    validateFn = new Ajv({ allErrors: false, strict: false }).compile(COST_PROFILE_JSON_SCHEMA);
   }
   if (!validateFn(data)) {
     const e = validateFn.errors?.[0];
