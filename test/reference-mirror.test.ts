@@ -61,6 +61,7 @@ const SIMULATOR_ONLY = new Set([
   'stats_weighted',
   'stats_reset',
   'batch_entry', // the op batch handed across the WASM boundary (assembly/batch.ts)
+  'rcu_epochs_queued', // batch_apply's check that no RCU callback ran between two ops (reuses the weighted sum)
   'mm_init',
   'mm_pgd_frame',
   'entry_table',
