@@ -6,14 +6,21 @@ import type { Footprint, ImplName, KernelBaseline, KernelName, KernelRatio, Kern
 import { IMPLS } from './types.js';
 import { bootstrapMedians } from '../bench/stats.js';
 
-/** wasm-simd / native: at most this (scan is held tighter). */
+/**
+ * wasm-simd / native: at most this (issue 14's restatement of issue 6). In cache, zap and
+ * fault-fill within 1.5x and scan within 1.3x, or within 1.15x of native at WASM's own 128-bit
+ * width (see scanAtWidthTarget); out of cache, within 1.2x.
+ */
 function wasmNativeTarget(kernel: KernelName, footprint: Footprint): number | undefined {
-  if (kernel === 'scan') return footprint === 'in-cache' ? 1.3 : 1.2;
-  if (kernel === 'zap' || kernel === 'fault-fill') return 1.5;
-  return undefined;
+  if (kernel !== 'scan' && kernel !== 'zap' && kernel !== 'fault-fill') return undefined;
+  if (footprint === 'out-of-cache') return 1.2;
+  return kernel === 'scan' ? 1.3 : 1.5;
 }
-/** ts / wasm-simd: at least this. */
-function tsWasmTarget(kernel: KernelName): number {
+/** The in-cache scan also meets its target within this of native-128 (the same SIMD width). */
+const scanAtWidthTarget = 1.15;
+/** ts / wasm-simd: at least this, judged in cache only (out of cache the loops wait for memory). */
+function tsWasmTarget(kernel: KernelName, footprint: Footprint): number | undefined {
+  if (footprint !== 'in-cache') return undefined;
   return kernel === 'scan' ? 8 : 3;
 }
 
@@ -46,21 +53,32 @@ export function computeRatios(results: readonly KernelResult[], baselines: reado
     const wn = ratio(results, kernel, footprint, 'wasm-simd', 'native');
     if (wn !== undefined) {
       const max = wasmNativeTarget(kernel, footprint);
+      const atWidth = wasmNative128.find((r) => r.kernel === kernel && r.footprint === footprint)?.ratio;
+      const met =
+        max !== undefined &&
+        (wn <= max || (kernel === 'scan' && footprint === 'in-cache' && atWidth !== undefined && atWidth <= scanAtWidthTarget));
       wasmNative.push({
         kernel,
         footprint,
         of: 'wasm-simd',
         to: 'native',
         ratio: wn,
-        ...(max === undefined ? {} : { target: { max, met: wn <= max } }),
+        ...(max === undefined ? {} : { target: { max, met } }),
       });
     }
     const tn = ratio(results, kernel, footprint, 'ts', 'native');
     if (tn !== undefined) tsNative.push({ kernel, footprint, of: 'ts', to: 'native', ratio: tn });
     const tw = ratio(results, kernel, footprint, 'ts', 'wasm-simd');
     if (tw !== undefined) {
-      const min = tsWasmTarget(kernel);
-      tsWasm.push({ kernel, footprint, of: 'ts', to: 'wasm-simd', ratio: tw, target: { min, met: tw >= min } });
+      const min = tsWasmTarget(kernel, footprint);
+      tsWasm.push({
+        kernel,
+        footprint,
+        of: 'ts',
+        to: 'wasm-simd',
+        ratio: tw,
+        ...(min === undefined ? {} : { target: { min, met: tw >= min } }),
+      });
     }
   }
   return { wasmNative, tsWasm, wasmNative128, tsNative };
@@ -128,7 +146,7 @@ const fmtRatio = (r: KernelRatio | undefined) => {
   const goal = !t
     ? ''
     : t.max !== undefined
-      ? ` (<=${t.max} ${t.met ? 'ok' : 'MISSED'})`
+      ? ` (<=${t.max}${r.kernel === 'scan' && r.footprint === 'in-cache' ? `, or <=${scanAtWidthTarget} vs native-128,` : ''} ${t.met ? 'ok' : 'MISSED'})`
       : ` (>=${String(t.min)} ${t.met ? 'ok' : 'MISSED'})`;
   return `${r.ratio.toFixed(2)}x${goal}`;
 };
