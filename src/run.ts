@@ -48,7 +48,8 @@ export interface RunResult extends Omit<RunCounters, 'arena'> {
   path: ReclaimPath;
   core: 'wasm' | 'ts';
   ops: number;
-  opCounts: Record<ModelOpKind, number>;
+  /** Operations run per kind: v1's always, `mprotect` (trace v2) only when the trace has one. */
+  opCounts: Record<ModelOpKind, number> & { mprotect?: number };
   errorCount: number;
   errors: OpError[];
   arena: RunCounters['arena'] & { limitFrames: number; memoryBytes: number };
@@ -110,7 +111,10 @@ export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; deta
   let r;
   switch (op.kind) {
     case 'mmap':
-      r = mm.mmap(op.addr, op.len);
+      r = mm.mmap(op.addr, op.len, op.prot);
+      break;
+    case 'mprotect':
+      r = mm.mprotect(op.addr, op.len, op.prot);
       break;
     case 'munmap':
       r = mm.munmap(op.addr, op.len);
@@ -186,7 +190,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
   let violationCount = 0;
   const timeline: { ns: number; vmPteKb: number; realKb: number }[] | undefined = opts.timeline ? [] : undefined;
   const maxErrors = opts.maxErrors;
-  const opCounts: Record<ModelOpKind, number> = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
+  const opCounts: RunResult['opCounts'] = { mmap: 0, munmap: 0, touch: 0, madvise: 0 };
   const errors: OpError[] = [];
   let errorCount = 0;
   let index = 0;
@@ -234,7 +238,8 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
         }
         throw e;
       }
-      opCounts[op.kind as ModelOpKind]++;
+      if (op.kind === 'mprotect') opCounts.mprotect = (opCounts.mprotect ?? 0) + 1;
+      else opCounts[op.kind as ModelOpKind]++;
       if (opts.check) {
         for (const v of mm.takeViolations()) {
           violationCount++;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TraceSyntaxError, UnmodelledTraceError } from '../src/errors.js';
-import { ADVICES_V2, PROTS, v2Feature, type Op } from '../src/trace/ops.js';
+import { ADVICES_V2, PROTS, needsFormatV2, v2Feature, type Op } from '../src/trace/ops.js';
 import { formatTrace, parseTrace } from '../src/trace/parse.js';
 import { BATCH_OPS, MAX_TRACE_NUMBER } from '../src/trace/reader.js';
 import { runOps, runTraceFile } from '../src/run.js';
@@ -172,7 +172,7 @@ describe('formatTrace with v2 ops', () => {
       fc.property(fc.array(v2Op, { maxLength: 40 }), (ops) => {
         const text = formatTrace(ops, 'fuzz');
         expect(noPos(parseTrace(text, 'x'))).toEqual(ops);
-        const v2 = ops.some((op) => v2Feature(op) !== undefined);
+        const v2 = ops.some((op) => needsFormatV2(op));
         expect(text.split('\n')[1]).toBe(v2 ? 'version 2' : 'version 1');
       }),
       { numRuns: 300, seed: 0x7ace2 },
@@ -289,10 +289,9 @@ describe('the model and trace v2', () => {
   };
 
   it.each([
-    ['mprotect 0x300000000000 0x1000 r', 'mprotect'],
     ['mremap 0x300000000000 0x1000 0x2000', 'mremap'],
-    ['mmap 0x300000200000 0x1000 prot=none', 'mmap prot=none'],
     ['mmap 0x300000200000 0x1000 shared', 'mmap shared'],
+    ['mmap 0x300000200000 0x1000 prot=r shared', 'mmap shared'],
     ['mmap 0x300000200000 0x1000 file=x', 'mmap file='],
     ['madvise 0x300000000000 0x1000 hugepage', 'madvise hugepage'],
   ])('runTraceFile refuses %j naming the first v2 op with file:line', (line, what) => {
@@ -301,6 +300,24 @@ describe('the model and trace v2', () => {
     expect(() => runTraceFile(p)).toThrow(
       `${p}:4: trace v2: ${what} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
+  });
+
+  it('runs mmap prot= and mprotect (modelled), and v2Feature names only what is not', () => {
+    const p = write(
+      'prot.trace',
+      'version 2\nmmap 0x300000000000 4M prot=r\nmprotect 0x300000000000 2M rw\ntouch 0x300000000000 4M\ntouch 0x300000000000 2M\nmprotect 0x300000000000 8M none\n',
+    );
+    const r = runTraceFile(p);
+    expect(r.opCounts).toEqual({ mmap: 1, munmap: 0, touch: 2, madvise: 0, mprotect: 2 });
+    expect(r.errors.map((e) => [e.line, e.errno])).toEqual([
+      [4, 'EFAULT'],
+      [6, 'ENOMEM'],
+    ]);
+    expect(r.rss.anonPages).toBe(512);
+    expect(v2Feature({ kind: 'mprotect', addr: B, len: 4096, prot: 'none' })).toBeUndefined();
+    expect(v2Feature({ kind: 'mmap', addr: B, len: 4096, prot: 'none' })).toBeUndefined();
+    expect(needsFormatV2({ kind: 'mmap', addr: B, len: 4096, prot: 'none' })).toBe(true);
+    expect(needsFormatV2({ kind: 'mmap', addr: B, len: 4096, prot: 'rw' })).toBe(false);
   });
 
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {

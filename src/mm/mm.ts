@@ -26,13 +26,15 @@ import {
   VmaList,
   VM_READ,
   VM_WRITE,
+  VM_ACCESS_FLAGS,
+  PROT_FLAGS,
   anonVmasCompatible,
   sameMappingKind,
   pgoffContiguous,
   placeTopDown,
   isAnonymous,
 } from './vma.js';
-import type { Access, Advice } from '../trace/ops.js';
+import type { Access, Advice, Prot } from '../trace/ops.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
@@ -67,6 +69,11 @@ export interface ExitReport {
 }
 
 let mmIds = 0;
+
+/** The VMA flags an access needs. */
+const accessFlags = (access: Access): number => (access === 'write' ? VM_WRITE : VM_READ);
+/** A VMA's protection as the trace writes it. */
+const protWord = (flags: number): string => (flags & VM_WRITE ? 'prot=rw' : flags & VM_READ ? 'prot=r' : 'prot=none');
 
 export class Mm {
   readonly id = ++mmIds;
@@ -155,15 +162,15 @@ export class Mm {
   }
 
   /**
-   * mmap(addr, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_FIXED_NOREPLACE]).
-   * addr = null places the mapping top-down like Linux 6.12+.
+   * mmap(addr, len, prot, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_FIXED_NOREPLACE]), prot
+   * PROT_READ|PROT_WRITE unless given. addr = null places the mapping top-down like Linux 6.12+.
    */
-  mmap(addr: number | null, len: number): SyscallResult {
+  mmap(addr: number | null, len: number, prot: Prot = 'rw'): SyscallResult {
     this.batchVma = undefined;
-    return this.syscall(0, 0, true, () => this.doMmap(addr, len));
+    return this.syscall(0, 0, true, () => this.doMmap(addr, len, prot));
   }
 
-  private doMmap(addr: number | null, len: number): SyscallResult {
+  private doMmap(addr: number | null, len: number, prot: Prot): SyscallResult {
     if (len <= 0) return fail('EINVAL', 'length must be positive');
     len = pageAlignUp(len);
     if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
@@ -177,8 +184,86 @@ export class Mm {
       if (addr < MMAP_MIN_ADDR) return fail('EPERM', `address below mmap_min_addr (0x${MMAP_MIN_ADDR.toString(16)})`);
       if (this.vmas.overlaps(addr, addr + len)) return fail('EEXIST', 'range overlaps an existing mapping (MAP_FIXED_NOREPLACE)');
     }
-    this.insertMerged({ start: addr, end: addr + len, flags: VM_READ | VM_WRITE, pgoff: addr / PAGE_SIZE, anonVma: 0 });
+    // Traces map with MAP_NORESERVE (as the live helper does): no VM_ACCOUNT, so the
+    // protection is the only flag that differs between these VMAs (measured: a touched rw
+    // VMA made read-only merges in PT_RECLAIM's eyes with a prot=r neighbour).
+    this.insertMerged({ start: addr, end: addr + len, flags: PROT_FLAGS[prot], pgoff: addr / PAGE_SIZE, anonVma: 0 });
     return ok(addr);
+  }
+
+  /**
+   * mprotect(addr, len, prot): each VMA of the range gets the new protection, split at the
+   * range's ends and merged with equal neighbours (mprotect_fixup, vma_modify_flags). A hole
+   * stops the walk with ENOMEM after the VMAs before it were changed. Present entries stay
+   * present (change_protection only rewrites their bits): no table or RSS counter moves.
+   */
+  mprotect(addr: number, len: number, prot: Prot): SyscallResult {
+    this.batchVma = undefined;
+    return this.syscall(addr, len, true, () => this.doMprotect(addr, len, prot));
+  }
+
+  private doMprotect(addr: number, len: number, prot: Prot): SyscallResult {
+    if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
+    len = pageAlignUp(len);
+    const end = addr + len;
+    if (end === addr) return ok();
+    if (end > TASK_SIZE) return fail('ENOMEM', 'range ends above TASK_SIZE');
+    const v = this.vmas.find(addr);
+    if (!v || v.start > addr) return fail('ENOMEM', `address 0x${addr.toString(16)} is not mapped`);
+    // Look the VMA up again at each step: a fixup may have merged the next VMA into this one.
+    for (let cursor = addr; cursor < end;) {
+      const i = this.vmas.findIndex(cursor);
+      const w = this.vmas.at(i);
+      if (!w || w.start > cursor) {
+        return fail('ENOMEM', `range includes unmapped addresses from 0x${cursor.toString(16)} (the mapped part before it was changed)`);
+      }
+      const stop = Math.min(w.end, end);
+      this.mprotectFixup(i, cursor, stop, prot);
+      cursor = stop;
+    }
+    return ok();
+  }
+
+  /**
+   * mprotect_fixup for [start, end) inside the VMA at index i (VM_NORESERVE mappings: no
+   * VM_ACCOUNT to charge or drop).
+   */
+  private mprotectFixup(i: number, start: number, end: number, prot: Prot): void {
+    const v = this.vmas.at(i)!;
+    const flags = (v.flags & ~VM_ACCESS_FLAGS) | PROT_FLAGS[prot];
+    if (flags === v.flags) return;
+    if (v.start < start) {
+      this.vmas.splitAt(i, start);
+      i++;
+    }
+    if (this.vmas.at(i)!.end > end) this.vmas.splitAt(i, end);
+    const mid = this.vmas.at(i)!;
+    mid.flags = flags;
+    // vma_merge_existing_range: join equal neighbours (flags, pgoff, anon_vma compatible).
+    const prev = this.vmas.at(i - 1);
+    if (
+      prev?.end === mid.start &&
+      sameMappingKind(prev, mid) &&
+      pgoffContiguous(prev, mid) &&
+      anonVmasCompatible(prev.anonVma, mid.anonVma)
+    ) {
+      prev.end = mid.end;
+      prev.anonVma ||= mid.anonVma;
+      this.vmas.removeRange(i, 1);
+      i--;
+    }
+    const cur = this.vmas.at(i)!;
+    const next = this.vmas.at(i + 1);
+    if (
+      next?.start === cur.end &&
+      sameMappingKind(cur, next) &&
+      pgoffContiguous(cur, next) &&
+      anonVmasCompatible(cur.anonVma, next.anonVma)
+    ) {
+      cur.end = next.end;
+      cur.anonVma ||= next.anonVma;
+      this.vmas.removeRange(i + 1, 1);
+    }
   }
 
   /** vma_merge_new_range: join the new range with compatible neighbours, else insert it. */
@@ -314,8 +399,9 @@ export class Mm {
 
   /**
    * Access every 4 KiB page of [addr, addr+len) in order (a write or a read), faulting as
-   * needed. A range that is not wholly mapped is refused with EFAULT before any access (a
-   * real program would die with SIGSEGV at the hole).
+   * needed. A range that is not wholly mapped, or with a page the access may not make
+   * (PROT_NONE, a write to PROT_READ), is refused with EFAULT before any access (a real
+   * program would die with SIGSEGV there).
    */
   touch(addr: number, len: number, access: Access): SyscallResult {
     return this.syscall(addr, len, false, () => this.doTouch(addr, len, access));
@@ -333,6 +419,13 @@ export class Mm {
     }
     if (cursor < end) {
       return fail('EFAULT', `address 0x${Math.max(cursor, start).toString(16)} is not mapped (the access would raise SIGSEGV)`);
+    }
+    const need = accessFlags(access);
+    for (const v of parts) {
+      if ((v.flags & need) !== need) {
+        const at = Math.max(v.start, start);
+        return fail('EFAULT', `address 0x${at.toString(16)} is ${protWord(v.flags)} (a ${access} would raise SIGSEGV)`);
+      }
     }
     for (const v of parts) {
       const s = Math.max(v.start, start);
@@ -427,6 +520,7 @@ export class Mm {
       buf[p + 2] = end;
       if (k === OP_TOUCH) {
         const write = arg[i] === 0;
+        if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) break; // EFAULT: the one-op path says it
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
       } else if (arg[i] === 0) {

@@ -90,6 +90,11 @@ export function anonVmasCompatible(a: number, b: number): boolean {
   return a === 0 || b === 0 || a === b;
 }
 
+/** Flags of mmap's protection words: PROT_READ|PROT_WRITE, PROT_READ, PROT_NONE. */
+export const PROT_FLAGS = { rw: VM_READ | VM_WRITE, r: VM_READ, none: 0 } as const;
+/** The protection bits of VMA flags. */
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE;
+
 /** Same kind of mapping: flags and file (is_mergeable_vma, minus what is not modelled). */
 export function sameMappingKind(a: Pick<Vma, 'flags' | 'file'>, b: Pick<Vma, 'flags' | 'file'>): boolean {
   return a.flags === b.flags && a.file === b.file;

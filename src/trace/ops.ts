@@ -3,8 +3,9 @@
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
- * advices. The model runs only the v1 subset so far: {@link v2Feature} names what it does not
- * model, so that every caller refuses it the same way instead of approximating.
+ * advices. The model runs the v1 subset plus mmap `prot=` and mprotect (private anonymous
+ * memory with protections); {@link v2Feature} names what it does not model, so that every
+ * caller refuses it the same way instead of approximating.
  */
 
 /** The advice the model follows (trace format v1). */
@@ -70,24 +71,24 @@ export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
 export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
 export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
 
-/** The ops the model runs: trace format v1's. */
+/** The ops the model runs: trace format v1's, mmap's `prot=` and mprotect. */
 export type ModelOp =
-  | ({ kind: 'mmap'; addr: number; len: number } & SourcePos)
+  | ({ kind: 'mmap'; addr: number; len: number; prot?: Prot } & SourcePos)
+  | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
   | ({ kind: 'madvise'; addr: number; len: number; advice: Advice } & SourcePos);
 
 /**
- * The trace v2 feature an op uses, as a short phrase ("mprotect", "mmap prot=r", "madvise
- * hugepage"), or undefined for a v1 op. A default written out (`prot=rw`) is no feature.
+ * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
+ * "mmap shared", "madvise hugepage"), or undefined for an op the model runs (v1's, mmap
+ * `prot=` of private anonymous memory, mprotect).
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
-    case 'mprotect':
     case 'mremap':
       return op.kind;
     case 'mmap':
-      if (op.prot !== undefined && op.prot !== 'rw') return `mmap prot=${op.prot}`;
       if (op.shared) return 'mmap shared';
       if (op.mapFile !== undefined) return 'mmap file=';
       return undefined;
@@ -96,6 +97,13 @@ export function v2Feature(op: Op): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
+export function needsFormatV2(op: Op): boolean {
+  if (op.kind === 'mprotect') return true;
+  if (op.kind === 'mmap' && op.prot !== undefined && op.prot !== 'rw') return true;
+  return v2Feature(op) !== undefined;
 }
 
 /** The op as the model takes it, or undefined when it uses a v2 feature ({@link v2Feature}). */

@@ -21,7 +21,7 @@
  *
  * A v2 operation in a file without `version 2` is an error naming the line.
  */
-import { v2Feature, type Op } from './ops.js';
+import { needsFormatV2, type Op } from './ops.js';
 import { checkParseTraceArgs } from '../api-schema.js';
 import { TRACE_VERSION, TRACE_VERSION_V2, opsOfBatches, parseTraceBytes, readTraceBatches } from './reader.js';
 
@@ -51,7 +51,7 @@ export function formatTrace(ops: Iterable<Op>, comment?: string): string {
   out.push(`version ${TRACE_VERSION}`);
   let v2 = false;
   for (const op of ops) {
-    if (!v2 && v2Feature(op) !== undefined) v2 = true;
+    if (!v2 && needsFormatV2(op)) v2 = true;
     switch (op.kind) {
       case 'mmap': {
         let line = `mmap ${hex(op.addr)} ${hex(op.len)}`;

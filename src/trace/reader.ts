@@ -98,7 +98,8 @@ export class OpBatch {
     this.flags[i] = flags;
     this.aux[i] = aux;
     this.aux2[i] = aux2;
-    const feature = kind >= OP_MPROTECT || (kind === OP_MMAP && (arg !== 0 || flags !== 0)) || (kind === OP_MADVISE && arg >= 2);
+    // What ops.ts v2Feature names: mmap prot= and mprotect are modelled, the rest not yet.
+    const feature = kind === OP_MREMAP || (kind === OP_MMAP && flags !== 0) || (kind === OP_MADVISE && arg >= 2);
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 
