@@ -72,3 +72,18 @@ export function fitGrid(g: Grid, layout: Layout): string[] {
   }
   return out;
 }
+
+/** Greedy word wrap at spaces to at most `width` columns (an unbounded width leaves the text as it is). */
+export function wrapWords(text: string, width: number): string {
+  if (!Number.isFinite(width)) return text;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}

@@ -8,7 +8,7 @@ import pc from 'picocolors';
 import type { CellResult, PathsComparison, PathVariantResult } from '../bench/types.js';
 import { fmtInt, fmtMs } from './format.js';
 import { terminalTable } from './table.js';
-import { textWidth, type Layout } from './layout.js';
+import { textWidth, wrapWords, type Layout } from './layout.js';
 
 /** The footnote every output of the comparison carries: how the wall time was isolated. */
 export const PATHS_METHOD =
@@ -83,21 +83,6 @@ function long(c: PathsComparison, figs: Figure[]): string {
   return t.toString();
 }
 
-/** Greedy word wrap (the footnote), at most `width` columns when the width is known. */
-function wrap(text: string, width: number): string {
-  if (!Number.isFinite(width)) return text;
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.join('\n');
-}
-
 export function formatPathsComparison(paths: readonly PathsComparison[], cells: readonly CellResult[], layout: Layout): string {
   const figs = figures(cells);
   const title = pc.bold('paths') + pc.dim('  PT_RECLAIM fast path | slow path | contended, per reclaimed table');
@@ -108,5 +93,5 @@ export function formatPathsComparison(paths: readonly PathsComparison[], cells: 
   const note =
     `${n.samples} samples of ${n.reclaimsPerSample} reclaims per path after ${n.warmupRounds} warm-up rounds. ${PATHS_METHOD}` +
     (cells.length ? " whole-run cell median: the suite's cells (set-up, faults, 64 reclaims, exit), for reference." : '');
-  return [title, ...body, pc.dim(wrap(note, Math.min(layout.width, 100)))].join('\n');
+  return [title, ...body, pc.dim(wrapWords(note, Math.min(layout.width, 100)))].join('\n');
 }

@@ -5,7 +5,7 @@ import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 import type { RunResult } from '../run.js';
 import { highlightBest } from './table.js';
-import { fitGrid, type Layout } from './layout.js';
+import { fitGrid, wrapWords, type Layout } from './layout.js';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const kb = (n: number) => `${int(n)} kB`;
@@ -78,21 +78,6 @@ function knobs(r: RunResult | undefined): string {
   );
 }
 
-/** Break a line at spaces so it fits `width` columns (unbounded width: unchanged). */
-function wrapTo(text: string, width: number): string {
-  if (!Number.isFinite(width)) return text;
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(line);
-  return out.join('\n');
-}
-
 /**
  * Render runs of the same source as one table, best value per scored row in green; split by
  * strategy when the table does not fit the layout's width (src/report/layout.ts).
@@ -104,7 +89,7 @@ export function formatRunTable(results: readonly RunResult[], layout: Layout = {
     return { label: row.label, cells: row.score ? highlightBest(cells, results.map(row.score)) : cells };
   });
   const tables = fitGrid({ corner: '', head, rows }, layout);
-  const k = results[0] ? pc.dim(wrapTo(stripVTControlCharacters(knobs(results[0])), layout.width)) : '';
+  const k = results[0] ? pc.dim(wrapWords(stripVTControlCharacters(knobs(results[0])), layout.width)) : '';
   const lines = [pc.bold(`ptreclaim run: ${results[0]?.source ?? ''}`), ...tables, k];
   if (results[0]) lines.push(pc.dim(`simulated time: cost model: ${results[0].costModel}`));
   for (const r of results) {
