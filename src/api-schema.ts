@@ -236,18 +236,14 @@ function check(validator: () => ValidateFunction, fn: string, where: string, dat
 /** Arrays already checked: a benchmark re-runs the same array many times and pays once. */
 const checkedArrays = new WeakSet<readonly Op[]>();
 
-/**
- * Marks ops that are valid by construction (parseTrace's output: the CLI's run --trace) so
- * runOps does not check them again: 1 M ops cost ~0.1-0.3 s of schema checks otherwise.
- */
-export function trustOps<T extends readonly Op[]>(ops: T): T {
-  checkedArrays.add(ops);
-  return ops;
+/** runTraceFile(path, opts) and the like: the run options alone. */
+export function checkRunOptions(fn: string, opts: unknown): void {
+  check(validateRunOptions, fn, 'options', opts);
 }
 
 /** runOps(ops, opts): options now; ops now if an array, else one by one as they are consumed. */
 export function checkRunArgs(fn: string, ops: unknown, opts: unknown): Iterable<Op> {
-  if (opts !== undefined) check(validateRunOptions, fn, 'options', opts);
+  if (opts !== undefined) checkRunOptions(fn, opts);
   if (Array.isArray(ops)) {
     if (!checkedArrays.has(ops)) {
       check(validateOps, fn, 'ops', ops);

@@ -9,7 +9,7 @@ import { ReferenceCore } from './core/reference.js';
 import { Mm, type Errno } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { ArenaFullError, UnmodelledTraceError } from './errors.js';
-import { checkRunArgs } from './api-schema.js';
+import { checkRunArgs, checkRunOptions } from './api-schema.js';
 import { type RunOptions, type ResolvedRunOptions, isResolved, resolveRunOptions } from './options.js';
 import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
@@ -145,7 +145,7 @@ export function runOps(ops: Iterable<Op>, options: RunOptions | ResolvedRunOptio
  */
 export function runTraceFile(path: string, options: RunOptions | ResolvedRunOptions = {}): RunResult {
   if (isResolved(options)) return runBatches(readTraceBatches(path), options);
-  checkRunArgs('runTraceFile', [], options);
+  checkRunOptions('runTraceFile', options);
   return runBatches(readTraceBatches(path), { source: path, ...options });
 }
 
