@@ -20,7 +20,7 @@ import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
 import { OP_KINDS } from '../trace/ops.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
-import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
+import { formatHeader, formatOutcome, loadTargets, modelForHost, unmodelledSummary, validateTargets } from '../validate.js';
 import { progressLine } from './progress.js';
 import { WORKLOADS, getWorkload } from '../workloads/index.js';
 
@@ -146,9 +146,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         else {
           const refused =
             (report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '') +
-            (report.unmodelled.length
-              ? `; ${report.unmodelled.length} not modelled yet (${report.unmodelled.map((r) => r.source).join(', ')})`
-              : '');
+            (report.unmodelled.length ? `; ${unmodelledSummary(report.unmodelled)}` : '');
           out(
             bad === 0
               ? `${report.outcomes.length ? `all ${report.outcomes.length} trace(s) agree exactly` : 'no trace compared'}${refused}\n`
