@@ -12,7 +12,7 @@ import { generateTrace, writeCorpus, CORPUS_DEFAULTS, type CorpusTrace } from '.
 import { generateTraceV2, writeCorpusV2, CORPUS_V2_DEFAULTS, type CorpusTraceV2 } from '../corpus/generate-v2.js';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import { parseIntegerArg, parseSeedArg } from '../args.js';
-import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
+import { importStrace, STRACE_COMMAND, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
 import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
@@ -164,7 +164,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .command('import')
     .description('convert a log of a real program into a trace')
     .argument('<format>', 'log format: strace')
-    .argument('<log>', 'the log file (strace -f [-tt] -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG prog)')
+    .argument('<log>', `the log file (${STRACE_COMMAND})`)
     .requiredOption('-o, --output <file>', 'trace file to write (atomically)')
     .addOption(
       new Option('--touch <model>', 'how to fill in the page faults strace cannot see')
@@ -177,26 +177,46 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       addrArg,
     )
     .option('--exec <n>', 'the log has several address spaces (execve, strace -f): import the Nth (1-based) or "last" (default)', execArg)
-    .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last' }) => {
-      if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
-      checkOutputPaths([{ flag: '--output', path: flags.output }]);
-      let text: string;
-      try {
-        text = readFileSync(log, 'utf8');
-      } catch (e) {
-        throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      let r: ReturnType<typeof importStrace>;
-      try {
-        r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase, exec: flags.exec });
-      } catch (e) {
-        // What the log holds is an input error (exit 1), as for a trace; only --rebase and --exec are usage.
-        if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
-        throw e;
-      }
-      writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
-      out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
-    });
+    .addOption(
+      new Option(
+        '--format <n>',
+        'trace format: 2 (file and shared mappings, prot, mprotect, mremap, every advice) or 1 (private anonymous memory only)',
+      )
+        .choices(['1', '2'])
+        .default('2'),
+    )
+    .action(
+      (
+        format: string,
+        log: string,
+        flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last'; format: '1' | '2' },
+      ) => {
+        if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
+        checkOutputPaths([{ flag: '--output', path: flags.output }]);
+        let text: string;
+        try {
+          text = readFileSync(log, 'utf8');
+        } catch (e) {
+          throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        let r: ReturnType<typeof importStrace>;
+        try {
+          r = importStrace(text, {
+            file: log,
+            touch: flags.touch,
+            rebase: flags.rebase,
+            exec: flags.exec,
+            format: flags.format === '1' ? 1 : 2,
+          });
+        } catch (e) {
+          // What the log holds is an input error (exit 1), as for a trace; only --rebase and --exec are usage.
+          if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
+          throw e;
+        }
+        writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
+        out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
+      },
+    );
 
   const corpus = program.command('corpus').description('the seeded validation corpora (trace format 1 and 2)');
   corpus
