@@ -6,7 +6,9 @@
  * not a function of the trace.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
@@ -135,6 +137,26 @@ describe('trace v2 corpus generator', () => {
     expect(moves.some((o) => o.addr % PMD_SIZE !== o.newAddr! % PMD_SIZE)).toBe(true);
     // A replay stays short: bounded resident pages per trace (a THP counted whole).
     for (const t of traces) expect(t.residentPages, t.name).toBeLessThanOrEqual(8192);
+  });
+
+  it("`corpus generate --format 2` writes the generator's traces and a manifest; a bad format is refused", () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
+    const out = mkdtempSync(join(tmpdir(), 'ptreclaim-corpus-v2-'));
+    try {
+      const r = spawnSync(process.execPath, [bin, 'corpus', 'generate', '--format', '2', '--seed', '5', '--count', '3', '-o', out], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const traces = generateCorpusV2({ seed: 5, count: 3 });
+      for (const [i, t] of traces.entries()) expect(readFileSync(join(out, t.name), 'utf8')).toBe(corpusTraceTextV2(t, 5, i));
+      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as CorpusManifestV2;
+      expect(m).toMatchObject({ traceFormat: 2, seed: 5, count: 3, generator: 'ptreclaim corpus generate --format 2 --seed 5 --count 3' });
+      const bad = spawnSync(process.execPath, [bin, 'corpus', 'generate', '--format', '3', '-o', out], { encoding: 'utf8' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/--format.*3.*(1, 2|choices)/s);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('refuses a bad seed or count with a clear message', () => {
