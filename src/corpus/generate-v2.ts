@@ -13,6 +13,8 @@
  *   map-thp       2 MiB-aligned area + MADV_HUGEPAGE, one byte touched (a THP or the huge zero page)
  *   map-file      private or shared file mapping (file=NAME:OFFSET), read (fault-around), maybe written
  *   map-shmem     shared anonymous mapping (shmem), touched
+ *   heap-reserve  a PROT_NONE reservation opened up by mprotect in steps, each step touched, the tail
+ *                 trimmed with MADV_DONTNEED (glibc's thread arenas, Go's and the JVM's heaps)
  *   guard-region  guard pages at a mapping's low end (thread stacks), the rest touched, some removed
  *   touch         read or write a subrange of a mapping
  *   mprotect      a subrange to rw, r or none (VMA split/merge), sometimes across a hole
@@ -57,6 +59,7 @@ export const MOVES_V2 = [
   'map-thp',
   'map-file',
   'map-shmem',
+  'heap-reserve',
   'guard-region',
   'touch',
   'mprotect',
@@ -78,6 +81,7 @@ const WEIGHTS: Record<MoveV2, number> = {
   'map-thp': 2,
   'map-file': 2,
   'map-shmem': 1,
+  'heap-reserve': 1,
   'guard-region': 1,
   touch: 5,
   mprotect: 2,
@@ -364,6 +368,25 @@ const MOVES: Record<MoveV2, (g: GenV2) => boolean> = {
     if (s === undefined || !g.mmap(s, len, { kind: 'shmem' })) return false;
     const [a, l] = g.sub(s, s + len, 256);
     g.touch(a, l, g.chance(0.5) ? 'read' : 'write');
+    return true;
+  },
+  'heap-reserve': (g) => {
+    const len = g.pick([2, 4, 8]) * PMD_SIZE;
+    const s = g.freeRange(len, g.chance(0.7) ? PMD_SIZE : PAGE_SIZE);
+    if (s === undefined || !g.mmap(s, len, { prot: 'none' })) return false;
+    let top = s;
+    for (let steps = 1 + g.int(3); steps > 0 && top < s + len; steps--) {
+      const grow = Math.min(s + len - top, PAGE_SIZE * g.pick([33, 132, 512, 1024]));
+      // Each step opens the whole prefix (as glibc's grow_heap does): merges with the part before.
+      g.mprotect(s, top + grow - s, 'rw');
+      g.touch(top, Math.min(grow, 256 * PAGE_SIZE), 'write');
+      top += grow;
+    }
+    if (g.chance(0.6) && top - s > 2 * PAGE_SIZE) {
+      const keep = PAGE_SIZE * (1 + g.int((top - s) / PAGE_SIZE - 1));
+      g.madvise(s + keep, top - s - keep, 'dontneed');
+      if (g.chance(0.5)) g.mprotect(s + keep, top - s - keep, 'none');
+    }
     return true;
   },
   'guard-region': (g) => {
