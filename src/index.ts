@@ -67,12 +67,17 @@ export {
   modelForHost,
   loadTargets,
   formatOutcome,
+  unmodelledSummary,
+  compareEnds,
+  CORPUS_DIRS,
+  type UnmodelledTrace,
   type ValidateOutcome,
   type ValidateProgress,
   type ModelChoice,
 } from './validate.js';
 export { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
 export { generateCorpus, generateTrace } from './corpus/generate.js';
+export { generateCorpusV2, generateTraceV2, corpusTraceTextV2, type CorpusTraceV2 } from './corpus/generate-v2.js';
 export { runBench, BenchCellError, type BenchEvents } from './bench/run.js';
 export { benchOptions, type BenchFlags } from './bench/options.js';
 export { type BenchOptions, type BenchResults, type CellResult, BENCH_SCHEMA_VERSION } from './bench/types.js';

@@ -197,7 +197,10 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
     writeFileSync(join(d, 'c-v2-v1-only.trace'), 'version 2\nmmap 0x300200000000 2M prot=rw\ntouch 0x300200000000 4K read\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', d, '--json'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
-    const j = JSON.parse(r.stdout) as { outcomes: { source: string; agree: boolean }[]; unmodelled: { source: string; reason: string }[] };
+    const j = JSON.parse(r.stdout) as {
+      outcomes: { source: string; agree: boolean }[];
+      unmodelled: { source: string; reason: string; feature: string }[];
+    };
     expect(j.outcomes.map((o) => [o.source, o.agree])).toEqual([
       [join(d, 'a-v1.trace'), true],
       [join(d, 'c-v2-v1-only.trace'), true],
@@ -206,6 +209,7 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
       {
         source: join(d, 'b-v2.trace'),
         reason: `${join(d, 'b-v2.trace')}:3: trace v2: madvise hugepage is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+        feature: 'madvise hugepage',
       },
     ]);
   });
