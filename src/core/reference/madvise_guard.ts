@@ -14,6 +14,9 @@ import { PAGE_SIZE, PMD_SIZE, PTE_MARKER_GUARD, SWP_PTE_MARKER, pte_index, span_
 import { S, stat_add, stat_inc } from './stats.js';
 import { unmap_page_range } from './zap.js';
 
+/** Walks madvise_guard_install tries before it restarts the syscall. */
+const MAX_MADVISE_GUARD_RETRIES = 3;
+
 /** make_pte_marker(PTE_MARKER_GUARD), as its two words. */
 const [GUARD_LO, GUARD_HI] = swp_entry(SWP_PTE_MARKER, PTE_MARKER_GUARD);
 
@@ -54,7 +57,7 @@ function guard_install_walk(mm: RefMm, start: number, end: number): boolean {
 
 /** madvise_guard_install over [start, end) of one VMA; opens its own gather for the zap. */
 export function madvise_guard_install(mm: RefMm, start: number, end: number, vmaFlags: number): number {
-  for (;;) {
+  for (let i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {
     if (count_missing_tables(mm, start, end) > arena_available(mm)) return CORE_ARENA_FULL;
     if (guard_install_walk(mm, start, end)) return CORE_OK;
     stat_inc(mm.s, S.GuardInstallZaps);
@@ -62,6 +65,8 @@ export function madvise_guard_install(mm: RefMm, start: number, end: number, vma
     unmap_page_range(mm, start, end, ZAP_EVEN_COWS | vmaFlags);
     tlb_finish_mmu(mm);
   }
+  // The kernel restarts the syscall here; nothing races in the model, so this is not reached.
+  throw new Error('ptreclaim internal error: madvise_guard_install: populated entries survived the zap');
 }
 
 /** madvise_guard_remove over [start, end): clear the markers of the tables that exist. */
