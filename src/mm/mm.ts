@@ -4,7 +4,7 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type EntryKind,
+  EntryKind,
   type PageTableCore,
   type RawStats,
   CORE_OK,
@@ -97,6 +97,8 @@ export class Mm {
   /** The VMA the last batched operation fell in; dropped by anything that changes VMAs. */
   private batchVma: Vma | undefined;
   private entriesInstalled = false;
+  /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
+  private guardMarkersMayExist = false;
   /** What src/mm/madvise.ts needs of this mm, without making it public. */
   private readonly madviseMm: MadviseMm;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
@@ -373,7 +375,10 @@ export class Mm {
     const end = addr + alignedLen;
     if (end === addr) return ok();
     if (isPopulateAdvice(advice)) return madvisePopulate(this.madviseMm, addr, end, advice);
-    if (isWalkedAdvice(advice)) return madviseWalkVmas(this.madviseMm, addr, end, advice);
+    if (isWalkedAdvice(advice)) {
+      if (advice === 'guard-install') this.guardMarkersMayExist = true;
+      return madviseWalkVmas(this.madviseMm, addr, end, advice);
+    }
     if (advice === 'free') {
       // madvise_free_single_vma refuses non-anonymous VMAs before touching anything else.
       for (const v of this.vmasIn(addr, end)) {
@@ -449,7 +454,7 @@ export class Mm {
         return fail('EFAULT', `address 0x${at.toString(16)} is ${protWord(v.flags)} (a ${access} would raise SIGSEGV)`);
       }
     }
-    const marker = this.core.findGuardMarker(start, end);
+    const marker = this.guardMarkersMayExist ? this.core.findGuardMarker(start, end) : -1;
     if (marker >= 0) return fail('EFAULT', `address 0x${marker.toString(16)} is a guard marker (the access would raise SIGSEGV)`);
     for (const v of parts) {
       const s = Math.max(v.start, start);
@@ -594,6 +599,7 @@ export class Mm {
   installEntry(addr: number, kind: EntryKind): number {
     this.live();
     this.entriesInstalled = true;
+    if (kind === EntryKind.GuardMarker) this.guardMarkersMayExist = true;
     return this.core.installEntry(addr, kind);
   }
 
