@@ -98,6 +98,12 @@ export const COUNTERS = [
   // Checker (checker.ts).
   { name: 'CheckViolations', json: null, unit: 'violations', det: true, weight: 0, doc: 'checker violations recorded in the core' },
   { name: 'TlbFlushStrides', json: 'tlb.rangedStrides', unit: 'INVLPGs', det: true, weight: 0, doc: 'entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU' },
+  // Guard markers and MADV_PAGEOUT (madvise_guard.ts, madvise_pageout.ts).
+  { name: 'GuardMarkers', json: 'guard.markers', unit: 'entries', det: true, weight: 0, doc: 'guard markers (MADV_GUARD_INSTALL) in the page tables at the end' },
+  { name: 'GuardInstalled', json: 'guard.installed', unit: 'entries', det: true, weight: 0, doc: 'guard markers MADV_GUARD_INSTALL wrote into none entries' },
+  { name: 'GuardRemoved', json: 'guard.removed', unit: 'entries', det: true, weight: 0, doc: 'guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)' },
+  { name: 'GuardInstallZaps', json: 'guard.installZaps', unit: 'calls', det: true, weight: 0, doc: 'MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried' },
+  { name: 'LazyfreeDiscarded', json: 'lazyfreeDiscarded', unit: 'pages', det: true, weight: 0, doc: 'lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded' },
 ];
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).

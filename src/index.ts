@@ -19,7 +19,7 @@ export {
 export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION, TRACE_VERSION_V2, MAX_LINE_BYTES } from './trace/parse.js';
 export { readTraceBatches, parseTraceBytes, OpBatch } from './trace/reader.js';
 export type { Op, OpKind, Access, Advice, AdviceV2, Prot, MmapOp, ModelOp, ModelOpKind } from './trace/ops.js';
-export { ADVICES_V2, PROTS, needsFormatV2, v2Feature } from './trace/ops.js';
+export { ADVICES_V2, MODEL_ADVICES, PROTS, needsFormatV2, v2Feature } from './trace/ops.js';
 export { seedWorkload, getWorkload, WORKLOADS, type Workload } from './workloads/index.js';
 export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './workloads/designs.js';
 export { type CheckViolation } from './run.js';

@@ -323,9 +323,9 @@ describe('the model and trace v2', () => {
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('madvise 0x300000000000 0x1000 cold');
+    lines.push('madvise 0x300000000000 0x1000 hugepage');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise cold is not modelled yet`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise hugepage is not modelled yet`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {

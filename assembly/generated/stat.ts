@@ -128,5 +128,15 @@ export enum Stat {
   CheckViolations = 61,
   /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs) */
   TlbFlushStrides = 62,
-  Count = 63,
+  /** guard markers (MADV_GUARD_INSTALL) in the page tables at the end (entries) */
+  GuardMarkers = 63,
+  /** guard markers MADV_GUARD_INSTALL wrote into none entries (entries) */
+  GuardInstalled = 64,
+  /** guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted) (entries) */
+  GuardRemoved = 65,
+  /** MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried (calls) */
+  GuardInstallZaps = 66,
+  /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages) */
+  LazyfreeDiscarded = 67,
+  Count = 68,
 }

@@ -16,6 +16,8 @@
  *   zap.ts           unmap_page_range .. zap_pte_range, zap_present_run
  *   pt_reclaim.ts    PT_RECLAIM: try_get_and_clear_pmd, try_to_free_pte, pte_table_all_none
  *   madvise_free.ts  madvise_free_range
+ *   madvise_guard.ts madvise_guard_install, madvise_guard_remove, find_guard_marker
+ *   madvise_pageout.ts madvise_cold_or_pageout_range (MADV_COLD, MADV_PAGEOUT)
  *   free_pgtables.ts free_pgd_range .. free_pte_range
  * This class is the PageTableCore facade over them. Paths tuned for the `ts` rows of
  * `bench kernels` say so where they are (fault.ts, zap.ts, mm.ts walk, pte_table_all_none).
@@ -45,6 +47,8 @@ import { FRAME_PGD, arena_alloc, arena_available, arena_init } from './reference
 import { fault_range } from './reference/fault.js';
 import { free_pgd_range } from './reference/free_pgtables.js';
 import { madvise_free_range } from './reference/madvise_free.js';
+import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
+import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {
@@ -151,6 +155,18 @@ export class ReferenceCore implements PageTableCore {
   madviseFree(start: number, end: number): void {
     madvise_free_range(this.mm, start, end);
   }
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number {
+    return madvise_guard_install(this.mm, start, end, vmaFlags);
+  }
+  madviseGuardRemove(start: number, end: number): void {
+    madvise_guard_remove(this.mm, start, end);
+  }
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void {
+    madvise_cold_or_pageout_range(this.mm, start, end, pageout);
+  }
+  findGuardMarker(start: number, end: number): number {
+    return stat_get(this.mm.s, S.GuardMarkers) === 0 ? -1 : find_guard_marker(this.mm, start, end);
+  }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     free_pgd_range(this.mm, addr, end, floor, ceiling);
   }
@@ -245,6 +261,7 @@ export class ReferenceCore implements PageTableCore {
       stat_inc(mm.s, S.RssAnon);
     else if (kind === EntryKind.FilePage) stat_inc(mm.s, S.RssFile);
     else if (kind === EntryKind.Swap) stat_inc(mm.s, S.RssSwapEnts);
+    else if (kind === EntryKind.GuardMarker) stat_inc(mm.s, S.GuardMarkers);
     return CORE_OK;
   }
 

@@ -100,6 +100,17 @@ export interface PageTableCore {
   gatherEnd(): void;
   zapRange(start: number, end: number, flags: number): void;
   madviseFree(start: number, end: number): void;
+  /**
+   * MADV_GUARD_INSTALL over [start, end) of one VMA (vmaFlags: VMA_ANON, VMA_UFFD_WP for its
+   * zap); outside gatherBegin/gatherEnd (it gathers its own zap). Returns a CORE_* status.
+   */
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number;
+  /** MADV_GUARD_REMOVE over [start, end); between gatherBegin and gatherEnd. */
+  madviseGuardRemove(start: number, end: number): void;
+  /** MADV_COLD (pageout false) or MADV_PAGEOUT over [start, end) of one anonymous VMA; inside a gather. */
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void;
+  /** Address of the first guard marker in [start, end), or -1 when there is none. */
+  findGuardMarker(start: number, end: number): number;
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void;
   stats(): RawStats;
   /** One counter, without building the whole record. */

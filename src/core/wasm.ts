@@ -43,6 +43,10 @@ interface CoreExports {
   fault_address(): number;
   zap_range(start: number, end: number, flags: number): void;
   madvise_free(start: number, end: number): void;
+  madvise_guard_install(start: number, end: number, vmaFlags: number): number;
+  madvise_guard_remove(start: number, end: number): void;
+  madvise_cold_or_pageout(start: number, end: number, pageout: number): void;
+  find_guard_marker(start: number, end: number): number;
   free_pgd_range(addr: number, end: number, floor: number, ceiling: number): void;
   gather_begin(): void;
   gather_end(): void;
@@ -200,6 +204,18 @@ export class WasmCore implements PageTableCore {
   }
   madviseFree(start: number, end: number): void {
     this.x.madvise_free(start, end);
+  }
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number {
+    return this.x.madvise_guard_install(start, end, vmaFlags);
+  }
+  madviseGuardRemove(start: number, end: number): void {
+    this.x.madvise_guard_remove(start, end);
+  }
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void {
+    this.x.madvise_cold_or_pageout(start, end, pageout ? 1 : 0);
+  }
+  findGuardMarker(start: number, end: number): number {
+    return this.x.find_guard_marker(start, end);
   }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.x.free_pgd_range(addr, end, floor, ceiling);

@@ -70,6 +70,11 @@ export const STAT_NAMES = [
   'PgtablesRealPeak',
   'CheckViolations',
   'TlbFlushStrides',
+  'GuardMarkers',
+  'GuardInstalled',
+  'GuardRemoved',
+  'GuardInstallZaps',
+  'LazyfreeDiscarded',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -151,6 +156,11 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'PgtablesRealPeak', slot: 60, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of live + pending tables" },
   { name: 'CheckViolations', slot: 61, json: null, unit: 'violations', deterministic: true, weight: 0, doc: "checker violations recorded in the core" },
   { name: 'TlbFlushStrides', slot: 62, json: 'tlb.rangedStrides', unit: 'INVLPGs', deterministic: true, weight: 0, doc: "entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU" },
+  { name: 'GuardMarkers', slot: 63, json: 'guard.markers', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers (MADV_GUARD_INSTALL) in the page tables at the end" },
+  { name: 'GuardInstalled', slot: 64, json: 'guard.installed', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers MADV_GUARD_INSTALL wrote into none entries" },
+  { name: 'GuardRemoved', slot: 65, json: 'guard.removed', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)" },
+  { name: 'GuardInstallZaps', slot: 66, json: 'guard.installZaps', unit: 'calls', deterministic: true, weight: 0, doc: "MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried" },
+  { name: 'LazyfreeDiscarded', slot: 67, json: 'lazyfreeDiscarded', unit: 'pages', deterministic: true, weight: 0, doc: "lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -308,6 +318,18 @@ export interface RunCounters {
     /** RCU grace periods that ended (grace periods; counter GracePeriods) */
     gracePeriods: number;
   };
+  guard: {
+    /** guard markers (MADV_GUARD_INSTALL) in the page tables at the end (entries; counter GuardMarkers) */
+    markers: number;
+    /** guard markers MADV_GUARD_INSTALL wrote into none entries (entries; counter GuardInstalled) */
+    installed: number;
+    /** guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted) (entries; counter GuardRemoved) */
+    removed: number;
+    /** MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried (calls; counter GuardInstallZaps) */
+    installZaps: number;
+  };
+  /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages; counter LazyfreeDiscarded) */
+  lazyfreeDiscarded: number;
   /** VmPTE after the last operation, before exit: (PTE + PMD + PUD tables) x 4 kB, as `mm_pgtables_bytes` (kB) */
   vmPteKb: number;
   /** the highest VmPTE during the run (kB) */
@@ -406,6 +428,13 @@ export function buildRunCounters(s: RawStats): RunCounters {
       callbacks: s.RcuCallbacks,
       gracePeriods: s.GracePeriods,
     },
+    guard: {
+      markers: s.GuardMarkers,
+      installed: s.GuardInstalled,
+      removed: s.GuardRemoved,
+      installZaps: s.GuardInstallZaps,
+    },
+    lazyfreeDiscarded: s.LazyfreeDiscarded,
     vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * 4,
     peakVmPteKb: s.PeakPgtables * 4,
     arena: {
@@ -493,6 +522,11 @@ export const COUNTER_KEYS = [
   'rcu.callbacks',
   'rcu.gracePeriods',
   'tlb.rangedStrides',
+  'guard.markers',
+  'guard.installed',
+  'guard.removed',
+  'guard.installZaps',
+  'lazyfreeDiscarded',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -579,6 +613,11 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'rcu.callbacks': r.rcu.callbacks,
     'rcu.gracePeriods': r.rcu.gracePeriods,
     'tlb.rangedStrides': r.tlb.rangedStrides,
+    'guard.markers': r.guard.markers,
+    'guard.installed': r.guard.installed,
+    'guard.removed': r.guard.removed,
+    'guard.installZaps': r.guard.installZaps,
+    'lazyfreeDiscarded': r.lazyfreeDiscarded,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

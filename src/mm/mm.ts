@@ -4,7 +4,7 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type EntryKind,
+  EntryKind,
   type PageTableCore,
   type RawStats,
   CORE_OK,
@@ -27,6 +27,7 @@ import {
   VM_READ,
   VM_WRITE,
   VM_ACCESS_FLAGS,
+  VM_LOCKED,
   PROT_FLAGS,
   anonVmasCompatible,
   sameMappingKind,
@@ -34,14 +35,20 @@ import {
   placeTopDown,
   isAnonymous,
 } from './vma.js';
-import type { Access, Advice, Prot } from '../trace/ops.js';
+import { ADVICES_V2, type Access, type Advice, type Prot } from '../trace/ops.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
+import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'SIGSEGV' | 'SIGBUS';
+/** Batch `arg` of the advices applyBatch runs (indices in ADVICES_V2 / ADVICE_WORDS_V2). */
+const ARG_DONTNEED = ADVICES_V2.indexOf('dontneed');
+const ARG_FREE = ADVICES_V2.indexOf('free');
+const ARG_DONTNEED_LOCKED = ADVICES_V2.indexOf('dontneed-locked');
+
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EHWPOISON' | 'SIGSEGV' | 'SIGBUS';
 
 export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Errno; detail: string };
 
@@ -90,6 +97,10 @@ export class Mm {
   /** The VMA the last batched operation fell in; dropped by anything that changes VMAs. */
   private batchVma: Vma | undefined;
   private entriesInstalled = false;
+  /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
+  private guardMarkersMayExist = false;
+  /** What src/mm/madvise.ts needs of this mm, without making it public. */
+  private readonly madviseMm: MadviseMm;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
   batchFailure: { index: number; errno: Errno; detail: string } | undefined;
 
@@ -121,6 +132,12 @@ export class Mm {
     core.setCostWeights(this.cost.perEvent);
     this.scanner = this.strategy.usesScanner ? new AsyncScanner(core, opts.scanPeriodMs * 1e6, opts.scanBytes) : undefined;
     this.checker = opts.check ? new Checker(core) : undefined;
+    this.madviseMm = {
+      core,
+      vmas: this.vmas,
+      anonVmaPrepare: (v) => this.anonVmaPrepare(v),
+      arenaError: (status, start, end) => this.arenaError(status, start, end),
+    };
   }
 
   /** Simulated time since the mm was created, in ns (see src/mm/cost.ts). */
@@ -357,6 +374,11 @@ export class Mm {
     const alignedLen = pageAlignUp(len);
     const end = addr + alignedLen;
     if (end === addr) return ok();
+    if (isPopulateAdvice(advice)) return madvisePopulate(this.madviseMm, addr, end, advice);
+    if (isWalkedAdvice(advice)) {
+      if (advice === 'guard-install') this.guardMarkersMayExist = true;
+      return madviseWalkVmas(this.madviseMm, addr, end, advice);
+    }
     if (advice === 'free') {
       // madvise_free_single_vma refuses non-anonymous VMAs before touching anything else.
       for (const v of this.vmasIn(addr, end)) {
@@ -378,8 +400,13 @@ export class Mm {
         start = v.start;
         if (start >= end) break;
       }
+      // madvise_dontneed_free_valid_vma: only MADV_DONTNEED_LOCKED may zap a locked VMA.
+      if (v.flags & VM_LOCKED && advice !== 'dontneed-locked') {
+        core.gatherEnd();
+        return fail('EINVAL', `MADV_${advice.toUpperCase()} on a locked VMA (0x${v.start.toString(16)})`);
+      }
       const stop = Math.min(v.end, end);
-      if (advice === 'dontneed') {
+      if (advice !== 'free') {
         core.zapRange(start, stop, this.strategy.dontneedZapFlags | ZAP_EVEN_COWS | (isAnonymous(v) ? VMA_ANON : 0));
       } else {
         core.madviseFree(start, stop);
@@ -427,6 +454,8 @@ export class Mm {
         return fail('EFAULT', `address 0x${at.toString(16)} is ${protWord(v.flags)} (a ${access} would raise SIGSEGV)`);
       }
     }
+    const marker = this.guardMarkersMayExist ? this.core.findGuardMarker(start, end) : -1;
+    if (marker >= 0) return fail('EFAULT', `address 0x${marker.toString(16)} is a guard marker (the access would raise SIGSEGV)`);
     for (const v of parts) {
       const s = Math.max(v.start, start);
       const e = Math.min(v.end, end);
@@ -523,12 +552,15 @@ export class Mm {
         if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) break; // EFAULT: the one-op path says it
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
-      } else if (arg[i] === 0) {
+      } else if (arg[i] === ARG_DONTNEED || arg[i] === ARG_DONTNEED_LOCKED) {
+        if (v.flags & VM_LOCKED && arg[i] === ARG_DONTNEED) break; // EINVAL: the one-op path says it
         buf[p] = BATCH_ZAP;
         buf[p + 3] = zapFlags | (isAnonymous(v) ? VMA_ANON : 0);
-      } else {
-        if (!isAnonymous(v)) break; // MADV_FREE's EINVAL: the one-op path says it
+      } else if (arg[i] === ARG_FREE) {
+        if (!isAnonymous(v) || v.flags & VM_LOCKED) break; // MADV_FREE's EINVAL: the one-op path says it
         buf[p] = BATCH_MADV_FREE;
+      } else {
+        break; // the other advices take the one-op path
       }
       if (++n === capacity) {
         const done = this.flushBatch(n, first);
@@ -567,6 +599,7 @@ export class Mm {
   installEntry(addr: number, kind: EntryKind): number {
     this.live();
     this.entriesInstalled = true;
+    if (kind === EntryKind.GuardMarker) this.guardMarkersMayExist = true;
     return this.core.installEntry(addr, kind);
   }
 

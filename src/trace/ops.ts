@@ -3,13 +3,39 @@
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
- * advices. The model runs the v1 subset plus mmap `prot=` and mprotect (private anonymous
- * memory with protections); {@link v2Feature} names what it does not model, so that every
- * caller refuses it the same way instead of approximating.
+ * advices. The model runs the v1 subset plus mmap `prot=`, mprotect and the advices on
+ * private anonymous memory ({@link Advice}); {@link v2Feature} names what it does not model,
+ * so that every caller refuses it the same way instead of approximating.
  */
 
-/** The advice the model follows (trace format v1). */
-export type Advice = 'dontneed' | 'free';
+/**
+ * The advice the model follows: trace format v1's, and of v2 those on private anonymous
+ * memory (guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT).
+ */
+export type Advice =
+  | 'dontneed'
+  | 'free'
+  | 'guard-install'
+  | 'guard-remove'
+  | 'populate-read'
+  | 'populate-write'
+  | 'dontneed-locked'
+  | 'willneed'
+  | 'cold'
+  | 'pageout';
+/** The advices the model follows, as a set (v2Feature). */
+export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
+  'dontneed',
+  'free',
+  'guard-install',
+  'guard-remove',
+  'populate-read',
+  'populate-write',
+  'dontneed-locked',
+  'willneed',
+  'cold',
+  'pageout',
+]);
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
   'dontneed',
@@ -82,7 +108,7 @@ export type ModelOp =
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
  * "mmap shared", "madvise hugepage"), or undefined for an op the model runs (v1's, mmap
- * `prot=` of private anonymous memory, mprotect).
+ * `prot=` of private anonymous memory, mprotect, the advices of {@link Advice}).
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
@@ -93,7 +119,7 @@ export function v2Feature(op: Op): string | undefined {
       if (op.mapFile !== undefined) return 'mmap file=';
       return undefined;
     case 'madvise':
-      return op.advice === 'dontneed' || op.advice === 'free' ? undefined : `madvise ${op.advice}`;
+      return MODEL_ADVICES.has(op.advice) ? undefined : `madvise ${op.advice}`;
     default:
       return undefined;
   }
@@ -103,6 +129,7 @@ export function v2Feature(op: Op): string | undefined {
 export function needsFormatV2(op: Op): boolean {
   if (op.kind === 'mprotect') return true;
   if (op.kind === 'mmap' && op.prot !== undefined && op.prot !== 'rw') return true;
+  if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') return true;
   return v2Feature(op) !== undefined;
 }
 

@@ -12,7 +12,18 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
-import { ADVICES_V2, PROTS, type Access, type Advice, type AdviceV2, type MmapOp, type Op, type OpKind, type Prot } from './ops.js';
+import {
+  ADVICES_V2,
+  MODEL_ADVICES,
+  PROTS,
+  type Access,
+  type Advice,
+  type AdviceV2,
+  type MmapOp,
+  type Op,
+  type OpKind,
+  type Prot,
+} from './ops.js';
 
 /** The version formatTrace writes for v1 operations (and the reader's default). */
 export const TRACE_VERSION = 1;
@@ -45,6 +56,8 @@ export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
 export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
 export const ADVICE_WORDS_V2: readonly AdviceV2[] = ADVICES_V2;
 export const PROT_WORDS: readonly Prot[] = PROTS;
+/** Per index of ADVICE_WORDS_V2: whether the model runs that advice (ops.ts MODEL_ADVICES). */
+const ADVICE_MODELLED: readonly boolean[] = ADVICE_WORDS_V2.map((a) => MODEL_ADVICES.has(a));
 /** `flags` bits: mmap `shared`, mmap `file=` (aux = offset, aux2 = name index), mremap NEWADDR (aux2). */
 export const FLAG_SHARED = 1;
 export const FLAG_FILE = 2;
@@ -98,8 +111,8 @@ export class OpBatch {
     this.flags[i] = flags;
     this.aux[i] = aux;
     this.aux2[i] = aux2;
-    // What ops.ts v2Feature names: mmap prot= and mprotect are modelled, the rest not yet.
-    const feature = kind === OP_MREMAP || (kind === OP_MMAP && flags !== 0) || (kind === OP_MADVISE && arg >= 2);
+    // What ops.ts v2Feature names: mmap prot=, mprotect and MODEL_ADVICES are modelled, the rest not yet.
+    const feature = kind === OP_MREMAP || (kind === OP_MMAP && flags !== 0) || (kind === OP_MADVISE && !ADVICE_MODELLED[arg]);
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 
