@@ -142,6 +142,8 @@ const out = {
         wholeProcessTarget: 100,
         run: live.ms / median(runWallMs),
         runTarget: 300,
+        // CPU against CPU, when the oracle ran here: on a loaded host the fairer comparison.
+        wholeProcessCpu: live.cpuMs === undefined ? null : live.cpuMs / median(seed.map((r) => r.cpuS * 1000)),
       }
     : null,
 };
@@ -159,6 +161,10 @@ if (live && out.ratios) {
   console.log(
     `run seed whole process: ${out.ratios.wholeProcess.toFixed(0)}x faster (target >= 100x); the run itself: ${out.ratios.run.toFixed(0)}x (target >= 300x)`,
   );
+  if (out.ratios.wholeProcessCpu !== null && live.cpuMs !== undefined)
+    console.log(
+      `CPU: oracle process ${f(live.cpuMs)} ms (wall ${f(live.processMs ?? NaN)} ms) vs run seed ${f(out.seed.cpuMs.median)} ms: ${out.ratios.wholeProcessCpu.toFixed(0)}x`,
+    );
 } else console.log('no live figure (give --oracle 1 as root, --live-json FILE or --live-ms MS): no ratios');
 writeResults(values.json, out);
 console.log(`wrote ${values.json}`);
