@@ -66,4 +66,10 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
       expect({ ...viaColumns, wallMs: 0, opsPerSec: 0 }).toEqual({ ...viaObjects, wallMs: 0, opsPerSec: 0 });
     }
   });
+
+  it('runWorkload checks its options as the other entry points do', () => {
+    expect(() => runWorkload(seedWorkload(2 ** 30), { strategy: 'bogus' as never })).toThrow(
+      /^runWorkload: options\.strategy must be one of .*, not "bogus"$/,
+    );
+  });
 });
