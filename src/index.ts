@@ -5,7 +5,17 @@ export { ReferenceCore } from './core/reference.js';
 export { Mm, type MmOptions, type SyscallResult, type Errno, type ExitReport, DEFAULT_MMAP_BASE, MMAP_MIN_ADDR } from './mm/mm.js';
 export { type Vma, VmaList, placeTopDown } from './mm/vma.js';
 export { STRATEGIES, STRATEGY_NAMES, getStrategy, parseStrategyList, type Strategy, type StrategyName } from './strategies.js';
-export { runOps, runTraceFile, runBatches, applyOp, makeCore, type RunResult, type OpError, RUN_SCHEMA_VERSION } from './run.js';
+export {
+  runOps,
+  runTraceFile,
+  runWorkload,
+  runBatches,
+  applyOp,
+  makeCore,
+  type RunResult,
+  type OpError,
+  RUN_SCHEMA_VERSION,
+} from './run.js';
 export { resolveRunOptions, limitFramesFor, DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export {
   COUNTERS,

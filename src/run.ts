@@ -13,6 +13,7 @@ import { checkRunArgs, checkRunOptions } from './api-schema.js';
 import { type RunOptions, type ResolvedRunOptions, isResolved, resolveRunOptions } from './options.js';
 import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
+import type { Workload } from './workloads/types.js';
 
 /** Version of RunResult's layout; the README says what changed between versions. */
 export const RUN_SCHEMA_VERSION = 2;
@@ -137,6 +138,20 @@ export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; deta
 export function runOps(ops: Iterable<Op>, options: RunOptions | ResolvedRunOptions = {}): RunResult {
   ops = checkRunArgs('runOps', ops, isResolved(options) ? undefined : options);
   return runBatches(batchesOfOps(ops), options);
+}
+
+/**
+ * Run a built-in workload (src/workloads/). Its ops come from the project's own generators, so
+ * they skip runOps' per-op schema check: for `run seed` that check (ajv's load and compile,
+ * then 51,201 ops) cost more CPU than the run itself. A workload that writes batch columns
+ * itself (Workload.batches) builds no op objects at all. Options are checked as runTraceFile's.
+ */
+export function runWorkload(workload: Workload, options: RunOptions | ResolvedRunOptions = {}): RunResult {
+  if (!isResolved(options)) checkRunOptions('runWorkload', options);
+  return runBatches(
+    workload.batches?.() ?? batchesOfOps(workload.ops()),
+    isResolved(options) ? options : { source: workload.name, ...options },
+  );
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { resolveRunOptions, runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { resolveRunOptions, runTraceFile, runWorkload, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
   ARENA_LIMIT_MAX_BYTES,
@@ -175,7 +175,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       // library's schema check (and its ajv load, ~70 ms of start-up).
       const runOne = (options: RunOptions) => {
         const o = resolveRunOptions(options);
-        return flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o);
+        return flags.trace ? runTraceFile(flags.trace, o) : runWorkload(getWorkload(workload!), o);
       };
       const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>

@@ -178,6 +178,14 @@ function opColumns(op: Op, names: string[]): [number, number, number, number, nu
   }
 }
 
+/**
+ * The ops of batches as objects, one at a time (opsOfBatches, lazily): batchesOfOps' inverse,
+ * for workloads that write their operations straight into batch columns (Workload.batches).
+ */
+export function* streamOpsOfBatches(batches: Iterable<OpBatch>): Generator<Op> {
+  for (const batch of batches) for (let i = 0; i < batch.count; i++) yield batch.op(i);
+}
+
 /** Ops as batches: a file's parse, or object ops packed (a new batch when the file changes). */
 export function* batchesOfOps(ops: Iterable<Op>): Generator<OpBatch> {
   const batch = new OpBatch();
