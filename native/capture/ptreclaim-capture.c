@@ -22,7 +22,8 @@
  *   R start pages kind           present pages at exec: kind a (anonymous) or f (file/shared)
  *   F addr error_code u|k        a page fault on a user address (hex), user or kernel mode
  *   S nr ret a0 a1 a2 a3 a4 a5   an mm syscall at its exit (decimal nr and ret, hex args)
- *   B inode path                 the file mapped by the S line before (mmap of an fd, shmat)
+ *   B end inode path             the mapping made by the S line before (mmap of an fd, shmat):
+ *                                its end (hex), file inode and path as /proc/PID/maps shows them
  *   Q vmpte rssanon rssfile rssshmem   counters (kB) after the S line before
  *   E vmpte rssanon rssfile rssshmem   counters (kB) at exit
  *   C n                          processes with their own mm seen faulting (fork children)
@@ -300,7 +301,7 @@ static void write_backing(uint64_t addr) {
     if (s != addr) continue;
     char *p = line + n;
     p[strcspn(p, "\n")] = 0;
-    fprintf(out, "B %llu %s\n", ino, p);
+    fprintf(out, "B %llx %llu %s\n", e, ino, p);
     break;
   }
   fclose(f);

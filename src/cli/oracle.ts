@@ -56,6 +56,32 @@ async function withOracle(f: () => Promise<void>): Promise<void> {
   }
 }
 
+interface ValidateFlags {
+  trace?: string;
+  dir?: string;
+  suite?: string;
+  strategy: string;
+  force?: boolean;
+  json?: boolean;
+  capture?: string;
+  live?: boolean;
+}
+
+/** `validate --capture FILE [--live]`: the model (and the live kernel) against a captured process. */
+async function validateCaptureCommand(flags: ValidateFlags, out: (s: string) => void): Promise<void> {
+  if (flags.capture === undefined) throw new UsageError('--live goes with --capture FILE');
+  if (flags.trace !== undefined || flags.dir !== undefined || flags.suite !== undefined)
+    throw new UsageError('give --capture FILE alone, not with --trace, --dir or --suite');
+  if (flags.strategy !== 'auto')
+    throw new UsageError("--capture configures the model from the capture's `# host` line: leave out --strategy");
+  const { validateCapture, formatCaptureValidation } = await import('../capture/validate.js');
+  await withOracle(async () => {
+    const v = await validateCapture(flags.capture!, { live: flags.live, force: flags.force });
+    out(flags.json ? JSON.stringify(v, null, 2) + '\n' : formatCaptureValidation(v) + '\n');
+    if (!v.agree) process.exitCode = EXIT_DIFFER;
+  });
+}
+
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(2)} ms`);
 
 export function registerOracleCommands(program: Command, out: (s: string) => void): void {
@@ -107,7 +133,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--strategy <name>', "model strategy; auto picks the host's (pt-reclaim or none)", 'auto')
     .option('--force', 'replay even traces that would keep more than half of MemAvailable resident')
     .option('--json', 'one JSON object: host, model choice, one outcome per trace')
-    .action(async (flags: { trace?: string; dir?: string; suite?: string; strategy: string; force?: boolean; json?: boolean }) => {
+    .option('--capture <file>', "a capture (`ptreclaim capture`): the model against the real process's `# expect` counters")
+    .option('--live', 'with --capture: also replay the capture on this kernel and compare with the real process (checks the capture)')
+    .action(async (flags: ValidateFlags) => {
+      if (flags.capture !== undefined || flags.live) return validateCaptureCommand(flags, out);
       const targets = loadTargets(flags);
       await withOracle(async () => {
         if (!flags.json) {
