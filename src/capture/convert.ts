@@ -359,7 +359,12 @@ export function convertRecords(text: string): ConvertedCapture {
       case 'S': {
         const nr = decNum(f[1], 'syscall number', lineNo);
         const ret = decNum(f[2], 'result', lineNo);
-        const a = [3, 4, 5, 6, 7, 8].map((k) => hexNum(f[k], 'argument', lineNo));
+        // Arguments are whole registers: flags and garbage may exceed 2^53 (only exact below it).
+        const a = [3, 4, 5, 6, 7, 8].map((k) => {
+          if (!/^[0-9a-f]{1,16}$/.test(f[k] ?? ''))
+            throw new InputError(`capture records line ${lineNo}: bad argument ${JSON.stringify(f[k])}`);
+          return Number(BigInt(`0x${f[k]!}`));
+        });
         let backing: { end: number; inode: string; path: string } | undefined;
         if (lines[i + 1]?.startsWith('B ')) {
           const b = lines[++i]!.split(' ');

@@ -114,8 +114,8 @@ export interface CaptureUnmodelled {
 }
 
 export interface CaptureLiveOutcome {
-  /** Addresses were moved by this much (a multiple of 512 GiB) away from the helper's own. */
-  shift: number;
+  /** Runs of 512 GiB spans moved (as wholes) away from the helper's own mappings. */
+  moves: { from: number; to: number; bytes: number }[];
   vmPteKb: number;
   rssAnonKb: number;
   rssFileKb: number;
@@ -213,28 +213,47 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   };
 }
 
-/** The ops moved by a multiple of 512 GiB to start in the span at 512 GiB: far below any helper mapping. */
-export function shiftAwayFromHelper(ops: readonly Op[]): { ops: Op[]; shift: number } {
-  if (ops.length === 0) return { ops: [], shift: 0 };
-  let lo = Infinity;
-  let hi = 0;
+/**
+ * The ops moved to low 512 GiB spans, far below any helper mapping: each run of consecutive
+ * 512 GiB spans the trace uses moves as a whole by a multiple of 512 GiB to the next free
+ * spans from 512 GiB up, so every page table keeps its shape (a non-PIE program at 0x400000
+ * and its libraries near 0x7f0000000000 become two runs side by side).
+ */
+export function moveAwayFromHelper(ops: readonly Op[]): { ops: Op[]; moves: { from: number; to: number; bytes: number }[] } {
+  const used = new Set<number>();
+  const mark = (addr: number, len: number) => {
+    if (len <= 0) return;
+    for (let s = Math.floor(addr / PGDIR_SIZE); s <= Math.floor((addr + len - 1) / PGDIR_SIZE); s++) used.add(s);
+  };
   for (const op of ops) {
-    lo = Math.min(lo, op.addr, op.kind === 'mremap' && op.newAddr !== undefined ? op.newAddr : Infinity);
-    hi = Math.max(hi, op.addr + Math.max(op.len, op.kind === 'mremap' ? op.newLen : 0));
-    if (op.kind === 'mremap' && op.newAddr !== undefined) hi = Math.max(hi, op.newAddr + op.newLen);
+    mark(op.addr, op.len);
+    if (op.kind === 'mremap') mark(op.newAddr ?? op.addr, op.newLen);
   }
-  const shift = PGDIR_SIZE - Math.floor(lo / PGDIR_SIZE) * PGDIR_SIZE;
-  if (hi + shift > TASK_SIZE) throw new PtreclaimError('the capture spans too much of the address space to move it for a replay');
+  const slots = [...used].sort((a, b) => a - b);
+  const newSlot = new Map<number, number>();
+  const moves: { from: number; to: number; bytes: number }[] = [];
+  let next = 1;
+  for (let i = 0; i < slots.length; i++) {
+    const runStart = slots[i]!;
+    let runEnd = runStart;
+    while (slots[i + 1] === runEnd + 1) runEnd = slots[++i]!;
+    for (let s = runStart; s <= runEnd; s++) newSlot.set(s, next + s - runStart);
+    moves.push({ from: runStart * PGDIR_SIZE, to: next * PGDIR_SIZE, bytes: (runEnd - runStart + 1) * PGDIR_SIZE });
+    next += runEnd - runStart + 1;
+  }
+  if (next * PGDIR_SIZE > TASK_SIZE / 2) throw new PtreclaimError('the capture uses too many 512 GiB spans to move it for a replay');
+  const at = (addr: number) => {
+    const s = Math.floor(addr / PGDIR_SIZE);
+    return addr + (newSlot.get(s)! - s) * PGDIR_SIZE;
+  };
   const moved = ops.map((op) =>
-    op.kind === 'mremap' && op.newAddr !== undefined
-      ? { ...op, addr: op.addr + shift, newAddr: op.newAddr + shift }
-      : { ...op, addr: op.addr + shift },
+    op.kind === 'mremap' && op.newAddr !== undefined ? { ...op, addr: at(op.addr), newAddr: at(op.newAddr) } : { ...op, addr: at(op.addr) },
   );
-  return { ops: moved, shift };
+  return { ops: moved, moves };
 }
 
 async function runLive(c: CaptureFile, opts: { force?: boolean }): Promise<CaptureLiveOutcome> {
-  const { ops, shift } = shiftAwayFromHelper(c.ops);
+  const { ops, moves } = moveAwayFromHelper(c.ops);
   await checkReplayable(ops, { force: opts.force, source: c.source });
   const live = await runLiveTrace(ops, { perOp: c.samples.length > 0 });
   const d = (k: 'rssFileKb' | 'rssShmemKb') => live.after[k] - live.before[k];
@@ -242,7 +261,7 @@ async function runLive(c: CaptureFile, opts: { force?: boolean }): Promise<Captu
     ? firstSampleDivergence(c.ops, c.samples, (i) => ({ vmPteKb: live.perOp![i]!.vmPteKb, rssAnonKb: live.perOp![i]!.rssAnonKb }))
     : undefined;
   return {
-    shift,
+    moves,
     vmPteKb: live.vmPteDeltaKb,
     rssAnonKb: live.rssAnonDeltaKb,
     rssFileKb: d('rssFileKb'),
@@ -325,7 +344,7 @@ export function formatCaptureValidation(v: CaptureValidation): string {
       const l = v.live;
       const e = v.expect;
       lines.push(
-        `live kernel replay of the capture (moved by ${l.shift < 0 ? '-' : '+'}0x${Math.abs(l.shift).toString(16)}): ${fmtCounters(l)}; failed calls ${l.errors}`,
+        `live kernel replay of the capture (${l.moves.length} run(s) of 512 GiB spans moved below the helper's mappings): ${fmtCounters(l)}; failed calls ${l.errors}`,
         `  replay minus real process: VmPTE ${signed(l.vmPteKb - e.vmPteKb)} kB, RssAnon ${signed(l.rssAnonKb - e.rssAnonKb)} kB, RssFile ${signed(l.rssFileKb - e.rssFileKb)} kB, RssShmem ${signed(l.rssShmemKb - e.rssShmemKb)} kB`,
       );
       if (l.divergence) lines.push(formatDivergence(l.divergence, 'replay'));
