@@ -29,8 +29,9 @@
  *   C n                          processes with their own mm seen faulting (fork children)
  *   W status                     CMD's wait status (decimal)
  *   L n                          events the kernel dropped (ring buffer full)
- * Errors: one line on stderr starting "ptreclaim-capture: ", exit 2 (usage), 3 (cannot
- * trace here: permissions, no tracepoints), 4 (CMD could not be executed), 5 (other).
+ *   ! message                    why the helper failed (then it exits: 2 usage, 3 cannot trace
+ *                                here (permissions, no tracepoints), 4 CMD could not be executed,
+ *                                5 other); before fd 3 is open, the message goes to stderr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,14 +85,23 @@ static int nchildren;
 static pid_t vfork_children[256];
 static int nvfork;
 
+/*
+ * The message goes to the records as a "! message" line (CMD shares our standard error, so
+ * a reader could not tell ours from its), and to standard error when there are no records.
+ */
 static void die(int code, const char *fmt, ...) {
+  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  fputs("ptreclaim-capture: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (tgid > 0) kill(tgid, SIGKILL);
+  if (out) {
+    fprintf(out, "! %s\n", msg);
+    fflush(out);
+  } else {
+    fprintf(stderr, "ptreclaim-capture: %s\n", msg);
+  }
   exit(code);
 }
 
@@ -108,11 +118,14 @@ static int read_int_file(const char *path) {
 static int tracepoint_id(const char *name) {
   static const char *roots[] = {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"};
   char path[256];
+  int first_errno = 0;
   for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
     snprintf(path, sizeof path, "%s/%s/id", roots[i], name);
     int id = read_int_file(path);
     if (id >= 0) return id;
+    if (!first_errno) first_errno = errno;
   }
+  errno = first_errno; /* the first root's reason: EACCES when not permitted */
   return -1;
 }
 
@@ -214,13 +227,41 @@ static long perf_event_open(struct perf_event_attr *a, pid_t pid, int cpu, int g
   return syscall(SYS_perf_event_open, a, pid, cpu, group, flags);
 }
 
-static void open_perf(pid_t pid) {
+/* Fails (exit 3, saying what is needed) unless this process may record the fault tracepoints. */
+static void check_permitted(void) {
+  if (fault_user_id >= 0) return;
   fault_user_id = tracepoint_id("exceptions/page_fault_user");
   fault_kernel_id = tracepoint_id("exceptions/page_fault_kernel");
+  if ((fault_user_id < 0 || fault_kernel_id < 0) && (errno == EACCES || errno == EPERM))
+    die(EXIT_CANNOT_TRACE,
+        "not permitted to read the tracepoint ids under /sys/kernel/tracing (%s): capturing needs root, or CAP_PERFMON "
+        "(or kernel.perf_event_paranoid=-1, now %d) plus read access to tracefs",
+        strerror(errno), read_int_file("/proc/sys/kernel/perf_event_paranoid"));
   if (fault_user_id < 0 || fault_kernel_id < 0)
     die(EXIT_CANNOT_TRACE,
         "cannot read the ids of the tracepoints exceptions:page_fault_user/page_fault_kernel under /sys/kernel/tracing "
         "(needs tracefs, root or read access to it, and a kernel with CONFIG_TRACEPOINTS on x86)");
+  /* Opening one event on ourselves tells whether perf_event_open is permitted, before CMD starts. */
+  struct perf_event_attr a;
+  memset(&a, 0, sizeof a);
+  a.size = sizeof a;
+  a.type = PERF_TYPE_TRACEPOINT;
+  a.config = (uint64_t)fault_user_id;
+  a.sample_period = 1;
+  a.sample_type = PERF_SAMPLE_RAW;
+  long fd = perf_event_open(&a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0 && (errno == EACCES || errno == EPERM))
+    die(EXIT_CANNOT_TRACE,
+        "perf_event_open of tracepoint exceptions:page_fault_user not permitted (%s): needs CAP_PERFMON "
+        "(or CAP_SYS_ADMIN; root has both) or kernel.perf_event_paranoid=-1 (now %d): "
+        "`sudo sysctl kernel.perf_event_paranoid=-1` or run as root",
+        strerror(errno), read_int_file("/proc/sys/kernel/perf_event_paranoid"));
+  if (fd < 0) die(EXIT_CANNOT_TRACE, "perf_event_open of tracepoint exceptions:page_fault_user: %s", strerror(errno));
+  close((int)fd);
+}
+
+static void open_perf(pid_t pid) {
+  check_permitted();
   nr_cpus = (int)sysconf(_SC_NPROCESSORS_CONF);
   if (nr_cpus > MAX_CPUS) nr_cpus = MAX_CPUS;
   ring_data_size = (size_t)buffer_pages * 4096;
@@ -449,6 +490,7 @@ int main(int argc, char **argv) {
   setvbuf(out, NULL, _IOFBF, 1 << 20);
   fcntl(3, F_SETFD, FD_CLOEXEC);
 
+  check_permitted();
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) < 0) die(EXIT_OTHER, "pipe: %s", strerror(errno));
   pid_t pid = fork();

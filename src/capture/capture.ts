@@ -84,36 +84,30 @@ export async function captureCommand(command: readonly string[], opts: CaptureOp
   if (!st.available) throw new CaptureUnavailableError(st.reason);
   const args = ['--buffer-pages', String(bufferPages), ...(opts.samples === false ? ['--no-samples'] : []), '--', ...command];
   const started = performance.now();
-  const { records, stderr, code, signal } = await new Promise<{
+  const { records, code, signal } = await new Promise<{
     records: string;
-    stderr: string;
     code: number | null;
     signal: NodeJS.Signals | null;
   }>((resolve, reject) => {
+    // CMD keeps our standard input and error; the helper's own messages come on fd 3.
     const child = spawn(st.helperPath, args, {
-      stdio: ['inherit', opts.commandStdout === 'stderr' ? process.stderr : 'inherit', 'pipe', 'pipe'],
+      stdio: ['inherit', opts.commandStdout === 'stderr' ? process.stderr : 'inherit', 'inherit', 'pipe'],
       shell: false,
     });
     running.add(child);
     const out: Buffer[] = [];
-    const err: Buffer[] = [];
     const onAbort = () => child.kill('SIGKILL');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => {
-      // The helper's own messages are collected; CMD's standard error is passed through.
-      err.push(b);
-      if (!b.toString('utf8').startsWith('ptreclaim-capture: ')) process.stderr.write(b);
-    });
     child.on('error', (e) => reject(new CaptureUnavailableError(`cannot start ${st.helperPath}: ${e.message}`)));
     child.on('close', (c, s) => {
       running.delete(child);
       opts.signal?.removeEventListener('abort', onAbort);
-      resolve({ records: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: c, signal: s });
+      resolve({ records: Buffer.concat(out).toString('utf8'), code: c, signal: s });
     });
   });
   if (opts.signal?.aborted) throw new PtreclaimError('capture stopped: the command was killed, no trace written');
-  const message = /ptreclaim-capture: (.*)/.exec(stderr)?.[1];
+  const message = /^! (.*)$/m.exec(records)?.[1];
   if (code !== 0) {
     if (code === 3) throw new CaptureUnavailableError(message ?? 'the capture helper cannot trace here');
     if (code === 4) throw new CaptureCommandError(message ?? `cannot execute ${command[0]!}`);
