@@ -248,6 +248,11 @@ describe('ptreclaim capture on the live kernel', () => {
     expect(r.stdout).toMatch(/not run: the capture uses trace v2 features the model does not run yet: .*mmap file=/);
     expect(r.stdout).toMatch(/replay minus real process: VmPTE 0 kB, RssAnon 0 kB/);
     expect(readFileSync(file, 'utf8')).toMatch(/^# expect /m);
+    // oracle --trace of a capture moves it away from the helper and compares with the real process.
+    const o = spawnSync(process.execPath, [BIN, 'oracle', '--trace', file], { encoding: 'utf8' });
+    expect(o.status).toBe(0);
+    expect(o.stdout).toMatch(/a capture: replayed with \d+ run\(s\) of 512 GiB spans moved/);
+    expect(o.stdout).toMatch(/replay minus real: VmPTE 0 kB, RssAnon 0 kB/);
     rmSync(dir, { recursive: true, force: true });
   });
 });
