@@ -121,6 +121,7 @@ export {
 export {
   validateCapture,
   readCaptureFile,
+  parseCapture,
   formatCaptureValidation,
   unmodelledFeatures,
   moveAwayFromHelper,

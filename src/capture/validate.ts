@@ -6,8 +6,9 @@
  * gets to the real process, i.e. a check of the capture itself.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
-import { PAGE_SIZE, PGDIR_SIZE, TASK_SIZE } from '../core/types.js';
+import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { InputError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
 import { Mm } from '../mm/mm.js';
 import { runLiveTrace } from '../oracle/live.js';
@@ -46,14 +47,20 @@ function parseCounters(text: string, where: string): CaptureCounters {
   return c as unknown as CaptureCounters;
 }
 
-/** Reads a capture: its ops, `# expect`, `# sample` comments (each after an op) and `# host`. */
+/** Reads a capture file (gzip-compressed when its name ends in .gz): see {@link parseCapture}. */
 export function readCaptureFile(path: string): CaptureFile {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (e) {
     throw new InputError(`cannot read capture ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return parseCapture(text, path);
+}
+
+/** A capture's ops, `# expect`, `# sample` comments (each after an op) and `# host` words. */
+export function parseCapture(text: string, path = '<capture>'): CaptureFile {
   const ops = parseTrace(text, path);
   let expect: CaptureCounters | undefined;
   const samples: CaptureSample[] = [];
@@ -213,6 +220,9 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   };
 }
 
+/** Where a replay's moved spans must end: below the lowest address of a PIE program's code (0x55...). */
+const HELPER_FLOOR = 0x540000000000;
+
 /**
  * The ops moved to low 512 GiB spans, far below any helper mapping: each run of consecutive
  * 512 GiB spans the trace uses moves as a whole by a multiple of 512 GiB to the next free
@@ -241,7 +251,11 @@ export function moveAwayFromHelper(ops: readonly Op[]): { ops: Op[]; moves: { fr
     moves.push({ from: runStart * PGDIR_SIZE, to: next * PGDIR_SIZE, bytes: (runEnd - runStart + 1) * PGDIR_SIZE });
     next += runEnd - runStart + 1;
   }
-  if (next * PGDIR_SIZE > TASK_SIZE / 2) throw new PtreclaimError('the capture uses too many 512 GiB spans to move it for a replay');
+  // A PIE helper's own code lies at 0x55..., its libraries and stack near 0x7f...: stay below.
+  if (next * PGDIR_SIZE > HELPER_FLOOR)
+    throw new PtreclaimError(
+      `the capture uses ${slots.length} separate 512 GiB spans: more than fit below the helper's own mappings (0x${HELPER_FLOOR.toString(16)}) to replay it`,
+    );
   const at = (addr: number) => {
     const s = Math.floor(addr / PGDIR_SIZE);
     return addr + (newSlot.get(s)! - s) * PGDIR_SIZE;
@@ -279,8 +293,11 @@ const NOT_COMPARED =
  * Validates a capture: the model against the real process; with `live`, also this kernel's
  * replay of the trace against the real process (a check of the capture, not of the model).
  */
-export async function validateCapture(path: string, opts: { live?: boolean; force?: boolean } = {}): Promise<CaptureValidation> {
-  const c = readCaptureFile(path);
+export async function validateCapture(
+  capture: string | CaptureFile,
+  opts: { live?: boolean; force?: boolean } = {},
+): Promise<CaptureValidation> {
+  const c = typeof capture === 'string' ? readCaptureFile(capture) : capture;
   const model = runModel(c);
   let live: CaptureValidation['live'];
   if (opts.live) {
