@@ -5,7 +5,7 @@
  * fault tracepoints, and is skipped visibly otherwise.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,6 +226,34 @@ describe('ptreclaim capture on the live kernel', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--output .*no-dir.* does not exist/);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('SIGINT kills the traced command and writes nothing (exit 130)', async () => {
+    const out = join(dir, 'interrupted.trace');
+    const pidFile = join(dir, 'sleeper.pid');
+    const child = spawn(process.execPath, [BIN, 'capture', '-o', out, '--', 'sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+      if (Date.now() > deadline) throw new Error('the command did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(existsSync(out)).toBe(false);
+    // The traced command (sleep, the same pid after exec) is gone: killed, not left running.
+    await new Promise((r) => setTimeout(r, 200));
+    const alive = (() => {
+      try {
+        return !readFileSync(`/proc/${sleeper}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+      } catch {
+        return false;
+      }
+    })();
+    expect(alive).toBe(false);
   });
 
   it('says what is needed when perf events are not permitted (an unprivileged user)', () => {
