@@ -94,6 +94,11 @@ describe('capture records to trace ops', () => {
     expect(() => convertRecords([...EXEC, 'W 0', 'E 0 0 0 0', 'C 0', 'L 17'].join('\n'))).toThrow(/dropped 17 .*--buffer-pages/);
   });
 
+  it('reads VmSwap at exit when the helper gives it', () => {
+    expect(convertRecords([...EXEC, 'W 0', 'E 16 8 4 0 12', 'C 0', 'L 0'].join('\n')).swapKb).toBe(12);
+    expect(convertRecords([...EXEC, ...END].join('\n')).swapKb).toBeUndefined();
+  });
+
   it('refuses records cut short (the helper was killed)', () => {
     expect(() => convertRecords(EXEC.join('\n'))).toThrow(/stopped before its last record/);
   });

@@ -25,7 +25,7 @@
  *   B end inode path             the mapping made by the S line before (mmap of an fd, shmat):
  *                                its end (hex), file inode and path as /proc/PID/maps shows them
  *   Q vmpte rssanon rssfile rssshmem   counters (kB) after the S line before
- *   E vmpte rssanon rssfile rssshmem   counters (kB) at exit
+ *   E vmpte rssanon rssfile rssshmem swap   counters (kB) at exit (swap: VmSwap)
  *   C n                          processes with their own mm seen faulting (fork children)
  *   W status                     CMD's wait status (decimal)
  *   L n                          events the kernel dropped (ring buffer full)
@@ -309,23 +309,23 @@ static void open_perf(pid_t pid) {
   perf_open = 1;
 }
 
-/* VmPTE, RssAnon, RssFile, RssShmem (kB) of a thread's mm; 0 when /proc has no mm for it. */
-static int read_counters(pid_t tid, long v[4]) {
+/* VmPTE, RssAnon, RssFile, RssShmem, VmSwap (kB) of a thread's mm; 0 when /proc has no mm for it. */
+static int read_counters(pid_t tid, long v[5]) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/%d/task/%d/status", tgid, tid);
   FILE *f = fopen(path, "r");
   if (!f) return 0;
-  static const char *keys[4] = {"VmPTE:", "RssAnon:", "RssFile:", "RssShmem:"};
+  static const char *keys[5] = {"VmPTE:", "RssAnon:", "RssFile:", "RssShmem:", "VmSwap:"};
   int found = 0;
-  v[0] = v[1] = v[2] = v[3] = 0;
+  v[0] = v[1] = v[2] = v[3] = v[4] = 0;
   while (fgets(line, sizeof line, f))
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
       if (!strncmp(line, keys[k], strlen(keys[k]))) {
         v[k] = strtol(line + strlen(keys[k]), NULL, 10);
         found++;
       }
   fclose(f);
-  return found == 4;
+  return found == 5;
 }
 
 /* The maps line of the mapping starting at addr: writes its inode and path as a B record. */
@@ -456,7 +456,7 @@ static void on_syscall_stop(pid_t tid) {
   fprintf(out, "S %ld %ld %llx %llx %llx %llx %llx %llx\n", nr, ret, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9);
   int file_mmap = nr == SYS_mmap && ret >= 0 && !(r.r10 & MAP_ANONYMOUS);
   if (file_mmap || (nr == SYS_shmat && ret >= 0)) write_backing((uint64_t)ret);
-  long v[4];
+  long v[5];
   if (want_samples && read_counters(tid, v)) fprintf(out, "Q %ld %ld %ld %ld\n", v[0], v[1], v[2], v[3]);
   pthread_mutex_unlock(&lock);
 }
@@ -522,7 +522,7 @@ int main(int argc, char **argv) {
   ptrace(PTRACE_SYSCALL, pid, 0, 0);
 
   int execs = 0;
-  long final[4] = {0, 0, 0, 0};
+  long final[5] = {0, 0, 0, 0, 0};
   int have_final = 0;
   pthread_t drainer;
   int drainer_started = 0;
@@ -582,7 +582,7 @@ int main(int argc, char **argv) {
     } else if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
       if (!is_vfork_child(t)) {
         /* The last thread out sees the final mm; earlier exits overwrite nothing later. */
-        long v[4];
+        long v[5];
         pthread_mutex_lock(&lock);
         drain();
         if (execs && read_counters(t, v)) {
@@ -620,7 +620,7 @@ int main(int argc, char **argv) {
   }
   pthread_mutex_lock(&lock);
   drain();
-  if (have_final) fprintf(out, "E %ld %ld %ld %ld\n", final[0], final[1], final[2], final[3]);
+  if (have_final) fprintf(out, "E %ld %ld %ld %ld %ld\n", final[0], final[1], final[2], final[3], final[4]);
   fprintf(out, "C %d\n", nchildren);
   fprintf(out, "L %llu\n", (unsigned long long)lost);
   pthread_mutex_unlock(&lock);

@@ -34,6 +34,8 @@ export interface CaptureResult extends ConvertedCapture {
   command: string[];
   /** The trace text: header comments, `version 2`, ops with `# sample` comments. */
   text: string;
+  /** What may make a replay differ from the real process (khugepaged, swap), also in the trace's header. */
+  warnings: string[];
   /** CMD's exit: its status or the signal that ended it. */
   exit: { code: number | null; signal: string | null };
   wallMs: number;
@@ -84,6 +86,9 @@ export async function captureCommand(command: readonly string[], opts: CaptureOp
   if (!st.available) throw new CaptureUnavailableError(st.reason);
   const args = ['--buffer-pages', String(bufferPages), ...(opts.samples === false ? ['--no-samples'] : []), '--', ...command];
   const started = performance.now();
+  // khugepaged may collapse the program's tables behind its back (no fault, no syscall):
+  // its host-wide counter before and after says whether it did anything at all meanwhile.
+  const collapsedBefore = readThpSettings().khugepaged.pagesCollapsed;
   const { records, code, signal } = await new Promise<{
     records: string;
     code: number | null;
@@ -114,10 +119,18 @@ export async function captureCommand(command: readonly string[], opts: CaptureOp
     throw new PtreclaimError(`the capture helper failed (${signal ?? `exit ${String(code)}`})${message ? `: ${message}` : ''}`);
   }
   const converted = convertRecords(records);
+  const collapsedAfter = readThpSettings().khugepaged.pagesCollapsed;
+  const warnings: string[] = [];
+  if (collapsedBefore !== null && collapsedAfter !== null && collapsedAfter > collapsedBefore)
+    warnings.push(
+      `khugepaged collapsed ${collapsedAfter - collapsedBefore} page(s) on this host during the capture (a host-wide counter): if any were this process's, its real tables differ from the trace's`,
+    );
+  if (converted.swapKb)
+    warnings.push(`${converted.swapKb} kB of the process were swapped out at exit: a replay without memory pressure keeps them resident`);
   const wallMs = performance.now() - started;
   const w = converted.waitStatus ?? 0;
   const exit = (w & 0x7f) === 0 ? { code: (w >> 8) & 0xff, signal: null } : { code: null, signal: `signal ${w & 0x7f}` };
-  return { ...converted, command: [...command], exit, wallMs, text: captureText(converted, command, exit) };
+  return { ...converted, command: [...command], exit, wallMs, warnings, text: captureText(converted, command, exit, warnings) };
 }
 
 /** The `# host` line: what the model must be configured like to replay this capture. */
@@ -151,12 +164,18 @@ export function expectLine(c: CaptureCounters): string {
 }
 
 /** The trace text of a capture: header comments, the ops, a `# sample` after each sampled op. */
-export function captureText(c: ConvertedCapture, command: readonly string[], exit: { code: number | null; signal: string | null }): string {
+export function captureText(
+  c: ConvertedCapture,
+  command: readonly string[],
+  exit: { code: number | null; signal: string | null },
+  warnings: readonly string[] = [],
+): string {
   const header = [
     `ptreclaim capture -- ${command.map((a) => (/^[\w./=:,+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`,
     hostLine(),
     `capture execs=${c.execs} children=${c.children} exit=${exit.signal ?? exit.code ?? 'unknown'}` +
       (c.execs > 1 ? ` (the address space of exec ${c.execs}; ${c.execs - 1} earlier exec(s) not traced)` : ''),
+    ...warnings.map((w) => `warning: ${w}`),
     ...Object.entries(c.counts).map(([what, n]) => `seen ${n} ${what}`),
     ...[...c.files].map(([name, path]) => `file ${name} = ${path}`),
     ...(c.expect ? [expectLine(c.expect)] : ['no expect: the process was not seen exiting']),

@@ -101,6 +101,8 @@ export interface ConvertedCapture {
   samples: CaptureSample[];
   /** At the last thread's exit stop; undefined when the helper saw no exit (killed). */
   expect?: CaptureCounters;
+  /** VmSwap (kB) at exit: pages a replay without memory pressure would keep resident. */
+  swapKb?: number;
   /** Executions of the traced process (the trace is the address space of the last). */
   execs: number;
   /** Processes with their own address space seen running (fork children). */
@@ -402,6 +404,7 @@ export function convertRecords(text: string): ConvertedCapture {
           number,
         ];
         result.expect = { vmPteKb, rssAnonKb, rssFileKb, rssShmemKb };
+        if (f[5] !== undefined) result.swapKb = decNum(f[5], 'swap', lineNo);
         break;
       }
       case 'C':

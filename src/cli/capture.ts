@@ -39,6 +39,7 @@ export function registerCaptureCommand(program: Command, out: (s: string) => voi
           commandStdout: flags.output ? 'inherit' : 'stderr',
           signal: interrupt.signal,
         });
+        for (const w of r.warnings) process.stderr.write(`ptreclaim: warning: ${w}\n`);
         if (flags.output) writeOutputFile(flags.output, r.text);
         else out(r.text);
         const exit = r.exit.signal ?? `exit ${r.exit.code ?? '?'}`;
