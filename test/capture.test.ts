@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { captureCommand, captureHelperStatus, CaptureCommandError, convertRecords, LostEventsError } from '../src/capture/capture.js';
-import { moveAwayFromHelper, readCaptureFile, validateCapture } from '../src/capture/validate.js';
+import { formatCaptureValidation, moveAwayFromHelper, parseCapture, readCaptureFile, validateCapture } from '../src/capture/validate.js';
 import { formatTrace } from '../src/trace/parse.js';
 import type { Op } from '../src/trace/ops.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
@@ -117,6 +117,43 @@ describe('capture records to trace ops', () => {
     // Offsets inside a 512 GiB span (hence every table's shape) are unchanged.
     for (const [i, op] of moved.entries()) expect(op.addr % 0x8000000000).toBe(ops[i]!.addr % 0x8000000000);
     expect(moved[2]!.addr - moved[1]!.addr).toBe(ops[2]!.addr - ops[1]!.addr);
+  });
+});
+
+describe('validate --capture through the model', () => {
+  const capture = (expectPte: number, samplePte: number) =>
+    [
+      '# host kernel=test zero_page=on pt_reclaim_config=y thp=madvise',
+      `# expect vmpte_kb=${expectPte} rssanon_kb=8 rssfile_kb=0 rssshmem_kb=0`,
+      'version 1',
+      'mmap 0x300000000000 0x400000',
+      '# sample vmpte_kb=0 rssanon_kb=0 rssfile_kb=0 rssshmem_kb=0',
+      'touch 0x300000000000 0x2000 write',
+      'madvise 0x300000200000 0x1000 dontneed',
+      `# sample vmpte_kb=${samplePte} rssanon_kb=8 rssfile_kb=0 rssshmem_kb=4`,
+      '',
+    ].join('\n');
+
+  it('agrees when the model ends where the real process did', async () => {
+    const v = await validateCapture(parseCapture(capture(12, 12), 'ok.trace'));
+    expect(v.model.ran && v.model.agree).toBe(true);
+    expect(v.agree).toBe(true);
+  });
+
+  it('names the first sample where the model parts from the real process', async () => {
+    const v = await validateCapture(parseCapture(capture(16, 16), 'bad.trace'));
+    expect(v.agree).toBe(false);
+    expect(v.model.ran).toBe(true);
+    if (!v.model.ran) return;
+    expect(v.model.differences).toEqual(['VmPTE: model 12 kB, real process 16 kB']);
+    expect(v.model.divergence).toMatchObject({ opIndex: 2, line: 7, lastAgreed: 0, replay: { vmPteKb: 12, rssAnonKb: 8 } });
+    expect(formatCaptureValidation(v)).toMatch(
+      /first sample where they part: after op #2 \(bad.trace:7\): madvise 0x300000200000 0x1000 dontneed/,
+    );
+  });
+
+  it('refuses a trace without an expect line', () => {
+    expect(() => parseCapture('version 1\nmmap 0x300000000000 0x1000\n', 'plain.trace')).toThrow(/not a capture: no "# expect/);
   });
 });
 
