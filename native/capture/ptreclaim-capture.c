@@ -63,7 +63,6 @@
 #define EXIT_OTHER 5
 #define USER_TOP 0x800000000000ULL
 #define MAX_CPUS 1024
-#define MAX_TASKS 65536
 
 static FILE *out;
 static pid_t tgid;
@@ -435,8 +434,11 @@ static int is_mm_syscall(long nr) {
   }
 }
 
-/* Per-thread: 1 while the thread is inside a syscall (the next syscall stop is its exit). */
-static unsigned char in_syscall[MAX_TASKS * 8];
+/*
+ * Per thread id: 1 while the thread is inside a syscall (its next syscall stop is the exit).
+ * Thread ids are below PID_MAX_LIMIT (4M on 64-bit): indexed directly, no collisions.
+ */
+static unsigned char in_syscall[1 << 22];
 static int live_threads;
 
 static void on_syscall_stop(pid_t tid) {
