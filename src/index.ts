@@ -100,3 +100,32 @@ export { renderReport, renderCompareReport, chartSpecs, compareSpecs, type Repor
 export { runKernels, type KernelRunOptions } from './kernels/runner.js';
 export { computeRatios, formatKernelTable } from './kernels/report.js';
 export type { KernelReport, KernelResult, KernelBaseline, KernelRatio, KernelName, ImplName, Footprint } from './kernels/types.js';
+export {
+  captureCommand,
+  captureText,
+  captureHelperStatus,
+  convertRecords,
+  killCaptures,
+  expectLine,
+  hostLine,
+  CaptureUnavailableError,
+  CaptureCommandError,
+  LostEventsError,
+  DEFAULT_BUFFER_PAGES,
+  type CaptureOptions,
+  type CaptureResult,
+  type CaptureCounters,
+  type CaptureSample,
+  type ConvertedCapture,
+} from './capture/capture.js';
+export {
+  validateCapture,
+  readCaptureFile,
+  parseCapture,
+  formatCaptureValidation,
+  unmodelledFeatures,
+  moveAwayFromHelper,
+  type CaptureFile,
+  type CaptureValidation,
+  type CaptureDivergence,
+} from './capture/validate.js';

@@ -71,8 +71,13 @@ const CORE_COMMANDS = new Set(['run', 'trace']);
  * benchmark, ... which `run` never uses.
  */
 export async function loadCommandModules(): Promise<RegisterCommands[]> {
-  const [oracle, bench, calibrate] = await Promise.all([import('./oracle.js'), import('./bench.js'), import('./calibrate.js')]);
-  return [oracle.registerOracleCommands, bench.registerBenchCommands, calibrate.registerCalibrateCommand];
+  const [oracle, bench, calibrate, capture] = await Promise.all([
+    import('./oracle.js'),
+    import('./bench.js'),
+    import('./calibrate.js'),
+    import('./capture.js'),
+  ]);
+  return [oracle.registerOracleCommands, bench.registerBenchCommands, calibrate.registerCalibrateCommand, capture.registerCaptureCommand];
 }
 
 /**

@@ -18,7 +18,7 @@ import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
-import { OP_KINDS } from '../trace/ops.js';
+import { OP_KINDS, type Op } from '../trace/ops.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
 import { formatHeader, formatOutcome, loadTargets, modelForHost, unmodelledSummary, validateTargets } from '../validate.js';
 import { progressLine } from './progress.js';
@@ -56,6 +56,67 @@ async function withOracle(f: () => Promise<void>): Promise<void> {
   }
 }
 
+interface ValidateFlags {
+  trace?: string;
+  dir?: string;
+  suite?: string;
+  strategy: string;
+  force?: boolean;
+  json?: boolean;
+  capture?: string;
+  live?: boolean;
+}
+
+/** `validate --capture FILE [--live]`: the model (and the live kernel) against a captured process. */
+async function validateCaptureCommand(flags: ValidateFlags, out: (s: string) => void): Promise<void> {
+  if (flags.capture === undefined) throw new UsageError('--live goes with --capture FILE');
+  if (flags.trace !== undefined || flags.dir !== undefined || flags.suite !== undefined)
+    throw new UsageError('give --capture FILE alone, not with --trace, --dir or --suite');
+  if (flags.strategy !== 'auto')
+    throw new UsageError("--capture configures the model from the capture's `# host` line: leave out --strategy");
+  const { validateCapture, formatCaptureValidation } = await import('../capture/validate.js');
+  await withOracle(async () => {
+    const v = await validateCapture(flags.capture!, { live: flags.live, force: flags.force });
+    out(flags.json ? JSON.stringify(v, null, 2) + '\n' : formatCaptureValidation(v) + '\n');
+    if (!v.agree) process.exitCode = EXIT_DIFFER;
+  });
+}
+
+/** The capture helpers for `oracle --trace`, when the trace is a capture (it has `# expect`). */
+async function captureOf(path: string): Promise<
+  | {
+      move: (ops: Op[]) => Op[];
+      describe: (r: { vmPteKb: number; rss: { anonPages: number; filePages: number; shmemPages: number } }) => string[];
+    }
+  | undefined
+> {
+  let head: string;
+  try {
+    head = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // readTraceFile reports it
+  }
+  if (!/^# expect vmpte_kb=/m.test(head)) return undefined;
+  const { readCaptureFile, moveAwayFromHelper } = await import('../capture/validate.js');
+  const c = readCaptureFile(path);
+  let runs = 0;
+  return {
+    move: (ops) => {
+      const m = moveAwayFromHelper(ops);
+      runs = m.moves.length;
+      return m.ops;
+    },
+    describe: (r) => {
+      const e = c.expect;
+      const d = (n: number) => (n > 0 ? `+${n}` : String(n));
+      return [
+        `  a capture: replayed with ${runs} run(s) of 512 GiB spans moved below the helper's mappings (every table keeps its shape)`,
+        `  the real process ended with VmPTE ${e.vmPteKb} kB, RssAnon ${e.rssAnonKb} kB, RssFile ${e.rssFileKb} kB, RssShmem ${e.rssShmemKb} kB; replay minus real: VmPTE ${d(r.vmPteKb - e.vmPteKb)} kB, RssAnon ${d(r.rss.anonPages * 4 - e.rssAnonKb)} kB, RssFile ${d(r.rss.filePages * 4 - e.rssFileKb)} kB, RssShmem ${d(r.rss.shmemPages * 4 - e.rssShmemKb)} kB`,
+      ];
+    },
+  };
+}
+
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(2)} ms`);
 
 export function registerOracleCommands(program: Command, out: (s: string) => void): void {
@@ -69,7 +130,11 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .action(async (workload: string | undefined, flags: { trace?: string; json?: boolean; force?: boolean }) => {
       if (!!workload === !!flags.trace) throw new UsageError('give either --trace FILE or a workload name');
       const source = flags.trace ?? workload!;
-      const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
+      let ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
+      // A capture (`ptreclaim capture`) lies where the real program did, over the helper's own
+      // libraries and stack: replay it moved (tables keep their shape) and compare with the real process.
+      const capture = flags.trace ? await captureOf(flags.trace) : undefined;
+      if (capture) ops = capture.move(ops);
       await withOracle(async () => {
         // The helper reports the ops it has replayed about every 100 ms: counts and an ETA.
         const progress = progressLine('oracle', ops.length, { unit: 'ops' });
@@ -93,6 +158,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
             .map((k) => `${k} ${r.opCounts[k] ?? 0} ops ${ms(r.timeMs[k] ?? 0)} (${(r.meanUsPerOp[k] ?? 0).toFixed(1)} µs/op)`)
             .join(', ')}; wall ${ms(r.wallMs)}`,
           ...r.sharedTables.map((s) => `  warning: ${s}`),
+          ...(capture ? capture.describe(r) : []),
         ];
         out(lines.join('\n') + '\n');
       });
@@ -107,7 +173,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--strategy <name>', "model strategy; auto picks the host's (pt-reclaim or none)", 'auto')
     .option('--force', 'replay even traces that would keep more than half of MemAvailable resident')
     .option('--json', 'one JSON object: host, model choice, one outcome per trace')
-    .action(async (flags: { trace?: string; dir?: string; suite?: string; strategy: string; force?: boolean; json?: boolean }) => {
+    .option('--capture <file>', "a capture (`ptreclaim capture`): the model against the real process's `# expect` counters")
+    .option('--live', 'with --capture: also replay the capture on this kernel and compare with the real process (checks the capture)')
+    .action(async (flags: ValidateFlags) => {
+      if (flags.capture !== undefined || flags.live) return validateCaptureCommand(flags, out);
       const targets = loadTargets(flags);
       await withOracle(async () => {
         if (!flags.json) {
