@@ -8,7 +8,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseTraceBytes, opsOfBatches } from '../src/trace/reader.js';
 import { formatTrace } from '../src/trace/parse.js';
 import { Mm } from '../src/mm/mm.js';
 import { WasmCore } from '../src/core/wasm.js';
@@ -18,138 +17,7 @@ import { zeroPageFromCmdline } from '../src/oracle/host.js';
 import type { Op } from '../src/trace/ops.js';
 import { readFileSync } from 'node:fs';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
-
-/** The corner traces (`version 2` is added). B = 0x300000000000. */
-export const MREMAP_TRACES: Record<string, string> = {
-  // MEASURED.md section f, the mremap table, as measured.
-  measured: `
-mmap 0x300000000000 0x400000
-touch 0x300000000000 0x400000 write
-mremap 0x300000000000 0x400000 0x400000 0x300000a00000
-mremap 0x300000a00000 0x200000 0x200000 0x300040000000
-mremap 0x300000c00000 0x200000 0x200000 0x300000e01000
-mremap 0x300000e01000 0x200000 0x300000
-mremap 0x300040000000 0x200000 0x400000
-mmap 0x300040400000 0x200000
-mremap 0x300040000000 0x400000 0x600000
-mremap 0x300040000000 0x400000 0x200000
-mremap 0x300040000000 0x200000 0x200000 0x380000000000
-mremap 0x380000000000 0x200000 0x200000 0x30003fe00000
-`,
-  // Every refusal, in the kernel's order of checks.
-  errnos: `
-mmap 0x300100000000 0x400000
-mmap 0x300100600000 0x200000
-touch 0x300100000000 0x200000 write
-mremap 0x300100000001 0x1000 0x2000
-mremap 0x300100000000 0x1000 0x0
-mremap 0x300100000000 0x200000 0x200000 0x300100100000
-mremap 0x300100000000 0x1000 0x1000 0x300180000001
-mremap 0x300100000000 0x100000 0x100000 0x7ffffff00000
-mremap 0x300100400000 0x1000 0x2000
-mremap 0x300100400000 0x1000 0x1000
-mremap 0x300100400000 0x2000 0x1000
-mremap 0x300100000000 0x800000 0x900000
-mremap 0x300100000000 0x800000 0x900000 0x300140000000
-mremap 0x300100000000 0x200000 0x300000
-mremap 0x300100000000 0x0 0x1000
-mremap 0x300100000000 0x0 0x1000 0x300140000000
-mremap 0x300100000000 0x400000 0x600000
-mremap 0x300100400000 0x400000 0x400000 0x300140000000
-mremap 0x300100000000 0x800000 0x800000
-mremap 0x300100000000 0x800000 0x300000
-mremap 0x300100000000 0x300000 0x300000 0x300100400000
-mremap 0x300100400000 0x300000 0x300000 0x300100000000
-`,
-  // Unaligned but mutually aligned starts with nothing below them in their PMD: the move starts
-  // at the PMD boundary (try_realign_addr), so the first PTE table moves whole. Then the same
-  // with a neighbour below the destination, which forbids it.
-  realign: `
-mmap 0x300200100000 0x300000
-touch 0x300200100000 0x300000 write
-mremap 0x300200100000 0x300000 0x300000 0x300200900000
-mmap 0x300201000000 0x100000
-mremap 0x300200900000 0x300000 0x300000 0x300201100000
-mremap 0x300201100000 0x300000 0x300000 0x300201a00000
-`,
-  // A VMA never written (read faults: zero page, no anon_vma) moved next to itself merges with
-  // itself on the way (copy_vma takes the destination's pgoff), then written and moved back:
-  // the pgoff it carries decides whether it merges, and so whether MADV_DONTNEED of the span
-  // reclaims its table.
-  'self-merge': `
-mmap 0x300240000000 0x100000
-touch 0x300240000000 0x100000 read
-mremap 0x300240000000 0x100000 0x100000 0x300240100000
-touch 0x300240100000 0x100000 read
-mmap 0x300240000000 0x100000
-madvise 0x300240000000 0x200000 dontneed
-touch 0x300240000000 0x200000 write
-mremap 0x300240100000 0x100000 0x100000 0x300240400000
-mremap 0x300240400000 0x100000 0x100000 0x300240100000
-madvise 0x300240000000 0x200000 dontneed
-`,
-  // MREMAP_FIXED with a new length: grow (tables move for the old length) and shrink (the tail
-  // is unmapped first); the destination had touched pages, unmapped first.
-  'fixed-resize': `
-mmap 0x300280000000 0x400000
-touch 0x300280000000 0x400000 write
-mmap 0x300280800000 0x400000
-touch 0x300280800000 0x400000 write
-mremap 0x300280000000 0x200000 0x600000 0x300280700000
-mremap 0x300280200000 0x200000 0x100000 0x300281000000
-mremap 0x300280700000 0x600000 0x100000 0x300280001000
-touch 0x300280700000 0x1000 read
-`,
-  // The destination PMD already has a table (a neighbour's): no whole move, PTE by PTE.
-  'busy-destination': `
-mmap 0x3002c0000000 0x200000
-touch 0x3002c0000000 0x200000 write
-mmap 0x3002c0400000 0x1000
-touch 0x3002c0400000 0x1000 write
-mremap 0x3002c0000000 0x200000 0x100000 0x3002c0600000
-mremap 0x3002c0600000 0x100000 0x100000 0x3002c0401000
-munmap 0x3002c0400000 0x1000
-mremap 0x3002c0401000 0x100000 0x100000 0x3002c0800000
-`,
-  // A whole aligned 1 GiB moves its PMD table (move_normal_pud), also onto a slot that held a
-  // table (the destination's munmap frees it first); 1 GiB not aligned moves PMD by PMD. Then
-  // across a 512 GiB boundary (new PUD table) and back.
-  pud: `
-mmap 0x300300000000 0x40000000
-touch 0x300300000000 0x1000 write
-touch 0x300300a00000 0x1000 write
-touch 0x30033fe00000 0x200000 write
-mremap 0x300300000000 0x40000000 0x40000000 0x300380000000
-mmap 0x300300000000 0x1000
-touch 0x300300000000 0x1000 write
-mremap 0x300380000000 0x40000000 0x40000000 0x300300000000
-mremap 0x300300000000 0x40000000 0x40000000 0x300380200000
-mmap 0x37ffffc00000 0x400000
-touch 0x37ffffc00000 0x400000 write
-mremap 0x37ffffc00000 0x400000 0x400000 0x3fffffe00000
-mremap 0x3fffffe00000 0x400000 0x400000 0x37ffffd00000
-`,
-  // A pure move (FIXED, equal lengths) over several VMAs and gaps (6.17+): gaps kept, the
-  // destination's gaps left mapped; a range starting in a gap is EFAULT.
-  'multi-vma': `
-mmap 0x300400000000 0x200000
-mmap 0x300400400000 0x200000 prot=r
-mmap 0x300400800000 0x100000
-touch 0x300400000000 0x200000 write
-touch 0x300400400000 0x200000 read
-touch 0x300400800000 0x100000 write
-mmap 0x300440300000 0x100000
-touch 0x300440300000 0x100000 write
-mremap 0x300400100000 0x900000 0x900000 0x300440100000
-touch 0x300440300000 0x100000 read
-mremap 0x300440000000 0xa00000 0xa00000 0x300480000000
-mremap 0x300440100000 0x900000 0x900000 0x300480000000
-mremap 0x300440700000 0x600000 0x600000 0x300480000000
-madvise 0x300480000000 0x600000 dontneed
-`,
-};
-
-const parse = (body: string): Op[] => opsOfBatches(parseTraceBytes(Buffer.from(`version 2\n${body.trim()}\n`), 'mremap.trace'));
+import { MREMAP_TRACES, parseMremapTrace as parse } from './fixtures/mremap-traces.js';
 
 /** Per op: [VmPTE kB, RssAnon kB, errno or ''] in the model (pt-reclaim, this host's zero page). */
 function modelSteps(ops: readonly Op[], zeroPage: boolean): [number, number, string][] {
