@@ -107,6 +107,7 @@ const LIVE: Record<string, string[]> = {
     '32 4096 EFAULT',
     '32 2048 ENOMEM',
   ],
+  'huge-lengths': ['0 0', '16 4096', '16 4096', '12 4', '12 4', '12 4 EFAULT', '12 4 EFAULT', '12 4 EFAULT', '12 4 EINVAL'],
 };
 
 describe.each(['wasm', 'ts'] as const)('mremap (%s core)', (core) => {
