@@ -203,6 +203,15 @@ describe.each(['wasm', 'ts'] as const)('mremap (%s core)', (core) => {
     expectCleanExit(mm);
   });
 
+  it('a shrink whose old range ends above TASK_SIZE is EINVAL from its munmap, nothing unmapped', () => {
+    // Not measurable live (the range covers the helper's own mappings): do_vmi_munmap's check.
+    const mm = newMm('pt-reclaim', { core });
+    ok(mm.mmap(B, 2 * MiB));
+    expect(mm.mremap(B, 0x500000000000, K4)).toMatchObject({ ok: false, errno: 'EINVAL' });
+    expect(mm.vmas.all().map((v) => [v.start, v.end])).toEqual([[B, B + 2 * MiB]]);
+    expectCleanExit(mm);
+  });
+
   it('refuses file and shared mappings with the op named (not modelled yet)', () => {
     const mm = newMm('pt-reclaim', { core });
     ok(mm.mmap(B, 2 * MiB));

@@ -326,7 +326,7 @@ export class Mm {
           vmas: this.vmas,
           core: this.core,
           mmapMinAddr: MMAP_MIN_ADDR,
-          munmap: (a, l) => void this.doMunmap(a, l),
+          munmap: (a, l) => this.doMunmap(a, l).ok,
           insertMerged: (v) => this.insertMerged(v),
           arenaError: (status, s, e) => this.arenaError(status, s, e),
         },

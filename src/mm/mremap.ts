@@ -31,8 +31,8 @@ export interface MremapHost {
   readonly core: PageTableCore;
   /** mmap_min_addr: the lowest address a mapping may use (security_mmap_addr). */
   readonly mmapMinAddr: number;
-  /** do_munmap of a page-aligned, non-empty range inside TASK_SIZE. */
-  munmap(addr: number, len: number): void;
+  /** do_munmap of a page-aligned, non-empty range; false when it ends above TASK_SIZE (EINVAL). */
+  munmap(addr: number, len: number): boolean;
   /** vma_merge_new_range: join a new VMA with compatible neighbours, else insert it. */
   insertMerged(v: Vma): void;
   /** The error for a core that ran out of table frames. */
@@ -111,10 +111,7 @@ function checkPrepVma(v: Vma | undefined, r: Remap): MremapResult | undefined {
 /** mremap_at: flags 0, resize where it is. */
 function mremapAt(host: MremapHost, v: Vma, r: Remap): MremapResult {
   if (r.newLen === r.oldLen) return { ok: true, addr: r.addr };
-  if (r.newLen < r.oldLen) {
-    host.munmap(r.addr + r.newLen, r.oldLen - r.newLen); // shrink_vma
-    return { ok: true, addr: r.addr };
-  }
+  if (r.newLen < r.oldLen) return shrinkVma(host, r) ?? { ok: true, addr: r.addr };
   const delta = r.newLen - r.oldLen;
   // vrm_can_expand_in_place: the range ends the VMA and [end, end + delta) is free and valid.
   if (v.end - r.addr !== r.oldLen)
@@ -124,6 +121,14 @@ function mremapAt(host: MremapHost, v: Vma, r: Remap): MremapResult {
     return fail('ENOMEM', `cannot grow in place: [${hex(v.end)}, ${hex(end)}) is not free`);
   vmaMergeExtend(host.vmas, v, delta);
   return { ok: true, addr: r.addr };
+}
+
+/** shrink_vma: munmap of the tail [addr + newLen, addr + oldLen), whatever is mapped there. */
+function shrinkVma(host: MremapHost, r: Remap): MremapResult | undefined {
+  const start = r.addr + r.newLen;
+  return host.munmap(start, r.oldLen - r.newLen)
+    ? undefined
+    : fail('EINVAL', `old range [${hex(r.addr)}, ${hex(r.addr + r.oldLen)}) ends above TASK_SIZE`);
 }
 
 /** vma_merge_extend: v grows by delta, then joins the next VMA if it now touches and matches. */
@@ -180,7 +185,8 @@ function mremapTo(host: MremapHost, r: Remap, newAddr: number): MremapResult {
   host.munmap(newAddr, r.newLen);
   if (!vmaLookup(host.vmas, r.addr)) return fail('EFAULT', `address ${hex(r.addr)} is not mapped`);
   if (r.newLen < r.oldLen) {
-    host.munmap(r.addr + r.newLen, r.oldLen - r.newLen); // shrink_vma, then move what is left
+    const bad = shrinkVma(host, r); // then move what is left
+    if (bad) return bad;
     r = { ...r, oldLen: r.newLen };
   }
   // get_unmapped_area(MAP_FIXED) -> security_mmap_addr, after the destination was unmapped.
