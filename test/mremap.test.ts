@@ -108,6 +108,22 @@ const LIVE: Record<string, string[]> = {
     '32 2048 ENOMEM',
   ],
   'huge-lengths': ['0 0', '16 4096', '16 4096', '12 4', '12 4', '12 4 EFAULT', '12 4 EFAULT', '12 4 EFAULT', '12 4 EINVAL'],
+  'guard-markers': [
+    '0 0',
+    '16 4096',
+    '16 4092',
+    '16 4088',
+    '16 4088',
+    '16 4088 EFAULT',
+    '16 2044',
+    '24 2044',
+    '24 2044 EFAULT',
+    '24 0',
+    '24 0',
+    '24 0',
+    '20 0',
+    '16 0',
+  ],
 };
 
 describe.each(['wasm', 'ts'] as const)('mremap (%s core)', (core) => {
@@ -258,7 +274,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('madvise' as const),
       addr: addrArb,
       len: lenArb,
-      advice: fc.constantFrom('dontneed' as const, 'free' as const),
+      advice: fc.constantFrom('dontneed' as const, 'free' as const, 'guard-install' as const, 'guard-remove' as const),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('mremap' as const), addr: addrArb, len: lenArb, newLen: lenArb }) },

@@ -84,7 +84,12 @@ describe('live kernel: mremap, op by op', () => {
       len: pages.map((n) => n * 4096),
       access: fc.constantFrom('write' as const, 'read' as const),
     }),
-    fc.record({ kind: fc.constant('madvise' as const), addr, len: pages.map((n) => n * 4096), advice: fc.constant('dontneed' as const) }),
+    fc.record({
+      kind: fc.constant('madvise' as const),
+      addr,
+      len: pages.map((n) => n * 4096),
+      advice: fc.constantFrom('dontneed' as const, 'guard-install' as const, 'dontneed' as const, 'guard-remove' as const),
+    }),
     fc.record({ kind: fc.constant('mremap' as const), addr, len: pages.map((n) => n * 4096), newLen: pages.map((n) => n * 4096) }),
     fc
       .record({
