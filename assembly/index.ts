@@ -22,6 +22,7 @@ import {
   find_guard_marker as __find_guard_marker,
 } from "./madvise_guard";
 import { madvise_cold_or_pageout_range as __madvise_cold_or_pageout_range } from "./madvise_pageout";
+import { move_page_tables as __move_page_tables } from "./mremap";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add, stats_weighted } from "./stats";
 import { batchBuffer, batch_entry, BATCH_CAPACITY, BATCH_FAULT_WRITE, BATCH_ZAP } from "./batch";
@@ -211,6 +212,13 @@ export function find_guard_marker(start: f64, end: f64): f64 {
 /** free_pgd_range; ceiling 0 means "no ceiling" as in the kernel. */
 export function free_pgd_range(addr: f64, end: f64, floor: f64, ceiling: f64): void {
   __free_pgd_range(<u64>addr, <u64>end, <u64>floor, <u64>ceiling);
+}
+/**
+ * mremap: move the page tables of [oldAddr, oldEnd) to newAddr (assembly/mremap.ts); call
+ * between gather_begin and gather_end. Returns OK or an arena error (nothing moved).
+ */
+export function move_page_tables(oldAddr: f64, newAddr: f64, oldEnd: f64): i32 {
+  return __move_page_tables(<u64>oldAddr, <u64>newAddr, <u64>oldEnd);
 }
 export function gather_begin(): void {
   tlb_gather_mmu();

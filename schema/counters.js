@@ -104,6 +104,10 @@ export const COUNTERS = [
   { name: 'GuardRemoved', json: 'guard.removed', unit: 'entries', det: true, weight: 0, doc: 'guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)' },
   { name: 'GuardInstallZaps', json: 'guard.installZaps', unit: 'calls', det: true, weight: 0, doc: 'MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried' },
   { name: 'LazyfreeDiscarded', json: 'lazyfreeDiscarded', unit: 'pages', det: true, weight: 0, doc: 'lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded' },
+  // mremap's page-table move (assembly/mremap.ts).
+  { name: 'MremapPudMoves', json: 'mremap.pudMoves', unit: 'tables', det: true, weight: 0, doc: 'PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)' },
+  { name: 'MremapPmdMoves', json: 'mremap.pmdMoves', unit: 'tables', det: true, weight: 0, doc: 'PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)' },
+  { name: 'MremapPtesMoved', json: 'mremap.ptesMoved', unit: 'entries', det: true, weight: 10, doc: 'entries mremap moved one by one (move_ptes)' },
 ];
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).

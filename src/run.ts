@@ -49,8 +49,8 @@ export interface RunResult extends Omit<RunCounters, 'arena'> {
   path: ReclaimPath;
   core: 'wasm' | 'ts';
   ops: number;
-  /** Operations run per kind: v1's always, `mprotect` (trace v2) only when the trace has one. */
-  opCounts: Record<ModelOpKind, number> & { mprotect?: number };
+  /** Operations run per kind: v1's always, `mprotect` and `mremap` (trace v2) only when the trace has one. */
+  opCounts: Record<ModelOpKind, number> & { mprotect?: number; mremap?: number };
   errorCount: number;
   errors: OpError[];
   arena: RunCounters['arena'] & { limitFrames: number; memoryBytes: number };
@@ -116,6 +116,9 @@ export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; deta
       break;
     case 'mprotect':
       r = mm.mprotect(op.addr, op.len, op.prot);
+      break;
+    case 'mremap':
+      r = mm.mremap(op.addr, op.len, op.newLen, op.newAddr);
       break;
     case 'munmap':
       r = mm.munmap(op.addr, op.len);
@@ -247,14 +250,15 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
       try {
         err = applyOp(mm, op, index);
       } catch (e) {
-        if (e instanceof ArenaFullError) {
-          const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
-          throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
-        }
+        const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
+        if (e instanceof ArenaFullError) throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
+        // An op the model runs met memory it does not model (mremap of a file mapping): say where.
+        if (e instanceof UnmodelledTraceError) throw new UnmodelledTraceError(where + e.message);
         throw e;
       }
       if (op.kind === 'mprotect') opCounts.mprotect = (opCounts.mprotect ?? 0) + 1;
-      else opCounts[op.kind as ModelOpKind]++;
+      else if (op.kind === 'mremap') opCounts.mremap = (opCounts.mremap ?? 0) + 1;
+      else opCounts[op.kind]++;
       if (opts.check) {
         for (const v of mm.takeViolations()) {
           violationCount++;

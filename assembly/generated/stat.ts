@@ -138,5 +138,11 @@ export enum Stat {
   GuardInstallZaps = 66,
   /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages) */
   LazyfreeDiscarded = 67,
-  Count = 68,
+  /** PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud) (tables) */
+  MremapPudMoves = 68,
+  /** PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd) (tables) */
+  MremapPmdMoves = 69,
+  /** entries mremap moved one by one (move_ptes) (entries) */
+  MremapPtesMoved = 70,
+  Count = 71,
 }

@@ -19,6 +19,7 @@
  *   madvise_guard.ts madvise_guard_install, madvise_guard_remove, find_guard_marker
  *   madvise_pageout.ts madvise_cold_or_pageout_range (MADV_COLD, MADV_PAGEOUT)
  *   free_pgtables.ts free_pgd_range .. free_pte_range
+ *   mremap.ts        move_page_tables, move_normal_pud, move_normal_pmd, move_ptes
  * This class is the PageTableCore facade over them. Paths tuned for the `ts` rows of
  * `bench kernels` say so where they are (fault.ts, zap.ts, mm.ts walk, pte_table_all_none).
  *
@@ -49,6 +50,7 @@ import { free_pgd_range } from './reference/free_pgtables.js';
 import { madvise_free_range } from './reference/madvise_free.js';
 import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
 import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
+import { move_page_tables } from './reference/mremap.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {
@@ -169,6 +171,9 @@ export class ReferenceCore implements PageTableCore {
   }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     free_pgd_range(this.mm, addr, end, floor, ceiling);
+  }
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number {
+    return move_page_tables(this.mm, oldAddr, newAddr, oldEnd);
   }
 
   // ---- strategy, time, checker: the reference models none and pt-reclaim only ----

@@ -112,6 +112,11 @@ export interface PageTableCore {
   /** Address of the first guard marker in [start, end), or -1 when there is none. */
   findGuardMarker(start: number, end: number): number;
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void;
+  /**
+   * mremap: move the page tables of [oldAddr, oldEnd) to newAddr (move_page_tables), inside
+   * a gather; returns CORE_OK, or an arena status with nothing moved.
+   */
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number;
   stats(): RawStats;
   /** One counter, without building the whole record. */
   stat(name: StatName): number;

@@ -48,6 +48,7 @@ interface CoreExports {
   madvise_cold_or_pageout(start: number, end: number, pageout: number): void;
   find_guard_marker(start: number, end: number): number;
   free_pgd_range(addr: number, end: number, floor: number, ceiling: number): void;
+  move_page_tables(oldAddr: number, newAddr: number, oldEnd: number): number;
   gather_begin(): void;
   gather_end(): void;
   entry_at(addr: number, level: number): bigint;
@@ -219,6 +220,9 @@ export class WasmCore implements PageTableCore {
   }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.x.free_pgd_range(addr, end, floor, ceiling);
+  }
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number {
+    return this.x.move_page_tables(oldAddr, newAddr, oldEnd);
   }
 
   private view(): BigUint64Array {

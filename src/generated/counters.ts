@@ -75,6 +75,9 @@ export const STAT_NAMES = [
   'GuardRemoved',
   'GuardInstallZaps',
   'LazyfreeDiscarded',
+  'MremapPudMoves',
+  'MremapPmdMoves',
+  'MremapPtesMoved',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -161,6 +164,9 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'GuardRemoved', slot: 65, json: 'guard.removed', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)" },
   { name: 'GuardInstallZaps', slot: 66, json: 'guard.installZaps', unit: 'calls', deterministic: true, weight: 0, doc: "MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried" },
   { name: 'LazyfreeDiscarded', slot: 67, json: 'lazyfreeDiscarded', unit: 'pages', deterministic: true, weight: 0, doc: "lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded" },
+  { name: 'MremapPudMoves', slot: 68, json: 'mremap.pudMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)" },
+  { name: 'MremapPmdMoves', slot: 69, json: 'mremap.pmdMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)" },
+  { name: 'MremapPtesMoved', slot: 70, json: 'mremap.ptesMoved', unit: 'entries', deterministic: true, weight: 10, doc: "entries mremap moved one by one (move_ptes)" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -186,6 +192,7 @@ export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
   TlbFlushFull: 500,
   Ipis: 2000,
   RcuCallbacks: 50,
+  MremapPtesMoved: 10,
 };
 
 /** The fields of `run --json` that come from the counters. */
@@ -330,6 +337,14 @@ export interface RunCounters {
   };
   /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages; counter LazyfreeDiscarded) */
   lazyfreeDiscarded: number;
+  mremap: {
+    /** PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud) (tables; counter MremapPudMoves) */
+    pudMoves: number;
+    /** PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd) (tables; counter MremapPmdMoves) */
+    pmdMoves: number;
+    /** entries mremap moved one by one (move_ptes) (entries; counter MremapPtesMoved) */
+    ptesMoved: number;
+  };
   /** VmPTE after the last operation, before exit: (PTE + PMD + PUD tables) x 4 kB, as `mm_pgtables_bytes` (kB) */
   vmPteKb: number;
   /** the highest VmPTE during the run (kB) */
@@ -435,6 +450,11 @@ export function buildRunCounters(s: RawStats): RunCounters {
       installZaps: s.GuardInstallZaps,
     },
     lazyfreeDiscarded: s.LazyfreeDiscarded,
+    mremap: {
+      pudMoves: s.MremapPudMoves,
+      pmdMoves: s.MremapPmdMoves,
+      ptesMoved: s.MremapPtesMoved,
+    },
     vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * 4,
     peakVmPteKb: s.PeakPgtables * 4,
     arena: {
@@ -527,6 +547,9 @@ export const COUNTER_KEYS = [
   'guard.removed',
   'guard.installZaps',
   'lazyfreeDiscarded',
+  'mremap.pudMoves',
+  'mremap.pmdMoves',
+  'mremap.ptesMoved',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -618,6 +641,9 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'guard.removed': r.guard.removed,
     'guard.installZaps': r.guard.installZaps,
     'lazyfreeDiscarded': r.lazyfreeDiscarded,
+    'mremap.pudMoves': r.mremap.pudMoves,
+    'mremap.pmdMoves': r.mremap.pmdMoves,
+    'mremap.ptesMoved': r.mremap.ptesMoved,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

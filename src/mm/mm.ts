@@ -40,6 +40,7 @@ import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
+import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
@@ -308,6 +309,33 @@ export class Mm {
     } else {
       this.vmas.insertAt(i, v);
     }
+  }
+
+  /**
+   * mremap(addr, oldLen, newLen, flags, newAddr): flags 0 without newAddr (resize in place),
+   * MREMAP_MAYMOVE|MREMAP_FIXED with it. Private anonymous memory; see src/mm/mremap.ts.
+   */
+  mremap(addr: number, oldLen: number, newLen: number, newAddr?: number): SyscallResult {
+    this.batchVma = undefined;
+    // The checker watches every PMD span the call can change: the old and the new range.
+    const lo = newAddr === undefined ? addr : Math.min(addr, newAddr);
+    const hi = Math.max(addr + oldLen, addr + newLen, newAddr === undefined ? 0 : newAddr + newLen);
+    return this.syscall(lo, Math.min(hi, TASK_SIZE) - lo, true, () =>
+      doMremap(
+        {
+          vmas: this.vmas,
+          core: this.core,
+          mmapMinAddr: MMAP_MIN_ADDR,
+          munmap: (a, l) => this.doMunmap(a, l).ok,
+          insertMerged: (v) => this.insertMerged(v),
+          arenaError: (status, s, e) => this.arenaError(status, s, e),
+        },
+        addr,
+        oldLen,
+        newLen,
+        newAddr,
+      ),
+    );
   }
 
   /** munmap(addr, len): split, zap, free_pgtables with the neighbours as floor and ceiling. */

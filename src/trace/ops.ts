@@ -3,7 +3,7 @@
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
- * advices. The model runs the v1 subset plus mmap `prot=`, mprotect and the advices on
+ * advices. The model runs the v1 subset plus mmap `prot=`, mprotect, mremap and the advices on
  * private anonymous memory ({@link Advice}); {@link v2Feature} names what it does not model,
  * so that every caller refuses it the same way instead of approximating.
  */
@@ -97,10 +97,11 @@ export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
 export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
 export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
 
-/** The ops the model runs: trace format v1's, mmap's `prot=` and mprotect. */
+/** The ops the model runs: trace format v1's, mmap's `prot=`, mprotect and mremap. */
 export type ModelOp =
   | ({ kind: 'mmap'; addr: number; len: number; prot?: Prot } & SourcePos)
   | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
+  | ({ kind: 'mremap'; addr: number; len: number; newLen: number; newAddr?: number } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
   | ({ kind: 'madvise'; addr: number; len: number; advice: Advice } & SourcePos);
@@ -108,12 +109,10 @@ export type ModelOp =
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
  * "mmap shared", "madvise hugepage"), or undefined for an op the model runs (v1's, mmap
- * `prot=` of private anonymous memory, mprotect, the advices of {@link Advice}).
+ * `prot=` of private anonymous memory, mprotect, mremap, the advices of {@link Advice}).
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
-    case 'mremap':
-      return op.kind;
     case 'mmap':
       if (op.shared) return 'mmap shared';
       if (op.mapFile !== undefined) return 'mmap file=';
@@ -127,7 +126,7 @@ export function v2Feature(op: Op): string | undefined {
 
 /** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
 export function needsFormatV2(op: Op): boolean {
-  if (op.kind === 'mprotect') return true;
+  if (op.kind === 'mprotect' || op.kind === 'mremap') return true;
   if (op.kind === 'mmap' && op.prot !== undefined && op.prot !== 'rw') return true;
   if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') return true;
   return v2Feature(op) !== undefined;
