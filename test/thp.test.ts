@@ -338,6 +338,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('munmap' as const), addr: addrArb, len: lenArb }) },
   {
     weight: 1,
+    arbitrary: fc
+      .tuple(addrArb, lenArb, addrArb, fc.boolean())
+      .map(([addr, len, to, move]): Op =>
+        move ? { kind: 'mremap', addr, len, newLen: len, newAddr: to + WINDOW } : { kind: 'mremap', addr, len, newLen: len * 2 },
+      ),
+  },
+  {
+    weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('mprotect' as const),
       addr: addrArb,

@@ -330,9 +330,9 @@ describe('the model and trace v2', () => {
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
     const ops: Op[] = [
       { kind: 'mmap', addr: B, len: 0x200000 },
-      { kind: 'madvise', addr: B, len: 0x200000, advice: 'collapse' },
+      { kind: 'madvise', addr: B, len: 0x200000, advice: 'remove' },
     ];
-    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise collapse is not modelled yet (issue 12)');
+    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise remove is not modelled yet (issue 12)');
   });
 
   it('runs a v2 file that uses only v1 features exactly as its v1 twin', () => {
