@@ -190,6 +190,14 @@ madvise 0x300000e01000 0x1000 free
 touch 0x300001400000 0x1000 read
 munmap 0x300000000000 0x2000000
 `,
+  // A guard marker fails MADV_COLLAPSE for its span and stops the walk there.
+  'collapse-guard': `
+mmap 0x300000000000 0x600000
+touch 0x300000000000 0x600000 write
+madvise 0x300000001000 0x1000 guard-install
+madvise 0x300000000000 0x600000 collapse
+madvise 0x300000200000 0x400000 collapse
+`,
 };
 
 const thp = readThpSettings();

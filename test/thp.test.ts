@@ -76,6 +76,18 @@ describe.each(['wasm', 'ts'] as const)('THP corners as measured on the live kern
     expectCleanExit(mm);
   });
 
+  it('MADV_COLLAPSE stops at a span holding a guard marker (EINVAL, later spans untouched)', () => {
+    const mm = thpMm(core);
+    ok(mm.mmap(B, 6 * MiB));
+    ok(mm.touch(B, 6 * MiB, 'write'));
+    ok(mm.madvise(B + K4, K4, 'guard-install'));
+    expect(mm.madvise(B, 6 * MiB, 'collapse')).toMatchObject({ ok: false, errno: 'EINVAL' });
+    expect(mm.stats().ThpCollapse).toBe(0);
+    ok(mm.madvise(B + M2, 4 * MiB, 'collapse'));
+    expect(mm.stats().ThpCollapse).toBe(2);
+    expectCleanExit(mm);
+  });
+
   it('MADV_COLLAPSE needs an anon_vma, not writable pages (measured: zero-page and read-only tables collapse)', () => {
     const mm = thpMm(core);
     ok(mm.mmap(B + 4 * M2, M2));

@@ -5,7 +5,7 @@
  * one VMA (madvise_collapse, mm/khugepaged.c). khugepaged itself is not modelled.
  */
 import { type PageTableCore, PMD_SIZE } from '../core/types.js';
-import { SCAN_PMD_MAPPED, SCAN_PMD_NULL, SCAN_PTE_NON_PRESENT, SCAN_SUCCEED } from '../generated/vocab.js';
+import { SCAN_PMD_MAPPED, SCAN_PMD_NULL, SCAN_SUCCEED } from '../generated/vocab.js';
 import type { ThpMode } from '../options.js';
 import { type Vma, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, isAnonymous } from './vma.js';
 
@@ -39,10 +39,12 @@ export function hugepageMadviseFlags(flags: number, advice: 'hugepage' | 'nohuge
 }
 
 /**
- * Results after which madvise_collapse goes on with the next span (its whitelist); every
- * result the core gives maps to EINVAL (madvise_collapse_errno's default).
+ * Results after which madvise_collapse goes on with the next span: no PMD table there. A
+ * non-present entry (a guard marker) passes the scan as "unmapped" but then fails the
+ * swap-in (SCAN_FAIL), which stops the walk (measured). Every failure maps to EINVAL
+ * (madvise_collapse_errno's default).
  */
-const CONTINUE_AFTER = new Set([SCAN_PMD_NULL, SCAN_PTE_NON_PRESENT]);
+const CONTINUE_AFTER = new Set([SCAN_PMD_NULL]);
 
 /**
  * madvise_collapse over [start, end) of one VMA (the range clipped to it): every aligned
