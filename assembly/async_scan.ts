@@ -17,6 +17,7 @@ import { call_rcu_tables, pgtable_pending_inc } from "./rcu";
 import { Stat, stat_inc, stat_add } from "./stats";
 import { checker_on, checker_table_freed } from "./checker";
 import { PTRS_PER_TABLE } from "./pgtable";
+import { pmd_trans_huge } from "./huge_memory";
 
 /** Scan [start, end) of one VMA; returns the number of tables freed. */
 export function scan_reclaim_range(start: u64, end: u64): u32 {
@@ -27,7 +28,8 @@ export function scan_reclaim_range(start: u64, end: u64): u32 {
     const pmdp = walk_pmd(addr);
     if (pmdp != 0) {
       const pmdval = load<u64>(pmdp);
-      if (pmdval != 0) {
+      // A huge PMD maps pages (its deposit is no table to reclaim): pte_offset_map fails on it.
+      if (pmdval != 0 && !pmd_trans_huge(pmdval)) {
         stat_inc(Stat.PmdLocks);
         stat_inc(Stat.PtlLocks);
         const table = entry_table(pmdval);

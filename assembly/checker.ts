@@ -9,7 +9,7 @@
 // cleared, every CPU may still cache the PMD -> table translation until the next flush;
 // populating that PMD again before a flush is a violation (stale translations pending).
 
-import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PTRS_PER_TABLE, _PAGE_PRESENT, _PAGE_SPECIAL,
+import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PTRS_PER_TABLE, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_PSE,
   _PAGE_SIM_FILE, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_DEVICE_EXCLUSIVE, span_end, swp_type,
 } from "./pgtable";
 import { FRAME_PTE, FRAME_PMD, FRAME_PUD, frame_state, frame_addr } from "./arena";
@@ -168,7 +168,12 @@ export function checker_walk(pgdTable: usize, lo: u64, hi: u64): void {
             const nPmd = span_end(c, nPud, PMD_SIZE);
             const pmde = load<u64>(pmd + (<usize>((c >> 21) & 511) << 3));
             const pte = pmde != 0 ? checked_child(pmde, FRAME_PTE, c) : 0;
-            if (pte != 0) count_pages(pte, c, nPmd);
+            if (pte != 0) {
+              // A huge PMD points to its deposit (which must be a live PTE table) and maps
+              // every page of its span; the huge zero page maps none that count.
+              if ((pmde & _PAGE_PSE) == 0) count_pages(pte, c, nPmd);
+              else if ((pmde & _PAGE_SPECIAL) == 0) cntAnon += (nPmd - c) >> PAGE_SHIFT;
+            }
             c = nPmd;
           }
         }

@@ -11,11 +11,13 @@
 import {
   PAGE_SHIFT, PMD_SIZE, PMD_MASK, MAX_SWAPFILES, SWP_HWPOISON, SWP_DEVICE_EXCLUSIVE,
   PTE_MARKER_GUARD, PTE_MARKER_POISONED, ANON_PTE_FLAGS, ZERO_PTE_FLAGS, ZERO_PFN,
-  _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY,
+  _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SIM_ZEROFILL,
   pfn_pte, swp_type, swp_offset, span_end,
 } from "./pgtable";
 import { OK, arena_reserve } from "./arena";
-import { pte_offset, pte_alloc_map, count_missing_tables } from "./mm";
+import { pte_offset, pmd_alloc_map, entry_table, table_alloc_populate, count_missing_tables } from "./mm";
+import { FRAME_PTE } from "./arena";
+import { huge_pmd_fault, pmd_trans_huge, thp_fault_window_open } from "./huge_memory";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 // FAULT_SIGSEGV: the access hit a guard region, the process would get SIGSEGV at
@@ -86,7 +88,16 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
   let addr = start;
   while (addr < end && result == OK) {
     const next = span_end(addr, end, PMD_SIZE);
-    const table = pte_alloc_map(addr);
+    const pmdp = pmd_alloc_map(addr);
+    const pmde = load<u64>(pmdp);
+    // THP: one test per PMD span, outside the per-entry loop (huge_memory.ts).
+    if ((pmde == 0 && thp_fault_window_open()) || pmd_trans_huge(pmde)) {
+      if (huge_pmd_fault(pmdp, addr, next, write, allocOnRead)) {
+        addr = next;
+        continue;
+      }
+    }
+    const table = pmde != 0 ? entry_table(pmde) : table_alloc_populate(pmdp, FRAME_PTE);
     const first = pte_offset(table, addr);
     const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
     let p = first;
@@ -112,12 +123,13 @@ export function fault_range(start: u64, end: u64, write: bool): i32 {
             store<u64>(p, pfn_pte(pfn++, ANON_PTE_FLAGS)); // wp_page_copy from the zero page
             wpCopy++;
           } else {
-            store<u64>(p, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED); // wp_page_reuse
+            store<u64>(p, (e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) & ~_PAGE_SIM_ZEROFILL); // wp_page_reuse
             other++;
           }
         } else {
-          if ((e & (_PAGE_DIRTY | _PAGE_ACCESSED)) != (_PAGE_DIRTY | _PAGE_ACCESSED)) {
-            store<u64>(p, e | _PAGE_DIRTY | _PAGE_ACCESSED);
+          // A write also makes a never-written THP subpage hold data (_PAGE_SIM_ZEROFILL).
+          if ((e & (_PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_SIM_ZEROFILL)) != (_PAGE_DIRTY | _PAGE_ACCESSED)) {
+            store<u64>(p, (e | _PAGE_DIRTY | _PAGE_ACCESSED) & ~_PAGE_SIM_ZEROFILL);
           }
           accessOnly++;
         }

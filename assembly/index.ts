@@ -14,6 +14,10 @@ import {
 } from "./mm";
 import { fault_range as __fault_range, fault_address as __fault_address, set_zero_page as __set_zero_page } from "./fault";
 import { unmap_page_range } from "./zap";
+import {
+  set_thp_fault_window as __set_thp_fault_window, set_huge_zero_page as __set_huge_zero_page,
+  split_huge_pmd_address as __split_huge_pmd_address, set_split_zero_remap as __set_split_zero_remap, madvise_collapse_pmd as __madvise_collapse_pmd, pmd_trans_huge,
+} from "./huge_memory";
 import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
 import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
 import { madvise_free_range as __madvise_free_range } from "./madvise_free";
@@ -80,6 +84,25 @@ export function set_path_mode(mode: u32): void {
 /** Whether read faults may map the shared zero page (see assembly/fault.ts). */
 export function set_zero_page(enabled: bool): void {
   __set_zero_page(enabled);
+  __set_split_zero_remap(enabled);
+}
+
+// THP (assembly/huge_memory.ts).
+/** Faults may map THPs in the aligned 2 MiB spans of [lo, hi); (0, 0): nowhere. */
+export function set_thp_fault_window(lo: f64, hi: f64, storesData: bool): void {
+  __set_thp_fault_window(<u64>lo, <u64>hi, storesData);
+}
+/** /sys/kernel/mm/transparent_hugepage/use_zero_page. */
+export function set_huge_zero_page(enabled: bool): void {
+  __set_huge_zero_page(enabled);
+}
+/** vma_adjust_trans_huge at a VMA split point: split the huge PMD mapping addr, if any. */
+export function split_huge_pmd_address(addr: f64): bool {
+  return __split_huge_pmd_address(<u64>addr);
+}
+/** MADV_COLLAPSE of the PMD span at addr (2 MiB aligned); returns a SCAN_* result. */
+export function madvise_collapse_pmd(addr: f64): i32 {
+  return __madvise_collapse_pmd(<u64>addr);
 }
 
 export function fault_range(start: f64, end: f64, write: bool): i32 {
@@ -255,6 +278,8 @@ export function pte_kind_at(addr: f64): i32 {
  */
 export function install_entry(addr: f64, kind: i32): i32 {
   const a = <u64>addr & ~((<u64>1 << PAGE_SHIFT) - 1);
+  const pmdp = walk_pmd(a);
+  if (pmdp != 0 && pmd_trans_huge(load<u64>(pmdp))) return ERR_OCCUPIED;
   const status = arena_reserve(count_missing_tables(a, a + 1));
   if (status != OK) return status;
   const ptep = pte_offset(pte_alloc_map(a), a);
@@ -279,7 +304,7 @@ export function install_entry(addr: f64, kind: i32): i32 {
 /** True when the PTE table mapping addr exists and all its entries are none. */
 export function pte_table_empty_at(addr: f64): bool {
   const pmdp = walk_pmd(<u64>addr);
-  if (pmdp == 0 || load<u64>(pmdp) == 0) return false;
+  if (pmdp == 0 || load<u64>(pmdp) == 0 || pmd_trans_huge(load<u64>(pmdp))) return false;
   return pte_table_all_none(entry_table(load<u64>(pmdp)));
 }
 

@@ -21,7 +21,8 @@ import {
   PAGE_SHIFT, PMD_SIZE, PMD_MASK, SWP_PTE_MARKER, PTE_MARKER_GUARD, span_end, swp_entry,
 } from "./pgtable";
 import { OK, arena_reserve } from "./arena";
-import { walk_pmd, entry_table, pte_offset, pte_alloc_map, count_missing_tables } from "./mm";
+import { walk_pmd, entry_table, pte_offset, pte_alloc_map, pmd_alloc_map, count_missing_tables } from "./mm";
+import { pmd_trans_huge } from "./huge_memory";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { unmap_page_range, ZAP_EVEN_COWS } from "./zap";
 import { pte_refcount_zap_done } from "./pte_refcount";
@@ -52,6 +53,11 @@ function guard_install_walk(start: u64, end: u64): bool {
   let addr = start;
   while (addr < end) {
     const next = span_end(addr, end, PMD_SIZE);
+    // guard_install_pmd_entry: a huge PMD counts as populated (zap, which splits it, and retry).
+    if (pmd_trans_huge(load<u64>(pmd_alloc_map(addr)))) {
+      complete = false;
+      break;
+    }
     const table = pte_alloc_map(addr);
     stat_inc(Stat.PtlLocks);
     const first = pte_offset(table, addr);
@@ -118,7 +124,7 @@ export function madvise_guard_remove(start: u64, end: u64): void {
     const next = span_end(addr, end, PMD_SIZE);
     const pmdp = walk_pmd(addr);
     const pmde = pmdp != 0 ? load<u64>(pmdp) : 0;
-    if (pmde != 0) {
+    if (pmde != 0 && !pmd_trans_huge(pmde)) { // a huge PMD holds no marker
       stat_inc(Stat.PtlLocks);
       const first = pte_offset(entry_table(pmde), addr);
       const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);
@@ -149,7 +155,7 @@ export function find_guard_marker(start: u64, end: u64): i64 {
     const next = span_end(addr, end, PMD_SIZE);
     const pmdp = walk_pmd(addr);
     const pmde = pmdp != 0 ? load<u64>(pmdp) : 0;
-    if (pmde != 0) {
+    if (pmde != 0 && !pmd_trans_huge(pmde)) {
       const table = entry_table(pmde);
       const first = pte_offset(table, addr);
       const last = first + (<usize>((next - addr) >> PAGE_SHIFT) << 3);

@@ -131,15 +131,20 @@ export function table_alloc_populate(entryp: usize, level: u8): usize {
  * pmd_alloc, pte_alloc). The caller has reserved arena space (count_missing_tables).
  */
 export function pte_alloc_map(addr: u64): usize {
+  const pmdp = pmd_alloc_map(addr);
+  const e = load<u64>(pmdp);
+  return e != 0 ? entry_table(e) : table_alloc_populate(pmdp, FRAME_PTE);
+}
+
+/** Walk to the PMD entry for addr, allocating the PUD and PMD tables on the way (pud_alloc, pmd_alloc). */
+@inline export function pmd_alloc_map(addr: u64): usize {
   const pgdp = pgd_offset(addr);
   let e = load<u64>(pgdp);
   const pudTable = e != 0 ? entry_table(e) : table_alloc_populate(pgdp, FRAME_PUD);
   const pudp = pud_offset(pudTable, addr);
   e = load<u64>(pudp);
   const pmdTable = e != 0 ? entry_table(e) : table_alloc_populate(pudp, FRAME_PMD);
-  const pmdp = pmd_offset(pmdTable, addr);
-  e = load<u64>(pmdp);
-  return e != 0 ? entry_table(e) : table_alloc_populate(pmdp, FRAME_PTE);
+  return pmd_offset(pmdTable, addr);
 }
 
 /** Tables a fault over [start, end) would allocate: exact, so the arena can be reserved first. */

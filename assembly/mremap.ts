@@ -17,6 +17,7 @@
 // Not modelled: soft-dirty bits (CONFIG_MEM_SOFT_DIRTY marks moved entries; nothing here
 // reads them), uffd-wp clearing (no userfaultfd), huge PMDs (no THP in the model yet).
 
+import { pmd_trans_huge, __split_huge_pmd } from "./huge_memory";
 import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, _PAGE_PRESENT } from "./pgtable";
 import { OK, FRAME_PUD, FRAME_PMD, FRAME_PTE, arena_reserve } from "./arena";
 import {
@@ -156,7 +157,9 @@ export function move_page_tables(oldAddr: u64, newAddr: u64, oldEnd: u64): i32 {
         const oldPmdp = get_old_pmd(oldAddr);
         if (oldPmdp != 0) {
           const newPmdp = alloc_new_pmd(newAddr);
+          // A huge PMD moves whole with its deposit (move_huge_pmd) like a table, else is split first.
           if (extent != PMD_SIZE || !move_normal_pmd(oldPmdp, newPmdp, oldAddr, newAddr)) {
+            if (pmd_trans_huge(load<u64>(oldPmdp))) __split_huge_pmd(oldPmdp, oldAddr & ~(PMD_SIZE - 1));
             if (load<u64>(newPmdp) == 0) table_alloc_populate(newPmdp, FRAME_PTE);
             const moved = move_ptes(oldPmdp, newPmdp, oldAddr, newAddr, extent);
             if (refcount) pte_refcount_move_done(oldPmdp, oldAddr, moved);

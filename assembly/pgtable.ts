@@ -10,8 +10,8 @@
 //
 // Entry layout (present entries, as the MMU reads them):
 //
-//   63  62..59  58..53  52        51 ........ 12  11 10  9   8  7   6  5  4 3  2  1  0
-//   NX  -       -       SIM_FILE  page frame number  -  -   SPL -  PSE D  A  - -  US RW P
+//   63  62..55  54       53     52        51 ........ 12  11 10  9   8  7   6  5  4 3  2  1  0
+//   NX  -       SIM_ZERO SIM_LG SIM_FILE  page frame number  -  -   SPL -  PSE D  A  - -  US RW P
 //
 // Non-present, non-zero entries use the kernel's swap-entry format: a 5-bit type in bits
 // 63..59 and a 50-bit offset stored inverted in bits 58..9 (the L1TF-safe layout).
@@ -50,6 +50,10 @@ export const _PAGE_PSE: u64 = 1 << 7;
 export const _PAGE_SPECIAL: u64 = 1 << 9;
 /** Simulator-owned bit (ignored by the MMU): the mapped folio is file-backed, not anonymous. */
 export const _PAGE_SIM_FILE: u64 = <u64>1 << 52;
+/** Simulator-owned: the page is a subpage of a THP folio still large (mapped by PTEs after a PMD split). */
+export const _PAGE_SIM_LARGE: u64 = <u64>1 << 53;
+/** Simulator-owned: that subpage was never written (all zeros): a folio split maps the zero page instead. */
+export const _PAGE_SIM_ZEROFILL: u64 = <u64>1 << 54;
 export const _PAGE_NX: u64 = <u64>1 << 63;
 export const PTE_PFN_MASK: u64 = ((<u64>1 << 52) - 1) & PAGE_MASK;
 

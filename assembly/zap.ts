@@ -20,6 +20,7 @@ import {
 } from "./pt_reclaim";
 import { reclaim_pt_is_enabled_v1, try_to_free_pte_v1 } from "./pt_reclaim_v1";
 import { pte_refcount_zap_done } from "./pte_refcount";
+import { pmd_trans_huge, zap_huge_pmd, __split_huge_pmd } from "./huge_memory";
 import { STRATEGY_V1, STRATEGY_REFCOUNT, strategy_id, need_resched } from "./strategy";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
@@ -372,7 +373,19 @@ function zap_pmd_range(pmdTable: usize, addr: u64, end: u64, flags: u32): void {
   while (addr != end) {
     const next = span_end(addr, end, PMD_SIZE);
     const pmdp = pmd_offset(pmdTable, addr);
-    if (load<u64>(pmdp) != 0) zap_pte_range(pmdp, addr, next, flags);
+    const pmde = load<u64>(pmdp);
+    if (pmde != 0) {
+      if (pmd_trans_huge(pmde)) {
+        // A huge PMD: zapped whole when the range covers its span, else split first.
+        if (next - addr == PMD_SIZE) {
+          zap_huge_pmd(pmdp, addr);
+          addr = next;
+          continue;
+        }
+        __split_huge_pmd(pmdp, addr & PMD_MASK);
+      }
+      zap_pte_range(pmdp, addr, next, flags);
+    }
     addr = next;
   }
 }

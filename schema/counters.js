@@ -108,6 +108,15 @@ export const COUNTERS = [
   { name: 'MremapPudMoves', json: 'mremap.pudMoves', unit: 'tables', det: true, weight: 0, doc: 'PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)' },
   { name: 'MremapPmdMoves', json: 'mremap.pmdMoves', unit: 'tables', det: true, weight: 0, doc: 'PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)' },
   { name: 'MremapPtesMoved', json: 'mremap.ptesMoved', unit: 'entries', det: true, weight: 10, doc: 'entries mremap moved one by one (move_ptes)' },
+  // Anonymous PMD-sized THP (huge_memory.ts).
+  { name: 'ThpFaultAlloc', json: 'thp.faultAlloc', unit: 'THPs', det: true, weight: 50_000, doc: 'faults that mapped a new PMD-sized THP (THP_FAULT_ALLOC), a write into the huge zero page included' },
+  { name: 'ThpHugeZeroFaults', json: 'thp.hugeZeroPage', unit: 'faults', det: true, weight: 10_000, doc: 'read faults that mapped the huge zero page (set_huge_zero_folio)' },
+  { name: 'ThpDeposits', json: 'thp.deposits', unit: 'tables', det: true, weight: 0, doc: 'PTE tables deposited under a huge PMD (pgtable_trans_huge_deposit; they count in VmPTE)' },
+  { name: 'ThpSplitPmd', json: 'thp.splitPmd', unit: 'splits', det: true, weight: 5_000, doc: 'huge PMDs split into a PTE table (__split_huge_pmd; THP_SPLIT_PMD)' },
+  { name: 'ThpZapPmd', json: 'thp.zapPmd', unit: 'PMDs', det: true, weight: 1_000, doc: 'huge PMDs zapped whole (zap_huge_pmd: the deposit is freed)' },
+  { name: 'ThpCollapse', json: 'thp.collapseAlloc', unit: 'THPs', det: true, weight: 200_000, doc: 'PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC)' },
+  { name: 'ThpSplitFolio', json: 'thp.splitFolio', unit: 'folios', det: true, weight: 20_000, doc: 'THP folios split into small pages by MADV_FREE of part of one (split_folio)' },
+  { name: 'ThpZeroRemapped', json: 'thp.zeroRemapped', unit: 'pages', det: true, weight: 0, doc: 'never-written subpages a folio split mapped to the shared zero page instead (RSS drops)' },
 ];
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).

@@ -86,4 +86,10 @@ export const CONSTANTS = [
   ['BATCH_FAULT_WRITE', '1', 'i32', 'batch operation: write fault over [start, end)'],
   ['BATCH_ZAP', '2', 'i32', "batch operation: MADV_DONTNEED zap with the entry's zap flags"],
   ['BATCH_MADV_FREE', '3', 'i32', 'batch operation: MADV_FREE'],
+  // MADV_COLLAPSE of one PMD span (huge_memory.ts madvise_collapse_pmd): mm/khugepaged.c scan results.
+  ['SCAN_SUCCEED', '1', 'i32', 'collapse: the PTE table became the deposit of a new THP'],
+  ['SCAN_PMD_NULL', '2', 'i32', 'collapse: no PMD table there (madvise_collapse goes on)'],
+  ['SCAN_PMD_NONE', '3', 'i32', 'collapse: the PMD is none (madvise_collapse stops: EINVAL)'],
+  ['SCAN_PMD_MAPPED', '4', 'i32', 'collapse: already a huge PMD (counts as collapsed)'],
+  ['SCAN_PTE_NON_PRESENT', '8', 'i32', 'collapse: a non-present entry (swap, marker) in the table'],
 ];

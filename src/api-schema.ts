@@ -73,6 +73,8 @@ export const RUN_OPTIONS_SCHEMA = {
     maxErrors: { type: 'integer', minimum: 0 },
     timeline: bool,
     zeroPage: bool,
+    thp: { enum: ['always', 'madvise', 'never'] },
+    thpZeroPage: bool,
     check: bool,
     trylockFail: probability,
     resched: probability,

@@ -16,7 +16,15 @@ export {
   type OpError,
   RUN_SCHEMA_VERSION,
 } from './run.js';
-export { resolveRunOptions, limitFramesFor, DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
+export {
+  resolveRunOptions,
+  limitFramesFor,
+  DEFAULTS,
+  THP_MODES,
+  type ThpMode,
+  type RunOptions,
+  type ResolvedRunOptions,
+} from './options.js';
 export {
   COUNTERS,
   COUNTER_KEYS,

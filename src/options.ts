@@ -11,6 +11,15 @@ import { type CostChoice, DEFAULT_COST_CHOICE } from './mm/cost-profile.js';
 import { getStrategy, type Strategy } from './strategies.js';
 import { UsageError } from './errors.js';
 
+/** /sys/kernel/mm/transparent_hugepage/enabled for PMD-sized anonymous THP. */
+export type ThpMode = 'always' | 'madvise' | 'never';
+export const THP_MODES: readonly ThpMode[] = ['always', 'madvise', 'never'];
+
+function checkThpMode(m: string): ThpMode {
+  if (!(THP_MODES as readonly string[]).includes(m)) throw new UsageError(`--thp ${m}: expected one of ${THP_MODES.join(', ')}`);
+  return m as ThpMode;
+}
+
 /** Every default of a run, in one place. */
 export const DEFAULTS = {
   strategy: 'pt-reclaim',
@@ -35,6 +44,10 @@ export const DEFAULTS = {
   scanBytes: 256 * 2 ** 20,
   /** Read faults map the shared zero page (upstream default). */
   zeroPage: true,
+  /** PMD-sized THP for anonymous memory (/sys/kernel/mm/transparent_hugepage/enabled): this host's. */
+  thp: 'madvise' as ThpMode,
+  /** Read faults in a THP area map the huge zero page (transparent_hugepage/use_zero_page). */
+  thpZeroPage: true,
   check: false,
   /** Most errors (and checker violations) listed individually in a result. */
   maxErrors: 100,
@@ -59,6 +72,10 @@ export interface RunOptions {
   limitFrames?: number;
   mmapBase?: number;
   zeroPage?: boolean;
+  /** THP for anonymous memory: always, madvise (VM_HUGEPAGE areas only) or never. */
+  thp?: ThpMode;
+  /** Read faults in a THP area map the huge zero page. */
+  thpZeroPage?: boolean;
   trylockFail?: number;
   resched?: number;
   nowaitFail?: number;
@@ -90,6 +107,8 @@ export interface ResolvedRunOptions {
   readonly limitFrames: number;
   readonly mmapBase: number;
   readonly zeroPage: boolean;
+  readonly thp: ThpMode;
+  readonly thpZeroPage: boolean;
   readonly trylockFail: number;
   readonly resched: number;
   readonly nowaitFail: number;
@@ -147,6 +166,8 @@ export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): Reso
     limitFrames: o.limitFrames ?? limitFramesFor(o.arenaLimitBytes),
     mmapBase: o.mmapBase ?? DEFAULTS.mmapBase,
     zeroPage: o.zeroPage ?? DEFAULTS.zeroPage,
+    thp: checkThpMode(o.thp ?? DEFAULTS.thp),
+    thpZeroPage: o.thpZeroPage ?? DEFAULTS.thpZeroPage,
     trylockFail: checkProbability('--trylock-fail', o.trylockFail ?? DEFAULTS.trylockFail),
     resched: checkProbability('--resched', o.resched ?? DEFAULTS.resched),
     nowaitFail: checkProbability('--nowait-fail', o.nowaitFail ?? DEFAULTS.nowaitFail),

@@ -16,11 +16,12 @@ import { CORPUS_V2_CORNERS_DIR, CORPUS_V2_RANDOM_DIR } from './corpus/generate-v
 import { checkValidateTargets } from './api-schema.js';
 import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
-import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
+import { hostFacts, describeHost, type HostFacts, type ThpSettings } from './oracle/host.js';
 import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
 import { applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
+import { DEFAULTS, THP_MODES, type ThpMode } from './options.js';
 import { getStrategy, type StrategyName } from './strategies.js';
 import { v2Feature, type Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
@@ -30,6 +31,9 @@ import { WORKLOADS, getWorkload } from './workloads/index.js';
 export interface ModelChoice {
   strategy: StrategyName;
   zeroPage: boolean;
+  /** THP as the host runs it (left out: the run defaults). */
+  thp?: ThpMode;
+  thpZeroPage?: boolean;
   reasons: string[];
 }
 
@@ -109,7 +113,15 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     reasons.push(`strategy ${strategy}: as requested (auto would pick ${host.ptReclaim.enabled ? 'pt-reclaim' : 'none'})`);
   }
   reasons.push(`zeroPage ${String(host.zeroPage)}: ${host.zeroPageReason}`);
-  return { strategy, zeroPage: host.zeroPage, reasons };
+  // THP as /sys/kernel/mm/transparent_hugepage says (the run defaults where it cannot be read).
+  const t = host.thpSettings as ThpSettings | undefined;
+  const enabled = t?.enabled ?? 'unknown';
+  const thp = (THP_MODES as readonly string[]).includes(enabled) ? (enabled as ThpMode) : DEFAULTS.thp;
+  const thpZeroPage = t?.useZeroPage ?? DEFAULTS.thpZeroPage;
+  reasons.push(
+    `thp ${thp}, huge zero page ${thpZeroPage ? 'on' : 'off'}: transparent_hugepage/enabled ${enabled}, use_zero_page ${t?.useZeroPage === null || t === undefined ? 'unknown' : String(Number(t.useZeroPage))}`,
+  );
+  return { strategy, zeroPage: host.zeroPage, thp, thpZeroPage, reasons };
 }
 
 /**
@@ -165,6 +177,8 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
   return resolveRunOptions({
     strategy: choice.strategy,
     zeroPage: choice.zeroPage,
+    thp: choice.thp,
+    thpZeroPage: choice.thpZeroPage,
     core: 'wasm',
     wasm: 'release',
     maxErrors: Number.MAX_SAFE_INTEGER,

@@ -292,7 +292,7 @@ describe('the model and trace v2', () => {
     ['mmap 0x300000200000 0x1000 shared', 'mmap shared'],
     ['mmap 0x300000200000 0x1000 prot=r shared', 'mmap shared'],
     ['mmap 0x300000200000 0x1000 file=x', 'mmap file='],
-    ['madvise 0x300000000000 0x1000 hugepage', 'madvise hugepage'],
+    ['madvise 0x300000000000 0x1000 remove', 'madvise remove'],
   ])('runTraceFile refuses %j naming the first v2 op with file:line', (line, what) => {
     const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${line}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
@@ -322,17 +322,17 @@ describe('the model and trace v2', () => {
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('madvise 0x300000000000 0x1000 hugepage');
+    lines.push('madvise 0x300000000000 0x1000 remove');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise hugepage is not modelled yet`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise remove is not modelled yet`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
     const ops: Op[] = [
       { kind: 'mmap', addr: B, len: 0x200000 },
-      { kind: 'madvise', addr: B, len: 0x200000, advice: 'collapse' },
+      { kind: 'madvise', addr: B, len: 0x200000, advice: 'remove' },
     ];
-    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise collapse is not modelled yet (issue 12)');
+    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise remove is not modelled yet (issue 12)');
   });
 
   it('runs a v2 file that uses only v1 features exactly as its v1 twin', () => {

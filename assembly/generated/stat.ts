@@ -144,5 +144,21 @@ export enum Stat {
   MremapPmdMoves = 69,
   /** entries mremap moved one by one (move_ptes) (entries) */
   MremapPtesMoved = 70,
-  Count = 71,
+  /** faults that mapped a new PMD-sized THP (THP_FAULT_ALLOC), a write into the huge zero page included (THPs) */
+  ThpFaultAlloc = 71,
+  /** read faults that mapped the huge zero page (set_huge_zero_folio) (faults) */
+  ThpHugeZeroFaults = 72,
+  /** PTE tables deposited under a huge PMD (pgtable_trans_huge_deposit; they count in VmPTE) (tables) */
+  ThpDeposits = 73,
+  /** huge PMDs split into a PTE table (__split_huge_pmd; THP_SPLIT_PMD) (splits) */
+  ThpSplitPmd = 74,
+  /** huge PMDs zapped whole (zap_huge_pmd: the deposit is freed) (PMDs) */
+  ThpZapPmd = 75,
+  /** PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC) (THPs) */
+  ThpCollapse = 76,
+  /** THP folios split into small pages by MADV_FREE of part of one (split_folio) (folios) */
+  ThpSplitFolio = 77,
+  /** never-written subpages a folio split mapped to the shared zero page instead (RSS drops) (pages) */
+  ThpZeroRemapped = 78,
+  Count = 79,
 }

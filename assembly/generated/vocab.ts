@@ -91,3 +91,13 @@ export const BATCH_FAULT_WRITE: i32 = 1;
 export const BATCH_ZAP: i32 = 2;
 /** batch operation: MADV_FREE */
 export const BATCH_MADV_FREE: i32 = 3;
+/** collapse: the PTE table became the deposit of a new THP */
+export const SCAN_SUCCEED: i32 = 1;
+/** collapse: no PMD table there (madvise_collapse goes on) */
+export const SCAN_PMD_NULL: i32 = 2;
+/** collapse: the PMD is none (madvise_collapse stops: EINVAL) */
+export const SCAN_PMD_NONE: i32 = 3;
+/** collapse: already a huge PMD (counts as collapsed) */
+export const SCAN_PMD_MAPPED: i32 = 4;
+/** collapse: a non-present entry (swap, marker) in the table */
+export const SCAN_PTE_NON_PRESENT: i32 = 8;

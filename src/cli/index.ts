@@ -27,7 +27,7 @@ import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import { PATH_MODES, TABLE_FREE_MODES, type ReclaimPath, type TableFree } from '../core/types.js';
-import { DEFAULTS } from '../options.js';
+import { DEFAULTS, THP_MODES, type ThpMode } from '../options.js';
 
 function version(): string {
   try {
@@ -57,6 +57,8 @@ interface RunFlags {
   scanBytes: number;
   check?: boolean;
   costProfile?: string;
+  thp: ThpMode;
+  thpZeroPage: 'on' | 'off';
 }
 
 /** Adds a module's commands to the program (src/cli/oracle.ts, bench.ts, calibrate.ts). */
@@ -159,6 +161,16 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       (v) => parseSizeArg(v, '--scan-bytes'),
       DEFAULTS.scanBytes,
     )
+    .addOption(
+      new Option('--thp <mode>', 'PMD-sized THP for anonymous memory, as /sys/kernel/mm/transparent_hugepage/enabled')
+        .choices([...THP_MODES])
+        .default(DEFAULTS.thp),
+    )
+    .addOption(
+      new Option('--thp-zero-page <on|off>', 'read faults in a THP area map the huge zero page (use_zero_page)')
+        .choices(['on', 'off'])
+        .default('on'), // DEFAULTS.thpZeroPage
+    )
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .addOption(
@@ -202,6 +214,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           scanPeriodMs: flags.scanPeriodMs,
           scanBytes: flags.scanBytes,
           check: flags.check,
+          thp: flags.thp,
+          thpZeroPage: flags.thpZeroPage === 'on',
           cost,
         }),
       );

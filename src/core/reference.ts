@@ -71,6 +71,14 @@ import { rcu_barrier, rcu_reset, rcu_set_now } from './reference/rcu.js';
 import { S, stat_get, stat_inc, stat_set } from './reference/stats.js';
 import { tlb_reset_range } from './reference/tlb.js';
 import { unmap_page_range } from './reference/zap.js';
+import {
+  madvise_collapse_pmd,
+  pmd_trans_huge,
+  set_huge_zero_page,
+  set_split_zero_remap,
+  set_thp_fault_window,
+  split_huge_pmd_address,
+} from './reference/huge_memory.js';
 import { BatchRunner } from './batch.js';
 
 export { FIRST_ANON_PFN } from './reference/pgtable.js';
@@ -119,6 +127,7 @@ export class ReferenceCore implements PageTableCore {
 
   setZeroPage(enabled: boolean): void {
     this.mm.zeroPageEnabled = enabled;
+    set_split_zero_remap(this.mm, enabled);
   }
 
   /**
@@ -136,6 +145,19 @@ export class ReferenceCore implements PageTableCore {
     if (pmd < 0) return undefined;
     const pte = walkChild(frames[pmd]!, (addr / WALK_PMD_SIZE) & 511);
     return pte < 0 ? undefined : frames[pte];
+  }
+
+  setThpFaultWindow(lo: number, hi: number, storesData = true): void {
+    set_thp_fault_window(this.mm, lo, hi, storesData);
+  }
+  setHugeZeroPage(enabled: boolean): void {
+    set_huge_zero_page(this.mm, enabled);
+  }
+  splitHugePmd(addr: number): boolean {
+    return split_huge_pmd_address(this.mm, addr);
+  }
+  collapseHugePmd(addr: number): number {
+    return madvise_collapse_pmd(this.mm, addr);
   }
 
   faultRange(start: number, end: number, write: boolean): number {
@@ -255,6 +277,8 @@ export class ReferenceCore implements PageTableCore {
   installEntry(addr: number, kind: EntryKind): number {
     const mm = this.mm;
     const a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    const [, pmd] = walk_tables(mm, a);
+    if (pmd >= 0 && pmd_trans_huge(mm.frames[pmd]![2 * pmd_index(a)]!)) return CORE_OCCUPIED;
     if (count_missing_tables(mm, a, a + 1) > arena_available(mm)) return CORE_ARENA_FULL;
     const t = pte_alloc_map(mm, a);
     const i = pte_index(a);
@@ -272,6 +296,13 @@ export class ReferenceCore implements PageTableCore {
 
   leafEntries(): Map<number, bigint> {
     const out = new Map<number, bigint>();
+    for (const base of this.tableBases().pmd) {
+      // Huge PMDs (_PAGE_PSE) are leaves too, at their span's base.
+      const t = this.mm.frames[walk_tables(this.mm, base)[1]]!;
+      for (let k = 0; k < 512; k++) {
+        if (pmd_trans_huge(t[2 * k]!)) out.set(base + k * PMD_SIZE, pte_to_bigint(t[2 * k]!, t[2 * k + 1]!));
+      }
+    }
     for (const base of this.tableBases().pte) {
       const t = this.mm.frames[walk_pte_table_frame(this.mm, base)]!;
       for (let i = 0; i < 512; i++) {

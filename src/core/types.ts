@@ -92,6 +92,18 @@ export interface PageTableCore {
   setPathMode(path: ReclaimPath): void;
   /** Whether read faults may map the shared zero page (default true, as upstream). */
   setZeroPage(enabled: boolean): void;
+  /**
+   * THP: faults may map huge PMDs in the aligned 2 MiB spans of [lo, hi); (0, 0) closes the
+   * window. storesData: the write faults store data (a touch), not only fault pages in
+   * (MADV_POPULATE_WRITE): never-written THP subpages become the zero page on a folio split.
+   */
+  setThpFaultWindow(lo: number, hi: number, storesData?: boolean): void;
+  /** THP: read faults may map the huge zero page (use_zero_page; default true). */
+  setHugeZeroPage(enabled: boolean): void;
+  /** THP: split the huge PMD mapping addr, if any (a VMA split there); true when one was split. */
+  splitHugePmd(addr: number): boolean;
+  /** THP: MADV_COLLAPSE of the PMD span at addr (2 MiB aligned); returns a SCAN_* result. */
+  collapseHugePmd(addr: number): number;
   /** Fault [start, end) inside one VMA; returns a CORE_* status. */
   faultRange(start: number, end: number, write: boolean): number;
   /** Address of the SIGSEGV/SIGBUS reported by the last faultRange. */

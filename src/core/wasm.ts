@@ -39,6 +39,10 @@ interface CoreExports {
   stats_weighted(): number;
   cost_weights_commit(): void;
   set_zero_page(enabled: number): void;
+  set_thp_fault_window(lo: number, hi: number, storesData: number): void;
+  set_huge_zero_page(enabled: number): void;
+  split_huge_pmd_address(addr: number): number;
+  madvise_collapse_pmd(addr: number): number;
   fault_range(start: number, end: number, write: number): number;
   fault_address(): number;
   zap_range(start: number, end: number, flags: number): void;
@@ -188,6 +192,19 @@ export class WasmCore implements PageTableCore {
     this.x.set_zero_page(enabled ? 1 : 0);
   }
 
+  setThpFaultWindow(lo: number, hi: number, storesData = true): void {
+    this.x.set_thp_fault_window(lo, hi, storesData ? 1 : 0);
+  }
+  setHugeZeroPage(enabled: boolean): void {
+    this.x.set_huge_zero_page(enabled ? 1 : 0);
+  }
+  splitHugePmd(addr: number): boolean {
+    return this.x.split_huge_pmd_address(addr) !== 0;
+  }
+  collapseHugePmd(addr: number): number {
+    return this.x.madvise_collapse_pmd(addr);
+  }
+
   faultRange(start: number, end: number, write: boolean): number {
     return this.x.fault_range(start, end, write ? 1 : 0);
   }
@@ -294,6 +311,8 @@ export class WasmCore implements PageTableCore {
   leafEntries(): Map<number, bigint> {
     const out = new Map<number, bigint>();
     this.walk((level, base, entries) => {
+      // Huge PMDs (_PAGE_PSE) are leaves too, at their span's base.
+      if (level === 'pmd') for (let i = 0; i < 512; i++) if (entries[i]! & 0x80n) out.set(base + i * PMD_SIZE, entries[i]!);
       if (level !== 'pte') return;
       for (let i = 0; i < 512; i++) if (entries[i]) out.set(base + i * PAGE_SIZE, entries[i]!);
     });

@@ -78,6 +78,14 @@ export const STAT_NAMES = [
   'MremapPudMoves',
   'MremapPmdMoves',
   'MremapPtesMoved',
+  'ThpFaultAlloc',
+  'ThpHugeZeroFaults',
+  'ThpDeposits',
+  'ThpSplitPmd',
+  'ThpZapPmd',
+  'ThpCollapse',
+  'ThpSplitFolio',
+  'ThpZeroRemapped',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -167,6 +175,14 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'MremapPudMoves', slot: 68, json: 'mremap.pudMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)" },
   { name: 'MremapPmdMoves', slot: 69, json: 'mremap.pmdMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)" },
   { name: 'MremapPtesMoved', slot: 70, json: 'mremap.ptesMoved', unit: 'entries', deterministic: true, weight: 10, doc: "entries mremap moved one by one (move_ptes)" },
+  { name: 'ThpFaultAlloc', slot: 71, json: 'thp.faultAlloc', unit: 'THPs', deterministic: true, weight: 50000, doc: "faults that mapped a new PMD-sized THP (THP_FAULT_ALLOC), a write into the huge zero page included" },
+  { name: 'ThpHugeZeroFaults', slot: 72, json: 'thp.hugeZeroPage', unit: 'faults', deterministic: true, weight: 10000, doc: "read faults that mapped the huge zero page (set_huge_zero_folio)" },
+  { name: 'ThpDeposits', slot: 73, json: 'thp.deposits', unit: 'tables', deterministic: true, weight: 0, doc: "PTE tables deposited under a huge PMD (pgtable_trans_huge_deposit; they count in VmPTE)" },
+  { name: 'ThpSplitPmd', slot: 74, json: 'thp.splitPmd', unit: 'splits', deterministic: true, weight: 5000, doc: "huge PMDs split into a PTE table (__split_huge_pmd; THP_SPLIT_PMD)" },
+  { name: 'ThpZapPmd', slot: 75, json: 'thp.zapPmd', unit: 'PMDs', deterministic: true, weight: 1000, doc: "huge PMDs zapped whole (zap_huge_pmd: the deposit is freed)" },
+  { name: 'ThpCollapse', slot: 76, json: 'thp.collapseAlloc', unit: 'THPs', deterministic: true, weight: 200000, doc: "PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC)" },
+  { name: 'ThpSplitFolio', slot: 77, json: 'thp.splitFolio', unit: 'folios', deterministic: true, weight: 20000, doc: "THP folios split into small pages by MADV_FREE of part of one (split_folio)" },
+  { name: 'ThpZeroRemapped', slot: 78, json: 'thp.zeroRemapped', unit: 'pages', deterministic: true, weight: 0, doc: "never-written subpages a folio split mapped to the shared zero page instead (RSS drops)" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -193,6 +209,12 @@ export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
   Ipis: 2000,
   RcuCallbacks: 50,
   MremapPtesMoved: 10,
+  ThpFaultAlloc: 50000,
+  ThpHugeZeroFaults: 10000,
+  ThpSplitPmd: 5000,
+  ThpZapPmd: 1000,
+  ThpCollapse: 200000,
+  ThpSplitFolio: 20000,
 };
 
 /** The fields of `run --json` that come from the counters. */
@@ -345,6 +367,24 @@ export interface RunCounters {
     /** entries mremap moved one by one (move_ptes) (entries; counter MremapPtesMoved) */
     ptesMoved: number;
   };
+  thp: {
+    /** faults that mapped a new PMD-sized THP (THP_FAULT_ALLOC), a write into the huge zero page included (THPs; counter ThpFaultAlloc) */
+    faultAlloc: number;
+    /** read faults that mapped the huge zero page (set_huge_zero_folio) (faults; counter ThpHugeZeroFaults) */
+    hugeZeroPage: number;
+    /** PTE tables deposited under a huge PMD (pgtable_trans_huge_deposit; they count in VmPTE) (tables; counter ThpDeposits) */
+    deposits: number;
+    /** huge PMDs split into a PTE table (__split_huge_pmd; THP_SPLIT_PMD) (splits; counter ThpSplitPmd) */
+    splitPmd: number;
+    /** huge PMDs zapped whole (zap_huge_pmd: the deposit is freed) (PMDs; counter ThpZapPmd) */
+    zapPmd: number;
+    /** PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC) (THPs; counter ThpCollapse) */
+    collapseAlloc: number;
+    /** THP folios split into small pages by MADV_FREE of part of one (split_folio) (folios; counter ThpSplitFolio) */
+    splitFolio: number;
+    /** never-written subpages a folio split mapped to the shared zero page instead (RSS drops) (pages; counter ThpZeroRemapped) */
+    zeroRemapped: number;
+  };
   /** VmPTE after the last operation, before exit: (PTE + PMD + PUD tables) x 4 kB, as `mm_pgtables_bytes` (kB) */
   vmPteKb: number;
   /** the highest VmPTE during the run (kB) */
@@ -455,6 +495,16 @@ export function buildRunCounters(s: RawStats): RunCounters {
       pmdMoves: s.MremapPmdMoves,
       ptesMoved: s.MremapPtesMoved,
     },
+    thp: {
+      faultAlloc: s.ThpFaultAlloc,
+      hugeZeroPage: s.ThpHugeZeroFaults,
+      deposits: s.ThpDeposits,
+      splitPmd: s.ThpSplitPmd,
+      zapPmd: s.ThpZapPmd,
+      collapseAlloc: s.ThpCollapse,
+      splitFolio: s.ThpSplitFolio,
+      zeroRemapped: s.ThpZeroRemapped,
+    },
     vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * 4,
     peakVmPteKb: s.PeakPgtables * 4,
     arena: {
@@ -550,6 +600,14 @@ export const COUNTER_KEYS = [
   'mremap.pudMoves',
   'mremap.pmdMoves',
   'mremap.ptesMoved',
+  'thp.faultAlloc',
+  'thp.hugeZeroPage',
+  'thp.deposits',
+  'thp.splitPmd',
+  'thp.zapPmd',
+  'thp.collapseAlloc',
+  'thp.splitFolio',
+  'thp.zeroRemapped',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -644,6 +702,14 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'mremap.pudMoves': r.mremap.pudMoves,
     'mremap.pmdMoves': r.mremap.pmdMoves,
     'mremap.ptesMoved': r.mremap.ptesMoved,
+    'thp.faultAlloc': r.thp.faultAlloc,
+    'thp.hugeZeroPage': r.thp.hugeZeroPage,
+    'thp.deposits': r.thp.deposits,
+    'thp.splitPmd': r.thp.splitPmd,
+    'thp.zapPmd': r.thp.zapPmd,
+    'thp.collapseAlloc': r.thp.collapseAlloc,
+    'thp.splitFolio': r.thp.splitFolio,
+    'thp.zeroRemapped': r.thp.zeroRemapped,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

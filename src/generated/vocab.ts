@@ -114,3 +114,13 @@ export const BATCH_FAULT_WRITE = 1;
 export const BATCH_ZAP = 2;
 /** batch operation: MADV_FREE: 3 */
 export const BATCH_MADV_FREE = 3;
+/** collapse: the PTE table became the deposit of a new THP: 1 */
+export const SCAN_SUCCEED = 1;
+/** collapse: no PMD table there (madvise_collapse goes on): 2 */
+export const SCAN_PMD_NULL = 2;
+/** collapse: the PMD is none (madvise_collapse stops: EINVAL): 3 */
+export const SCAN_PMD_NONE = 3;
+/** collapse: already a huge PMD (counts as collapsed): 4 */
+export const SCAN_PMD_MAPPED = 4;
+/** collapse: a non-present entry (swap, marker) in the table: 8 */
+export const SCAN_PTE_NON_PRESENT = 8;

@@ -33,6 +33,11 @@ export interface MadviseMm {
   anonVmaPrepare(v: Vma): number;
   /** The error to throw when the arena cannot hold the tables [start, end) needs. */
   arenaError(status: number, start: number, end: number): Error;
+  /**
+   * Fault [start, end) inside VMA v, THPs included where v may have them (Mm.faultVma);
+   * storesData false: the write faults store nothing (MADV_POPULATE_WRITE).
+   */
+  faultVma(v: Vma, start: number, end: number, write: boolean, storesData?: boolean): number;
 }
 
 /** The advices this module runs. */
@@ -73,7 +78,7 @@ export function madvisePopulate(mm: MadviseMm, start: number, end: number, advic
     }
     const stop = Math.min(v.end, end);
     if (write && v.anonVma === 0) v.anonVma = mm.anonVmaPrepare(v);
-    const status = mm.core.faultRange(cursor, stop, write);
+    const status = mm.faultVma(v, cursor, stop, write, false);
     if (status !== CORE_OK) {
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw mm.arenaError(status, cursor, stop);
       const at = hex(mm.core.faultAddress());

@@ -36,6 +36,7 @@ import {
   isAnonymous,
 } from './vma.js';
 import { ADVICES_V2, type Access, type Advice, type Prot } from '../trace/ops.js';
+import { thpFaultAllowed, hugepageMadviseFlags, madviseCollapse } from './thp.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
@@ -118,6 +119,7 @@ export class Mm {
     core.reset({ limitFrames: opts.limitFrames });
     core.setPathMode(opts.path);
     core.setZeroPage(opts.zeroPage);
+    core.setHugeZeroPage(opts.thpZeroPage);
     core.configure({
       strategyId: this.strategy.coreId,
       trylockFail: opts.trylockFail,
@@ -138,6 +140,7 @@ export class Mm {
       vmas: this.vmas,
       anonVmaPrepare: (v) => this.anonVmaPrepare(v),
       arenaError: (status, start, end) => this.arenaError(status, start, end),
+      faultVma: (v, start, end, write, storesData) => this.faultVma(v, start, end, write, storesData),
     };
   }
 
@@ -248,13 +251,30 @@ export class Mm {
    */
   private mprotectFixup(i: number, start: number, end: number, prot: Prot): void {
     const v = this.vmas.at(i)!;
-    const flags = (v.flags & ~VM_ACCESS_FLAGS) | PROT_FLAGS[prot];
+    this.vmaModifyFlags(i, start, end, (v.flags & ~VM_ACCESS_FLAGS) | PROT_FLAGS[prot]);
+  }
+
+  /**
+   * __split_vma at addr inside the VMA at index i: a huge PMD straddling addr is split first
+   * (vma_adjust_trans_huge), since a huge PMD maps inside one VMA only.
+   */
+  private splitVma(i: number, addr: number): void {
+    if (addr % PMD_SIZE !== 0) this.core.splitHugePmd(addr);
+    this.vmas.splitAt(i, addr);
+  }
+
+  /**
+   * vma_modify_flags for [start, end) inside the VMA at index i: split at the range's ends,
+   * set the flags, merge with equal neighbours (mprotect_fixup, madvise_update_vma).
+   */
+  private vmaModifyFlags(i: number, start: number, end: number, flags: number): void {
+    const v = this.vmas.at(i)!;
     if (flags === v.flags) return;
     if (v.start < start) {
-      this.vmas.splitAt(i, start);
+      this.splitVma(i, start);
       i++;
     }
-    if (this.vmas.at(i)!.end > end) this.vmas.splitAt(i, end);
+    if (this.vmas.at(i)!.end > end) this.splitVma(i, end);
     const mid = this.vmas.at(i)!;
     mid.flags = flags;
     // vma_merge_existing_range: join equal neighbours (flags, pgoff, anon_vma compatible).
@@ -354,13 +374,13 @@ export class Mm {
     const first = this.vmas.at(i);
     if (!first || first.start >= end) return ok();
     if (first.start < addr) {
-      this.vmas.splitAt(i, addr);
+      this.splitVma(i, addr);
       i++;
     }
     let j = i;
     while (j < this.vmas.size && this.vmas.at(j)!.start < end) j++;
     const last = this.vmas.at(j - 1)!;
-    if (last.end > end) this.vmas.splitAt(j - 1, end);
+    if (last.end > end) this.splitVma(j - 1, end);
     const prev = this.vmas.at(i - 1);
     const next = this.vmas.at(j);
     const detached = this.vmas.removeRange(i, j - i);
@@ -402,6 +422,7 @@ export class Mm {
     const alignedLen = pageAlignUp(len);
     const end = addr + alignedLen;
     if (end === addr) return ok();
+    if (advice === 'hugepage' || advice === 'nohugepage' || advice === 'collapse') return this.madviseThp(addr, end, advice);
     if (isPopulateAdvice(advice)) return madvisePopulate(this.madviseMm, addr, end, advice);
     if (isWalkedAdvice(advice)) {
       if (advice === 'guard-install') this.guardMarkersMayExist = true;
@@ -443,6 +464,37 @@ export class Mm {
       if (start >= end) break;
     }
     core.gatherEnd();
+    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * MADV_HUGEPAGE / MADV_NOHUGEPAGE (VMA flags: split and merged like mprotect) and
+   * MADV_COLLAPSE (src/mm/thp.ts), VMA by VMA as madvise_walk_vmas: a hole gives ENOMEM
+   * after the rest was processed; a VMA's own error stops the walk.
+   */
+  private madviseThp(addr: number, end: number, advice: 'hugepage' | 'nohugepage' | 'collapse'): SyscallResult {
+    let hole = false;
+    for (let cursor = addr; cursor < end;) {
+      // Look the VMA up again at each step: a flags change may have merged VMAs.
+      const i = this.vmas.findIndex(cursor);
+      const v = this.vmas.at(i);
+      if (!v || v.start >= end) {
+        hole = true;
+        break;
+      }
+      if (v.start > cursor) {
+        hole = true;
+        cursor = v.start;
+      }
+      const stop = Math.min(v.end, end);
+      if (advice === 'collapse') {
+        const err = madviseCollapse(this.core, v, cursor, stop);
+        if (err) return fail(err.errno, err.detail);
+      } else {
+        this.vmaModifyFlags(i, cursor, stop, hugepageMadviseFlags(v.flags, advice));
+      }
+      cursor = stop;
+    }
     return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
   }
 
@@ -488,7 +540,7 @@ export class Mm {
       const s = Math.max(v.start, start);
       const e = Math.min(v.end, end);
       if (access === 'write' && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
-      const status = this.core.faultRange(s, e, access === 'write');
+      const status = this.faultVma(v, s, e, access === 'write');
       if (status === CORE_OK) continue;
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
       const at = `0x${this.core.faultAddress().toString(16)}`;
@@ -498,6 +550,22 @@ export class Mm {
       throw new PtreclaimError(`unexpected fault status ${status} (${errno ?? 'unknown'})`);
     }
     return ok();
+  }
+
+  /**
+   * Fault [start, end) inside VMA v: with the THP fault window open when v may have THPs
+   * (src/mm/thp.ts), where a huge zero page fault prepares the anon_vma too. storesData
+   * false: the write faults store nothing (MADV_POPULATE_WRITE), so THP subpages stay zeros.
+   */
+  private faultVma(v: Vma, start: number, end: number, write: boolean, storesData = true): number {
+    if (!thpFaultAllowed(v, this.opts.thp)) return this.core.faultRange(start, end, write);
+    const zeroBefore = this.core.stat('ThpHugeZeroFaults');
+    this.core.setThpFaultWindow(v.start, v.end, storesData);
+    const status = this.core.faultRange(start, end, write);
+    this.core.setThpFaultWindow(0, 0);
+    // do_huge_pmd_anonymous_page prepares the anon_vma on a read fault too.
+    if (v.anonVma === 0 && this.core.stat('ThpHugeZeroFaults') !== zeroBefore) v.anonVma = this.anonVmaPrepare(v);
+    return status;
   }
 
   /** anon_vma_prepare: reuse an adjacent VMA's anon_vma when compatible, else a new one. */
@@ -578,6 +646,7 @@ export class Mm {
       if (k === OP_TOUCH) {
         const write = arg[i] === 0;
         if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) break; // EFAULT: the one-op path says it
+        if (thpFaultAllowed(v, this.opts.thp)) break; // THP faults: the one-op path opens the window
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
       } else if (arg[i] === ARG_DONTNEED || arg[i] === ARG_DONTNEED_LOCKED) {

@@ -12,6 +12,7 @@ export const VM_SHARED = 1 << 3;
 /** mlock()ed. No trace operation sets it (no mlock); the madvise checks that refuse it are kept. */
 export const VM_LOCKED = 1 << 13;
 export const VM_HUGEPAGE = 1 << 29;
+export const VM_NOHUGEPAGE = 1 << 30;
 export const VM_UFFD_WP = 1 << 12;
 
 export interface Vma {

@@ -4,17 +4,20 @@
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
  * advices. The model runs the v1 subset plus mmap `prot=`, mprotect, mremap and the advices on
- * private anonymous memory ({@link Advice}); {@link v2Feature} names what it does not model,
+ * private anonymous memory, THP's included ({@link Advice}); {@link v2Feature} names what it does not model,
  * so that every caller refuses it the same way instead of approximating.
  */
 
 /**
  * The advice the model follows: trace format v1's, and of v2 those on private anonymous
- * memory (guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT).
+ * memory (THP, guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT).
  */
 export type Advice =
   | 'dontneed'
   | 'free'
+  | 'hugepage'
+  | 'nohugepage'
+  | 'collapse'
   | 'guard-install'
   | 'guard-remove'
   | 'populate-read'
@@ -27,6 +30,9 @@ export type Advice =
 export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
   'dontneed',
   'free',
+  'hugepage',
+  'nohugepage',
+  'collapse',
   'guard-install',
   'guard-remove',
   'populate-read',
@@ -108,7 +114,7 @@ export type ModelOp =
 
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
- * "mmap shared", "madvise hugepage"), or undefined for an op the model runs (v1's, mmap
+ * "mmap shared", "madvise remove"), or undefined for an op the model runs (v1's, mmap
  * `prot=` of private anonymous memory, mprotect, mremap, the advices of {@link Advice}).
  */
 export function v2Feature(op: Op): string | undefined {

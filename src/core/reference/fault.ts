@@ -15,7 +15,8 @@
  */
 import { CORE_ARENA_FULL, CORE_OK, CORE_SIGBUS, CORE_SIGSEGV } from '../types.js';
 import { arena_available } from './arena.js';
-import { type RefMm, count_missing_tables, pte_alloc_map } from './mm.js';
+import { type RefMm, count_missing_tables, pmd_alloc_map, pte_alloc_map } from './mm.js';
+import { huge_pmd_fault, thp_fault_window_open } from './huge_memory.js';
 import {
   MAX_SWAPFILES,
   PTE_MARKER_GUARD,
@@ -35,7 +36,9 @@ const RW = 1 << 1;
 const A = 1 << 5;
 const D = 1 << 6;
 const SPECIAL = 1 << 9;
+const PSE = 1 << 7;
 const HI_NX = 1 << 31;
+const HI_SIM_ZEROFILL = 1 << 22; // bit 54: a never-written THP subpage
 const ANON_LO = 0x67; // present, rw, user, accessed, dirty
 const ZERO_LO = 0x225; // present, user, accessed, special
 const ZERO_PFN = 1;
@@ -77,6 +80,16 @@ export function fault_range(mm: RefMm, start: number, end: number, write: boolea
   let result = CORE_OK;
   for (let addr = start; addr < end && result === CORE_OK;) {
     const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
+    // THP: one test per PMD span (huge_memory.ts).
+    const pmdTable = mm.frames[pmd_alloc_map(mm, addr)]!;
+    const mi = (addr / PMD_SIZE) & 511;
+    const lo = pmdTable[2 * mi]!;
+    if ((lo === 0 && pmdTable[2 * mi + 1] === 0 && thp_fault_window_open(mm)) || lo & PSE) {
+      if (huge_pmd_fault(mm, pmdTable, mi, addr, next, write, write || !mm.zeroPageEnabled)) {
+        addr = next;
+        continue;
+      }
+    }
     result = fault_pte_range(mm, pte_alloc_map(mm, addr), addr, next, write);
     addr = next;
   }
@@ -123,10 +136,13 @@ function fault_pte_range(mm: RefMm, t: Uint32Array, addr: number, end: number, w
         } // wp_page_copy from the zero page
         else {
           t[2 * i] = (lo | RW | D | A) >>> 0;
+          t[2 * i + 1] = (hi & ~HI_SIM_ZEROFILL) >>> 0;
           other++;
         } // wp_page_reuse
       } else {
         if ((lo & (D | A)) !== (D | A)) t[2 * i] = (lo | D | A) >>> 0;
+        // A write also makes a never-written THP subpage hold data.
+        if (hi & HI_SIM_ZEROFILL) t[2 * i + 1] = (hi & ~HI_SIM_ZEROFILL) >>> 0;
         accessOnly++;
       }
     } else {

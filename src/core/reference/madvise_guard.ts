@@ -8,9 +8,10 @@
  */
 import { CORE_ARENA_FULL, CORE_OK, ZAP_EVEN_COWS } from '../types.js';
 import { arena_available } from './arena.js';
-import { type RefMm, count_missing_tables, pte_alloc_map, walk_pte_table_frame } from './mm.js';
+import { type RefMm, count_missing_tables, pmd_alloc_map, pte_alloc_map, walk_pte_table_frame, walk_tables } from './mm.js';
+import { pmd_trans_huge } from './huge_memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
-import { PAGE_SIZE, PMD_SIZE, PTE_MARKER_GUARD, SWP_PTE_MARKER, pte_index, span_end, swp_entry } from './pgtable.js';
+import { PAGE_SIZE, PMD_SIZE, PTE_MARKER_GUARD, SWP_PTE_MARKER, pmd_index, pte_index, span_end, swp_entry } from './pgtable.js';
 import { S, stat_add, stat_inc } from './stats.js';
 import { unmap_page_range } from './zap.js';
 
@@ -25,6 +26,12 @@ function is_guard_pte_marker(t: Uint32Array, i: number): boolean {
   return t[2 * i] === GUARD_LO && t[2 * i + 1] === GUARD_HI;
 }
 
+/** The PMD entry mapping addr is huge (pmd_trans_huge). */
+function huge_pmd_at(mm: RefMm, addr: number): boolean {
+  const [, pmd] = walk_tables(mm, addr);
+  return pmd >= 0 && pmd_trans_huge(mm.frames[pmd]![2 * pmd_index(addr)]!);
+}
+
 /**
  * One walk of guard_install_walk_ops over [start, end): true when it reached the end
  * (every entry a marker), false when it stopped at a populated entry.
@@ -34,6 +41,11 @@ function guard_install_walk(mm: RefMm, start: number, end: number): boolean {
   let complete = true;
   for (let addr = start; addr < end && complete;) {
     const next = span_end(addr, end, PMD_SIZE);
+    // guard_install_pmd_entry: a huge PMD counts as populated (zap, which splits it, and retry).
+    if (pmd_trans_huge(mm.frames[pmd_alloc_map(mm, addr)]![2 * pmd_index(addr)]!)) {
+      complete = false;
+      break;
+    }
     const t = pte_alloc_map(mm, addr);
     stat_inc(mm.s, S.PtlLocks);
     const first = pte_index(addr);
@@ -74,7 +86,7 @@ export function madvise_guard_remove(mm: RefMm, start: number, end: number): voi
   let removed = 0;
   for (let addr = start; addr < end;) {
     const next = span_end(addr, end, PMD_SIZE);
-    const f = walk_pte_table_frame(mm, addr);
+    const f = huge_pmd_at(mm, addr) ? -1 : walk_pte_table_frame(mm, addr); // a huge PMD holds no marker
     if (f >= 0) {
       stat_inc(mm.s, S.PtlLocks);
       const t = mm.frames[f]!;
@@ -98,7 +110,7 @@ export function madvise_guard_remove(mm: RefMm, start: number, end: number): voi
 export function find_guard_marker(mm: RefMm, start: number, end: number): number {
   for (let addr = start; addr < end;) {
     const next = span_end(addr, end, PMD_SIZE);
-    const f = walk_pte_table_frame(mm, addr);
+    const f = huge_pmd_at(mm, addr) ? -1 : walk_pte_table_frame(mm, addr); // a huge PMD holds no marker
     if (f >= 0) {
       const t = mm.frames[f]!;
       const first = pte_index(addr);

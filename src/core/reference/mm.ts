@@ -34,6 +34,15 @@ export class RefMm extends Arena {
   path = PATH_MODES.auto;
   /** mm_forbids_zeropage() false: read faults may map the shared zero page. */
   zeroPageEnabled = true;
+  /** THP: faults may map huge PMDs in the aligned 2 MiB spans of [thpLo, thpHi). */
+  thpLo = 0;
+  thpHi = 0;
+  /** THP: the write faults in the window store data (a touch), not only fault pages in. */
+  faultStoresData = true;
+  /** THP: use_zero_page. */
+  hugeZeroPage = true;
+  /** THP: a folio split may map never-written subpages to the zero page. */
+  splitZeroRemap = true;
   /** Address of the SIGSEGV/SIGBUS the last fault_range met. */
   faultAddress = 0;
   /** CPUs that ran the mm: each TLB shootdown IPIs the others. */
@@ -126,6 +135,16 @@ export function table_alloc_populate(mm: RefMm, table: Uint32Array, i: number, l
  */
 export function pte_alloc_map(mm: RefMm, addr: number): Uint32Array {
   const frames = mm.frames;
+  const pmd = pmd_alloc_map(mm, addr);
+  const mi = (addr / PMD_SIZE) & 511;
+  let pte = entry_frame(frames[pmd]!, mi);
+  if (pte < 0) pte = table_alloc_populate(mm, frames[pmd]!, mi, FRAME_PTE);
+  return frames[pte]!;
+}
+
+/** Walk to the PMD table for addr, allocating the PUD and PMD tables on the way; returns its frame. */
+export function pmd_alloc_map(mm: RefMm, addr: number): number {
+  const frames = mm.frames;
   const pgd = frames[mm.pgd]!;
   const gi = (addr / PGDIR_SIZE) & 511;
   let pud = entry_frame(pgd, gi);
@@ -133,10 +152,7 @@ export function pte_alloc_map(mm: RefMm, addr: number): Uint32Array {
   const ui = (addr / PUD_SIZE) & 511;
   let pmd = entry_frame(frames[pud]!, ui);
   if (pmd < 0) pmd = table_alloc_populate(mm, frames[pud]!, ui, FRAME_PMD);
-  const mi = (addr / PMD_SIZE) & 511;
-  let pte = entry_frame(frames[pmd]!, mi);
-  if (pte < 0) pte = table_alloc_populate(mm, frames[pmd]!, mi, FRAME_PTE);
-  return frames[pte]!;
+  return pmd;
 }
 
 /** Tables a fault over [start, end) would allocate: exact, so the arena can be checked first. */

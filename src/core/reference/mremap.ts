@@ -7,6 +7,7 @@
  * source has a table at that level. The reference models none and pt-reclaim only: no
  * refcount bookkeeping here.
  */
+import { __split_huge_pmd, pmd_trans_huge } from './huge_memory.js';
 import { FRAME_PMD, FRAME_PTE, FRAME_PUD, arena_available } from './arena.js';
 import { type RefMm, count_missing_tables, entry_frame, pmd_clear, table_alloc_populate } from './mm.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, _PAGE_PRESENT, pgd_index, pmd_index, pte_index, pud_index } from './pgtable.js';
@@ -122,7 +123,12 @@ export function move_page_tables(mm: RefMm, oldAddr: number, newAddr: number, ol
         if (oldPteF >= 0) {
           const newPmdF = alloc_new_pmd(mm, newAddr);
           const oldPmdF = get_old_pud(mm, oldAddr);
+          // A huge PMD moves whole with its deposit (move_huge_pmd) like a table, else is split first.
           if (extent !== PMD_SIZE || !move_normal_pmd(mm, oldPmdF, newPmdF, oldAddr, newAddr)) {
+            const oldPmd = mm.frames[oldPmdF]!;
+            if (pmd_trans_huge(oldPmd[2 * pmd_index(oldAddr)]!)) {
+              __split_huge_pmd(mm, oldPmd, pmd_index(oldAddr), Math.floor(oldAddr / PMD_SIZE) * PMD_SIZE);
+            }
             const newPmd = mm.frames[newPmdF]!;
             let newPteF = entry_frame(newPmd, pmd_index(newAddr));
             if (newPteF < 0) newPteF = table_alloc_populate(mm, newPmd, pmd_index(newAddr), FRAME_PTE);

@@ -21,6 +21,10 @@ export const _PAGE_DIRTY = 1 << 6;
 export const _PAGE_SPECIAL = 1 << 9;
 /** Bit 52 (high word bit 20): the simulator's file-backed page mark. */
 export const HI_SIM_FILE = 1 << 20;
+/** Bit 53 (high word bit 21): a subpage of a THP folio still large (mapped by PTEs). */
+export const HI_SIM_LARGE = 1 << 21;
+/** Bit 54 (high word bit 22): that subpage was never written. */
+export const HI_SIM_ZEROFILL = 1 << 22;
 /** Bit 63 (high word bit 31). */
 export const HI_NX = 1 << 31;
 export const TABLE_LO = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;

@@ -11,6 +11,7 @@
  */
 import { VMA_ANON, VMA_UFFD_WP, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, ZAP_RECLAIM_PT } from '../types.js';
 import { type RefMm, entry_frame } from './mm.js';
+import { __split_huge_pmd, pmd_trans_huge, zap_huge_pmd } from './huge_memory.js';
 import {
   tlb_flush_mmu,
   tlb_flush_mmu_tlbonly,
@@ -342,7 +343,18 @@ function zap_pmd_range(mm: RefMm, pmdTable: Uint32Array, addr: number, end: numb
   while (addr !== end) {
     const next = span_end(addr, end, PMD_SIZE);
     const mi = pmd_index(addr);
-    if (entry_frame(pmdTable, mi) >= 0) zap_pte_range(mm, pmdTable, mi, addr, next, flags);
+    if (entry_frame(pmdTable, mi) >= 0) {
+      if (pmd_trans_huge(pmdTable[2 * mi]!)) {
+        // A huge PMD: zapped whole when the range covers its span, else split first.
+        if (next - addr === PMD_SIZE) {
+          zap_huge_pmd(mm, pmdTable, mi, addr);
+          addr = next;
+          continue;
+        }
+        __split_huge_pmd(mm, pmdTable, mi, Math.floor(addr / PMD_SIZE) * PMD_SIZE);
+      }
+      zap_pte_range(mm, pmdTable, mi, addr, next, flags);
+    }
     addr = next;
   }
 }
