@@ -73,6 +73,8 @@ export const RUN_OPTIONS_SCHEMA = {
     maxErrors: { type: 'integer', minimum: 0 },
     timeline: bool,
     zeroPage: bool,
+    faultAroundBytes: { type: 'integer', minimum: 0, maximum: 2 ** 21 },
+    readaheadBytes: { type: 'integer', minimum: 0, maximum: 2 ** 40 },
     check: bool,
     trylockFail: probability,
     resched: probability,

@@ -128,5 +128,13 @@ export enum Stat {
   CheckViolations = 61,
   /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs) */
   TlbFlushStrides = 62,
-  Count = 63,
+  /** file and shmem faults whose page ->fault mapped (finish_fault) (faults) */
+  FaultFile = 63,
+  /** page-cache pages fault-around mapped (filemap_map_pages) (pages) */
+  FaultAround = 64,
+  /** private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy) (faults) */
+  FaultCow = 65,
+  /** shared write faults that made a mapped page-cache page writable (wp_page_shared) (faults) */
+  FaultWpShared = 66,
+  Count = 67,
 }

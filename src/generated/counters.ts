@@ -70,6 +70,10 @@ export const STAT_NAMES = [
   'PgtablesRealPeak',
   'CheckViolations',
   'TlbFlushStrides',
+  'FaultFile',
+  'FaultAround',
+  'FaultCow',
+  'FaultWpShared',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -151,6 +155,10 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'PgtablesRealPeak', slot: 60, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of live + pending tables" },
   { name: 'CheckViolations', slot: 61, json: null, unit: 'violations', deterministic: true, weight: 0, doc: "checker violations recorded in the core" },
   { name: 'TlbFlushStrides', slot: 62, json: 'tlb.rangedStrides', unit: 'INVLPGs', deterministic: true, weight: 0, doc: "entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU" },
+  { name: 'FaultFile', slot: 63, json: 'faults.file', unit: 'faults', deterministic: true, weight: 10000, doc: "file and shmem faults whose page ->fault mapped (finish_fault)" },
+  { name: 'FaultAround', slot: 64, json: 'faults.aroundPages', unit: 'pages', deterministic: true, weight: 100, doc: "page-cache pages fault-around mapped (filemap_map_pages)" },
+  { name: 'FaultCow', slot: 65, json: 'faults.cow', unit: 'faults', deterministic: true, weight: 10000, doc: "private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)" },
+  { name: 'FaultWpShared', slot: 66, json: 'faults.wpShared', unit: 'faults', deterministic: true, weight: 10000, doc: "shared write faults that made a mapped page-cache page writable (wp_page_shared)" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -176,6 +184,10 @@ export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
   TlbFlushFull: 500,
   Ipis: 2000,
   RcuCallbacks: 50,
+  FaultFile: 10000,
+  FaultAround: 100,
+  FaultCow: 10000,
+  FaultWpShared: 10000,
 };
 
 /** The fields of `run --json` that come from the counters. */
@@ -251,6 +263,14 @@ export interface RunCounters {
     other: number;
     /** accesses to a mapped page: no fault, a memory access (accesses; counter FaultAccessOnly) */
     accessOnly: number;
+    /** file and shmem faults whose page ->fault mapped (finish_fault) (faults; counter FaultFile) */
+    file: number;
+    /** page-cache pages fault-around mapped (filemap_map_pages) (pages; counter FaultAround) */
+    aroundPages: number;
+    /** private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy) (faults; counter FaultCow) */
+    cow: number;
+    /** shared write faults that made a mapped page-cache page writable (wp_page_shared) (faults; counter FaultWpShared) */
+    wpShared: number;
   };
   tlb: {
     /** flushes forced inside the zap loop (mmu_gather batches full) (flushes; counter ForceFlush) */
@@ -373,6 +393,10 @@ export function buildRunCounters(s: RawStats): RunCounters {
       swapIn: s.FaultSwapIn,
       other: s.FaultOther,
       accessOnly: s.FaultAccessOnly,
+      file: s.FaultFile,
+      aroundPages: s.FaultAround,
+      cow: s.FaultCow,
+      wpShared: s.FaultWpShared,
     },
     tlb: {
       forceFlush: s.ForceFlush,
@@ -493,6 +517,10 @@ export const COUNTER_KEYS = [
   'rcu.callbacks',
   'rcu.gracePeriods',
   'tlb.rangedStrides',
+  'faults.file',
+  'faults.aroundPages',
+  'faults.cow',
+  'faults.wpShared',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -579,6 +607,10 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'rcu.callbacks': r.rcu.callbacks,
     'rcu.gracePeriods': r.rcu.gracePeriods,
     'tlb.rangedStrides': r.tlb.rangedStrides,
+    'faults.file': r.faults.file,
+    'faults.aroundPages': r.faults.aroundPages,
+    'faults.cow': r.faults.cow,
+    'faults.wpShared': r.faults.wpShared,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

@@ -26,6 +26,7 @@ import {
   VmaList,
   VM_READ,
   VM_WRITE,
+  VM_SHARED,
   VM_ACCESS_FLAGS,
   PROT_FLAGS,
   anonVmasCompatible,
@@ -39,9 +40,19 @@ import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
+import { type FilemapConfig, type MappedObject, MappedObjects, do_fault, isShared, vmaPgoff } from './filemap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'SIGSEGV' | 'SIGBUS';
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
+
+/** mmap's trace v2 options beyond the protection: MAP_SHARED, and a file with its offset. */
+export interface MmapOptions {
+  shared?: boolean;
+  /** The regular file's name (trace `file=NAME`); absent = anonymous. */
+  file?: string;
+  /** Page-aligned offset into the file. */
+  offset?: number;
+}
 
 export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Errno; detail: string };
 
@@ -70,6 +81,8 @@ export interface ExitReport {
 
 let mmIds = 0;
 
+const describeObject = (o: MappedObject): string => (o.shmem ? 'its shmem object' : `file ${o.key.slice('file:'.length)}`);
+
 /** The VMA flags an access needs. */
 const accessFlags = (access: Access): number => (access === 'write' ? VM_WRITE : VM_READ);
 /** A VMA's protection as the trace writes it. */
@@ -90,6 +103,9 @@ export class Mm {
   /** The VMA the last batched operation fell in; dropped by anything that changes VMAs. */
   private batchVma: Vma | undefined;
   private entriesInstalled = false;
+  /** Files and shmem objects mapped in this mm, with their page caches (src/mm/filemap.ts). */
+  readonly objects = new MappedObjects();
+  private readonly filemap: FilemapConfig;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
   batchFailure: { index: number; errno: Errno; detail: string } | undefined;
 
@@ -121,6 +137,12 @@ export class Mm {
     core.setCostWeights(this.cost.perEvent);
     this.scanner = this.strategy.usesScanner ? new AsyncScanner(core, opts.scanPeriodMs * 1e6, opts.scanBytes) : undefined;
     this.checker = opts.check ? new Checker(core) : undefined;
+    // fault_around_bytes_set: rounddown_pow_of_two, in pages, at least one.
+    const around = Math.floor(opts.faultAroundBytes / PAGE_SIZE);
+    this.filemap = {
+      faultAroundPages: around >= 1 ? 2 ** Math.floor(Math.log2(around)) : 1,
+      raPages: Math.floor(opts.readaheadBytes / PAGE_SIZE),
+    };
   }
 
   /** Simulated time since the mm was created, in ns (see src/mm/cost.ts). */
@@ -165,12 +187,20 @@ export class Mm {
    * mmap(addr, len, prot, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_FIXED_NOREPLACE]), prot
    * PROT_READ|PROT_WRITE unless given. addr = null places the mapping top-down like Linux 6.12+.
    */
-  mmap(addr: number | null, len: number, prot: Prot = 'rw'): SyscallResult {
+  mmap(addr: number | null, len: number, prot: Prot = 'rw', options: MmapOptions = {}): SyscallResult {
     this.batchVma = undefined;
-    return this.syscall(0, 0, true, () => this.doMmap(addr, len, prot));
+    return this.syscall(0, 0, true, () => this.doMmap(addr, len, prot, options));
   }
 
-  private doMmap(addr: number | null, len: number, prot: Prot): SyscallResult {
+  private doMmap(addr: number | null, len: number, prot: Prot, options: MmapOptions): SyscallResult {
+    let object: MappedObject | undefined;
+    const offset = options.offset ?? 0;
+    if (options.file !== undefined) {
+      // The replayer extends the file with ftruncate before it calls mmap, whatever mmap says.
+      object = this.objects.file(options.file);
+      object.extend(offset + Math.max(0, len));
+      if (offset % PAGE_SIZE !== 0) return fail('EINVAL', 'file offset not page-aligned');
+    }
     if (len <= 0) return fail('EINVAL', 'length must be positive');
     len = pageAlignUp(len);
     if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
@@ -187,7 +217,16 @@ export class Mm {
     // Traces map with MAP_NORESERVE (as the live helper does): no VM_ACCOUNT, so the
     // protection is the only flag that differs between these VMAs (measured: a touched rw
     // VMA made read-only merges in PT_RECLAIM's eyes with a prot=r neighbour).
-    this.insertMerged({ start: addr, end: addr + len, flags: PROT_FLAGS[prot], pgoff: addr / PAGE_SIZE, anonVma: 0 });
+    let flags: number = PROT_FLAGS[prot];
+    let pgoff = addr / PAGE_SIZE;
+    if (options.shared) {
+      flags |= VM_SHARED;
+      // shmem_zero_setup: a shared anonymous mapping gets a shmem object of its own size.
+      object ??= this.objects.newShmem(len);
+      pgoff = 0;
+    }
+    if (object && !object.shmem) pgoff = offset / PAGE_SIZE;
+    this.insertMerged({ start: addr, end: addr + len, flags, pgoff, anonVma: 0, ...(object ? { file: object.key } : {}) });
     return ok(addr);
   }
 
@@ -349,6 +388,10 @@ export class Mm {
    * return ENOMEM, but the mapped parts are still processed. One mmu_gather per call.
    */
   madvise(addr: number, len: number, advice: Advice): SyscallResult {
+    this.batchVma = undefined;
+    // MADV_REMOVE unmaps the punched pages from every mapping of the object: the checker
+    // looks at the whole address space.
+    if (advice === 'remove') return this.syscall(0, TASK_SIZE, true, () => this.doMadvise(addr, len, advice));
     return this.syscall(addr, len, true, () => this.doMadvise(addr, len, advice));
   }
 
@@ -363,6 +406,7 @@ export class Mm {
         if (!isAnonymous(v)) return fail('EINVAL', 'MADV_FREE on a non-anonymous mapping');
       }
     }
+    if (advice === 'remove') return this.madviseRemove(addr, end);
     const core = this.core;
     let hole = false;
     let start = addr;
@@ -389,6 +433,54 @@ export class Mm {
     }
     core.gatherEnd();
     return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * MADV_REMOVE over [addr, end), VMA by VMA (madvise_remove): a hole punch in the object
+   * behind each. Anonymous private memory is EINVAL, a private file mapping EACCES; either
+   * stops the walk where it is. Holes make it ENOMEM after the rest was done.
+   */
+  private madviseRemove(addr: number, end: number): SyscallResult {
+    let hole = false;
+    let start = addr;
+    for (let i = this.vmas.findIndex(start); ; i++) {
+      const v = this.vmas.at(i);
+      if (!v) return fail('ENOMEM', 'range includes unmapped addresses');
+      if (start < v.start) {
+        hole = true;
+        start = v.start;
+        if (start >= end) break;
+      }
+      const stop = Math.min(v.end, end);
+      const object = v.file === undefined ? undefined : this.objects.get(v.file);
+      if (!object) return fail('EINVAL', 'MADV_REMOVE on private anonymous memory (no file to punch a hole in)');
+      if (!isShared(v)) return fail('EACCES', 'MADV_REMOVE on a private file mapping (it needs a shared writable one)');
+      this.punchHole(object, vmaPgoff(v, start), vmaPgoff(v, stop));
+      start = stop;
+      if (start >= end) break;
+    }
+    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * fallocate(PUNCH_HOLE) of pages [first, last) of an object: unmap_mapping_range (every
+   * VMA mapping them, COWed anonymous pages kept, no table freed), then the pages leave the
+   * page cache. ext4 punches nothing at or past EOF and stops at the page holding it.
+   */
+  private punchHole(object: MappedObject, first: number, last: number): void {
+    if (!object.shmem) last = Math.min(last, object.eofPages);
+    if (first >= last) return;
+    for (const w of this.vmas.all()) {
+      if (w.file !== object.key) continue;
+      const from = Math.max(first, w.pgoff);
+      const to = Math.min(last, vmaPgoff(w, w.end));
+      if (from >= to) continue;
+      // unmap_mapping_range_vma -> zap_page_range_single: one gather each, even_cows false.
+      this.core.gatherBegin();
+      this.core.zapRange(w.start + (from - w.pgoff) * PAGE_SIZE, w.start + (to - w.pgoff) * PAGE_SIZE, 0);
+      this.core.gatherEnd();
+    }
+    object.removePages(first, last);
   }
 
   private vmasIn(start: number, end: number): Vma[] {
@@ -428,10 +520,21 @@ export class Mm {
       }
     }
     for (const v of parts) {
+      const object = v.file === undefined ? undefined : this.objects.get(v.file);
+      if (!object) continue;
+      // Past the end of the object the access would raise SIGBUS (as the replayer checks it).
+      const upto = Math.min(v.end, end);
+      if (vmaPgoff(v, upto) * PAGE_SIZE > object.size) {
+        const at = Math.max(v.start, start, v.start + (object.eofPages - v.pgoff) * PAGE_SIZE);
+        return fail('EFAULT', `address 0x${at.toString(16)} is past the end of ${describeObject(object)} (the access would raise SIGBUS)`);
+      }
+    }
+    for (const v of parts) {
       const s = Math.max(v.start, start);
       const e = Math.min(v.end, end);
-      if (access === 'write' && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
-      const status = this.core.faultRange(s, e, access === 'write');
+      const object = v.file === undefined ? undefined : this.objects.get(v.file);
+      if (access === 'write' && v.anonVma === 0 && !isShared(v)) v.anonVma = this.anonVmaPrepare(v);
+      const status = object ? this.touchFile(object, v, s, e, access === 'write') : this.core.faultRange(s, e, access === 'write');
       if (status === CORE_OK) continue;
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
       const at = `0x${this.core.faultAddress().toString(16)}`;
@@ -441,6 +544,31 @@ export class Mm {
       throw new PtreclaimError(`unexpected fault status ${status} (${errno ?? 'unknown'})`);
     }
     return ok();
+  }
+
+  /**
+   * The accesses of a touch over [s, e) of a file or shmem VMA: run up to each entry that
+   * needs a fault (core), then handle that fault here, where the page cache is known.
+   */
+  private touchFile(object: MappedObject, v: Vma, s: number, e: number, write: boolean): number {
+    const core = this.core;
+    for (let a = s; a < e; a += PAGE_SIZE) {
+      a = core.filemapNextFault(a, e, write);
+      if (a >= e) break;
+      const entry = core.entryAt(a, 0);
+      let status: number;
+      if (entry === 0n) {
+        status = do_fault(core, this.filemap, object, v, a, write);
+      } else if (entry & 1n) {
+        // A write to a read-only page: the page cache's page is copied (private) or made writable.
+        if (isShared(v) ? core.wpPageShared(a) : core.wpPageCopy(a)) continue;
+        status = core.faultRange(a, a + PAGE_SIZE, true); // an anonymous page: as anonymous memory does
+      } else {
+        status = core.faultRange(a, a + PAGE_SIZE, write); // markers, swap-format entries
+      }
+      if (status !== CORE_OK) return status;
+    }
+    return CORE_OK;
   }
 
   /** anon_vma_prepare: reuse an adjacent VMA's anon_vma when compatible, else a new one. */
@@ -521,14 +649,17 @@ export class Mm {
       if (k === OP_TOUCH) {
         const write = arg[i] === 0;
         if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) break; // EFAULT: the one-op path says it
+        if (v.file !== undefined) break; // file and shmem faults: the one-op path knows the page cache
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
       } else if (arg[i] === 0) {
         buf[p] = BATCH_ZAP;
         buf[p + 3] = zapFlags | (isAnonymous(v) ? VMA_ANON : 0);
-      } else {
+      } else if (arg[i] === 1) {
         if (!isAnonymous(v)) break; // MADV_FREE's EINVAL: the one-op path says it
         buf[p] = BATCH_MADV_FREE;
+      } else {
+        break; // MADV_REMOVE: the one-op path
       }
       if (++n === capacity) {
         const done = this.flushBatch(n, first);

@@ -3,13 +3,13 @@
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
- * advices. The model runs the v1 subset plus mmap `prot=` and mprotect (private anonymous
- * memory with protections); {@link v2Feature} names what it does not model, so that every
- * caller refuses it the same way instead of approximating.
+ * advices. The model runs the v1 subset plus mmap's options (`prot=`, `shared`, `file=`),
+ * mprotect and madvise remove; {@link v2Feature} names what it does not model, so that
+ * every caller refuses it the same way instead of approximating.
  */
 
-/** The advice the model follows (trace format v1). */
-export type Advice = 'dontneed' | 'free';
+/** The advice the model follows: trace format v1's, and MADV_REMOVE. */
+export type Advice = 'dontneed' | 'free' | 'remove';
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
   'dontneed',
@@ -71,9 +71,9 @@ export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
 export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
 export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
 
-/** The ops the model runs: trace format v1's, mmap's `prot=` and mprotect. */
+/** The ops the model runs: trace format v1's, mmap's options, mprotect and madvise remove. */
 export type ModelOp =
-  | ({ kind: 'mmap'; addr: number; len: number; prot?: Prot } & SourcePos)
+  | MmapOp
   | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
@@ -81,19 +81,15 @@ export type ModelOp =
 
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
- * "mmap shared", "madvise hugepage"), or undefined for an op the model runs (v1's, mmap
- * `prot=` of private anonymous memory, mprotect).
+ * "madvise hugepage"), or undefined for an op the model runs (v1's, mmap with `prot=`,
+ * `shared` and `file=`, mprotect, madvise remove).
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
     case 'mremap':
       return op.kind;
-    case 'mmap':
-      if (op.shared) return 'mmap shared';
-      if (op.mapFile !== undefined) return 'mmap file=';
-      return undefined;
     case 'madvise':
-      return op.advice === 'dontneed' || op.advice === 'free' ? undefined : `madvise ${op.advice}`;
+      return op.advice === 'dontneed' || op.advice === 'free' || op.advice === 'remove' ? undefined : `madvise ${op.advice}`;
     default:
       return undefined;
   }
@@ -102,7 +98,8 @@ export function v2Feature(op: Op): string | undefined {
 /** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
 export function needsFormatV2(op: Op): boolean {
   if (op.kind === 'mprotect') return true;
-  if (op.kind === 'mmap' && op.prot !== undefined && op.prot !== 'rw') return true;
+  if (op.kind === 'mmap' && ((op.prot !== undefined && op.prot !== 'rw') || op.shared || op.mapFile !== undefined)) return true;
+  if (op.kind === 'madvise' && op.advice === 'remove') return true;
   return v2Feature(op) !== undefined;
 }
 

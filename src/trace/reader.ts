@@ -44,6 +44,8 @@ export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'mad
 export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
 export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
 export const ADVICE_WORDS_V2: readonly AdviceV2[] = ADVICES_V2;
+/** The advice code of MADV_REMOVE (a v2 advice the model runs). */
+const ADVICE_REMOVE = ADVICES_V2.indexOf('remove');
 export const PROT_WORDS: readonly Prot[] = PROTS;
 /** `flags` bits: mmap `shared`, mmap `file=` (aux = offset, aux2 = name index), mremap NEWADDR (aux2). */
 export const FLAG_SHARED = 1;
@@ -98,8 +100,8 @@ export class OpBatch {
     this.flags[i] = flags;
     this.aux[i] = aux;
     this.aux2[i] = aux2;
-    // What ops.ts v2Feature names: mmap prot= and mprotect are modelled, the rest not yet.
-    const feature = kind === OP_MREMAP || (kind === OP_MMAP && flags !== 0) || (kind === OP_MADVISE && arg >= 2);
+    // What ops.ts v2Feature names: mmap's options, mprotect and MADV_REMOVE are modelled, the rest not yet.
+    const feature = kind === OP_MREMAP || (kind === OP_MADVISE && arg >= 2 && arg !== ADVICE_REMOVE);
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 

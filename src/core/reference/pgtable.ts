@@ -21,6 +21,8 @@ export const _PAGE_DIRTY = 1 << 6;
 export const _PAGE_SPECIAL = 1 << 9;
 /** Bit 52 (high word bit 20): the simulator's file-backed page mark. */
 export const HI_SIM_FILE = 1 << 20;
+/** Bit 53 (high word bit 21): with HI_SIM_FILE, the page is shmem (MM_SHMEMPAGES). */
+export const HI_SIM_SHMEM = 1 << 21;
 /** Bit 63 (high word bit 31). */
 export const HI_NX = 1 << 31;
 export const TABLE_LO = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
@@ -99,6 +101,8 @@ export function make_entry(kind: EntryKind, pfn: number): [number, number] {
       return pfn_pte(pfn, ANON_LO, HI_NX);
     case EntryKind.FilePage:
       return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE);
+    case EntryKind.ShmemPage:
+      return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE | HI_SIM_SHMEM);
     case EntryKind.ZeroPage:
       return pfn_pte(ZERO_PFN, ZERO_LO, HI_NX);
     case EntryKind.Swap:
