@@ -15,10 +15,11 @@ import { checkValidateTargets } from './api-schema.js';
 import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts } from './oracle/host.js';
+import { hostFaultAroundBytes, hostReadaheadBytes } from './oracle/filemap-host.js';
 import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
-import { applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
+import { DEFAULTS, applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
 import { getStrategy, type StrategyName } from './strategies.js';
 import type { Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
@@ -28,6 +29,9 @@ import { WORKLOADS, getWorkload } from './workloads/index.js';
 export interface ModelChoice {
   strategy: StrategyName;
   zeroPage: boolean;
+  /** fault_around_bytes and the temporary directory's read_ahead_kb (file mappings follow them). */
+  faultAroundBytes?: number;
+  readaheadBytes?: number;
   reasons: string[];
 }
 
@@ -39,6 +43,8 @@ export interface ValidateTarget {
 export interface ModelState {
   vmPteKb: number;
   rssAnonKb: number;
+  rssFileKb: number;
+  rssShmemKb: number;
   tables: { pte: number; pmd: number; pud: number };
   errno?: string;
 }
@@ -46,6 +52,9 @@ export interface ModelState {
 export interface KernelState {
   vmPteKb: number;
   rssAnonKb: number;
+  /** From helpers that report them (every v2-capable one does). */
+  rssFileKb?: number;
+  rssShmemKb?: number;
   errno?: string;
 }
 
@@ -67,11 +76,20 @@ export interface ValidateOutcome {
     zeroPage: boolean;
     vmPteKb: number;
     rssAnonKb: number;
+    rssFileKb: number;
+    rssShmemKb: number;
     errors: { index: number; errno: string }[];
     wallMs: number;
     exitClean: boolean;
   };
-  kernel: { vmPteKb: number; rssAnonKb: number; errors: { index: number; errno: string }[]; wallMs: number };
+  kernel: {
+    vmPteKb: number;
+    rssAnonKb: number;
+    rssFileKb: number;
+    rssShmemKb: number;
+    errors: { index: number; errno: string }[];
+    wallMs: number;
+  };
   /** What differs at the end, in words; empty when they agree. */
   differences: string[];
   divergence?: Divergence;
@@ -94,7 +112,19 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     reasons.push(`strategy ${strategy}: as requested (auto would pick ${host.ptReclaim.enabled ? 'pt-reclaim' : 'none'})`);
   }
   reasons.push(`zeroPage ${String(host.zeroPage)}: ${host.zeroPageReason}`);
-  return { strategy, zeroPage: host.zeroPage, reasons };
+  const faultAround = hostFaultAroundBytes();
+  const readahead = hostReadaheadBytes();
+  reasons.push(
+    `faultAroundBytes ${faultAround ?? DEFAULTS.faultAroundBytes}: ${faultAround === undefined ? "debugfs not readable, the kernel's default" : "the host's fault_around_bytes"}`,
+    `readaheadBytes ${readahead ?? DEFAULTS.readaheadBytes}: ${readahead === undefined ? "the temporary directory's device not found, the kernel's default" : "read_ahead_kb of the temporary directory's device"}`,
+  );
+  return {
+    strategy,
+    zeroPage: host.zeroPage,
+    faultAroundBytes: faultAround ?? DEFAULTS.faultAroundBytes,
+    readaheadBytes: readahead ?? DEFAULTS.readaheadBytes,
+    reasons,
+  };
 }
 
 /** The traces a `--trace`, `--dir` or `--suite` selection names, loaded and parsed. */
@@ -136,6 +166,8 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
   return resolveRunOptions({
     strategy: choice.strategy,
     zeroPage: choice.zeroPage,
+    ...(choice.faultAroundBytes !== undefined ? { faultAroundBytes: choice.faultAroundBytes } : {}),
+    ...(choice.readaheadBytes !== undefined ? { readaheadBytes: choice.readaheadBytes } : {}),
     core: 'wasm',
     wasm: 'release',
     maxErrors: Number.MAX_SAFE_INTEGER,
@@ -159,6 +191,8 @@ export async function validateTrace(
     zeroPage: choice.zeroPage,
     vmPteKb: model.vmPteKb,
     rssAnonKb: model.rss.anonPages * kbPerPage,
+    rssFileKb: model.rss.filePages * kbPerPage,
+    rssShmemKb: model.rss.shmemPages * kbPerPage,
     errors: model.errors.map((e) => ({ index: e.index, errno: e.errno })),
     wallMs: model.wallMs,
     exitClean: model.exit.clean,
@@ -166,12 +200,16 @@ export async function validateTrace(
   const k = {
     vmPteKb: live.vmPteDeltaKb,
     rssAnonKb: live.rssAnonDeltaKb,
+    rssFileKb: live.after.rssFileKb - live.before.rssFileKb,
+    rssShmemKb: live.after.rssShmemKb - live.before.rssShmemKb,
     errors: live.errors.map((e) => ({ index: e.index, errno: e.name })),
     wallMs: live.wallNs / 1e6,
   };
   const differences: string[] = [];
   if (m.vmPteKb !== k.vmPteKb) differences.push(`VmPTE: model ${m.vmPteKb} kB, kernel ${k.vmPteKb} kB`);
   if (m.rssAnonKb !== k.rssAnonKb) differences.push(`RssAnon: model ${m.rssAnonKb} kB, kernel ${k.rssAnonKb} kB`);
+  if (m.rssFileKb !== k.rssFileKb) differences.push(`RssFile: model ${m.rssFileKb} kB, kernel ${k.rssFileKb} kB`);
+  if (m.rssShmemKb !== k.rssShmemKb) differences.push(`RssShmem: model ${m.rssShmemKb} kB, kernel ${k.rssShmemKb} kB`);
   const errText = (es: { index: number; errno: string }[]) => es.map((e) => `#${e.index} ${e.errno}`).join(', ') || 'none';
   if (errText(m.errors) !== errText(k.errors)) differences.push(`failed calls: model ${errText(m.errors)}; kernel ${errText(k.errors)}`);
   const outcome: ValidateOutcome = {
@@ -204,6 +242,8 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
     return {
       vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage,
       rssAnonKb: s.RssAnon * kbPerPage,
+      rssFileKb: s.RssFile * kbPerPage,
+      rssShmemKb: s.RssShmem * kbPerPage,
       tables: { pte: s.NrPte, pmd: s.NrPmd, pud: s.NrPud },
       ...(errno ? { errno } : {}),
     };
@@ -216,8 +256,17 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
     const mAfter = modelState(err?.errno);
     const p = live.perOp![i]!;
     const ke = kernelErr.get(i);
-    const kAfter: KernelState = { vmPteKb: p.vmPteKb, rssAnonKb: p.rssAnonKb, ...(ke ? { errno: ke } : {}) };
-    if (mAfter.vmPteKb !== kAfter.vmPteKb || mAfter.rssAnonKb !== kAfter.rssAnonKb || mAfter.errno !== kAfter.errno) {
+    const kAfter: KernelState = {
+      vmPteKb: p.vmPteKb,
+      rssAnonKb: p.rssAnonKb,
+      ...(p.rssFileKb !== undefined ? { rssFileKb: p.rssFileKb } : {}),
+      ...(p.rssShmemKb !== undefined ? { rssShmemKb: p.rssShmemKb } : {}),
+      ...(ke ? { errno: ke } : {}),
+    };
+    const fileDiffers =
+      (kAfter.rssFileKb !== undefined && kAfter.rssFileKb !== mAfter.rssFileKb) ||
+      (kAfter.rssShmemKb !== undefined && kAfter.rssShmemKb !== mAfter.rssShmemKb);
+    if (mAfter.vmPteKb !== kAfter.vmPteKb || mAfter.rssAnonKb !== kAfter.rssAnonKb || fileDiffers || mAfter.errno !== kAfter.errno) {
       return {
         index: i,
         file: op.file,
@@ -242,9 +291,16 @@ const secs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms
 
 function stateRow(label: string, m: ModelState, k: KernelState): string {
   const t = `${m.tables.pte}/${m.tables.pmd}/${m.tables.pud}`;
-  const model = `    ${label.padEnd(7)} model  VmPTE ${String(m.vmPteKb).padStart(7)} kB  RssAnon ${String(m.rssAnonKb).padStart(8)} kB  tables pte/pmd/pud ${t.padEnd(11)} ${m.errno ?? ''}`;
-  const kernel = `    ${''.padEnd(7)} kernel VmPTE ${String(k.vmPteKb).padStart(7)} kB  RssAnon ${String(k.rssAnonKb).padStart(8)} kB  (the kernel reports no per-level split) ${k.errno ?? ''}`;
+  const model = `    ${label.padEnd(7)} model  VmPTE ${String(m.vmPteKb).padStart(7)} kB  RssAnon ${String(m.rssAnonKb).padStart(8)} kB  RssFile ${String(m.rssFileKb).padStart(8)} kB  RssShmem ${String(m.rssShmemKb).padStart(8)} kB  tables pte/pmd/pud ${t.padEnd(11)} ${m.errno ?? ''}`;
+  const kernel = `    ${''.padEnd(7)} kernel VmPTE ${String(k.vmPteKb).padStart(7)} kB  RssAnon ${String(k.rssAnonKb).padStart(8)} kB  RssFile ${String(k.rssFileKb ?? '?').padStart(8)} kB  RssShmem ${String(k.rssShmemKb ?? '?').padStart(8)} kB  (the kernel reports no per-level split) ${k.errno ?? ''}`;
   return `${model.trimEnd()}\n${kernel.trimEnd()}`;
+}
+
+/** RssFile / RssShmem of an outcome, when either side has any. */
+function fileRss(o: ValidateOutcome): string {
+  const { model: m, kernel: k } = o;
+  if (!m.rssFileKb && !k.rssFileKb && !m.rssShmemKb && !k.rssShmemKb) return '';
+  return `RssFile model ${m.rssFileKb} kB, kernel ${k.rssFileKb} kB; RssShmem model ${m.rssShmemKb} kB, kernel ${k.rssShmemKb} kB; `;
 }
 
 /** The report of one trace, for humans. */
@@ -252,7 +308,7 @@ export function formatOutcome(o: ValidateOutcome): string {
   const lines: string[] = [];
   const head = o.agree ? 'agree' : 'DIFFER';
   lines.push(
-    `${o.source}: ${head}: VmPTE model ${o.model.vmPteKb} kB, kernel ${o.kernel.vmPteKb} kB; RssAnon model ${o.model.rssAnonKb} kB, kernel ${o.kernel.rssAnonKb} kB; failed calls ${o.model.errors.length} / ${o.kernel.errors.length}; time model ${secs(o.model.wallMs)}, kernel ${secs(o.kernel.wallMs)}`,
+    `${o.source}: ${head}: VmPTE model ${o.model.vmPteKb} kB, kernel ${o.kernel.vmPteKb} kB; RssAnon model ${o.model.rssAnonKb} kB, kernel ${o.kernel.rssAnonKb} kB; ${fileRss(o)}failed calls ${o.model.errors.length} / ${o.kernel.errors.length}; time model ${secs(o.model.wallMs)}, kernel ${secs(o.kernel.wallMs)}`,
   );
   for (const d of o.differences) lines.push(`  differs: ${d}`);
   if (o.divergence) {

@@ -34,6 +34,11 @@ function file_pte(pfn: number, shmem: boolean, write: boolean): [number, number]
   return pfn_pte(pfn, lo, HI_NX | HI_SIM_FILE | (shmem ? HI_SIM_SHMEM : 0));
 }
 
+/** add_mm_counter(mm, mm_counter_file(folio), n): MM_SHMEMPAGES for shmem, else MM_FILEPAGES. */
+function add_mm_counter(mm: RefMm, shmem: boolean, n: number): void {
+  stat_add(mm.s, shmem ? S.RssShmem : S.RssFile, n);
+}
+
 function next_pfn(mm: RefMm): number {
   const pfn = stat_get(mm.s, S.NextPfn);
   stat_set(mm.s, S.NextPfn, pfn + 1);
@@ -58,7 +63,7 @@ export function filemap_map_pages(mm: RefMm, start: number, end: number, shmem: 
     mapped++;
   }
   stat_add(mm.s, S.FaultAround, mapped);
-  stat_add(mm.s, shmem ? S.RssShmem : S.RssFile, mapped);
+  add_mm_counter(mm, shmem, mapped);
   return mapped;
 }
 
@@ -70,7 +75,7 @@ export function finish_fault(mm: RefMm, addr: number, write: boolean, shmem: boo
   if (t[2 * i] !== 0 || t[2 * i + 1] !== 0) throw new Error('finish_fault: entry not none');
   set_pte(t, i, file_pte(next_pfn(mm), shmem, write));
   stat_inc(mm.s, S.FaultFile);
-  stat_inc(mm.s, shmem ? S.RssShmem : S.RssFile);
+  add_mm_counter(mm, shmem, 1);
   return CORE_OK;
 }
 
@@ -102,7 +107,7 @@ export function wp_page_copy(mm: RefMm, addr: number): boolean {
   const [t, i] = found;
   const shmem = (t[2 * i + 1]! & HI_SIM_SHMEM) !== 0;
   set_pte(t, i, pfn_pte(next_pfn(mm), ANON_LO, HI_NX));
-  stat_add(mm.s, shmem ? S.RssShmem : S.RssFile, -1);
+  add_mm_counter(mm, shmem, -1);
   stat_inc(mm.s, S.RssAnon);
   stat_inc(mm.s, S.FaultCow);
   return true;
