@@ -25,7 +25,7 @@ const FILE_PTE_FLAGS: u64 = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_
   return pfn_pte(pfn, flags);
 }
 
-@inline function add_file_rss(shmem: bool, n: i64): void {
+@inline function add_mm_counter(shmem: bool, n: i64): void {
   const slot = shmem ? Stat.RssShmem : Stat.RssFile;
   stat_set(slot, <u64>(<i64>stat_get(slot) + n));
 }
@@ -52,7 +52,7 @@ export function filemap_map_pages(start: u64, end: u64, shmem: bool): i32 {
   }
   stat_set(Stat.NextPfn, pfn);
   stat_add(Stat.FaultAround, <u64>mapped);
-  add_file_rss(shmem, mapped);
+  add_mm_counter(shmem, mapped);
   return mapped;
 }
 
@@ -69,7 +69,7 @@ export function finish_fault(addr: u64, write: bool, shmem: bool): i32 {
   stat_set(Stat.NextPfn, pfn + 1);
   store<u64>(ptep, file_pte(pfn, shmem, write));
   stat_inc(Stat.FaultFile);
-  add_file_rss(shmem, 1);
+  add_mm_counter(shmem, 1);
   return OK;
 }
 
@@ -103,7 +103,7 @@ export function wp_page_copy(addr: u64): bool {
   const pfn = stat_get(Stat.NextPfn);
   stat_set(Stat.NextPfn, pfn + 1);
   store<u64>(ptep, pfn_pte(pfn, ANON_PTE_FLAGS));
-  add_file_rss((e & _PAGE_SIM_SHMEM) != 0, -1);
+  add_mm_counter((e & _PAGE_SIM_SHMEM) != 0, -1);
   stat_inc(Stat.RssAnon);
   stat_inc(Stat.FaultCow);
   return true;

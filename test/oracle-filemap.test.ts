@@ -1,0 +1,153 @@
+/**
+ * File-backed and shmem mappings against the live kernel: each trace runs through the model
+ * (configured with this host's fault_around_bytes and read_ahead_kb, as validate does) and
+ * through the live helper op by op, and the change of VmPTE, RssAnon, RssFile and RssShmem
+ * and the errno must be equal after every op. The first trace is the "Files and shmem" table
+ * of native/oracle/MEASURED.md (f); the others exercise the readahead mark, the edge of what
+ * readahead cached, large folios, one file mapped twice, MADV_REMOVE across mappings, EOF,
+ * the fault-around clamps, shmem with mprotect and munmap. Skipped (visibly) where the live
+ * oracle cannot run.
+ */
+import { describe, expect, it } from 'vitest';
+import { liveSkipReason, reportSkip } from './fixtures/live.js';
+import { Mm } from '../src/mm/mm.js';
+import { WasmCore } from '../src/core/wasm.js';
+import { applyOp } from '../src/run.js';
+import { parseTrace } from '../src/trace/parse.js';
+import { runLiveTrace } from '../src/oracle/live.js';
+import { hostFaultAroundBytes, hostReadaheadBytes } from '../src/oracle/filemap-host.js';
+import { DEFAULTS } from '../src/options.js';
+
+const TRACES: Record<string, string> = {
+  'measured-f': `
+mmap 0x300000000000 0x400000 file=a
+touch 0x300000000000 0x1000 read
+touch 0x300000100000 0x1000 read
+touch 0x30000010f000 0x1000 read
+touch 0x300000200000 0x1000 write
+touch 0x300000000000 0x1000 write
+madvise 0x300000000000 0x200000 dontneed
+mmap 0x300040000000 0x200000 shared file=b:0x200000
+touch 0x300040000000 0x1000 read
+touch 0x300040001000 0x1000 write
+madvise 0x300040000000 0x200000 dontneed
+mmap 0x300080000000 0x200000 shared
+touch 0x300080000000 0x1000 read
+touch 0x300080000000 0x4000 write
+madvise 0x300080000000 0x1000 remove
+madvise 0x300080000000 0x200000 dontneed
+madvise 0x300080000000 0x1000 free
+madvise 0x300000000000 0x1000 remove
+`,
+  readahead: `
+mmap 0x300000000000 0x4000000 file=big
+touch 0x300000fa0000 0x1000 read
+touch 0x3000011a8000 0x1000 read
+touch 0x300001000000 0x1000 read
+touch 0x300001300000 0x1000 read
+touch 0x300000000000 0x1000 read
+touch 0x300000600000 0x1000 read
+touch 0x300000808000 0x1000 read
+touch 0x300000800000 0x1000 read
+touch 0x300001808000 0x1000 read
+touch 0x300000000000 0x2000000 read
+touch 0x300002000000 0x100000 write
+madvise 0x300000000000 0x4000000 dontneed
+touch 0x300000011000 0x1000 read
+touch 0x300000020000 0x1000 read
+`,
+  // Each asynchronous readahead allocates folios two orders larger; fault-around maps a large
+  // folio whole when it lies in the VMA and the PTE table (measured: 64 pages for the last read).
+  'large-folios': `
+mmap 0x300000000000 0x4000000 file=lf
+touch 0x300000000000 0x1000 read
+touch 0x300000600000 0x1000 read
+touch 0x300000808000 0x1000 read
+touch 0x300000800000 0x1000 read
+touch 0x300001000000 0x1000 read
+touch 0x300001808000 0x1000 read
+`,
+  'mapped-twice-and-eof': `
+mmap 0x300100000000 0x200000 file=big:0x100000
+touch 0x300100000000 0x1000 read
+mmap 0x300200000000 0x200000 shared file=big:0x100000
+touch 0x300200010000 0x1000 read
+touch 0x300100020000 0x1000 write
+madvise 0x300200000000 0x40000 remove
+touch 0x300100000000 0x40000 read
+madvise 0x300100000000 0x200000 remove
+munmap 0x300100000000 0x200000
+mmap 0x300300000000 0x3800 file=tail
+touch 0x300300000000 0x3000 read
+touch 0x300300000000 0x4000 read
+mmap 0x300300004000 0x4000 file=tail:0x4000
+touch 0x300300000000 0x8000 read
+madvise 0x300300000000 0x8000 remove
+`,
+  'clamps-and-shmem': `
+mmap 0x300400005000 0x20000 file=c:0x5000
+touch 0x300400009000 0x1000 read
+mprotect 0x300400010000 0x4000 r
+touch 0x30040000f000 0x3000 read
+mprotect 0x300400010000 0x4000 rw
+madvise 0x300400005000 0x20000 dontneed
+mmap 0x3004001f8000 0x10000 file=d
+touch 0x3004001fc000 0x1000 read
+mmap 0x300500000000 0x400000 shared
+touch 0x300500000000 0x8000 write
+touch 0x300500010000 0x1000 read
+madvise 0x300500000000 0x10000 dontneed
+touch 0x300500009000 0x1000 read
+mprotect 0x300500100000 0x100000 r
+touch 0x300500100000 0x1000 write
+madvise 0x300500000000 0x400000 remove
+munmap 0x300500000000 0x400000
+madvise 0x300500000000 0x1000 remove
+mmap 0x300600000000 0x200000 prot=r shared file=e
+touch 0x300600000000 0x1000 write
+touch 0x300600000000 0x200000 read
+madvise 0x300600000000 0x200000 dontneed
+`,
+};
+
+type Row = [number, number, number, number, string];
+
+describe('live kernel: file and shmem mappings', () => {
+  reportSkip('live file/shmem validation', liveSkipReason);
+  const live = it.skipIf(liveSkipReason !== undefined);
+
+  live.each(Object.keys(TRACES))('%s: model and kernel agree op by op (VmPTE, RssAnon, RssFile, RssShmem, errno)', async (name) => {
+    const text = `version 2\n${TRACES[name]!.trim()}\n`;
+    const ops = parseTrace(text, name);
+    const mm = new Mm(new WasmCore(), {
+      faultAroundBytes: hostFaultAroundBytes() ?? DEFAULTS.faultAroundBytes,
+      readaheadBytes: hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
+      check: true,
+    });
+    let prev = [0, 0, 0, 0];
+    const model: Row[] = ops.map((op, i) => {
+      const err = applyOp(mm, op, i);
+      const s = mm.stats();
+      const cur = [(s.NrPte + s.NrPmd + s.NrPud) * 4, s.RssAnon * 4, s.RssFile * 4, s.RssShmem * 4];
+      const d = cur.map((c, k) => c - prev[k]!);
+      prev = cur;
+      return [d[0]!, d[1]!, d[2]!, d[3]!, err?.errno ?? ''];
+    });
+    expect(mm.takeViolations()).toEqual([]);
+    expect(mm.exit().problems).toEqual([]);
+
+    const k = await runLiveTrace(ops, { perOp: true });
+    let kprev = [0, 0, 0, 0];
+    const kernel: Row[] = ops.map((_, i) => {
+      const p = k.perOp![i]!;
+      const cur = [p.vmPteKb, p.rssAnonKb, p.rssFileKb!, p.rssShmemKb!];
+      const d = cur.map((c, j) => c - kprev[j]!);
+      kprev = cur;
+      return [d[0]!, d[1]!, d[2]!, d[3]!, k.errors.find((e) => e.index === i)?.name ?? ''];
+    });
+    const lines = text.trim().split('\n').slice(1);
+    expect(model.map((r, i) => `${lines[i]!}: ${r.join(' ')}`)).toEqual(kernel.map((r, i) => `${lines[i]!}: ${r.join(' ')}`));
+    // The traces do move the file counters and refuse calls, not only succeed.
+    expect(kernel.some((r) => r[2] !== 0 || r[3] !== 0)).toBe(true);
+  });
+});
