@@ -236,6 +236,10 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
           const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
           throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
         }
+        // A refusal the mm found only when it saw the VMAs (madvise pageout on anonymous memory).
+        if (e instanceof UnmodelledTraceError && e.message.startsWith('trace v2:')) {
+          throw new UnmodelledTraceError((op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1}: `) + e.message);
+        }
         throw e;
       }
       if (op.kind === 'mprotect') opCounts.mprotect = (opCounts.mprotect ?? 0) + 1;

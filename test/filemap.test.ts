@@ -129,6 +129,33 @@ describe('writes, shmem, MADV_REMOVE', () => {
     expect(m.exit().problems).toEqual([]);
   });
 
+  it('PAGEOUT unmaps page-cache pages mapped only here and evicts the clean file ones; WILLNEED reads ahead', () => {
+    const m = mm();
+    run(m, `mmap ${B} 2M file=a\nmmap ${B + 0x40000000} 2M file=a\ntouch ${B} 64K read\ntouch ${B} 4K write`);
+    run(m, `touch ${B + 0x40000000} 16K read`); // pages 0..15 once more: 1..3 mapped twice now
+    expect(rss(m)).toMatchObject({ anon: 1, file: 15 + 16 });
+    const a = m.objects.get('file:a')!;
+    expect(a.cachedPages(0, 32)).toBe(32);
+    run(m, `madvise ${B} 2M pageout`); // 1..15 are mapped twice: skipped
+    expect(rss(m)).toMatchObject({ anon: 1, file: 31 });
+    run(m, `madvise ${B + 0x40000000} 2M pageout`); // only page 0 is mapped once (the COW copy is elsewhere)
+    expect(rss(m)).toMatchObject({ anon: 1, file: 30 });
+    expect(a.cachedPages(0, 32)).toBe(31); // page 0 was clean: evicted
+    run(m, `munmap ${B + 0x40000000} 2M\nmadvise ${B} 2M pageout`);
+    expect(rss(m)).toMatchObject({ anon: 1, file: 0 });
+    expect(a.cachedPages(0, 32)).toBe(16); // 0..15 evicted, 16..31 were never mapped
+    expect(m.stats().NrPte).toBe(1); // the table stays
+    run(m, `madvise ${B + M} 64K willneed`);
+    expect(a.cachedPages(256, 272)).toBe(16);
+    expect(rss(m).file).toBe(0);
+    const s = mm();
+    run(s, `mmap ${B} 2M shared\ntouch ${B} 16K write\nmadvise ${B} 2M pageout`);
+    expect(rss(s)).toMatchObject({ shmem: 0, tables: 3 });
+    expect(s.objects.get('shmem:1')!.cachedPages()).toBe(4); // no swap: shmem stays in the object
+    run(s, `mmap ${B + 0x40000000} 2M\ntouch ${B + 0x40000000} 4K write\nmadvise ${B + 0x40000000} 2M cold`);
+    expect(() => run(s, `madvise ${B + 0x40000000} 2M pageout`)).toThrow(/pageout on anonymous memory is not modelled yet/);
+  });
+
   it('merges file VMAs of one file with contiguous offsets, never shmem objects or private with shared', () => {
     const m = mm();
     run(m, `mmap ${B} 1M file=f\nmmap ${B + M} 1M file=f:0x100000\nmmap ${B + 2 * M} 1M file=f`);

@@ -84,6 +84,42 @@ mmap 0x300300004000 0x4000 file=tail:0x4000
 touch 0x300300000000 0x8000 read
 madvise 0x300300000000 0x8000 remove
 `,
+  // PAGEOUT unmaps every page-cache page mapped only here (clean, dirty, shmem; COWed pages
+  // stay: no swap) and keeps the table; COLD and WILLNEED change no counter.
+  'cold-pageout-willneed': `
+mmap 0x300000000000 0x400000 file=a
+touch 0x300000000000 0x200000 read
+touch 0x300000000000 0x4000 write
+madvise 0x300000000000 0x200000 cold
+madvise 0x300000000000 0x200000 pageout
+touch 0x300000000000 0x200000 read
+madvise 0x300000000000 0x100000 pageout
+madvise 0x300000100000 0x100000 willneed
+touch 0x300000100000 0x1000 read
+mmap 0x300040000000 0x200000 shared file=b
+touch 0x300040000000 0x100000 read
+touch 0x300040000000 0x10000 write
+madvise 0x300040000000 0x200000 cold
+madvise 0x300040000000 0x200000 pageout
+madvise 0x300040000000 0x200000 pageout
+touch 0x300040000000 0x20000 read
+mmap 0x300080000000 0x200000 shared
+touch 0x300080000000 0x10000 write
+madvise 0x300080000000 0x200000 cold
+madvise 0x300080000000 0x200000 pageout
+madvise 0x300080000000 0x200000 willneed
+touch 0x300080000000 0x20000 read
+mmap 0x3000c0000000 0x200000 file=a
+touch 0x3000c0000000 0x10000 read
+mmap 0x300100000000 0x200000 file=a
+touch 0x300100000000 0x10000 read
+madvise 0x3000c0000000 0x200000 pageout
+madvise 0x300100000000 0x400000 willneed
+mmap 0x300140000000 0x200000
+touch 0x300140000000 0x1000 write
+madvise 0x300140000000 0x200000 cold
+madvise 0x300140000000 0x200000 willneed
+`,
   'clamps-and-shmem': `
 mmap 0x300400005000 0x20000 file=c:0x5000
 touch 0x300400009000 0x1000 read

@@ -291,7 +291,7 @@ describe('the model and trace v2', () => {
   it.each([
     ['mremap 0x300000000000 0x1000 0x2000', 'mremap'],
     ['madvise 0x300000000000 0x1000 hugepage', 'madvise hugepage'],
-    ['madvise 0x300000000000 0x1000 pageout', 'madvise pageout'],
+    ['madvise 0x300000000000 0x1000 guard-install', 'madvise guard-install'],
   ])('runTraceFile refuses %j naming the first v2 op with file:line', (line, what) => {
     const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${line}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
@@ -321,9 +321,9 @@ describe('the model and trace v2', () => {
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('madvise 0x300000000000 0x1000 cold');
+    lines.push('madvise 0x300000000000 0x1000 collapse');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise cold is not modelled yet`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise collapse is not modelled yet`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {

@@ -36,9 +36,10 @@ const MMAP_LOTSAMISS = 100;
 /** MAX_PAGECACHE_ORDER on x86-64: PMD order. */
 const MAX_PAGECACHE_ORDER = 9;
 
-// One byte per page of an object: 0 = not cached, else the folio's order + 1, and the
-// readahead mark (PG_readahead) on every page of a marked folio.
+// One byte per page of an object: 0 = not cached, else the folio's order + 1, the readahead
+// mark (PG_readahead) on every page of a marked folio, and whether a shared write dirtied it.
 const ORDER_MASK = 0x1f;
+const DIRTY = 0x40;
 const READAHEAD = 0x80;
 
 /** struct file_ra_state: the readahead window of the object's one open file. */
@@ -196,6 +197,23 @@ export class MappedObject {
     if (this.pages[pgoff] === 0) this.addFolio(pgoff, 0, false);
   }
 
+  /** A shared write dirtied the cached page (writeback is not modelled: it stays dirty). */
+  markDirty(pgoff: number): void {
+    if (this.pages[pgoff] !== 0) this.pages[pgoff] = this.pages[pgoff]! | DIRTY;
+  }
+
+  dirty(pgoff: number): boolean {
+    return (this.pages[pgoff]! & DIRTY) !== 0;
+  }
+
+  /**
+   * force_page_cache_ra for MADV_WILLNEED: order-0 pages for the missing indices of
+   * [index, index + nr), at most `maxPages` of them, never past EOF, no readahead mark.
+   */
+  force_page_cache_ra(index: number, nr: number, maxPages: number): void {
+    this.do_page_cache_ra(index, Math.min(nr, maxPages), 0);
+  }
+
   /** Hole punch: the pages of [first, end) leave the page cache. */
   removePages(first: number, end: number): void {
     this.pages.fill(0, first, Math.min(end, this.pages.length));
@@ -326,7 +344,41 @@ export function do_fault(core: PageTableCore, cfg: FilemapConfig, obj: MappedObj
       obj.addPage(pgoff); // no readahead: the one page is read
     }
     if (write && !isShared(v)) return core.doCowFault(addr);
+    if (write) obj.markDirty(pgoff);
     return core.finishFault(addr, write, obj.shmem);
+  }
+}
+
+const PTE_PRESENT = 1n;
+const PTE_SIM_FILE = 1n << 52n;
+/** The entry maps a page-cache page (file or shmem). */
+export const isPageCachePte = (e: bigint): boolean => (e & PTE_PRESENT) !== 0n && (e & PTE_SIM_FILE) !== 0n;
+
+/**
+ * MADV_PAGEOUT over [start, end) of a file or shmem VMA (madvise_cold_or_pageout_pte_range,
+ * reclaim_pages), as measured without swap: every page-cache page mapped only here is
+ * unmapped (a page another mapping of this mm maps too is skipped, folio_maybe_mapped_shared);
+ * a clean file page then leaves the page cache, a dirty one (direct reclaim writes no file
+ * pages back) and a shmem page (no swap) stay cached. Anonymous (COWed) pages stay: no swap.
+ * The PTE table stays. `others` are the VMAs of the mm mapping the same object.
+ */
+export function madvise_pageout(core: PageTableCore, obj: MappedObject, v: Vma, start: number, end: number, others: readonly Vma[]): void {
+  const mappedElsewhere = (pgoff: number): boolean =>
+    others.some((w) => {
+      if (w === v || pgoff < w.pgoff || pgoff >= vmaPgoff(w, w.end)) return false;
+      return isPageCachePte(core.entryAt(w.start + (pgoff - w.pgoff) * PAGE_SIZE, 0));
+    });
+  let run = -1;
+  for (let a = start; a <= end; a += PAGE_SIZE) {
+    const pgoff = vmaPgoff(v, a);
+    const take = a < end && isPageCachePte(core.entryAt(a, 0)) && !mappedElsewhere(pgoff);
+    if (take) {
+      if (run < 0) run = a;
+      if (!obj.shmem && !obj.dirty(pgoff)) obj.removePages(pgoff, pgoff + 1);
+    } else if (run >= 0) {
+      core.zapRange(run, a, 0); // try_to_unmap: no reclaim of the table
+      run = -1;
+    }
   }
 }
 

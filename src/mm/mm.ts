@@ -18,7 +18,7 @@ import {
   ZAP_DROP_MARKERS,
   ZAP_EVEN_COWS,
 } from '../core/types.js';
-import { ArenaFullError, PtreclaimError } from '../errors.js';
+import { ArenaFullError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
 import type { Strategy } from '../strategies.js';
 import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
@@ -40,7 +40,7 @@ import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
-import { type FilemapConfig, type MappedObject, MappedObjects, do_fault, isShared, vmaPgoff } from './filemap.js';
+import { type FilemapConfig, type MappedObject, MappedObjects, do_fault, isShared, madvise_pageout, vmaPgoff } from './filemap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 
 export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
@@ -407,6 +407,7 @@ export class Mm {
       }
     }
     if (advice === 'remove') return this.madviseRemove(addr, end);
+    if (advice === 'cold' || advice === 'pageout' || advice === 'willneed') return this.madviseHint(addr, end, advice);
     const core = this.core;
     let hole = false;
     let start = addr;
@@ -458,6 +459,53 @@ export class Mm {
       this.punchHole(object, vmaPgoff(v, start), vmaPgoff(v, stop));
       start = stop;
       if (start >= end) break;
+    }
+    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED over [addr, end), VMA by VMA; holes make it
+   * ENOMEM after the rest was done. On file and shmem VMAs: COLD changes no mapping,
+   * WILLNEED reads the file's pages into the page cache (shmem: nothing to swap in),
+   * PAGEOUT unmaps as madvise_pageout says. On anonymous memory without swap COLD and
+   * WILLNEED change nothing (measured); PAGEOUT there (lazyfree pages) is not modelled here.
+   */
+  private madviseHint(addr: number, end: number, advice: 'cold' | 'pageout' | 'willneed'): SyscallResult {
+    let hole = false;
+    let start = addr;
+    const core = this.core;
+    core.gatherBegin();
+    try {
+      for (let i = this.vmas.findIndex(start); ; i++) {
+        const v = this.vmas.at(i);
+        if (!v) {
+          hole = true;
+          break;
+        }
+        if (start < v.start) {
+          hole = true;
+          start = v.start;
+          if (start >= end) break;
+        }
+        const stop = Math.min(v.end, end);
+        const object = v.file === undefined ? undefined : this.objects.get(v.file);
+        if (!object) {
+          if (advice === 'pageout') {
+            throw new UnmodelledTraceError(
+              'trace v2: madvise pageout on anonymous memory is not modelled yet (issue 12); `ptreclaim oracle --trace` replays it on the live kernel',
+            );
+          }
+        } else if (advice === 'willneed') {
+          if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (stop - start) / PAGE_SIZE, this.filemap.raPages);
+        } else if (advice === 'pageout') {
+          const others = this.vmas.all().filter((w) => w.file === v.file);
+          madvise_pageout(core, object, v, start, stop, others);
+        }
+        start = stop;
+        if (start >= end) break;
+      }
+    } finally {
+      core.gatherEnd();
     }
     return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
   }
@@ -561,7 +609,10 @@ export class Mm {
         status = do_fault(core, this.filemap, object, v, a, write);
       } else if (entry & 1n) {
         // A write to a read-only page: the page cache's page is copied (private) or made writable.
-        if (isShared(v) ? core.wpPageShared(a) : core.wpPageCopy(a)) continue;
+        if (isShared(v) ? core.wpPageShared(a) : core.wpPageCopy(a)) {
+          if (isShared(v)) object.markDirty(vmaPgoff(v, a));
+          continue;
+        }
         status = core.faultRange(a, a + PAGE_SIZE, true); // an anonymous page: as anonymous memory does
       } else {
         status = core.faultRange(a, a + PAGE_SIZE, write); // markers, swap-format entries

@@ -9,7 +9,7 @@
  */
 
 /** The advice the model follows: trace format v1's, and MADV_REMOVE. */
-export type Advice = 'dontneed' | 'free' | 'remove';
+export type Advice = 'dontneed' | 'free' | 'remove' | 'cold' | 'pageout' | 'willneed';
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
   'dontneed',
@@ -89,17 +89,20 @@ export function v2Feature(op: Op): string | undefined {
     case 'mremap':
       return op.kind;
     case 'madvise':
-      return op.advice === 'dontneed' || op.advice === 'free' || op.advice === 'remove' ? undefined : `madvise ${op.advice}`;
+      return MODEL_ADVICES.has(op.advice) ? undefined : `madvise ${op.advice}`;
     default:
       return undefined;
   }
 }
 
+/** The advice the model runs (the rest of trace v2's is refused). */
+const MODEL_ADVICES: ReadonlySet<AdviceV2> = new Set(['dontneed', 'free', 'remove', 'cold', 'pageout', 'willneed']);
+
 /** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
 export function needsFormatV2(op: Op): boolean {
   if (op.kind === 'mprotect') return true;
   if (op.kind === 'mmap' && ((op.prot !== undefined && op.prot !== 'rw') || op.shared || op.mapFile !== undefined)) return true;
-  if (op.kind === 'madvise' && op.advice === 'remove') return true;
+  if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') return true;
   return v2Feature(op) !== undefined;
 }
 

@@ -12,7 +12,18 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
-import { ADVICES_V2, PROTS, type Access, type Advice, type AdviceV2, type MmapOp, type Op, type OpKind, type Prot } from './ops.js';
+import {
+  ADVICES_V2,
+  PROTS,
+  v2Feature,
+  type Access,
+  type Advice,
+  type AdviceV2,
+  type MmapOp,
+  type Op,
+  type OpKind,
+  type Prot,
+} from './ops.js';
 
 /** The version formatTrace writes for v1 operations (and the reader's default). */
 export const TRACE_VERSION = 1;
@@ -44,8 +55,12 @@ export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'mad
 export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
 export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
 export const ADVICE_WORDS_V2: readonly AdviceV2[] = ADVICES_V2;
-/** The advice code of MADV_REMOVE (a v2 advice the model runs). */
-const ADVICE_REMOVE = ADVICES_V2.indexOf('remove');
+/** The codes of the v2 advice the model runs (ops.ts v2Feature says which). */
+const MODEL_ADVICE_CODES: ReadonlySet<number> = new Set(
+  ADVICES_V2.map((a, i) => [a, i] as const)
+    .filter(([a]) => v2Feature({ kind: 'madvise', addr: 0, len: 0, advice: a }) === undefined)
+    .map(([, i]) => i),
+);
 export const PROT_WORDS: readonly Prot[] = PROTS;
 /** `flags` bits: mmap `shared`, mmap `file=` (aux = offset, aux2 = name index), mremap NEWADDR (aux2). */
 export const FLAG_SHARED = 1;
@@ -101,7 +116,7 @@ export class OpBatch {
     this.aux[i] = aux;
     this.aux2[i] = aux2;
     // What ops.ts v2Feature names: mmap's options, mprotect and MADV_REMOVE are modelled, the rest not yet.
-    const feature = kind === OP_MREMAP || (kind === OP_MADVISE && arg >= 2 && arg !== ADVICE_REMOVE);
+    const feature = kind === OP_MREMAP || (kind === OP_MADVISE && arg >= 2 && !MODEL_ADVICE_CODES.has(arg));
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 
