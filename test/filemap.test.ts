@@ -156,6 +156,22 @@ describe('writes, shmem, MADV_REMOVE', () => {
     expect(() => run(s, `madvise ${B + 0x40000000} 2M pageout`)).toThrow(/pageout on anonymous memory is not modelled yet/);
   });
 
+  it('COLD or a hole cutting a clean large folio splits it, which unmaps it; a dirty one stays whole', () => {
+    const m = mm();
+    const at = (page: number) => B + page * PAGE;
+    // Pages 0..31 read around, 32..63 read ahead in 4-page folios; the block 32..47 less the marked folio.
+    run(m, `mmap ${B} 2M shared file=a\ntouch ${at(5)} 4K read\ntouch ${at(24)} 4K read\ntouch ${at(40)} 4K read`);
+    expect(rss(m).file).toBe(16 + 16 + 12);
+    run(m, `touch ${at(41)} 4K write\nmadvise ${at(41)} 8K cold`); // folio 40..43 is dirty: not split
+    expect(rss(m).file).toBe(44);
+    run(m, `madvise ${at(37)} 8K cold`); // folio 36..39 is clean: split, all four pages unmapped
+    expect(rss(m).file).toBe(40);
+    run(m, `touch ${at(36)} 16K read\nmadvise ${at(44)} 4K remove`); // mapped again; the hole splits 44..47
+    expect(rss(m).file).toBe(44 - 4);
+    expect(m.objects.get('file:a')!.cachedPages(44, 48)).toBe(3);
+    expect(m.takeViolations()).toEqual([]);
+  });
+
   it('merges file VMAs of one file with contiguous offsets, never shmem objects or private with shared', () => {
     const m = mm();
     run(m, `mmap ${B} 1M file=f\nmmap ${B + M} 1M file=f:0x100000\nmmap ${B + 2 * M} 1M file=f`);

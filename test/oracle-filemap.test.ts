@@ -120,6 +120,50 @@ touch 0x300140000000 0x1000 write
 madvise 0x300140000000 0x200000 cold
 madvise 0x300140000000 0x200000 willneed
 `,
+  // A generated trace (seed 207 of a throwaway generator) that found two rules: MADV_COLD
+  // splits a clean large folio the range cuts (unmapping it), and a dirty one is not split.
+  'random-207': `
+mmap 0x30003fd73000 0xfa0000 shared file=f0:0x868000
+touch 0x3000401b2000 0x201000 write
+madvise 0x30003fc45000 0x64000 dontneed
+touch 0x300040430000 0x3000 write
+mmap 0x3000403e9000 0x11000 file=f0:0xec000
+madvise 0x300040049000 0x3000 remove
+mprotect 0x3000405c6000 0x800000 r
+madvise 0x30003fa36000 0x3000 dontneed
+mprotect 0x30003fb68000 0x201000 rw
+touch 0x30003f8b0000 0x834000 write
+touch 0x300040178000 0xfa0000 read
+touch 0x300040153000 0x3000 read
+touch 0x300040356000 0x400000 read
+touch 0x30003f96e000 0x1000 read
+madvise 0x3000405f9000 0x201000 willneed
+madvise 0x30004072a000 0x201000 dontneed
+madvise 0x3000404ba000 0x12c000 cold
+mprotect 0x30003fba2000 0x12c000 rw
+touch 0x3000404a9000 0x800000 write
+munmap 0x30003fed5000 0x11000
+mprotect 0x30003fbc3000 0x12c000 r
+mprotect 0x3000407a3000 0x64000 r
+madvise 0x30003f888000 0x1000 willneed
+mmap 0x30003fd7f000 0x201000 shared prot=r
+mprotect 0x300040397000 0xfa0000 rw
+madvise 0x3000407ee000 0x1000 free
+mmap 0x30003f811000 0x834000
+touch 0x30003f972000 0x11000 read
+touch 0x30003ff27000 0x834000 write
+mprotect 0x3000406ca000 0x800000 r
+madvise 0x30004015f000 0x12c000 free
+madvise 0x300040563000 0x64000 remove
+madvise 0x300040582000 0x12c000 dontneed
+madvise 0x300040264000 0x201000 dontneed
+mprotect 0x3000401cc000 0x201000 r
+touch 0x30003fb2e000 0x834000 write
+mprotect 0x30003ffe1000 0xfa0000 r
+mmap 0x30003ffff000 0x1000 shared file=f1:0x614000
+mmap 0x3000401a3000 0x12c000 shared
+madvise 0x3000401dd000 0x834000 cold
+`,
   'clamps-and-shmem': `
 mmap 0x300400005000 0x20000 file=c:0x5000
 touch 0x300400009000 0x1000 read

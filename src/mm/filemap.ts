@@ -206,6 +206,18 @@ export class MappedObject {
     return (this.pages[pgoff]! & DIRTY) !== 0;
   }
 
+  anyDirty(first: number, end: number): boolean {
+    for (let i = first; i < end; i++) if (this.pages[i]! & DIRTY) return true;
+    return false;
+  }
+
+  /** The folio at head becomes order-0 folios (split_folio); the readahead mark stays on its first page. */
+  splitFolio(head: number, n: number): void {
+    const mark = this.pages[head]! & READAHEAD;
+    for (let i = head; i < head + n; i++) this.pages[i] = 1 | (this.pages[i]! & DIRTY);
+    this.pages[head] = this.pages[head]! | mark;
+  }
+
   /**
    * force_page_cache_ra for MADV_WILLNEED: order-0 pages for the missing indices of
    * [index, index + nr), at most `maxPages` of them, never past EOF, no readahead mark.
@@ -354,31 +366,84 @@ const PTE_SIM_FILE = 1n << 52n;
 /** The entry maps a page-cache page (file or shmem). */
 export const isPageCachePte = (e: bigint): boolean => (e & PTE_PRESENT) !== 0n && (e & PTE_SIM_FILE) !== 0n;
 
+/** Unmap pages [first, last) of the object from every VMA of `vmas` that maps it (file pages only). */
+export function unmap_mapping_pages(core: PageTableCore, vmas: readonly Vma[], first: number, last: number): void {
+  for (const w of vmas) {
+    const from = Math.max(first, w.pgoff);
+    const to = Math.min(last, vmaPgoff(w, w.end));
+    if (from < to) core.zapRange(w.start + (from - w.pgoff) * PAGE_SIZE, w.start + (to - w.pgoff) * PAGE_SIZE, 0);
+  }
+}
+
 /**
- * MADV_PAGEOUT over [start, end) of a file or shmem VMA (madvise_cold_or_pageout_pte_range,
- * reclaim_pages), as measured without swap: every page-cache page mapped only here is
- * unmapped (a page another mapping of this mm maps too is skipped, folio_maybe_mapped_shared);
- * a clean file page then leaves the page cache, a dirty one (direct reclaim writes no file
- * pages back) and a shmem page (no swap) stay cached. Anonymous (COWed) pages stay: no swap.
- * The PTE table stays. `others` are the VMAs of the mm mapping the same object.
+ * split_folio of a large page-cache folio: it is unmapped everywhere first (unmap_folio)
+ * and, being a file folio, not mapped back (remap_page maps back anonymous folios only);
+ * its pages become order-0 folios that stay cached. A dirty folio cannot be split (ext4's
+ * dirty buffers cannot be released: measured, its mappings stay): returns false then.
+ * `vmas` map the object.
  */
-export function madvise_pageout(core: PageTableCore, obj: MappedObject, v: Vma, start: number, end: number, others: readonly Vma[]): void {
+export function split_folio(core: PageTableCore, obj: MappedObject, vmas: readonly Vma[], head: number, n: number): boolean {
+  if (obj.anyDirty(head, head + n)) return false;
+  unmap_mapping_pages(core, vmas, head, head + n);
+  obj.splitFolio(head, n);
+  return true;
+}
+
+/**
+ * MADV_COLD / MADV_PAGEOUT over [start, end) of a file or shmem VMA
+ * (madvise_cold_or_pageout_pte_range, then reclaim_pages for PAGEOUT), as measured without
+ * swap. A large folio the range does not map whole from its first page on (it crosses the
+ * range's ends, or some of its pages are not mapped) is split, which unmaps it everywhere
+ * (both advices). PAGEOUT then unmaps each folio of the range from every mapping
+ * (try_to_unmap), skipping a small folio another mapping maps too (folio_maybe_mapped_shared;
+ * a large one counts as shared only across processes); a clean file folio then leaves the
+ * page cache, a dirty one (direct reclaim writes no file pages back) and shmem (no swap)
+ * stay cached. COWed anonymous pages stay (no swap); the PTE table stays. `vmas` are the
+ * VMAs of the mm mapping the same object.
+ */
+export function madvise_cold_or_pageout(
+  core: PageTableCore,
+  obj: MappedObject,
+  v: Vma,
+  start: number,
+  end: number,
+  vmas: readonly Vma[],
+  pageout: boolean,
+): void {
   const mappedElsewhere = (pgoff: number): boolean =>
-    others.some((w) => {
+    vmas.some((w) => {
       if (w === v || pgoff < w.pgoff || pgoff >= vmaPgoff(w, w.end)) return false;
       return isPageCachePte(core.entryAt(w.start + (pgoff - w.pgoff) * PAGE_SIZE, 0));
     });
-  let run = -1;
-  for (let a = start; a <= end; a += PAGE_SIZE) {
+  let a = start;
+  while (a < end) {
     const pgoff = vmaPgoff(v, a);
-    const take = a < end && isPageCachePte(core.entryAt(a, 0)) && !mappedElsewhere(pgoff);
-    if (take) {
-      if (run < 0) run = a;
-      if (!obj.shmem && !obj.dirty(pgoff)) obj.removePages(pgoff, pgoff + 1);
-    } else if (run >= 0) {
-      core.zapRange(run, a, 0); // try_to_unmap: no reclaim of the table
-      run = -1;
+    if (!isPageCachePte(core.entryAt(a, 0)) || !obj.cached(pgoff)) {
+      a += PAGE_SIZE;
+      continue;
     }
+    const [head, n] = obj.folio(pgoff);
+    if (n > 1) {
+      // madvise_folio_pte_batch: the mapped pages of this folio from a on, inside the range.
+      let nr = 1;
+      while (a + nr * PAGE_SIZE < end && pgoff + nr < head + n && isPageCachePte(core.entryAt(a + nr * PAGE_SIZE, 0))) nr++;
+      if (nr < n) {
+        if (split_folio(core, obj, vmas, head, n)) continue; // the entry is none now
+        a += nr * PAGE_SIZE; // left in place
+        continue;
+      }
+      if (pageout) {
+        unmap_mapping_pages(core, vmas, head, head + n);
+        if (!obj.shmem && !obj.anyDirty(head, head + n)) obj.removePages(head, head + n);
+      }
+      a += n * PAGE_SIZE;
+      continue;
+    }
+    if (pageout && !mappedElsewhere(pgoff)) {
+      core.zapRange(a, a + PAGE_SIZE, 0);
+      if (!obj.shmem && !obj.dirty(pgoff)) obj.removePages(pgoff, pgoff + 1);
+    }
+    a += PAGE_SIZE;
   }
 }
 

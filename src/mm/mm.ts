@@ -40,7 +40,17 @@ import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
-import { type FilemapConfig, type MappedObject, MappedObjects, do_fault, isShared, madvise_pageout, vmaPgoff } from './filemap.js';
+import {
+  type FilemapConfig,
+  type MappedObject,
+  MappedObjects,
+  do_fault,
+  isShared,
+  madvise_cold_or_pageout,
+  split_folio,
+  unmap_mapping_pages,
+  vmaPgoff,
+} from './filemap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 
 export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
@@ -497,9 +507,8 @@ export class Mm {
           }
         } else if (advice === 'willneed') {
           if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (stop - start) / PAGE_SIZE, this.filemap.raPages);
-        } else if (advice === 'pageout') {
-          const others = this.vmas.all().filter((w) => w.file === v.file);
-          madvise_pageout(core, object, v, start, stop, others);
+        } else {
+          madvise_cold_or_pageout(core, object, v, start, stop, this.vmasOf(object), advice === 'pageout');
         }
         start = stop;
         if (start >= end) break;
@@ -518,17 +527,30 @@ export class Mm {
   private punchHole(object: MappedObject, first: number, last: number): void {
     if (!object.shmem) last = Math.min(last, object.eofPages);
     if (first >= last) return;
-    for (const w of this.vmas.all()) {
-      if (w.file !== object.key) continue;
-      const from = Math.max(first, w.pgoff);
-      const to = Math.min(last, vmaPgoff(w, w.end));
-      if (from >= to) continue;
-      // unmap_mapping_range_vma -> zap_page_range_single: one gather each, even_cows false.
-      this.core.gatherBegin();
-      this.core.zapRange(w.start + (from - w.pgoff) * PAGE_SIZE, w.start + (to - w.pgoff) * PAGE_SIZE, 0);
-      this.core.gatherEnd();
+    const vmas = this.vmasOf(object);
+    // unmap_mapping_range -> zap_page_range_single per VMA (even_cows false), then
+    // truncate_inode_pages_range: a large folio the hole cuts is split (which unmaps it
+    // everywhere), and the pages inside the hole leave the page cache.
+    // A dirty one cannot be split: it stays cached whole.
+    this.core.gatherBegin();
+    unmap_mapping_pages(this.core, vmas, first, last);
+    let from = first;
+    let to = last;
+    for (const edge of [first, last - 1]) {
+      if (!object.cached(edge)) continue;
+      const [head, n] = object.folio(edge);
+      if (n === 1 || (head >= first && head + n <= last)) continue;
+      if (split_folio(this.core, object, vmas, head, n)) continue;
+      if (head < first) from = Math.min(head + n, last);
+      else to = Math.max(head, from);
     }
-    object.removePages(first, last);
+    this.core.gatherEnd();
+    object.removePages(from, to);
+  }
+
+  /** The VMAs mapping an object (its i_mmap tree). */
+  private vmasOf(object: MappedObject): Vma[] {
+    return this.vmas.all().filter((w) => w.file === object.key);
   }
 
   private vmasIn(start: number, end: number): Vma[] {
