@@ -602,9 +602,7 @@ export class Mm {
     for (const v of parts) {
       const s = Math.max(v.start, start);
       const e = Math.min(v.end, end);
-      const object = v.file === undefined ? undefined : this.objects.get(v.file);
-      if (access === 'write' && v.anonVma === 0 && !isShared(v)) v.anonVma = this.anonVmaPrepare(v);
-      const status = object ? this.touchFile(object, v, s, e, access === 'write') : this.core.faultRange(s, e, access === 'write');
+      const status = this.faultInVma(v, s, e, access === 'write');
       if (status === CORE_OK) continue;
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
       const at = `0x${this.core.faultAddress().toString(16)}`;
@@ -614,6 +612,17 @@ export class Mm {
       throw new PtreclaimError(`unexpected fault status ${status} (${errno ?? 'unknown'})`);
     }
     return ok();
+  }
+
+  /**
+   * Access [s, e) of VMA v, faulting as needed (handle_mm_fault page by page): anonymous
+   * memory in the core's fault loop, file and shmem through the page cache. Returns a core
+   * status. For touch, and for whatever else faults pages in (MADV_POPULATE_*).
+   */
+  private faultInVma(v: Vma, s: number, e: number, write: boolean): number {
+    if (write && v.anonVma === 0 && !isShared(v)) v.anonVma = this.anonVmaPrepare(v);
+    const object = v.file === undefined ? undefined : this.objects.get(v.file);
+    return object ? this.touchFile(object, v, s, e, write) : this.core.faultRange(s, e, write);
   }
 
   /**
