@@ -190,6 +190,42 @@ madvise 0x300600000000 0x200000 dontneed
 `,
 };
 
+/**
+ * A seeded random trace over a 16 MiB window straddling a PMD-table boundary: private and
+ * shared file mappings (two files, any offset), shmem, touches up to 16 MiB, every advice
+ * the model runs on them, munmap and mprotect. No anonymous mapping: PAGEOUT there is not
+ * modelled here.
+ */
+function randomTrace(seed: number): string {
+  let x = (seed * 2654435761) % 2 ** 32 || 1;
+  const rnd = (n: number) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const base = 0x300000000000 + 0x40000000 - 0x800000;
+  const len = () => [1, 3, 17, 100, 513, 1024, 2048, 2100, 4000, 300][rnd(10)]! * 4096;
+  const lines: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const a = hex(base + rnd(4096) * 4096);
+    const r = rnd(20);
+    if (r < 5) {
+      const k = rnd(3);
+      const file = ` file=f${rnd(2)}:${hex(rnd(3000) * 4096)}`;
+      lines.push(`mmap ${a} ${hex(len())}${k === 0 ? ' shared' : k === 1 ? file : ` shared${file}`}${rnd(5) === 0 ? ' prot=r' : ''}`);
+    } else if (r < 12) lines.push(`touch ${a} ${hex(len())} ${rnd(2) ? 'read' : 'write'}`);
+    else if (r < 17) lines.push(`madvise ${a} ${hex(len())} ${['dontneed', 'free', 'remove', 'cold', 'willneed', 'pageout'][rnd(6)]!}`);
+    else if (r < 18) lines.push(`munmap ${a} ${hex(len())}`);
+    else lines.push(`mprotect ${a} ${hex(len())} ${rnd(2) ? 'r' : 'rw'}`);
+  }
+  return lines.join('\n');
+}
+for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) TRACES[`random-seed-${seed}`] = randomTrace(seed);
+
 type Row = [number, number, number, number, string];
 
 describe('live kernel: file and shmem mappings', () => {
