@@ -99,7 +99,7 @@ export const COUNTERS = [
   { name: 'CheckViolations', json: null, unit: 'violations', det: true, weight: 0, doc: 'checker violations recorded in the core' },
   { name: 'TlbFlushStrides', json: 'tlb.rangedStrides', unit: 'INVLPGs', det: true, weight: 0, doc: 'entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU' },
   // File-backed and shmem mappings (filemap.ts).
-  { name: 'FaultFile', json: 'faults.file', unit: 'faults', det: true, weight: 10_000, doc: 'file and shmem faults whose page ->fault mapped (finish_fault)' },
+  { name: 'FaultFile', json: 'faults.file', unit: 'pages', det: true, weight: 10_000, doc: 'page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)' },
   { name: 'FaultAround', json: 'faults.aroundPages', unit: 'pages', det: true, weight: 100, doc: 'page-cache pages fault-around mapped (filemap_map_pages)' },
   { name: 'FaultCow', json: 'faults.cow', unit: 'faults', det: true, weight: 10_000, doc: 'private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)' },
   { name: 'FaultWpShared', json: 'faults.wpShared', unit: 'faults', det: true, weight: 10_000, doc: 'shared write faults that made a mapped page-cache page writable (wp_page_shared)' },

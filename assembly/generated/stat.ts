@@ -128,7 +128,7 @@ export enum Stat {
   CheckViolations = 61,
   /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs) */
   TlbFlushStrides = 62,
-  /** file and shmem faults whose page ->fault mapped (finish_fault) (faults) */
+  /** page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem) (pages) */
   FaultFile = 63,
   /** page-cache pages fault-around mapped (filemap_map_pages) (pages) */
   FaultAround = 64,

@@ -155,7 +155,7 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'PgtablesRealPeak', slot: 60, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of live + pending tables" },
   { name: 'CheckViolations', slot: 61, json: null, unit: 'violations', deterministic: true, weight: 0, doc: "checker violations recorded in the core" },
   { name: 'TlbFlushStrides', slot: 62, json: 'tlb.rangedStrides', unit: 'INVLPGs', deterministic: true, weight: 0, doc: "entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU" },
-  { name: 'FaultFile', slot: 63, json: 'faults.file', unit: 'faults', deterministic: true, weight: 10000, doc: "file and shmem faults whose page ->fault mapped (finish_fault)" },
+  { name: 'FaultFile', slot: 63, json: 'faults.file', unit: 'pages', deterministic: true, weight: 10000, doc: "page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)" },
   { name: 'FaultAround', slot: 64, json: 'faults.aroundPages', unit: 'pages', deterministic: true, weight: 100, doc: "page-cache pages fault-around mapped (filemap_map_pages)" },
   { name: 'FaultCow', slot: 65, json: 'faults.cow', unit: 'faults', deterministic: true, weight: 10000, doc: "private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)" },
   { name: 'FaultWpShared', slot: 66, json: 'faults.wpShared', unit: 'faults', deterministic: true, weight: 10000, doc: "shared write faults that made a mapped page-cache page writable (wp_page_shared)" },
@@ -263,7 +263,7 @@ export interface RunCounters {
     other: number;
     /** accesses to a mapped page: no fault, a memory access (accesses; counter FaultAccessOnly) */
     accessOnly: number;
-    /** file and shmem faults whose page ->fault mapped (finish_fault) (faults; counter FaultFile) */
+    /** page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem) (pages; counter FaultFile) */
     file: number;
     /** page-cache pages fault-around mapped (filemap_map_pages) (pages; counter FaultAround) */
     aroundPages: number;

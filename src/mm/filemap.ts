@@ -357,8 +357,38 @@ export function do_fault(core: PageTableCore, cfg: FilemapConfig, obj: MappedObj
     }
     if (write && !isShared(v)) return core.doCowFault(addr);
     if (write) obj.markDirty(pgoff);
-    return core.finishFault(addr, write, obj.shmem);
+    return finish_fault(core, obj, v, addr, write);
   }
+}
+
+/**
+ * finish_fault: map the folio ->fault returned. A large folio is mapped whole when it lies
+ * in the VMA and the PTE table and all its entries are none (measured: a shared write into
+ * a 4-page folio maps 4 pages), else only the faulting page.
+ */
+function finish_fault(core: PageTableCore, obj: MappedObject, v: Vma, addr: number, write: boolean): number {
+  const pgoff = vmaPgoff(v, addr);
+  const [head, n] = obj.folio(pgoff);
+  let first = addr;
+  let last = addr + PAGE_SIZE;
+  if (n > 1) {
+    const s = addr - (pgoff - head) * PAGE_SIZE;
+    const e = s + n * PAGE_SIZE;
+    const tableBase = addr - (addr % PMD_SIZE);
+    if (s >= v.start && e <= v.end && s >= tableBase && e <= tableBase + PMD_SIZE && head + n <= obj.eofPages) {
+      let none = true;
+      for (let a = s; a < e && none; a += PAGE_SIZE) none = a === addr || core.entryAt(a, 0) === 0n;
+      if (none) {
+        first = s;
+        last = e;
+      }
+    }
+  }
+  for (let a = first; a < last; a += PAGE_SIZE) {
+    const status = core.finishFault(a, write, obj.shmem);
+    if (status !== CORE_OK) return status;
+  }
+  return CORE_OK;
 }
 
 const PTE_PRESENT = 1n;
@@ -424,9 +454,11 @@ export function madvise_cold_or_pageout(
     }
     const [head, n] = obj.folio(pgoff);
     if (n > 1) {
-      // madvise_folio_pte_batch: the mapped pages of this folio from a on, inside the range.
+      // madvise_folio_pte_batch: the mapped pages of this folio from a on, inside the range
+      // and the PTE table (the walk goes PMD by PMD: a folio mapped across two tables is cut).
+      const stop = Math.min(end, a - (a % PMD_SIZE) + PMD_SIZE);
       let nr = 1;
-      while (a + nr * PAGE_SIZE < end && pgoff + nr < head + n && isPageCachePte(core.entryAt(a + nr * PAGE_SIZE, 0))) nr++;
+      while (a + nr * PAGE_SIZE < stop && pgoff + nr < head + n && isPageCachePte(core.entryAt(a + nr * PAGE_SIZE, 0))) nr++;
       if (nr < n) {
         if (split_folio(core, obj, vmas, head, n)) continue; // the entry is none now
         a += nr * PAGE_SIZE; // left in place
