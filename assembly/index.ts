@@ -18,6 +18,12 @@ import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_recla
 import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
 import { madvise_free_range as __madvise_free_range } from "./madvise_free";
 import {
+  madvise_guard_install as __madvise_guard_install, madvise_guard_remove as __madvise_guard_remove,
+  find_guard_marker as __find_guard_marker,
+} from "./madvise_guard";
+import { madvise_cold_or_pageout_range as __madvise_cold_or_pageout_range } from "./madvise_pageout";
+import { move_page_tables as __move_page_tables } from "./mremap";
+import {
   filemap_map_pages as __filemap_map_pages, finish_fault as __finish_fault, do_cow_fault as __do_cow_fault,
   wp_page_copy as __wp_page_copy, wp_page_shared as __wp_page_shared, filemap_next_fault as __filemap_next_fault,
 } from "./filemap";
@@ -225,9 +231,33 @@ export function filemap_next_fault(start: f64, end: f64, write: bool): f64 {
 export function madvise_free(start: f64, end: f64): void {
   __madvise_free_range(<u64>start, <u64>end);
 }
+/** MADV_GUARD_INSTALL over [start, end) of one VMA; outside gather_begin / gather_end. */
+export function madvise_guard_install(start: f64, end: f64, vmaFlags: u32): i32 {
+  return __madvise_guard_install(<u64>start, <u64>end, vmaFlags);
+}
+/** MADV_GUARD_REMOVE over [start, end); call between gather_begin and gather_end. */
+export function madvise_guard_remove(start: f64, end: f64): void {
+  __madvise_guard_remove(<u64>start, <u64>end);
+}
+/** MADV_COLD (pageout false) or MADV_PAGEOUT over [start, end) of one anonymous VMA; inside a gather. */
+export function madvise_cold_or_pageout(start: f64, end: f64, pageout: bool): void {
+  __madvise_cold_or_pageout_range(<u64>start, <u64>end, pageout);
+}
+/** Address of the first guard marker in [start, end), or -1 (none there). */
+export function find_guard_marker(start: f64, end: f64): f64 {
+  if (stat_get(Stat.GuardMarkers) == 0) return -1;
+  return <f64>__find_guard_marker(<u64>start, <u64>end);
+}
 /** free_pgd_range; ceiling 0 means "no ceiling" as in the kernel. */
 export function free_pgd_range(addr: f64, end: f64, floor: f64, ceiling: f64): void {
   __free_pgd_range(<u64>addr, <u64>end, <u64>floor, <u64>ceiling);
+}
+/**
+ * mremap: move the page tables of [oldAddr, oldEnd) to newAddr (assembly/mremap.ts); call
+ * between gather_begin and gather_end. Returns OK or an arena error (nothing moved).
+ */
+export function move_page_tables(oldAddr: f64, newAddr: f64, oldEnd: f64): i32 {
+  return __move_page_tables(<u64>oldAddr, <u64>newAddr, <u64>oldEnd);
 }
 export function gather_begin(): void {
   tlb_gather_mmu();
@@ -281,6 +311,8 @@ export function install_entry(addr: f64, kind: i32): i32 {
     stat_add(Stat.RssShmem, 1);
   } else if (k == EntryKind.Swap) {
     stat_add(Stat.RssSwapEnts, 1);
+  } else if (k == EntryKind.GuardMarker) {
+    stat_add(Stat.GuardMarkers, 1);
   }
   return OK;
 }
@@ -331,7 +363,9 @@ export function batch_status(): i32 {
 /**
  * Apply entries [0, n) of the batch buffer, starting at simulated time `now`. Returns how many
  * were applied. A fault that fails stops the batch: on arena full (or memory that cannot grow)
- * it changed nothing and is not counted; on SIGSEGV/SIGBUS it ran (and was charged) and is.
+ * it changed nothing and is not counted; on SIGSEGV/SIGBUS it ran (and was charged) and is. A
+ * fault over a guard marker stops the batch before it (not counted, status OK): the driver
+ * refuses it on the one-op path.
  */
 export function batch_apply(n: i32, now: f64, syscallNs: f64): i32 {
   batchStatus = OK;
@@ -346,6 +380,13 @@ export function batch_apply(n: i32, now: f64, syscallNs: f64): i32 {
     const end = load<f64>(p, 16);
     let cost: f64 = 0;
     if (code <= BATCH_FAULT_WRITE) {
+      // A touch reaching a guard marker is refused whole before any access: the one-op path
+      // (the driver) says so. Markers cannot change inside a batch (no batched op writes or
+      // drops one), so the count tested here holds for every entry.
+      if (stat_get(Stat.GuardMarkers) != 0 && __find_guard_marker(<u64>start, <u64>end) >= 0) {
+        batchNow = now;
+        return i;
+      }
       const status = fault_range(start, end, code == BATCH_FAULT_WRITE);
       if (status != OK) {
         batchStatus = status;

@@ -31,3 +31,14 @@ export function pte_refcount_zap_done(pmdp: usize, addr: u64, cleared: u64): voi
   free_pte(pmdval, addr);
   stat_inc(Stat.ReclaimRefcount);
 }
+
+/**
+ * mremap's move_ptes moved `moved` entries out of the table under pmdp: pte_put for each on
+ * the source, a reference for each installed in the destination, a walker get and put on
+ * both. The source table is freed when its count reached zero, as after a zap. Whole-table
+ * moves (move_normal_pmd/pud) carry their counts with the table: no atomics.
+ */
+export function pte_refcount_move_done(pmdp: usize, addr: u64, moved: u64): void {
+  stat_add(Stat.RefcountAtomics, 2);
+  pte_refcount_zap_done(pmdp, addr, 2 * moved);
+}

@@ -152,6 +152,7 @@ function zap_nonpresent_pte(ptep: usize, e: u64, flags: u32): void {
     if ((marker & PTE_MARKER_GUARD) != 0) {
       // Ordinary zapping keeps guard regions; only munmap/exit drop them.
       if ((flags & ZAP_DROP_MARKERS) == 0) { note_skipped(); return; }
+      stat_set(Stat.GuardMarkers, stat_get(Stat.GuardMarkers) - 1);
     } else if ((marker & PTE_MARKER_POISONED) != 0) {
       if (!should_zap_cows(flags)) { note_skipped(); return; }
     } else if ((marker & PTE_MARKER_UFFD_WP) != 0) {

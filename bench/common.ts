@@ -1,7 +1,9 @@
 /** What the bench scripts share: their flags, and writing their JSON results. */
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import { parseNumber } from '../src/trace/parse.js';
 import { writeOutputFile } from '../src/io.js';
 
@@ -43,4 +45,38 @@ function fail(message: string): never {
 export function writeResults(file: string, data: unknown): void {
   mkdirSync(dirname(file), { recursive: true });
   writeOutputFile(file, JSON.stringify(data, null, 2) + '\n');
+}
+
+export interface ProcessRun {
+  ms: number;
+  /** user + system CPU seconds of the process, as the kernel accounted them. */
+  cpuS: number;
+  peakRssKb: number;
+  stdout: string;
+}
+
+const TIME = '/usr/bin/time';
+const TIME_FORMAT = 'PTRECLAIM-TIME %U %S %M';
+
+/**
+ * One whole process, run under /usr/bin/time: wall time, CPU time and peak RSS (the child's
+ * maxrss) as the kernel accounted them. On a shared host wall time includes waiting for a CPU;
+ * CPU time does not.
+ */
+export function runProcess(argv: string[]): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(TIME, ['-f', TIME_FORMAT, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      const m = /PTRECLAIM-TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+      if (code !== 0 || !m) reject(new Error(`${argv.join(' ')} failed (exit ${String(code)}): ${stderr.trim()}`));
+      else resolve({ ms, cpuS: Number(m[1]) + Number(m[2]), peakRssKb: Number(m[3]), stdout });
+    });
+  });
 }

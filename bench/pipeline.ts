@@ -13,14 +13,12 @@
  *
  *   node dist/bench/pipeline.js [--runs N] [--sizes 1000000,7500000] [--oracle 0|1] [--json FILE]
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { median } from '../src/bench/stats.js';
 import { packageRoot } from '../src/paths.js';
-import { writeResults } from './common.js';
+import { type ProcessRun, runProcess, writeResults } from './common.js';
 import { writeFaultTrace } from './gen-fault-trace.js';
 import { parseArgs } from 'node:util';
 
@@ -37,40 +35,6 @@ const runs = Number(values.runs);
 const sizes = values.sizes.split(',').map(Number);
 const bin = join(packageRoot(), 'bin', 'ptreclaim.js');
 mkdirSync(values.dir, { recursive: true });
-
-interface ProcessRun {
-  ms: number;
-  /** user + system CPU seconds of the process, as the kernel accounted them. */
-  cpuS: number;
-  peakRssKb: number;
-  stdout: string;
-}
-
-const TIME = '/usr/bin/time';
-const TIME_FORMAT = 'PTRECLAIM-TIME %U %S %M';
-
-/**
- * One whole process, run under /usr/bin/time: wall time, CPU time and peak RSS (the child's
- * maxrss) as the kernel accounted them. On a shared host wall time includes waiting for a CPU;
- * CPU time does not.
- */
-function runProcess(argv: string[]): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(TIME, ['-f', TIME_FORMAT, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      const m = /PTRECLAIM-TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
-      if (code !== 0 || !m) reject(new Error(`${argv.join(' ')} failed (exit ${String(code)}): ${stderr.trim()}`));
-      else resolve({ ms, cpuS: Number(m[1]) + Number(m[2]), peakRssKb: Number(m[3]), stdout });
-    });
-  });
-}
 
 function traceFor(ops: number): string {
   const path = join(values.dir, `fault-${ops}.trace`);

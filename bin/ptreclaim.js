@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import module from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 // Node >= 22.1 keeps compiled code of the CLI's modules on disk between runs.
 module.enableCompileCache?.();
@@ -15,6 +15,21 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
   }
   process.stdout.write(`${version}\n`);
 } else {
-  const { main } = await import('../dist/src/cli/index.js');
+  const { main } = await import(cliModule());
   await main();
+}
+
+/**
+ * The CLI bundled (dist/bundle, scripts/bundle-cli.js: ~25 ms less module loading) when it is
+ * at least as new as tsc's output, else tsc's output itself: a stale bundle never runs.
+ */
+function cliModule() {
+  const bundle = new URL('../dist/bundle/index.js', import.meta.url);
+  const modules = new URL('../dist/src/cli/index.js', import.meta.url);
+  try {
+    if (statSync(bundle).mtimeMs >= statSync(modules).mtimeMs) return bundle.href;
+  } catch {
+    // no bundle (or no dist at all: the import below says so)
+  }
+  return modules.href;
 }

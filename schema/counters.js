@@ -98,6 +98,16 @@ export const COUNTERS = [
   // Checker (checker.ts).
   { name: 'CheckViolations', json: null, unit: 'violations', det: true, weight: 0, doc: 'checker violations recorded in the core' },
   { name: 'TlbFlushStrides', json: 'tlb.rangedStrides', unit: 'INVLPGs', det: true, weight: 0, doc: 'entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU' },
+  // Guard markers and MADV_PAGEOUT (madvise_guard.ts, madvise_pageout.ts).
+  { name: 'GuardMarkers', json: 'guard.markers', unit: 'entries', det: true, weight: 0, doc: 'guard markers (MADV_GUARD_INSTALL) in the page tables at the end' },
+  { name: 'GuardInstalled', json: 'guard.installed', unit: 'entries', det: true, weight: 0, doc: 'guard markers MADV_GUARD_INSTALL wrote into none entries' },
+  { name: 'GuardRemoved', json: 'guard.removed', unit: 'entries', det: true, weight: 0, doc: 'guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)' },
+  { name: 'GuardInstallZaps', json: 'guard.installZaps', unit: 'calls', det: true, weight: 0, doc: 'MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried' },
+  { name: 'LazyfreeDiscarded', json: 'lazyfreeDiscarded', unit: 'pages', det: true, weight: 0, doc: 'lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded' },
+  // mremap's page-table move (assembly/mremap.ts).
+  { name: 'MremapPudMoves', json: 'mremap.pudMoves', unit: 'tables', det: true, weight: 0, doc: 'PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)' },
+  { name: 'MremapPmdMoves', json: 'mremap.pmdMoves', unit: 'tables', det: true, weight: 0, doc: 'PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)' },
+  { name: 'MremapPtesMoved', json: 'mremap.ptesMoved', unit: 'entries', det: true, weight: 10, doc: 'entries mremap moved one by one (move_ptes)' },
   // File-backed and shmem mappings (filemap.ts).
   { name: 'FaultFile', json: 'faults.file', unit: 'pages', det: true, weight: 10_000, doc: 'page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)' },
   { name: 'FaultAround', json: 'faults.aroundPages', unit: 'pages', det: true, weight: 100, doc: 'page-cache pages fault-around mapped (filemap_map_pages)' },

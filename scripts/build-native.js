@@ -20,6 +20,8 @@ const COMMON_FLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra'];
 /** @type {{ source: string, output: string, flags: string[] }[]} */
 const TARGETS = [
   { source: 'native/oracle/ptreclaim-oracle.c', output: 'build/native/ptreclaim-oracle', flags: COMMON_FLAGS },
+  // `ptreclaim capture`: ptrace + perf_event_open, a ring-buffer drain thread.
+  { source: 'native/capture/ptreclaim-capture.c', output: 'build/native/ptreclaim-capture', flags: [...COMMON_FLAGS, '-pthread'] },
   // The native yardstick of `ptreclaim bench kernels`: tuned for this machine on purpose.
   {
     source: 'bench/native/kernels.c',

@@ -102,6 +102,7 @@ export const STRACE_OPTIONS_SCHEMA = {
     touch: { enum: ['dontneed-ranges', 'all-mapped', 'none'] },
     rebase: bytes,
     exec: { anyOf: [{ const: 'last' }, { type: 'integer', minimum: 1 }] },
+    format: { enum: [1, 2] },
   },
 } as const;
 

@@ -15,7 +15,17 @@ export {
 export { MappedObject, type FilemapConfig } from './mm/filemap.js';
 export { type Vma, VmaList, placeTopDown } from './mm/vma.js';
 export { STRATEGIES, STRATEGY_NAMES, getStrategy, parseStrategyList, type Strategy, type StrategyName } from './strategies.js';
-export { runOps, runTraceFile, runBatches, applyOp, makeCore, type RunResult, type OpError, RUN_SCHEMA_VERSION } from './run.js';
+export {
+  runOps,
+  runTraceFile,
+  runWorkload,
+  runBatches,
+  applyOp,
+  makeCore,
+  type RunResult,
+  type OpError,
+  RUN_SCHEMA_VERSION,
+} from './run.js';
 export { resolveRunOptions, limitFramesFor, DEFAULTS, type RunOptions, type ResolvedRunOptions } from './options.js';
 export {
   COUNTERS,
@@ -29,7 +39,7 @@ export {
 export { parseTrace, readTraceFile, formatTrace, parseNumber, TRACE_VERSION, TRACE_VERSION_V2, MAX_LINE_BYTES } from './trace/parse.js';
 export { readTraceBatches, parseTraceBytes, OpBatch } from './trace/reader.js';
 export type { Op, OpKind, Access, Advice, AdviceV2, Prot, MmapOp, ModelOp, ModelOpKind } from './trace/ops.js';
-export { ADVICES_V2, PROTS, needsFormatV2, v2Feature } from './trace/ops.js';
+export { ADVICES_V2, MODEL_ADVICES, PROTS, needsFormatV2, v2Feature } from './trace/ops.js';
 export { seedWorkload, getWorkload, WORKLOADS, type Workload } from './workloads/index.js';
 export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './workloads/designs.js';
 export { type CheckViolation } from './run.js';
@@ -78,12 +88,17 @@ export {
   modelForHost,
   loadTargets,
   formatOutcome,
+  unmodelledSummary,
+  compareEnds,
+  CORPUS_DIRS,
+  type UnmodelledTrace,
   type ValidateOutcome,
   type ValidateProgress,
   type ModelChoice,
 } from './validate.js';
 export { importStrace, TOUCH_MODELS, type TouchModel } from './import/strace.js';
 export { generateCorpus, generateTrace } from './corpus/generate.js';
+export { generateCorpusV2, generateTraceV2, corpusTraceTextV2, type CorpusTraceV2 } from './corpus/generate-v2.js';
 export { runBench, BenchCellError, type BenchEvents } from './bench/run.js';
 export { benchOptions, type BenchFlags } from './bench/options.js';
 export { type BenchOptions, type BenchResults, type CellResult, BENCH_SCHEMA_VERSION } from './bench/types.js';
@@ -96,3 +111,32 @@ export { renderReport, renderCompareReport, chartSpecs, compareSpecs, type Repor
 export { runKernels, type KernelRunOptions } from './kernels/runner.js';
 export { computeRatios, formatKernelTable } from './kernels/report.js';
 export type { KernelReport, KernelResult, KernelBaseline, KernelRatio, KernelName, ImplName, Footprint } from './kernels/types.js';
+export {
+  captureCommand,
+  captureText,
+  captureHelperStatus,
+  convertRecords,
+  killCaptures,
+  expectLine,
+  hostLine,
+  CaptureUnavailableError,
+  CaptureCommandError,
+  LostEventsError,
+  DEFAULT_BUFFER_PAGES,
+  type CaptureOptions,
+  type CaptureResult,
+  type CaptureCounters,
+  type CaptureSample,
+  type ConvertedCapture,
+} from './capture/capture.js';
+export {
+  validateCapture,
+  readCaptureFile,
+  parseCapture,
+  formatCaptureValidation,
+  unmodelledFeatures,
+  moveAwayFromHelper,
+  type CaptureFile,
+  type CaptureValidation,
+  type CaptureDivergence,
+} from './capture/validate.js';

@@ -1,16 +1,18 @@
 /**
  * `ptreclaim validate`: run a trace through the model configured like this host and through
- * the live kernel, compare VmPTE, RssAnon and the errno of every failed call exactly, and on a
- * difference find the first operation after which the two disagree.
+ * the live kernel, compare VmPTE, RssAnon, RssFile, RssShmem and the errno of every failed call
+ * exactly, and on a difference find the first operation after which the two disagree.
  *
  * Bisecting: the kernel run is repeated with a /proc/self/status read after every op (the
  * helper's --per-op mode), the model is stepped op by op through Mm + applyOp, and the first
- * index whose (VmPTE, RssAnon, errno) differ is reported with both states before and after.
+ * index whose (VmPTE, RssAnon, RssFile, RssShmem, errno) differ is reported with both states
+ * before and after.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PAGE_SIZE } from './core/types.js';
+import { CORPUS_V2_CORNERS_DIR, CORPUS_V2_RANDOM_DIR } from './corpus/generate-v2.js';
 import { checkValidateTargets } from './api-schema.js';
 import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
@@ -21,7 +23,7 @@ import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
 import { DEFAULTS, applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
 import { getStrategy, type StrategyName } from './strategies.js';
-import type { Op } from './trace/ops.js';
+import { v2Feature, type Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
 import { WORKLOADS, getWorkload } from './workloads/index.js';
 
@@ -52,9 +54,8 @@ export interface ModelState {
 export interface KernelState {
   vmPteKb: number;
   rssAnonKb: number;
-  /** From helpers that report them (every v2-capable one does). */
-  rssFileKb?: number;
-  rssShmemKb?: number;
+  rssFileKb: number;
+  rssShmemKb: number;
   errno?: string;
 }
 
@@ -127,6 +128,12 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
   };
 }
 
+/**
+ * `--suite corpus`: the trace v1 corpus, then the v2 corpus (seeded random traces, then the
+ * hand-written corner traces), each relative to the package root.
+ */
+export const CORPUS_DIRS: readonly (readonly string[])[] = [['corpus', 'validation'], CORPUS_V2_RANDOM_DIR, CORPUS_V2_CORNERS_DIR];
+
 /** The traces a `--trace`, `--dir` or `--suite` selection names, loaded and parsed. */
 export function loadTargets(sel: { trace?: string; dir?: string; suite?: string }): ValidateTarget[] {
   const given = [sel.trace, sel.dir, sel.suite].filter((x) => x !== undefined).length;
@@ -134,7 +141,7 @@ export function loadTargets(sel: { trace?: string; dir?: string; suite?: string 
   if (sel.trace !== undefined) return [{ source: sel.trace, ops: readTraceFile(sel.trace) }];
   if (sel.dir !== undefined) return tracesInDir(sel.dir);
   const name = sel.suite!;
-  if (name === 'corpus') return tracesInDir(join(packageRoot(), 'corpus', 'validation'));
+  if (name === 'corpus') return CORPUS_DIRS.flatMap((d) => tracesInDir(join(packageRoot(), ...d)));
   if (!(name in WORKLOADS)) {
     throw new UsageError(`unknown suite "${name}": expected corpus or a built-in workload (${Object.keys(WORKLOADS).join(', ')})`);
   }
@@ -161,6 +168,14 @@ function tracesInDir(dir: string): ValidateTarget[] {
 
 const kbPerPage = PAGE_SIZE / 1024;
 
+/** The counters compared exactly, with the names /proc/PID/status gives them. */
+const COUNTERS = [
+  ['VmPTE', 'vmPteKb'],
+  ['RssAnon', 'rssAnonKb'],
+  ['RssFile', 'rssFileKb'],
+  ['RssShmem', 'rssShmemKb'],
+] as const;
+
 /** The model configured like the host: the same resolved options for the whole run and the bisection. */
 function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions {
   return resolveRunOptions({
@@ -173,6 +188,29 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
     maxErrors: Number.MAX_SAFE_INTEGER,
     source,
   });
+}
+
+/** The end state of one side of a comparison: the four counters (kB) and every failed call. */
+export interface EndState {
+  vmPteKb: number;
+  rssAnonKb: number;
+  rssFileKb: number;
+  rssShmemKb: number;
+  errors: readonly { index: number; errno: string }[];
+}
+
+/**
+ * What differs between the model's and the kernel's end state, in words (empty when they
+ * agree): VmPTE, RssAnon, RssFile, RssShmem exactly, and the failed calls (index and errno).
+ */
+export function compareEnds(m: EndState, k: EndState): string[] {
+  const differences: string[] = [];
+  for (const [label, key] of COUNTERS) {
+    if (m[key] !== k[key]) differences.push(`${label}: model ${m[key]} kB, kernel ${k[key]} kB`);
+  }
+  const errText = (es: EndState['errors']) => es.map((e) => `#${e.index} ${e.errno}`).join(', ') || 'none';
+  if (errText(m.errors) !== errText(k.errors)) differences.push(`failed calls: model ${errText(m.errors)}; kernel ${errText(k.errors)}`);
+  return differences;
 }
 
 /** Validates one trace. Throws OracleUnavailableError when the kernel side cannot run. */
@@ -205,13 +243,7 @@ export async function validateTrace(
     errors: live.errors.map((e) => ({ index: e.index, errno: e.name })),
     wallMs: live.wallNs / 1e6,
   };
-  const differences: string[] = [];
-  if (m.vmPteKb !== k.vmPteKb) differences.push(`VmPTE: model ${m.vmPteKb} kB, kernel ${k.vmPteKb} kB`);
-  if (m.rssAnonKb !== k.rssAnonKb) differences.push(`RssAnon: model ${m.rssAnonKb} kB, kernel ${k.rssAnonKb} kB`);
-  if (m.rssFileKb !== k.rssFileKb) differences.push(`RssFile: model ${m.rssFileKb} kB, kernel ${k.rssFileKb} kB`);
-  if (m.rssShmemKb !== k.rssShmemKb) differences.push(`RssShmem: model ${m.rssShmemKb} kB, kernel ${k.rssShmemKb} kB`);
-  const errText = (es: { index: number; errno: string }[]) => es.map((e) => `#${e.index} ${e.errno}`).join(', ') || 'none';
-  if (errText(m.errors) !== errText(k.errors)) differences.push(`failed calls: model ${errText(m.errors)}; kernel ${errText(k.errors)}`);
+  const differences = compareEnds(m, k);
   const outcome: ValidateOutcome = {
     source,
     agree: differences.length === 0,
@@ -249,7 +281,7 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
     };
   };
   let mBefore = modelState();
-  let kBefore: KernelState = { vmPteKb: 0, rssAnonKb: 0 };
+  let kBefore: KernelState = { vmPteKb: 0, rssAnonKb: 0, rssFileKb: 0, rssShmemKb: 0 };
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     const err = applyOp(mm, op);
@@ -259,14 +291,12 @@ export async function firstDivergence(ops: readonly Op[], choice: ModelChoice): 
     const kAfter: KernelState = {
       vmPteKb: p.vmPteKb,
       rssAnonKb: p.rssAnonKb,
-      ...(p.rssFileKb !== undefined ? { rssFileKb: p.rssFileKb } : {}),
-      ...(p.rssShmemKb !== undefined ? { rssShmemKb: p.rssShmemKb } : {}),
+      // A helper that does not report them per op (v1 builds) leaves them equal to the model's.
+      rssFileKb: p.rssFileKb ?? mAfter.rssFileKb,
+      rssShmemKb: p.rssShmemKb ?? mAfter.rssShmemKb,
       ...(ke ? { errno: ke } : {}),
     };
-    const fileDiffers =
-      (kAfter.rssFileKb !== undefined && kAfter.rssFileKb !== mAfter.rssFileKb) ||
-      (kAfter.rssShmemKb !== undefined && kAfter.rssShmemKb !== mAfter.rssShmemKb);
-    if (mAfter.vmPteKb !== kAfter.vmPteKb || mAfter.rssAnonKb !== kAfter.rssAnonKb || fileDiffers || mAfter.errno !== kAfter.errno) {
+    if (COUNTERS.some(([, key]) => mAfter[key] !== kAfter[key]) || mAfter.errno !== kAfter.errno) {
       return {
         index: i,
         file: op.file,
@@ -289,17 +319,25 @@ export function opText(op: Op): string {
 
 const secs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms >= 10 ? 0 : 1)} ms`);
 
+/** RssFile and RssShmem, shown only when either side has some (v1 traces never do). */
+function fileShmem(m: { rssFileKb: number; rssShmemKb: number }, k: { rssFileKb: number; rssShmemKb: number }) {
+  const shown = m.rssFileKb || m.rssShmemKb || k.rssFileKb || k.rssShmemKb;
+  return (s: { rssFileKb: number; rssShmemKb: number }) =>
+    shown ? `  RssFile ${String(s.rssFileKb).padStart(7)} kB  RssShmem ${String(s.rssShmemKb).padStart(7)} kB` : '';
+}
+
 function stateRow(label: string, m: ModelState, k: KernelState): string {
   const t = `${m.tables.pte}/${m.tables.pmd}/${m.tables.pud}`;
-  const model = `    ${label.padEnd(7)} model  VmPTE ${String(m.vmPteKb).padStart(7)} kB  RssAnon ${String(m.rssAnonKb).padStart(8)} kB  RssFile ${String(m.rssFileKb).padStart(8)} kB  RssShmem ${String(m.rssShmemKb).padStart(8)} kB  tables pte/pmd/pud ${t.padEnd(11)} ${m.errno ?? ''}`;
-  const kernel = `    ${''.padEnd(7)} kernel VmPTE ${String(k.vmPteKb).padStart(7)} kB  RssAnon ${String(k.rssAnonKb).padStart(8)} kB  RssFile ${String(k.rssFileKb ?? '?').padStart(8)} kB  RssShmem ${String(k.rssShmemKb ?? '?').padStart(8)} kB  (the kernel reports no per-level split) ${k.errno ?? ''}`;
+  const fs = fileShmem(m, k);
+  const model = `    ${label.padEnd(7)} model  VmPTE ${String(m.vmPteKb).padStart(7)} kB  RssAnon ${String(m.rssAnonKb).padStart(8)} kB${fs(m)}  tables pte/pmd/pud ${t.padEnd(11)} ${m.errno ?? ''}`;
+  const kernel = `    ${''.padEnd(7)} kernel VmPTE ${String(k.vmPteKb).padStart(7)} kB  RssAnon ${String(k.rssAnonKb).padStart(8)} kB${fs(k)}  (the kernel reports no per-level split) ${k.errno ?? ''}`;
   return `${model.trimEnd()}\n${kernel.trimEnd()}`;
 }
 
-/** RssFile / RssShmem of an outcome, when either side has any. */
-function fileRss(o: ValidateOutcome): string {
-  const { model: m, kernel: k } = o;
-  if (!m.rssFileKb && !k.rssFileKb && !m.rssShmemKb && !k.rssShmemKb) return '';
+function fileShmemHead(o: ValidateOutcome): string {
+  const m = o.model;
+  const k = o.kernel;
+  if (!(m.rssFileKb || m.rssShmemKb || k.rssFileKb || k.rssShmemKb)) return '';
   return `RssFile model ${m.rssFileKb} kB, kernel ${k.rssFileKb} kB; RssShmem model ${m.rssShmemKb} kB, kernel ${k.rssShmemKb} kB; `;
 }
 
@@ -308,7 +346,7 @@ export function formatOutcome(o: ValidateOutcome): string {
   const lines: string[] = [];
   const head = o.agree ? 'agree' : 'DIFFER';
   lines.push(
-    `${o.source}: ${head}: VmPTE model ${o.model.vmPteKb} kB, kernel ${o.kernel.vmPteKb} kB; RssAnon model ${o.model.rssAnonKb} kB, kernel ${o.kernel.rssAnonKb} kB; ${fileRss(o)}failed calls ${o.model.errors.length} / ${o.kernel.errors.length}; time model ${secs(o.model.wallMs)}, kernel ${secs(o.kernel.wallMs)}`,
+    `${o.source}: ${head}: VmPTE model ${o.model.vmPteKb} kB, kernel ${o.kernel.vmPteKb} kB; RssAnon model ${o.model.rssAnonKb} kB, kernel ${o.kernel.rssAnonKb} kB; ${fileShmemHead(o)}failed calls ${o.model.errors.length} / ${o.kernel.errors.length}; time model ${secs(o.model.wallMs)}, kernel ${secs(o.kernel.wallMs)}`,
   );
   for (const d of o.differences) lines.push(`  differs: ${d}`);
   if (o.divergence) {
@@ -323,6 +361,30 @@ export function formatOutcome(o: ValidateOutcome): string {
   if (!o.model.exitClean)
     lines.push('  warning: the simulated process failed its teardown checks (run it with `ptreclaim run` for details)');
   return lines.join('\n');
+}
+
+/** A trace validate could not compare because the model does not run one of its v2 features yet. */
+export interface UnmodelledTrace {
+  source: string;
+  reason: string;
+  feature: string;
+}
+
+/**
+ * The summary of unmodelled traces: "N not modelled yet (a.trace, b.trace)" for up to three,
+ * else "N not modelled yet (by first v2 feature: mremap 3, mmap shared 2)" (each trace's own
+ * message names it).
+ */
+export function unmodelledSummary(unmodelled: readonly UnmodelledTrace[]): string {
+  if (unmodelled.length === 0) return '';
+  if (unmodelled.length <= 3) return `${unmodelled.length} not modelled yet (${unmodelled.map((u) => u.source).join(', ')})`;
+  const tally = new Map<string, number>();
+  for (const u of unmodelled) tally.set(u.feature, (tally.get(u.feature) ?? 0) + 1);
+  const parts = [...tally]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([f, n]) => `${f} ${n}`)
+    .join(', ');
+  return `${unmodelled.length} not modelled yet (by first v2 feature: ${parts})`;
 }
 
 /** How far validateTargets is: trace `index` (0-based) of `traces`, `doneOps` of its ops replayed. */
@@ -340,8 +402,11 @@ export interface ValidateReport {
   outcomes: ValidateOutcome[];
   /** Traces the oracle refused (too much memory, an address the helper occupies): not compared. */
   refused: { source: string; reason: string }[];
-  /** Traces using a trace v2 feature the model does not run yet (issue 12): not compared. */
-  unmodelled: { source: string; reason: string }[];
+  /**
+   * Traces using a trace v2 feature the model does not run yet (issue 12): not compared.
+   * `feature` is the first such op's feature ("mremap", "mmap shared", "madvise hugepage").
+   */
+  unmodelled: UnmodelledTrace[];
   /** Every trace compared and agreed (none differ, none refused, none unmodelled). */
   agree: boolean;
 }
@@ -355,7 +420,7 @@ export async function validateTargets(
     onOutcome?: (o: ValidateOutcome) => void;
     onRefused?: (r: { source: string; reason: string }) => void;
     /** A trace the model does not run yet; `reason` is the one message naming its first v2 op. */
-    onUnmodelled?: (r: { source: string; reason: string }) => void;
+    onUnmodelled?: (r: UnmodelledTrace) => void;
     /** Called while each trace replays on the kernel (see LiveRunOptions.onProgress). */
     onProgress?: (p: ValidateProgress) => void;
   } = {},
@@ -365,7 +430,7 @@ export async function validateTargets(
   const choice = modelForHost(host, opts.strategy ?? 'auto');
   const outcomes: ValidateOutcome[] = [];
   const refused: { source: string; reason: string }[] = [];
-  const unmodelled: { source: string; reason: string }[] = [];
+  const unmodelled: UnmodelledTrace[] = [];
   for (const [index, t] of targets.entries()) {
     let o: ValidateOutcome;
     const report = opts.onProgress;
@@ -376,7 +441,11 @@ export async function validateTargets(
       o = await validateTrace(t, choice, { force: opts.force, onProgress });
     } catch (e) {
       if (e instanceof UnmodelledTraceError) {
-        const r = { source: t.source, reason: e.message };
+        // The first op using a v2 feature, or what the mm refused when it met the memory (an
+        // op it runs on memory it does not model: mremap of a file mapping).
+        const first = t.ops.find((op) => v2Feature(op) !== undefined);
+        const met = /trace v2: (.*?) is not modelled yet/.exec(e.message)?.[1];
+        const r = { source: t.source, reason: e.message, feature: first ? v2Feature(first)! : (met ?? 'unknown') };
         unmodelled.push(r);
         opts.onUnmodelled?.(r);
         continue;

@@ -124,6 +124,12 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ],
   ['bench', [...FAST_BENCH, '--cpu-prof', join(p('regular-file'), 'profiles')], 1, /--cpu-prof .*regular-file is not a directory/],
   ['corpus generate', ['corpus', 'generate', '-o', p('corpus'), '--count', '2'], 0],
+  ['capture', ['capture'], 2, /missing required argument 'command'/],
+  ['capture', ['capture', '--buffer-pages', '3', '--', 'true'], 2, /--buffer-pages must be a power of two/],
+  ['capture', ['capture', '-o', join(NODIR, 'c.trace'), '--', 'true'], 1, /--output .* does not exist/],
+  ['validate', ['validate', '--capture', p('a.trace')], 1, /not a capture: no "# expect/],
+  ['validate', ['validate', '--capture', p('a.trace'), '--trace', p('a.trace')], 2, /give --capture FILE alone/],
+  ['validate', ['validate', '--live', '--trace', p('a.trace')], 2, /--live goes with --capture/],
 ];
 
 describe('exit status table, per command', () => {

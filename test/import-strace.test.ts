@@ -40,7 +40,7 @@ describe('strace import: the log forms', () => {
     expect(r.summary).toContain('pids: 2 (all treated as threads of one address space)');
   });
 
-  it('skips and counts failed calls, file-backed and shared mappings, and advice it does not model', () => {
+  it('--format 1 skips and counts failed calls, file-backed and shared mappings, and advice v1 lacks', () => {
     const log = [
       'mmap(NULL, 1099511627776000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)',
       'mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_DENYWRITE, 3, 0) = 0x7f0000200000',
@@ -50,7 +50,7 @@ describe('strace import: the log forms', () => {
       'madvise(0x7f0000200000, 8192, MADV_DONTNEED) = 0',
       'madvise(0x7f0000400000, 2097152, MADV_FREE) = 0',
     ].join('\n');
-    const r = importStrace(log);
+    const r = importStrace(log, { format: 1 });
     expect(lines(r.ops)).toEqual([
       'mmap 0x7f0000400000 0x200000',
       'touch 0x7f0000400000 0x200000 write',
@@ -60,13 +60,13 @@ describe('strace import: the log forms', () => {
       'mmap failed (ENOMEM), skipped': 1,
       'file-backed mmap skipped': 1,
       'shared anonymous mmap skipped': 1,
-      'PROT_NONE mmap mapped read-write (mprotect is not traced)': 1,
+      'PROT_NONE mmap mapped read-write (--format 1)': 1,
       'madvise MADV_HUGEPAGE skipped (not modelled)': 1,
       'madvise MADV_DONTNEED on unmodelled memory skipped': 1,
     });
   });
 
-  it('MAP_FIXED replaces modelled memory; brk and mremap become mmap/munmap', () => {
+  it('MAP_FIXED replaces modelled memory; with --format 1 brk and mremap become mmap/munmap', () => {
     const log = [
       'brk(NULL) = 0x555555559000',
       'brk(0x55555557a000) = 0x55555557a000',
@@ -76,7 +76,7 @@ describe('strace import: the log forms', () => {
       'mremap(0x7f0000000000, 16384, 32768, 0) = 0x7f0000000000',
       'mremap(0x7f0000000000, 32768, 65536, MREMAP_MAYMOVE) = 0x7f0000100000',
     ].join('\n');
-    const r = importStrace(log, { touch: 'all-mapped' });
+    const r = importStrace(log, { touch: 'all-mapped', format: 1 });
     expect(lines(r.ops)).toEqual([
       'mmap 0x555555559000 0x21000',
       'touch 0x555555559000 0x21000 write',
@@ -100,7 +100,7 @@ describe('strace import: the log forms', () => {
     expect(() => importStrace(log, { rebase: 0x100000001000 })).toThrow(/multiple of 512 GiB/);
     expect(() => importStrace('hello\nworld', { file: 'x.log' })).toThrow(UsageError);
     expect(() => importStrace('hello\nworld', { file: 'x.log' })).toThrow(
-      /x.log: no mmap, munmap, madvise, mremap or brk calls found; capture with: strace -f/,
+      /x.log: no mmap, munmap, mprotect, madvise, mremap or brk calls found; capture with: strace -f/,
     );
   });
 });
@@ -110,7 +110,8 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
   const files = LOG.split('\n').filter((l) => /mmap\(.*, \d+, 0x[0-9a-f]+\) = 0x|mmap\(.*, [3-9], 0\) = 0x/.test(l)).length;
 
   it("imports every purge, skips the loader's file mappings, and validates as a trace", () => {
-    const r = importStrace(LOG, { file: 'jemalloc-churn.strace' });
+    // --format 1 (private anonymous memory only) until the model runs file mappings (issue 12).
+    const r = importStrace(LOG, { file: 'jemalloc-churn.strace', format: 1 });
     expect(dontneeds).toBeGreaterThan(100);
     expect(r.counts['madvise MADV_DONTNEED imported']).toBe(dontneeds);
     expect(r.counts['file-backed mmap skipped']).toBe(files);
@@ -121,7 +122,7 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
   });
 
   it('runs through every strategy with a clean exit; PT_RECLAIM keeps fewer tables than none', () => {
-    const ops = importStrace(LOG).ops;
+    const ops = importStrace(LOG, { format: 1 }).ops;
     const results = STRATEGY_NAMES.map((strategy) => runOps(ops, { strategy }));
     for (const r of results) {
       expect(r.exit.problems, r.strategy).toEqual([]);
@@ -138,7 +139,7 @@ describe('strace import: a real jemalloc log (test/fixtures/strace/jemalloc-chur
     async () => {
       const targets = (['dontneed-ranges', 'all-mapped', 'none'] as const).map((touch) => ({
         source: `jemalloc-churn --touch ${touch}`,
-        ops: importStrace(LOG, { touch, rebase: 0x100000000000 }).ops,
+        ops: importStrace(LOG, { touch, rebase: 0x100000000000, format: 1 }).ops,
       }));
       const r = await validateTargets(targets);
       const bad = r.outcomes.filter((o) => !o.agree || o.sharedTables.length).map(formatOutcome);

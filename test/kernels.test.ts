@@ -258,7 +258,7 @@ describe.skipIf(!nativeKernelsStatus().available)("kernels: the native program's
       await expect(server.sample('sweep' as 'scan', 1000)).rejects.toThrow(/unknown kernel "sweep"/);
       await server.prepare('scan-128');
       expect(await server.sample('scan-128', 1e5)).toBeGreaterThan(0);
-      await expect(server.setup(40000)).rejects.toThrow(/setup: N must be 1\.\.32768/);
+      await expect(server.setup(300000)).rejects.toThrow(/setup: N must be 1\.\.262144/);
     } finally {
       await server.close();
     }
@@ -315,7 +315,7 @@ describe('kernels: CLI flags', () => {
   it('refuses an out-of-range table count', () => {
     const r = cli('--in-cache-tables', '0');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--in-cache-tables must be an integer from 1 to 32768/);
+    expect(r.stderr).toMatch(/--in-cache-tables must be an integer from 1 to 262144/);
   });
   it.skipIf(!nativeKernelsStatus().available)('--cpu none (documented) runs native without pinning', () => {
     const json = join(mkdtempSync(join(tmpdir(), 'ptreclaim-kernels-')), 'k.json');

@@ -181,11 +181,11 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
 
   live('validate refuses a v2 trace the model does not run, naming its first v2 op, exit 1', () => {
     const file = join(dir, 'validate.trace');
-    writeFileSync(file, CASES[2]![1]);
+    writeFileSync(file, 'version 2\nmmap 0x300200000000 2M file=lib\nmadvise 0x300200000000 2M hugepage\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--trace', file], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(
-      `ptreclaim: ${file}:4: trace v2: mremap is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${file}:3: trace v2: madvise hugepage is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     expect(r.stdout).toContain(`no trace compared; 1 not modelled yet (${file})`);
   });
@@ -197,7 +197,10 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
     writeFileSync(join(d, 'c-v2-v1-only.trace'), 'version 2\nmmap 0x300200000000 2M prot=rw\ntouch 0x300200000000 4K read\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', d, '--json'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
-    const j = JSON.parse(r.stdout) as { outcomes: { source: string; agree: boolean }[]; unmodelled: { source: string; reason: string }[] };
+    const j = JSON.parse(r.stdout) as {
+      outcomes: { source: string; agree: boolean }[];
+      unmodelled: { source: string; reason: string; feature: string }[];
+    };
     expect(j.outcomes.map((o) => [o.source, o.agree])).toEqual([
       [join(d, 'a-v1.trace'), true],
       [join(d, 'c-v2-v1-only.trace'), true],
@@ -206,6 +209,7 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
       {
         source: join(d, 'b-v2.trace'),
         reason: `${join(d, 'b-v2.trace')}:3: trace v2: madvise hugepage is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+        feature: 'madvise hugepage',
       },
     ]);
   });

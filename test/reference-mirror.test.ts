@@ -97,6 +97,7 @@ const NOT_IN_REFERENCE = new Set([
   'try_to_free_pte_v1', // pt-reclaim-v1
   'pte_refcount_charge_faults',
   'pte_refcount_zap_done', // refcount
+  'pte_refcount_move_done', // refcount (mremap's move_ptes)
   'contended_pmd_lock',
   'need_resched',
   'nowait_alloc_fails',

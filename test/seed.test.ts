@@ -1,7 +1,8 @@
 /** The PT_RECLAIM series' headline table, reproduced exactly. */
 import { describe, it, expect } from 'vitest';
-import { runOps } from '../src/run.js';
+import { runOps, runWorkload } from '../src/run.js';
 import { seedWorkload, getWorkload } from '../src/workloads/index.js';
+import { BATCH_OPS } from '../src/trace/reader.js';
 
 describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNEED)', () => {
   it('none -> 102,604 kB (25,600 PTE + 50 PMD + 1 PUD tables)', () => {
@@ -42,5 +43,33 @@ describe('seed: the series microbenchmark (50 GiB, 25,600 x touch 2 MiB + DONTNE
     expect(r.vmPteKb).toBe(10_264);
     expect(r.rss.anonPages).toBe((5 * 2 ** 30) / 4096);
     expect(r.lazyfreePages).toBe((5 * 2 ** 30) / 4096);
+  });
+
+  it('writes the series ops straight into batch columns: the same ops, the same run', () => {
+    const GiB = 2 ** 30;
+    const w = seedWorkload(17 * GiB, { advice: 'free' }); // 17,409 ops: a part-full last batch
+    const ops = [...w.ops()];
+    expect(ops.length).toBe(1 + 2 * 8704);
+    expect(ops.slice(0, 3)).toEqual([
+      { kind: 'mmap', addr: 0x200000000000, len: 17 * GiB },
+      { kind: 'touch', addr: 0x200000000000, len: 2 ** 21, access: 'write' },
+      { kind: 'madvise', addr: 0x200000000000, len: 2 ** 21, advice: 'free' },
+    ]);
+    expect(ops.at(-1)).toEqual({ kind: 'madvise', addr: 0x200000000000 + 17 * GiB - 2 ** 21, len: 2 ** 21, advice: 'free' });
+    // Batches split where batchesOfOps splits them: every one full but the last.
+    const counts: number[] = [];
+    for (const batch of w.batches!()) counts.push(batch.count); // a batch is reused: read it now
+    expect(counts).toEqual([BATCH_OPS, BATCH_OPS, BATCH_OPS, BATCH_OPS, ops.length - 4 * BATCH_OPS]);
+    for (const strategy of ['pt-reclaim', 'none'] as const) {
+      const viaColumns = runWorkload(seedWorkload(5 * GiB), { strategy });
+      const viaObjects = runOps([...seedWorkload(5 * GiB).ops()], { strategy, source: 'seed-5g' });
+      expect({ ...viaColumns, wallMs: 0, opsPerSec: 0 }).toEqual({ ...viaObjects, wallMs: 0, opsPerSec: 0 });
+    }
+  });
+
+  it('runWorkload checks its options as the other entry points do', () => {
+    expect(() => runWorkload(seedWorkload(2 ** 30), { strategy: 'bogus' as never })).toThrow(
+      /^runWorkload: options\.strategy must be one of .*, not "bogus"$/,
+    );
   });
 });

@@ -289,9 +289,8 @@ describe('the model and trace v2', () => {
   };
 
   it.each([
-    ['mremap 0x300000000000 0x1000 0x2000', 'mremap'],
     ['madvise 0x300000000000 0x1000 hugepage', 'madvise hugepage'],
-    ['madvise 0x300000000000 0x1000 guard-install', 'madvise guard-install'],
+    ['madvise 0x300000000000 0x1000 collapse', 'madvise collapse'],
   ])('runTraceFile refuses %j naming the first v2 op with file:line', (line, what) => {
     const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${line}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
@@ -321,17 +320,17 @@ describe('the model and trace v2', () => {
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('madvise 0x300000000000 0x1000 collapse');
+    lines.push('madvise 0x300000000000 0x1000 hugepage');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise collapse is not modelled yet`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise hugepage is not modelled yet`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
     const ops: Op[] = [
       { kind: 'mmap', addr: B, len: 0x200000 },
-      { kind: 'mremap', addr: B, len: 0x200000, newLen: 0x400000 },
+      { kind: 'madvise', addr: B, len: 0x200000, advice: 'collapse' },
     ];
-    expect(() => runOps(ops)).toThrow('operation 2: trace v2: mremap is not modelled yet (issue 12)');
+    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise collapse is not modelled yet (issue 12)');
   });
 
   it('runs a v2 file that uses only v1 features exactly as its v1 twin', () => {
@@ -351,11 +350,11 @@ describe('the model and trace v2', () => {
   });
 
   it('CLI: run --trace on a v2 trace exits 1 with the one message; a v1-feature v2 trace runs', () => {
-    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 file=lib.so\nmremap 0x300000000000 0x200000 0x400000\n');
+    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 file=lib.so\nmadvise 0x300000000000 0x200000 hugepage\n');
     const r = spawnSync(process.execPath, [BIN, 'run', '--trace', bad], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `ptreclaim: ${bad}:3: trace v2: mremap is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${bad}:3: trace v2: madvise hugepage is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     const good = write('cli-good.trace', 'version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n');
     const g = spawnSync(process.execPath, [BIN, 'run', '--trace', good, '--json'], { encoding: 'utf8' });

@@ -128,13 +128,29 @@ export enum Stat {
   CheckViolations = 61,
   /** entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU (INVLPGs) */
   TlbFlushStrides = 62,
+  /** guard markers (MADV_GUARD_INSTALL) in the page tables at the end (entries) */
+  GuardMarkers = 63,
+  /** guard markers MADV_GUARD_INSTALL wrote into none entries (entries) */
+  GuardInstalled = 64,
+  /** guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted) (entries) */
+  GuardRemoved = 65,
+  /** MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried (calls) */
+  GuardInstallZaps = 66,
+  /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages) */
+  LazyfreeDiscarded = 67,
+  /** PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud) (tables) */
+  MremapPudMoves = 68,
+  /** PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd) (tables) */
+  MremapPmdMoves = 69,
+  /** entries mremap moved one by one (move_ptes) (entries) */
+  MremapPtesMoved = 70,
   /** page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem) (pages) */
-  FaultFile = 63,
+  FaultFile = 71,
   /** page-cache pages fault-around mapped (filemap_map_pages) (pages) */
-  FaultAround = 64,
+  FaultAround = 72,
   /** private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy) (faults) */
-  FaultCow = 65,
+  FaultCow = 73,
   /** shared write faults that made a mapped page-cache page writable (wp_page_shared) (faults) */
-  FaultWpShared = 66,
-  Count = 67,
+  FaultWpShared = 74,
+  Count = 75,
 }

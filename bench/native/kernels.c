@@ -691,7 +691,7 @@ static int serve(void) {
   while (fgets(line, sizeof line, stdin)) {
     int k;
     if (sscanf(line, "setup %llu", &a) == 1) {
-      if (a == 0 || a > 32768) { printf("error setup: N must be 1..32768, not %llu\n", a); continue; }
+      if (a == 0 || a > 262144) { printf("error setup: N must be 1..262144, not %llu\n", a); continue; }
       kernel_setup((u32)a);
       printf("ok\n");
     } else if (sscanf(line, "pin %u %llu", &cpu, &a) == 2) {

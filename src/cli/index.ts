@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { resolveRunOptions, runOps, runTraceFile, type RunOptions, type RunResult } from '../run.js';
+import { resolveRunOptions, runTraceFile, runWorkload, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
   ARENA_LIMIT_MAX_BYTES,
@@ -74,8 +74,13 @@ const CORE_COMMANDS = new Set(['run', 'trace']);
  * benchmark, ... which `run` never uses.
  */
 export async function loadCommandModules(): Promise<RegisterCommands[]> {
-  const [oracle, bench, calibrate] = await Promise.all([import('./oracle.js'), import('./bench.js'), import('./calibrate.js')]);
-  return [oracle.registerOracleCommands, bench.registerBenchCommands, calibrate.registerCalibrateCommand];
+  const [oracle, bench, calibrate, capture] = await Promise.all([
+    import('./oracle.js'),
+    import('./bench.js'),
+    import('./calibrate.js'),
+    import('./capture.js'),
+  ]);
+  return [oracle.registerOracleCommands, bench.registerBenchCommands, calibrate.registerCalibrateCommand, capture.registerCaptureCommand];
 }
 
 /**
@@ -190,7 +195,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       // library's schema check (and its ajv load, ~70 ms of start-up).
       const runOne = (options: RunOptions) => {
         const o = resolveRunOptions(options);
-        return flags.trace ? runTraceFile(flags.trace, o) : runOps(getWorkload(workload!).ops(), o);
+        return flags.trace ? runTraceFile(flags.trace, o) : runWorkload(getWorkload(workload!), o);
       };
       const cost = loadCostChoice(flags.costProfile);
       const results: RunResult[] = strategies.map((strategy) =>

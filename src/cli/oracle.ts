@@ -9,17 +9,18 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 
 import { generateTrace, writeCorpus, CORPUS_DEFAULTS, type CorpusTrace } from '../corpus/generate.js';
+import { generateTraceV2, writeCorpusV2, CORPUS_V2_DEFAULTS, type CorpusTraceV2 } from '../corpus/generate-v2.js';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import { parseIntegerArg, parseSeedArg } from '../args.js';
-import { importStrace, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
+import { importStrace, STRACE_COMMAND, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
 import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
 import { runOracle } from '../oracle/oracle.js';
-import { OP_KINDS } from '../trace/ops.js';
+import { OP_KINDS, type Op } from '../trace/ops.js';
 import { formatTrace, parseNumber, readTraceFile } from '../trace/parse.js';
-import { formatHeader, formatOutcome, loadTargets, modelForHost, validateTargets } from '../validate.js';
+import { formatHeader, formatOutcome, loadTargets, modelForHost, unmodelledSummary, validateTargets } from '../validate.js';
 import { progressLine } from './progress.js';
 import { WORKLOADS, getWorkload } from '../workloads/index.js';
 
@@ -55,6 +56,67 @@ async function withOracle(f: () => Promise<void>): Promise<void> {
   }
 }
 
+interface ValidateFlags {
+  trace?: string;
+  dir?: string;
+  suite?: string;
+  strategy: string;
+  force?: boolean;
+  json?: boolean;
+  capture?: string;
+  live?: boolean;
+}
+
+/** `validate --capture FILE [--live]`: the model (and the live kernel) against a captured process. */
+async function validateCaptureCommand(flags: ValidateFlags, out: (s: string) => void): Promise<void> {
+  if (flags.capture === undefined) throw new UsageError('--live goes with --capture FILE');
+  if (flags.trace !== undefined || flags.dir !== undefined || flags.suite !== undefined)
+    throw new UsageError('give --capture FILE alone, not with --trace, --dir or --suite');
+  if (flags.strategy !== 'auto')
+    throw new UsageError("--capture configures the model from the capture's `# host` line: leave out --strategy");
+  const { validateCapture, formatCaptureValidation } = await import('../capture/validate.js');
+  await withOracle(async () => {
+    const v = await validateCapture(flags.capture!, { live: flags.live, force: flags.force });
+    out(flags.json ? JSON.stringify(v, null, 2) + '\n' : formatCaptureValidation(v) + '\n');
+    if (!v.agree) process.exitCode = EXIT_DIFFER;
+  });
+}
+
+/** The capture helpers for `oracle --trace`, when the trace is a capture (it has `# expect`). */
+async function captureOf(path: string): Promise<
+  | {
+      move: (ops: Op[]) => Op[];
+      describe: (r: { vmPteKb: number; rss: { anonPages: number; filePages: number; shmemPages: number } }) => string[];
+    }
+  | undefined
+> {
+  let head: string;
+  try {
+    head = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // readTraceFile reports it
+  }
+  if (!/^# expect vmpte_kb=/m.test(head)) return undefined;
+  const { readCaptureFile, moveAwayFromHelper } = await import('../capture/validate.js');
+  const c = readCaptureFile(path);
+  let runs = 0;
+  return {
+    move: (ops) => {
+      const m = moveAwayFromHelper(ops);
+      runs = m.moves.length;
+      return m.ops;
+    },
+    describe: (r) => {
+      const e = c.expect;
+      const d = (n: number) => (n > 0 ? `+${n}` : String(n));
+      return [
+        `  a capture: replayed with ${runs} run(s) of 512 GiB spans moved below the helper's mappings (every table keeps its shape)`,
+        `  the real process ended with VmPTE ${e.vmPteKb} kB, RssAnon ${e.rssAnonKb} kB, RssFile ${e.rssFileKb} kB, RssShmem ${e.rssShmemKb} kB; replay minus real: VmPTE ${d(r.vmPteKb - e.vmPteKb)} kB, RssAnon ${d(r.rss.anonPages * 4 - e.rssAnonKb)} kB, RssFile ${d(r.rss.filePages * 4 - e.rssFileKb)} kB, RssShmem ${d(r.rss.shmemPages * 4 - e.rssShmemKb)} kB`,
+      ];
+    },
+  };
+}
+
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(2)} ms`);
 
 export function registerOracleCommands(program: Command, out: (s: string) => void): void {
@@ -68,7 +130,11 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .action(async (workload: string | undefined, flags: { trace?: string; json?: boolean; force?: boolean }) => {
       if (!!workload === !!flags.trace) throw new UsageError('give either --trace FILE or a workload name');
       const source = flags.trace ?? workload!;
-      const ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
+      let ops = flags.trace ? readTraceFile(flags.trace) : [...getWorkload(workload!).ops()];
+      // A capture (`ptreclaim capture`) lies where the real program did, over the helper's own
+      // libraries and stack: replay it moved (tables keep their shape) and compare with the real process.
+      const capture = flags.trace ? await captureOf(flags.trace) : undefined;
+      if (capture) ops = capture.move(ops);
       await withOracle(async () => {
         // The helper reports the ops it has replayed about every 100 ms: counts and an ETA.
         const progress = progressLine('oracle', ops.length, { unit: 'ops' });
@@ -92,6 +158,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
             .map((k) => `${k} ${r.opCounts[k] ?? 0} ops ${ms(r.timeMs[k] ?? 0)} (${(r.meanUsPerOp[k] ?? 0).toFixed(1)} µs/op)`)
             .join(', ')}; wall ${ms(r.wallMs)}`,
           ...r.sharedTables.map((s) => `  warning: ${s}`),
+          ...(capture ? capture.describe(r) : []),
         ];
         out(lines.join('\n') + '\n');
       });
@@ -106,7 +173,10 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .option('--strategy <name>', "model strategy; auto picks the host's (pt-reclaim or none)", 'auto')
     .option('--force', 'replay even traces that would keep more than half of MemAvailable resident')
     .option('--json', 'one JSON object: host, model choice, one outcome per trace')
-    .action(async (flags: { trace?: string; dir?: string; suite?: string; strategy: string; force?: boolean; json?: boolean }) => {
+    .option('--capture <file>', "a capture (`ptreclaim capture`): the model against the real process's `# expect` counters")
+    .option('--live', 'with --capture: also replay the capture on this kernel and compare with the real process (checks the capture)')
+    .action(async (flags: ValidateFlags) => {
+      if (flags.capture !== undefined || flags.live) return validateCaptureCommand(flags, out);
       const targets = loadTargets(flags);
       await withOracle(async () => {
         if (!flags.json) {
@@ -145,9 +215,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         else {
           const refused =
             (report.refused.length ? `; ${report.refused.length} refused (${report.refused.map((r) => r.source).join(', ')})` : '') +
-            (report.unmodelled.length
-              ? `; ${report.unmodelled.length} not modelled yet (${report.unmodelled.map((r) => r.source).join(', ')})`
-              : '');
+            (report.unmodelled.length ? `; ${unmodelledSummary(report.unmodelled)}` : '');
           out(
             bad === 0
               ? `${report.outcomes.length ? `all ${report.outcomes.length} trace(s) agree exactly` : 'no trace compared'}${refused}\n`
@@ -165,7 +233,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
     .command('import')
     .description('convert a log of a real program into a trace')
     .argument('<format>', 'log format: strace')
-    .argument('<log>', 'the log file (strace -f [-tt] -e trace=execve,mmap,munmap,madvise,mremap,brk -o LOG prog)')
+    .argument('<log>', `the log file (${STRACE_COMMAND})`)
     .requiredOption('-o, --output <file>', 'trace file to write (atomically)')
     .addOption(
       new Option('--touch <model>', 'how to fill in the page faults strace cannot see')
@@ -178,54 +246,78 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
       addrArg,
     )
     .option('--exec <n>', 'the log has several address spaces (execve, strace -f): import the Nth (1-based) or "last" (default)', execArg)
-    .action((format: string, log: string, flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last' }) => {
-      if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
-      checkOutputPaths([{ flag: '--output', path: flags.output }]);
-      let text: string;
-      try {
-        text = readFileSync(log, 'utf8');
-      } catch (e) {
-        throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      let r: ReturnType<typeof importStrace>;
-      try {
-        r = importStrace(text, { file: log, touch: flags.touch, rebase: flags.rebase, exec: flags.exec });
-      } catch (e) {
-        // What the log holds is an input error (exit 1), as for a trace; only --rebase and --exec are usage.
-        if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
-        throw e;
-      }
-      writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
-      out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
-    });
+    .addOption(
+      new Option(
+        '--format <n>',
+        'trace format: 2 (file and shared mappings, prot, mprotect, mremap, every advice) or 1 (private anonymous memory only)',
+      )
+        .choices(['1', '2'])
+        .default('2'),
+    )
+    .action(
+      (
+        format: string,
+        log: string,
+        flags: { output: string; touch: TouchModel; rebase?: number; exec?: number | 'last'; format: '1' | '2' },
+      ) => {
+        if (format !== 'strace') throw new UsageError(`unknown log format "${format}": expected strace`);
+        checkOutputPaths([{ flag: '--output', path: flags.output }]);
+        let text: string;
+        try {
+          text = readFileSync(log, 'utf8');
+        } catch (e) {
+          throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        let r: ReturnType<typeof importStrace>;
+        try {
+          r = importStrace(text, {
+            file: log,
+            touch: flags.touch,
+            rebase: flags.rebase,
+            exec: flags.exec,
+            format: flags.format === '1' ? 1 : 2,
+          });
+        } catch (e) {
+          // What the log holds is an input error (exit 1), as for a trace; only --rebase and --exec are usage.
+          if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
+          throw e;
+        }
+        writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
+        out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
+      },
+    );
 
-  const corpus = program.command('corpus').description('the seeded validation corpus');
+  const corpus = program.command('corpus').description('the seeded validation corpora (trace format 1 and 2)');
   corpus
     .command('generate')
     .description('write a seeded set of random traces around every corner the model must get right')
     .requiredOption('-o, --output <dir>', 'directory to write the traces and manifest.json into')
-    .option('--seed <n>', 'PRNG seed', (v) => parseSeedArg(v), CORPUS_DEFAULTS.seed)
-    .option('--count <n>', 'number of traces', (v) => parseIntegerArg(v, '--count', 0), CORPUS_DEFAULTS.count)
-    .action(async (flags: { output: string; seed: number; count: number }) => {
+    .addOption(new Option('--format <n>', 'trace format: 1 (corpus/validation) or 2 (corpus/v2/random)').choices(['1', '2']).default('1'))
+    .option('--seed <n>', `PRNG seed (default ${CORPUS_DEFAULTS.seed}; format 2: ${CORPUS_V2_DEFAULTS.seed})`, (v) => parseSeedArg(v))
+    .option('--count <n>', `number of traces (default ${CORPUS_DEFAULTS.count})`, (v) => parseIntegerArg(v, '--count', 0))
+    .action(async (flags: { output: string; format: '1' | '2'; seed?: number; count?: number }) => {
       checkOutputDirs([{ flag: '--output', path: flags.output }]);
-      const progress = progressLine('corpus generate', 2 * flags.count, { unit: 'steps' });
+      const v2 = flags.format === '2';
+      const seed = flags.seed ?? (v2 ? CORPUS_V2_DEFAULTS.seed : CORPUS_DEFAULTS.seed);
+      const count = flags.count ?? (v2 ? CORPUS_V2_DEFAULTS.count : CORPUS_DEFAULTS.count);
+      const progress = progressLine('corpus generate', 2 * count, { unit: 'steps' });
       // Steps: generating each trace, then writing each file (writing is most of the time).
       await progress.ready;
-      const traces: CorpusTrace[] = [];
+      const traces: (CorpusTrace | CorpusTraceV2)[] = [];
       try {
-        for (let i = 0; i < flags.count; i++) {
-          traces.push(generateTrace(flags.seed, i));
+        for (let i = 0; i < count; i++) {
+          traces.push(v2 ? generateTraceV2(seed, i) : generateTrace(seed, i));
           progress.update(i + 1, `generating ${traces.at(-1)!.name}`);
         }
-        writeCorpus(flags.output, traces, { seed: flags.seed, count: flags.count }, (i) =>
-          progress.update(flags.count + i + 1, `writing ${traces[i]!.name}`),
-        );
+        const written = (i: number) => progress.update(count + i + 1, `writing ${traces[i]!.name}`);
+        if (v2) writeCorpusV2(flags.output, traces as CorpusTraceV2[], { seed, count }, written);
+        else writeCorpus(flags.output, traces as CorpusTrace[], { seed, count }, written);
       } finally {
         progress.stop();
       }
-      const pages = traces.reduce((a, t) => a + t.touchedPages, 0);
+      const pages = traces.reduce((a, t) => a + ('touchedPages' in t ? t.touchedPages : t.residentPages), 0);
       out(
-        `wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages touched) to ${flags.output}\n`,
+        `wrote ${traces.length} traces (${traces.reduce((a, t) => a + t.ops.length, 0)} ops, ${pages} pages ${v2 ? 'resident at most' : 'touched'}) to ${flags.output}\n`,
       );
     });
 }

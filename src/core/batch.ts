@@ -30,6 +30,11 @@ export class BatchRunner {
       const w0 = core.weightedStats();
       let cost = 0;
       if (code <= BATCH_FAULT_WRITE) {
+        // A touch reaching a guard marker stops the batch before it: the driver refuses it.
+        if (core.findGuardMarker(b[p + 1]!, b[p + 2]!) >= 0) {
+          this.nowNs = now;
+          return i;
+        }
         const status = core.faultRange(b[p + 1]!, b[p + 2]!, code === BATCH_FAULT_WRITE);
         if (status !== CORE_OK) {
           this.status = status;

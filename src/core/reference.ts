@@ -16,7 +16,10 @@
  *   zap.ts           unmap_page_range .. zap_pte_range, zap_present_run
  *   pt_reclaim.ts    PT_RECLAIM: try_get_and_clear_pmd, try_to_free_pte, pte_table_all_none
  *   madvise_free.ts  madvise_free_range
+ *   madvise_guard.ts madvise_guard_install, madvise_guard_remove, find_guard_marker
+ *   madvise_pageout.ts madvise_cold_or_pageout_range (MADV_COLD, MADV_PAGEOUT)
  *   free_pgtables.ts free_pgd_range .. free_pte_range
+ *   mremap.ts        move_page_tables, move_normal_pud, move_normal_pmd, move_ptes
  * This class is the PageTableCore facade over them. Paths tuned for the `ts` rows of
  * `bench kernels` say so where they are (fault.ts, zap.ts, mm.ts walk, pte_table_all_none).
  *
@@ -45,6 +48,9 @@ import { FRAME_PGD, arena_alloc, arena_available, arena_init } from './reference
 import { fault_range } from './reference/fault.js';
 import { free_pgd_range } from './reference/free_pgtables.js';
 import { madvise_free_range } from './reference/madvise_free.js';
+import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
+import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
+import { move_page_tables } from './reference/mremap.js';
 import { do_cow_fault, filemap_map_pages, filemap_next_fault, finish_fault, wp_page_copy, wp_page_shared } from './reference/filemap.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
@@ -152,6 +158,18 @@ export class ReferenceCore implements PageTableCore {
   madviseFree(start: number, end: number): void {
     madvise_free_range(this.mm, start, end);
   }
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number {
+    return madvise_guard_install(this.mm, start, end, vmaFlags);
+  }
+  madviseGuardRemove(start: number, end: number): void {
+    madvise_guard_remove(this.mm, start, end);
+  }
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void {
+    madvise_cold_or_pageout_range(this.mm, start, end, pageout);
+  }
+  findGuardMarker(start: number, end: number): number {
+    return stat_get(this.mm.s, S.GuardMarkers) === 0 ? -1 : find_guard_marker(this.mm, start, end);
+  }
   filemapMapPages(start: number, end: number, shmem: boolean): number {
     return filemap_map_pages(this.mm, start, end, shmem);
   }
@@ -172,6 +190,9 @@ export class ReferenceCore implements PageTableCore {
   }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     free_pgd_range(this.mm, addr, end, floor, ceiling);
+  }
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number {
+    return move_page_tables(this.mm, oldAddr, newAddr, oldEnd);
   }
 
   // ---- strategy, time, checker: the reference models none and pt-reclaim only ----
@@ -265,6 +286,7 @@ export class ReferenceCore implements PageTableCore {
     else if (kind === EntryKind.FilePage) stat_inc(mm.s, S.RssFile);
     else if (kind === EntryKind.ShmemPage) stat_inc(mm.s, S.RssShmem);
     else if (kind === EntryKind.Swap) stat_inc(mm.s, S.RssSwapEnts);
+    else if (kind === EntryKind.GuardMarker) stat_inc(mm.s, S.GuardMarkers);
     return CORE_OK;
   }
 

@@ -100,6 +100,17 @@ export interface PageTableCore {
   gatherEnd(): void;
   zapRange(start: number, end: number, flags: number): void;
   madviseFree(start: number, end: number): void;
+  /**
+   * MADV_GUARD_INSTALL over [start, end) of one VMA (vmaFlags: VMA_ANON, VMA_UFFD_WP for its
+   * zap); outside gatherBegin/gatherEnd (it gathers its own zap). Returns a CORE_* status.
+   */
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number;
+  /** MADV_GUARD_REMOVE over [start, end); between gatherBegin and gatherEnd. */
+  madviseGuardRemove(start: number, end: number): void;
+  /** MADV_COLD (pageout false) or MADV_PAGEOUT over [start, end) of one anonymous VMA; inside a gather. */
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void;
+  /** Address of the first guard marker in [start, end), or -1 when there is none. */
+  findGuardMarker(start: number, end: number): number;
   // File-backed and shmem pages (assembly/filemap.ts); which pages are cached is the driver's.
   /** filemap_map_pages: map the none entries of [start, end) (one PMD span) read-only; pages mapped or a CORE_* status < 0. */
   filemapMapPages(start: number, end: number, shmem: boolean): number;
@@ -114,6 +125,11 @@ export interface PageTableCore {
   /** Access [start, end) up to the first entry that needs a fault; returns its address or end. */
   filemapNextFault(start: number, end: number, write: boolean): number;
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void;
+  /**
+   * mremap: move the page tables of [oldAddr, oldEnd) to newAddr (move_page_tables), inside
+   * a gather; returns CORE_OK, or an arena status with nothing moved.
+   */
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number;
   stats(): RawStats;
   /** One counter, without building the whole record. */
   stat(name: StatName): number;

@@ -43,6 +43,10 @@ interface CoreExports {
   fault_address(): number;
   zap_range(start: number, end: number, flags: number): void;
   madvise_free(start: number, end: number): void;
+  madvise_guard_install(start: number, end: number, vmaFlags: number): number;
+  madvise_guard_remove(start: number, end: number): void;
+  madvise_cold_or_pageout(start: number, end: number, pageout: number): void;
+  find_guard_marker(start: number, end: number): number;
   filemap_map_pages(start: number, end: number, shmem: number): number;
   finish_fault(addr: number, write: number, shmem: number): number;
   do_cow_fault(addr: number): number;
@@ -50,6 +54,7 @@ interface CoreExports {
   wp_page_shared(addr: number): number;
   filemap_next_fault(start: number, end: number, write: number): number;
   free_pgd_range(addr: number, end: number, floor: number, ceiling: number): void;
+  move_page_tables(oldAddr: number, newAddr: number, oldEnd: number): number;
   gather_begin(): void;
   gather_end(): void;
   entry_at(addr: number, level: number): bigint;
@@ -207,6 +212,18 @@ export class WasmCore implements PageTableCore {
   madviseFree(start: number, end: number): void {
     this.x.madvise_free(start, end);
   }
+  madviseGuardInstall(start: number, end: number, vmaFlags: number): number {
+    return this.x.madvise_guard_install(start, end, vmaFlags);
+  }
+  madviseGuardRemove(start: number, end: number): void {
+    this.x.madvise_guard_remove(start, end);
+  }
+  madviseColdOrPageout(start: number, end: number, pageout: boolean): void {
+    this.x.madvise_cold_or_pageout(start, end, pageout ? 1 : 0);
+  }
+  findGuardMarker(start: number, end: number): number {
+    return this.x.find_guard_marker(start, end);
+  }
   filemapMapPages(start: number, end: number, shmem: boolean): number {
     return this.x.filemap_map_pages(start, end, shmem ? 1 : 0);
   }
@@ -227,6 +244,9 @@ export class WasmCore implements PageTableCore {
   }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.x.free_pgd_range(addr, end, floor, ceiling);
+  }
+  movePageTables(oldAddr: number, newAddr: number, oldEnd: number): number {
+    return this.x.move_page_tables(oldAddr, newAddr, oldEnd);
   }
 
   private view(): BigUint64Array {

@@ -70,6 +70,14 @@ export const STAT_NAMES = [
   'PgtablesRealPeak',
   'CheckViolations',
   'TlbFlushStrides',
+  'GuardMarkers',
+  'GuardInstalled',
+  'GuardRemoved',
+  'GuardInstallZaps',
+  'LazyfreeDiscarded',
+  'MremapPudMoves',
+  'MremapPmdMoves',
+  'MremapPtesMoved',
   'FaultFile',
   'FaultAround',
   'FaultCow',
@@ -155,10 +163,18 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'PgtablesRealPeak', slot: 60, json: null, unit: 'tables', deterministic: true, weight: 0, doc: "high-water mark of live + pending tables" },
   { name: 'CheckViolations', slot: 61, json: null, unit: 'violations', deterministic: true, weight: 0, doc: "checker violations recorded in the core" },
   { name: 'TlbFlushStrides', slot: 62, json: 'tlb.rangedStrides', unit: 'INVLPGs', deterministic: true, weight: 0, doc: "entries ranged flushes invalidated one by one: ceil(range / stride) INVLPGs per flush on each CPU" },
-  { name: 'FaultFile', slot: 63, json: 'faults.file', unit: 'pages', deterministic: true, weight: 10000, doc: "page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)" },
-  { name: 'FaultAround', slot: 64, json: 'faults.aroundPages', unit: 'pages', deterministic: true, weight: 100, doc: "page-cache pages fault-around mapped (filemap_map_pages)" },
-  { name: 'FaultCow', slot: 65, json: 'faults.cow', unit: 'faults', deterministic: true, weight: 10000, doc: "private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)" },
-  { name: 'FaultWpShared', slot: 66, json: 'faults.wpShared', unit: 'faults', deterministic: true, weight: 10000, doc: "shared write faults that made a mapped page-cache page writable (wp_page_shared)" },
+  { name: 'GuardMarkers', slot: 63, json: 'guard.markers', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers (MADV_GUARD_INSTALL) in the page tables at the end" },
+  { name: 'GuardInstalled', slot: 64, json: 'guard.installed', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers MADV_GUARD_INSTALL wrote into none entries" },
+  { name: 'GuardRemoved', slot: 65, json: 'guard.removed', unit: 'entries', deterministic: true, weight: 0, doc: "guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted)" },
+  { name: 'GuardInstallZaps', slot: 66, json: 'guard.installZaps', unit: 'calls', deterministic: true, weight: 0, doc: "MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried" },
+  { name: 'LazyfreeDiscarded', slot: 67, json: 'lazyfreeDiscarded', unit: 'pages', deterministic: true, weight: 0, doc: "lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded" },
+  { name: 'MremapPudMoves', slot: 68, json: 'mremap.pudMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud)" },
+  { name: 'MremapPmdMoves', slot: 69, json: 'mremap.pmdMoves', unit: 'tables', deterministic: true, weight: 0, doc: "PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd)" },
+  { name: 'MremapPtesMoved', slot: 70, json: 'mremap.ptesMoved', unit: 'entries', deterministic: true, weight: 10, doc: "entries mremap moved one by one (move_ptes)" },
+  { name: 'FaultFile', slot: 71, json: 'faults.file', unit: 'pages', deterministic: true, weight: 10000, doc: "page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)" },
+  { name: 'FaultAround', slot: 72, json: 'faults.aroundPages', unit: 'pages', deterministic: true, weight: 100, doc: "page-cache pages fault-around mapped (filemap_map_pages)" },
+  { name: 'FaultCow', slot: 73, json: 'faults.cow', unit: 'faults', deterministic: true, weight: 10000, doc: "private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)" },
+  { name: 'FaultWpShared', slot: 74, json: 'faults.wpShared', unit: 'faults', deterministic: true, weight: 10000, doc: "shared write faults that made a mapped page-cache page writable (wp_page_shared)" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -184,6 +200,7 @@ export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
   TlbFlushFull: 500,
   Ipis: 2000,
   RcuCallbacks: 50,
+  MremapPtesMoved: 10,
   FaultFile: 10000,
   FaultAround: 100,
   FaultCow: 10000,
@@ -328,6 +345,26 @@ export interface RunCounters {
     /** RCU grace periods that ended (grace periods; counter GracePeriods) */
     gracePeriods: number;
   };
+  guard: {
+    /** guard markers (MADV_GUARD_INSTALL) in the page tables at the end (entries; counter GuardMarkers) */
+    markers: number;
+    /** guard markers MADV_GUARD_INSTALL wrote into none entries (entries; counter GuardInstalled) */
+    installed: number;
+    /** guard markers MADV_GUARD_REMOVE cleared (munmap and exit drops not counted) (entries; counter GuardRemoved) */
+    removed: number;
+    /** MADV_GUARD_INSTALL walks that met a populated entry, zapped the range and retried (calls; counter GuardInstallZaps) */
+    installZaps: number;
+  };
+  /** lazyfree pages (clean since MADV_FREE) MADV_PAGEOUT discarded (pages; counter LazyfreeDiscarded) */
+  lazyfreeDiscarded: number;
+  mremap: {
+    /** PMD tables mremap moved whole to a new 1 GiB slot (move_normal_pud) (tables; counter MremapPudMoves) */
+    pudMoves: number;
+    /** PTE tables mremap moved whole to a new 2 MiB slot (move_normal_pmd) (tables; counter MremapPmdMoves) */
+    pmdMoves: number;
+    /** entries mremap moved one by one (move_ptes) (entries; counter MremapPtesMoved) */
+    ptesMoved: number;
+  };
   /** VmPTE after the last operation, before exit: (PTE + PMD + PUD tables) x 4 kB, as `mm_pgtables_bytes` (kB) */
   vmPteKb: number;
   /** the highest VmPTE during the run (kB) */
@@ -430,6 +467,18 @@ export function buildRunCounters(s: RawStats): RunCounters {
       callbacks: s.RcuCallbacks,
       gracePeriods: s.GracePeriods,
     },
+    guard: {
+      markers: s.GuardMarkers,
+      installed: s.GuardInstalled,
+      removed: s.GuardRemoved,
+      installZaps: s.GuardInstallZaps,
+    },
+    lazyfreeDiscarded: s.LazyfreeDiscarded,
+    mremap: {
+      pudMoves: s.MremapPudMoves,
+      pmdMoves: s.MremapPmdMoves,
+      ptesMoved: s.MremapPtesMoved,
+    },
     vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * 4,
     peakVmPteKb: s.PeakPgtables * 4,
     arena: {
@@ -517,6 +566,14 @@ export const COUNTER_KEYS = [
   'rcu.callbacks',
   'rcu.gracePeriods',
   'tlb.rangedStrides',
+  'guard.markers',
+  'guard.installed',
+  'guard.removed',
+  'guard.installZaps',
+  'lazyfreeDiscarded',
+  'mremap.pudMoves',
+  'mremap.pmdMoves',
+  'mremap.ptesMoved',
   'faults.file',
   'faults.aroundPages',
   'faults.cow',
@@ -607,6 +664,14 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'rcu.callbacks': r.rcu.callbacks,
     'rcu.gracePeriods': r.rcu.gracePeriods,
     'tlb.rangedStrides': r.tlb.rangedStrides,
+    'guard.markers': r.guard.markers,
+    'guard.installed': r.guard.installed,
+    'guard.removed': r.guard.removed,
+    'guard.installZaps': r.guard.installZaps,
+    'lazyfreeDiscarded': r.lazyfreeDiscarded,
+    'mremap.pudMoves': r.mremap.pudMoves,
+    'mremap.pmdMoves': r.mremap.pmdMoves,
+    'mremap.ptesMoved': r.mremap.ptesMoved,
     'faults.file': r.faults.file,
     'faults.aroundPages': r.faults.aroundPages,
     'faults.cow': r.faults.cow,

@@ -4,7 +4,7 @@
  * private anonymous memory; errors come back as errno values, like the syscalls' own.
  */
 import {
-  type EntryKind,
+  EntryKind,
   type PageTableCore,
   type RawStats,
   CORE_OK,
@@ -18,7 +18,7 @@ import {
   ZAP_DROP_MARKERS,
   ZAP_EVEN_COWS,
 } from '../core/types.js';
-import { ArenaFullError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
+import { ArenaFullError, PtreclaimError } from '../errors.js';
 import type { Strategy } from '../strategies.js';
 import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
@@ -28,6 +28,7 @@ import {
   VM_WRITE,
   VM_SHARED,
   VM_ACCESS_FLAGS,
+  VM_LOCKED,
   PROT_FLAGS,
   anonVmasCompatible,
   sameMappingKind,
@@ -35,7 +36,7 @@ import {
   placeTopDown,
   isAnonymous,
 } from './vma.js';
-import type { Access, Advice, Prot } from '../trace/ops.js';
+import { ADVICES_V2, type Access, type Advice, type Prot } from '../trace/ops.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
@@ -51,9 +52,16 @@ import {
   unmap_mapping_pages,
   vmaPgoff,
 } from './filemap.js';
+import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
+import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
+/** Batch `arg` of the advices applyBatch runs (indices in ADVICES_V2 / ADVICE_WORDS_V2). */
+const ARG_DONTNEED = ADVICES_V2.indexOf('dontneed');
+const ARG_FREE = ADVICES_V2.indexOf('free');
+const ARG_DONTNEED_LOCKED = ADVICES_V2.indexOf('dontneed-locked');
+
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EHWPOISON' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
 
 /** mmap's trace v2 options beyond the protection: MAP_SHARED, and a file with its offset. */
 export interface MmapOptions {
@@ -116,6 +124,10 @@ export class Mm {
   /** Files and shmem objects mapped in this mm, with their page caches (src/mm/filemap.ts). */
   readonly objects = new MappedObjects();
   private readonly filemap: FilemapConfig;
+  /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
+  private guardMarkersMayExist = false;
+  /** What src/mm/madvise.ts needs of this mm, without making it public. */
+  private readonly madviseMm: MadviseMm;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
   batchFailure: { index: number; errno: Errno; detail: string } | undefined;
 
@@ -152,6 +164,15 @@ export class Mm {
     this.filemap = {
       faultAroundPages: around >= 1 ? 2 ** Math.floor(Math.log2(around)) : 1,
       raPages: Math.floor(opts.readaheadBytes / PAGE_SIZE),
+    };
+    this.madviseMm = {
+      core,
+      vmas: this.vmas,
+      anonVmaPrepare: (v) => this.anonVmaPrepare(v),
+      arenaError: (status, start, end) => this.arenaError(status, start, end),
+      faultIn: (v, s, e, write) => this.faultInVma(v, s, e, write),
+      eofAddress: (v) => this.eofAddress(v),
+      fileAdvice: (v, s, e, advice) => this.fileAdvice(v, s, e, advice),
     };
   }
 
@@ -342,6 +363,33 @@ export class Mm {
     }
   }
 
+  /**
+   * mremap(addr, oldLen, newLen, flags, newAddr): flags 0 without newAddr (resize in place),
+   * MREMAP_MAYMOVE|MREMAP_FIXED with it. Private anonymous memory; see src/mm/mremap.ts.
+   */
+  mremap(addr: number, oldLen: number, newLen: number, newAddr?: number): SyscallResult {
+    this.batchVma = undefined;
+    // The checker watches every PMD span the call can change: the old and the new range.
+    const lo = newAddr === undefined ? addr : Math.min(addr, newAddr);
+    const hi = Math.max(addr + oldLen, addr + newLen, newAddr === undefined ? 0 : newAddr + newLen);
+    return this.syscall(lo, Math.min(hi, TASK_SIZE) - lo, true, () =>
+      doMremap(
+        {
+          vmas: this.vmas,
+          core: this.core,
+          mmapMinAddr: MMAP_MIN_ADDR,
+          munmap: (a, l) => this.doMunmap(a, l).ok,
+          insertMerged: (v) => this.insertMerged(v),
+          arenaError: (status, s, e) => this.arenaError(status, s, e),
+        },
+        addr,
+        oldLen,
+        newLen,
+        newAddr,
+      ),
+    );
+  }
+
   /** munmap(addr, len): split, zap, free_pgtables with the neighbours as floor and ceiling. */
   munmap(addr: number, len: number): SyscallResult {
     this.batchVma = undefined;
@@ -410,14 +458,18 @@ export class Mm {
     const alignedLen = pageAlignUp(len);
     const end = addr + alignedLen;
     if (end === addr) return ok();
+    if (advice === 'remove') return this.madviseRemove(addr, end);
+    if (isPopulateAdvice(advice)) return madvisePopulate(this.madviseMm, addr, end, advice);
+    if (isWalkedAdvice(advice)) {
+      if (advice === 'guard-install') this.guardMarkersMayExist = true;
+      return madviseWalkVmas(this.madviseMm, addr, end, advice);
+    }
     if (advice === 'free') {
       // madvise_free_single_vma refuses non-anonymous VMAs before touching anything else.
       for (const v of this.vmasIn(addr, end)) {
         if (!isAnonymous(v)) return fail('EINVAL', 'MADV_FREE on a non-anonymous mapping');
       }
     }
-    if (advice === 'remove') return this.madviseRemove(addr, end);
-    if (advice === 'cold' || advice === 'pageout' || advice === 'willneed') return this.madviseHint(addr, end, advice);
     const core = this.core;
     let hole = false;
     let start = addr;
@@ -433,8 +485,13 @@ export class Mm {
         start = v.start;
         if (start >= end) break;
       }
+      // madvise_dontneed_free_valid_vma: only MADV_DONTNEED_LOCKED may zap a locked VMA.
+      if (v.flags & VM_LOCKED && advice !== 'dontneed-locked') {
+        core.gatherEnd();
+        return fail('EINVAL', `MADV_${advice.toUpperCase()} on a locked VMA (0x${v.start.toString(16)})`);
+      }
       const stop = Math.min(v.end, end);
-      if (advice === 'dontneed') {
+      if (advice !== 'free') {
         core.zapRange(start, stop, this.strategy.dontneedZapFlags | ZAP_EVEN_COWS | (isAnonymous(v) ? VMA_ANON : 0));
       } else {
         core.madviseFree(start, stop);
@@ -474,49 +531,24 @@ export class Mm {
   }
 
   /**
-   * MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED over [addr, end), VMA by VMA; holes make it
-   * ENOMEM after the rest was done. On file and shmem VMAs: COLD changes no mapping,
-   * WILLNEED reads the file's pages into the page cache (shmem: nothing to swap in),
-   * PAGEOUT unmaps as madvise_pageout says. On anonymous memory without swap COLD and
-   * WILLNEED change nothing (measured); PAGEOUT there (lazyfree pages) is not modelled here.
+   * MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT on [start, end) of a file or shmem VMA (called by
+   * madvise.ts's walk, inside a gather for COLD and PAGEOUT): WILLNEED reads a file's pages
+   * into the page cache (shmem: nothing to swap in); COLD and PAGEOUT as
+   * madvise_cold_or_pageout says.
    */
-  private madviseHint(addr: number, end: number, advice: 'cold' | 'pageout' | 'willneed'): SyscallResult {
-    let hole = false;
-    let start = addr;
-    const core = this.core;
-    core.gatherBegin();
-    try {
-      for (let i = this.vmas.findIndex(start); ; i++) {
-        const v = this.vmas.at(i);
-        if (!v) {
-          hole = true;
-          break;
-        }
-        if (start < v.start) {
-          hole = true;
-          start = v.start;
-          if (start >= end) break;
-        }
-        const stop = Math.min(v.end, end);
-        const object = v.file === undefined ? undefined : this.objects.get(v.file);
-        if (!object) {
-          if (advice === 'pageout') {
-            throw new UnmodelledTraceError(
-              'trace v2: madvise pageout on anonymous memory is not modelled yet (issue 12); `ptreclaim oracle --trace` replays it on the live kernel',
-            );
-          }
-        } else if (advice === 'willneed') {
-          if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (stop - start) / PAGE_SIZE, this.filemap.raPages);
-        } else {
-          madvise_cold_or_pageout(core, object, v, start, stop, this.vmasOf(object), advice === 'pageout');
-        }
-        start = stop;
-        if (start >= end) break;
-      }
-    } finally {
-      core.gatherEnd();
+  private fileAdvice(v: Vma, start: number, end: number, advice: 'willneed' | 'cold' | 'pageout'): void {
+    const object = this.objects.get(v.file!)!;
+    if (advice === 'willneed') {
+      if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
+      return;
     }
-    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+    madvise_cold_or_pageout(this.core, object, v, start, end, this.vmasOf(object), advice === 'pageout');
+  }
+
+  /** Where the object behind a file or shmem VMA ends (the first page that would SIGBUS); Infinity for anonymous memory. */
+  private eofAddress(v: Vma): number {
+    const object = v.file === undefined ? undefined : this.objects.get(v.file);
+    return object ? v.start + (object.eofPages - v.pgoff) * PAGE_SIZE : Infinity;
   }
 
   /**
@@ -589,6 +621,8 @@ export class Mm {
         return fail('EFAULT', `address 0x${at.toString(16)} is ${protWord(v.flags)} (a ${access} would raise SIGSEGV)`);
       }
     }
+    const marker = this.guardMarkersMayExist ? this.core.findGuardMarker(start, end) : -1;
+    if (marker >= 0) return fail('EFAULT', `address 0x${marker.toString(16)} is a guard marker (the access would raise SIGSEGV)`);
     for (const v of parts) {
       const object = v.file === undefined ? undefined : this.objects.get(v.file);
       if (!object) continue;
@@ -734,14 +768,15 @@ export class Mm {
         if (v.file !== undefined) break; // file and shmem faults: the one-op path knows the page cache
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
-      } else if (arg[i] === 0) {
+      } else if (arg[i] === ARG_DONTNEED || arg[i] === ARG_DONTNEED_LOCKED) {
+        if (v.flags & VM_LOCKED && arg[i] === ARG_DONTNEED) break; // EINVAL: the one-op path says it
         buf[p] = BATCH_ZAP;
         buf[p + 3] = zapFlags | (isAnonymous(v) ? VMA_ANON : 0);
-      } else if (arg[i] === 1) {
-        if (!isAnonymous(v)) break; // MADV_FREE's EINVAL: the one-op path says it
+      } else if (arg[i] === ARG_FREE) {
+        if (!isAnonymous(v) || v.flags & VM_LOCKED) break; // MADV_FREE's EINVAL: the one-op path says it
         buf[p] = BATCH_MADV_FREE;
       } else {
-        break; // MADV_REMOVE: the one-op path
+        break; // the other advices take the one-op path
       }
       if (++n === capacity) {
         const done = this.flushBatch(n, first);
@@ -780,6 +815,7 @@ export class Mm {
   installEntry(addr: number, kind: EntryKind): number {
     this.live();
     this.entriesInstalled = true;
+    if (kind === EntryKind.GuardMarker) this.guardMarkersMayExist = true;
     return this.core.installEntry(addr, kind);
   }
 

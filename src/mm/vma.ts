@@ -9,6 +9,8 @@ import { PAGE_SIZE, PMD_SIZE } from '../core/types.js';
 export const VM_READ = 1 << 0;
 export const VM_WRITE = 1 << 1;
 export const VM_SHARED = 1 << 3;
+/** mlock()ed. No trace operation sets it (no mlock); the madvise checks that refuse it are kept. */
+export const VM_LOCKED = 1 << 13;
 export const VM_HUGEPAGE = 1 << 29;
 export const VM_UFFD_WP = 1 << 12;
 

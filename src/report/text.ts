@@ -6,8 +6,9 @@ import pc from 'picocolors';
 import type { RunResult } from '../run.js';
 import { highlightBest } from './table.js';
 import { fitGrid, wrapWords, type Layout } from './layout.js';
+import { groupDigits } from './format.js';
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const int = groupDigits;
 const kb = (n: number) => `${int(n)} kB`;
 
 interface Row {

@@ -4,12 +4,40 @@
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
  * advices. The model runs the v1 subset plus mmap's options (`prot=`, `shared`, `file=`),
- * mprotect and madvise remove; {@link v2Feature} names what it does not model, so that
- * every caller refuses it the same way instead of approximating.
+ * mprotect, mremap and the advices of {@link Advice}; {@link v2Feature} names what it does not model,
+ * so that every caller refuses it the same way instead of approximating.
  */
 
-/** The advice the model follows: trace format v1's, and MADV_REMOVE. */
-export type Advice = 'dontneed' | 'free' | 'remove' | 'cold' | 'pageout' | 'willneed';
+/**
+ * The advice the model follows: trace format v1's, and of v2 those on private anonymous
+ * memory (guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT) and REMOVE.
+ */
+export type Advice =
+  | 'dontneed'
+  | 'free'
+  | 'guard-install'
+  | 'guard-remove'
+  | 'populate-read'
+  | 'populate-write'
+  | 'dontneed-locked'
+  | 'willneed'
+  | 'cold'
+  | 'pageout'
+  | 'remove';
+/** The advices the model follows, as a set (v2Feature). */
+export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
+  'dontneed',
+  'free',
+  'guard-install',
+  'guard-remove',
+  'populate-read',
+  'populate-write',
+  'dontneed-locked',
+  'willneed',
+  'cold',
+  'pageout',
+  'remove',
+]);
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
   'dontneed',
@@ -71,10 +99,11 @@ export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
 export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
 export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
 
-/** The ops the model runs: trace format v1's, mmap's options, mprotect and madvise remove. */
+/** The ops the model runs: trace format v1's, mmap's options, mprotect and mremap. */
 export type ModelOp =
   | MmapOp
   | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
+  | ({ kind: 'mremap'; addr: number; len: number; newLen: number; newAddr?: number } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
   | ({ kind: 'touch'; addr: number; len: number; access: Access } & SourcePos)
   | ({ kind: 'madvise'; addr: number; len: number; advice: Advice } & SourcePos);
@@ -82,12 +111,10 @@ export type ModelOp =
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
  * "madvise hugepage"), or undefined for an op the model runs (v1's, mmap with `prot=`,
- * `shared` and `file=`, mprotect, madvise remove).
+ * `shared` and `file=`, mprotect, mremap, the advices of {@link Advice}).
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
-    case 'mremap':
-      return op.kind;
     case 'madvise':
       return MODEL_ADVICES.has(op.advice) ? undefined : `madvise ${op.advice}`;
     default:
@@ -95,12 +122,9 @@ export function v2Feature(op: Op): string | undefined {
   }
 }
 
-/** The advice the model runs (the rest of trace v2's is refused). */
-const MODEL_ADVICES: ReadonlySet<AdviceV2> = new Set(['dontneed', 'free', 'remove', 'cold', 'pageout', 'willneed']);
-
 /** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
 export function needsFormatV2(op: Op): boolean {
-  if (op.kind === 'mprotect') return true;
+  if (op.kind === 'mprotect' || op.kind === 'mremap') return true;
   if (op.kind === 'mmap' && ((op.prot !== undefined && op.prot !== 'rw') || op.shared || op.mapFile !== undefined)) return true;
   if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') return true;
   return v2Feature(op) !== undefined;

@@ -14,8 +14,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
 import {
   ADVICES_V2,
+  MODEL_ADVICES,
   PROTS,
-  v2Feature,
   type Access,
   type Advice,
   type AdviceV2,
@@ -55,13 +55,9 @@ export const OP_CODE_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'mad
 export const ACCESS_WORDS: readonly Access[] = ['write', 'read'];
 export const ADVICE_WORDS: readonly Advice[] = ['dontneed', 'free'];
 export const ADVICE_WORDS_V2: readonly AdviceV2[] = ADVICES_V2;
-/** The codes of the v2 advice the model runs (ops.ts v2Feature says which). */
-const MODEL_ADVICE_CODES: ReadonlySet<number> = new Set(
-  ADVICES_V2.map((a, i) => [a, i] as const)
-    .filter(([a]) => v2Feature({ kind: 'madvise', addr: 0, len: 0, advice: a }) === undefined)
-    .map(([, i]) => i),
-);
 export const PROT_WORDS: readonly Prot[] = PROTS;
+/** Per index of ADVICE_WORDS_V2: whether the model runs that advice (ops.ts MODEL_ADVICES). */
+const ADVICE_MODELLED: readonly boolean[] = ADVICE_WORDS_V2.map((a) => MODEL_ADVICES.has(a));
 /** `flags` bits: mmap `shared`, mmap `file=` (aux = offset, aux2 = name index), mremap NEWADDR (aux2). */
 export const FLAG_SHARED = 1;
 export const FLAG_FILE = 2;
@@ -115,8 +111,8 @@ export class OpBatch {
     this.flags[i] = flags;
     this.aux[i] = aux;
     this.aux2[i] = aux2;
-    // What ops.ts v2Feature names: mmap's options, mprotect and MADV_REMOVE are modelled, the rest not yet.
-    const feature = kind === OP_MREMAP || (kind === OP_MADVISE && arg >= 2 && !MODEL_ADVICE_CODES.has(arg));
+    // What ops.ts v2Feature names: mmap's options, mprotect, mremap and MODEL_ADVICES are modelled, the rest not yet.
+    const feature = kind === OP_MADVISE && !ADVICE_MODELLED[arg];
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 
@@ -180,6 +176,14 @@ function opColumns(op: Op, names: string[]): [number, number, number, number, nu
     case 'mremap':
       return [OP_MREMAP, 0, op.newAddr === undefined ? 0 : FLAG_NEWADDR, op.newLen, op.newAddr ?? 0];
   }
+}
+
+/**
+ * The ops of batches as objects, one at a time (opsOfBatches, lazily): batchesOfOps' inverse,
+ * for workloads that write their operations straight into batch columns (Workload.batches).
+ */
+export function* streamOpsOfBatches(batches: Iterable<OpBatch>): Generator<Op> {
+  for (const batch of batches) for (let i = 0; i < batch.count; i++) yield batch.op(i);
 }
 
 /** Ops as batches: a file's parse, or object ops packed (a new batch when the file changes). */

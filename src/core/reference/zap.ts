@@ -179,6 +179,7 @@ function zap_nonpresent_pte(mm: RefMm, t: Uint32Array, i: number, lo: number, hi
         note_skipped(mm);
         return;
       }
+      stat_add(mm.s, S.GuardMarkers, -1);
     } else if (marker & PTE_MARKER_POISONED) {
       if (!should_zap_cows(flags)) {
         note_skipped(mm);
