@@ -10,7 +10,7 @@
 // populating that PMD again before a flush is a violation (stale translations pending).
 
 import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PTRS_PER_TABLE, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_PSE,
-  _PAGE_SIM_FILE, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_DEVICE_EXCLUSIVE, span_end, swp_type,
+  _PAGE_SIM_FILE, _PAGE_SIM_SHMEM, MAX_SWAPFILES, SWP_MIGRATION_READ, SWP_DEVICE_EXCLUSIVE, span_end, swp_type,
 } from "./pgtable";
 import { FRAME_PTE, FRAME_PMD, FRAME_PUD, frame_state, frame_addr } from "./arena";
 import { Stat, stat_inc } from "./stats";
@@ -132,10 +132,12 @@ export function checker_tlb_flushed(): void {
 let cntAnon: u64 = 0;
 let cntFile: u64 = 0;
 let cntSwap: u64 = 0;
+let cntShmem: u64 = 0;
 
 export function checker_count_anon(): u64 { return cntAnon; }
 export function checker_count_file(): u64 { return cntFile; }
 export function checker_count_swap(): u64 { return cntSwap; }
+export function checker_count_shmem(): u64 { return cntShmem; }
 
 /** Table an upper-level entry points to; checks the frame holds a live table of `level`. */
 function checked_child(e: u64, level: u8, addr: u64): usize {
@@ -151,6 +153,7 @@ export function checker_walk(pgdTable: usize, lo: u64, hi: u64): void {
   cntAnon = 0;
   cntFile = 0;
   cntSwap = 0;
+  cntShmem = 0;
   let a = lo;
   while (a < hi) {
     const nPgd = span_end(a, hi, PGDIR_SIZE);
@@ -192,7 +195,8 @@ function count_pages(table: usize, addr: u64, end: u64): void {
     if (e == 0) continue;
     if ((e & _PAGE_PRESENT) != 0) {
       if ((e & _PAGE_SPECIAL) != 0) continue;
-      if ((e & _PAGE_SIM_FILE) != 0) cntFile++;
+      if ((e & _PAGE_SIM_SHMEM) != 0) cntShmem++;
+      else if ((e & _PAGE_SIM_FILE) != 0) cntFile++;
       else cntAnon++;
     } else {
       const type = swp_type(e);

@@ -27,6 +27,10 @@ import {
 } from "./madvise_guard";
 import { madvise_cold_or_pageout_range as __madvise_cold_or_pageout_range } from "./madvise_pageout";
 import { move_page_tables as __move_page_tables } from "./mremap";
+import {
+  filemap_map_pages as __filemap_map_pages, finish_fault as __finish_fault, do_cow_fault as __do_cow_fault,
+  wp_page_copy as __wp_page_copy, wp_page_shared as __wp_page_shared, filemap_next_fault as __filemap_next_fault,
+} from "./filemap";
 import { tlb_gather_mmu, tlb_finish_mmu } from "./mmu_gather";
 import { Stat, stats_ptr as __stats_ptr, stats_reset, stat_set, stat_get, stat_add, stats_weighted } from "./stats";
 import { batchBuffer, batch_entry, BATCH_CAPACITY, BATCH_FAULT_WRITE, BATCH_ZAP } from "./batch";
@@ -39,7 +43,7 @@ import { scan_reclaim_range } from "./async_scan";
 import { tlb_remove_table } from "./mmu_gather";
 import {
   checker_enable, checker_reset, checker_walk as __checker_walk, checker_count_anon, checker_count_file,
-  checker_count_swap, checker_log_len, checker_log_kind, checker_log_addr, checker_log_value,
+  checker_count_swap, checker_count_shmem, checker_log_len, checker_log_kind, checker_log_addr, checker_log_value,
   checker_log_clear,
 } from "./checker";
 
@@ -156,7 +160,8 @@ export function check_walk(lo: f64, hi: f64): void {
   __checker_walk(frame_addr(mm_pgd_frame()), <u64>lo, <u64>hi);
 }
 export function check_count(type: i32): f64 {
-  return <f64>(type == 0 ? checker_count_anon() : type == 1 ? checker_count_file() : checker_count_swap());
+  return <f64>(type == 0 ? checker_count_anon() : type == 1 ? checker_count_file() :
+    type == 2 ? checker_count_swap() : checker_count_shmem());
 }
 export function check_log_len(): i32 {
   return checker_log_len();
@@ -212,6 +217,40 @@ export function fault_address(): f64 {
 export function zap_range(start: f64, end: f64, flags: u32): void {
   unmap_page_range(<u64>start, <u64>end, flags);
 }
+// File-backed and shmem mappings (assembly/filemap.ts); refcount charges what they install.
+@inline function charge_refcount(installed: u64): void {
+  if (strategy_id() == STRATEGY_REFCOUNT) pte_refcount_charge_faults(1, installed);
+}
+/** Map the none entries of [start, end) (one PMD span) read-only; returns pages or a status < 0. */
+export function filemap_map_pages(start: f64, end: f64, shmem: bool): i32 {
+  const n = __filemap_map_pages(<u64>start, <u64>end, shmem);
+  if (n > 0) charge_refcount(<u64>n);
+  return n;
+}
+export function finish_fault(addr: f64, write: bool, shmem: bool): i32 {
+  const status = __finish_fault(<u64>addr, write, shmem);
+  if (status == OK) charge_refcount(1);
+  return status;
+}
+export function do_cow_fault(addr: f64): i32 {
+  const status = __do_cow_fault(<u64>addr);
+  if (status == OK) charge_refcount(1);
+  return status;
+}
+export function wp_page_copy(addr: f64): bool {
+  const done = __wp_page_copy(<u64>addr);
+  if (done) charge_refcount(0);
+  return done;
+}
+export function wp_page_shared(addr: f64): bool {
+  const done = __wp_page_shared(<u64>addr);
+  if (done) charge_refcount(0);
+  return done;
+}
+export function filemap_next_fault(start: f64, end: f64, write: bool): f64 {
+  return <f64>__filemap_next_fault(<u64>start, <u64>end, write);
+}
+
 export function madvise_free(start: f64, end: f64): void {
   __madvise_free_range(<u64>start, <u64>end);
 }
@@ -293,6 +332,8 @@ export function install_entry(addr: f64, kind: i32): i32 {
     stat_add(Stat.RssAnon, 1);
   } else if (k == EntryKind.FilePage) {
     stat_add(Stat.RssFile, 1);
+  } else if (k == EntryKind.ShmemPage) {
+    stat_add(Stat.RssShmem, 1);
   } else if (k == EntryKind.Swap) {
     stat_add(Stat.RssSwapEnts, 1);
   } else if (k == EntryKind.GuardMarker) {

@@ -10,8 +10,8 @@
 //
 // Entry layout (present entries, as the MMU reads them):
 //
-//   63  62..55  54       53     52        51 ........ 12  11 10  9   8  7   6  5  4 3  2  1  0
-//   NX  -       SIM_ZERO SIM_LG SIM_FILE  page frame number  -  -   SPL -  PSE D  A  - -  US RW P
+//   63  62..56  55        54       53     52        51 ........ 12  11 10  9   8  7   6  5  4 3  2  1  0
+//   NX  -       SIM_SHMEM SIM_ZERO SIM_LG SIM_FILE  page frame number  -  -   SPL -  PSE D  A  - -  US RW P
 //
 // Non-present, non-zero entries use the kernel's swap-entry format: a 5-bit type in bits
 // 63..59 and a 50-bit offset stored inverted in bits 58..9 (the L1TF-safe layout).
@@ -54,6 +54,8 @@ export const _PAGE_SIM_FILE: u64 = <u64>1 << 52;
 export const _PAGE_SIM_LARGE: u64 = <u64>1 << 53;
 /** Simulator-owned: that subpage was never written (all zeros): a folio split maps the zero page instead. */
 export const _PAGE_SIM_ZEROFILL: u64 = <u64>1 << 54;
+/** Simulator-owned bit, with _PAGE_SIM_FILE: the folio is shmem (swap-backed: MM_SHMEMPAGES). */
+export const _PAGE_SIM_SHMEM: u64 = <u64>1 << 55;
 export const _PAGE_NX: u64 = <u64>1 << 63;
 export const PTE_PFN_MASK: u64 = ((<u64>1 << 52) - 1) & PAGE_MASK;
 
@@ -131,7 +133,8 @@ export function entry_kind(e: u64): EntryKind {
   if (e == 0) return EntryKind.None;
   if (pte_present(e)) {
     if (pte_special(e)) return EntryKind.ZeroPage;
-    return (e & _PAGE_SIM_FILE) != 0 ? EntryKind.FilePage : EntryKind.Page;
+    if ((e & _PAGE_SIM_FILE) == 0) return EntryKind.Page;
+    return (e & _PAGE_SIM_SHMEM) != 0 ? EntryKind.ShmemPage : EntryKind.FilePage;
   }
   const type = swp_type(e);
   if (type < MAX_SWAPFILES) return EntryKind.Swap;
@@ -150,6 +153,7 @@ export function make_entry(kind: EntryKind, pfn: u64): u64 {
   switch (kind) {
     case EntryKind.Page: return pfn_pte(pfn, ANON_PTE_FLAGS);
     case EntryKind.FilePage: return pfn_pte(pfn, ANON_PTE_FLAGS | _PAGE_SIM_FILE);
+    case EntryKind.ShmemPage: return pfn_pte(pfn, ANON_PTE_FLAGS | _PAGE_SIM_FILE | _PAGE_SIM_SHMEM);
     case EntryKind.ZeroPage: return pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS);
     case EntryKind.Swap: return swp_entry(0, pfn);
     case EntryKind.Migration: return swp_entry(SWP_MIGRATION_WRITE, pfn);

@@ -7,7 +7,7 @@
 import {
   PAGE_SHIFT, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, PMD_MASK, MAX_SWAPFILES, SWP_HWPOISON,
   SWP_MIGRATION_WRITE, SWP_DEVICE_EXCLUSIVE, PTE_MARKER_GUARD, PTE_MARKER_POISONED,
-  PTE_MARKER_UFFD_WP, SWP_PTE_MARKER, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_SIM_FILE, _PAGE_DIRTY,
+  PTE_MARKER_UFFD_WP, SWP_PTE_MARKER, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_SIM_FILE, _PAGE_SIM_SHMEM, _PAGE_DIRTY,
   span_end, swp_type, swp_offset, swp_entry,
 } from "./pgtable";
 import { pgd_offset, pud_offset, pmd_offset, pte_offset, entry_table } from "./mm";
@@ -62,6 +62,7 @@ export { ZAP_RECLAIM_PT, ZAP_DROP_MARKERS, ZAP_EVEN_COWS, VMA_ANON, VMA_UFFD_WP 
   rssFile: i64;
   rssAnon: i64;
   rssSwap: i64;
+  rssShmem: i64;
   /** An entry was left in place: the table cannot be reclaimed by this call. */
   skipped: bool;
   forceFlush: bool;
@@ -86,6 +87,8 @@ const zap = changetype<ZapState>(memory.data(offsetof<ZapState>(), 8));
   stat_set(Stat.RssFile, <u64>(<i64>stat_get(Stat.RssFile) + zap.rssFile));
   stat_set(Stat.RssAnon, <u64>(<i64>stat_get(Stat.RssAnon) + zap.rssAnon));
   stat_set(Stat.RssSwapEnts, <u64>(<i64>stat_get(Stat.RssSwapEnts) + zap.rssSwap));
+  if (zap.rssShmem != 0) stat_set(Stat.RssShmem, <u64>(<i64>stat_get(Stat.RssShmem) + zap.rssShmem));
+  zap.rssShmem = 0;
   zap.rssFile = 0;
   zap.rssAnon = 0;
   zap.rssSwap = 0;
@@ -111,7 +114,9 @@ const zap = changetype<ZapState>(memory.data(offsetof<ZapState>(), 8));
   if (anon) {
     zap.rssAnon--;
   } else {
-    zap.rssFile--;
+    // mm_counter_file: a swap-backed (shmem) folio counts in MM_SHMEMPAGES.
+    if ((e & _PAGE_SIM_SHMEM) != 0) zap.rssShmem--;
+    else zap.rssFile--;
     // A dirty file page must be flushed from the TLB before its rmap goes (tlb_delay_rmap).
     if ((e & _PAGE_DIRTY) != 0) {
       delayRmap = true;

@@ -117,6 +117,11 @@ export const COUNTERS = [
   { name: 'ThpCollapse', json: 'thp.collapseAlloc', unit: 'THPs', det: true, weight: 200_000, doc: 'PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC)' },
   { name: 'ThpSplitFolio', json: 'thp.splitFolio', unit: 'folios', det: true, weight: 20_000, doc: 'THP folios split into small pages by MADV_FREE of part of one (split_folio)' },
   { name: 'ThpZeroRemapped', json: 'thp.zeroRemapped', unit: 'pages', det: true, weight: 0, doc: 'never-written subpages a folio split mapped to the shared zero page instead (RSS drops)' },
+  // File-backed and shmem mappings (filemap.ts).
+  { name: 'FaultFile', json: 'faults.file', unit: 'pages', det: true, weight: 10_000, doc: 'page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)' },
+  { name: 'FaultAround', json: 'faults.aroundPages', unit: 'pages', det: true, weight: 100, doc: 'page-cache pages fault-around mapped (filemap_map_pages)' },
+  { name: 'FaultCow', json: 'faults.cow', unit: 'faults', det: true, weight: 10_000, doc: 'private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)' },
+  { name: 'FaultWpShared', json: 'faults.wpShared', unit: 'faults', det: true, weight: 10_000, doc: 'shared write faults that made a mapped page-cache page writable (wp_page_shared)' },
 ];
 
 // Fields of `run --json` computed from the counters (`s` is the counter record).

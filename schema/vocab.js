@@ -16,6 +16,7 @@ export const ENTRY_KINDS = [
   ['Hwpoison', 9],
   ['PoisonedMarker', 10],
   ['FilePage', 11],
+  ['ShmemPage', 12],
 ];
 
 /** zap_details and the VMA properties the zap loop looks at, as one flags word (u32). */

@@ -75,6 +75,8 @@ export const RUN_OPTIONS_SCHEMA = {
     zeroPage: bool,
     thp: { enum: ['always', 'madvise', 'never'] },
     thpZeroPage: bool,
+    faultAroundBytes: { type: 'integer', minimum: 0, maximum: 2 ** 21 },
+    readaheadBytes: { type: 'integer', minimum: 0, maximum: 2 ** 40 },
     check: bool,
     trylockFail: probability,
     resched: probability,

@@ -2,7 +2,17 @@
 export * from './core/types.js';
 export { WasmCore, wasmBuildHash, type WasmFlavor } from './core/wasm.js';
 export { ReferenceCore } from './core/reference.js';
-export { Mm, type MmOptions, type SyscallResult, type Errno, type ExitReport, DEFAULT_MMAP_BASE, MMAP_MIN_ADDR } from './mm/mm.js';
+export {
+  Mm,
+  type MmOptions,
+  type MmapOptions,
+  type SyscallResult,
+  type Errno,
+  type ExitReport,
+  DEFAULT_MMAP_BASE,
+  MMAP_MIN_ADDR,
+} from './mm/mm.js';
+export { MappedObject, type FilemapConfig } from './mm/filemap.js';
 export { type Vma, VmaList, placeTopDown } from './mm/vma.js';
 export { STRATEGIES, STRATEGY_NAMES, getStrategy, parseStrategyList, type Strategy, type StrategyName } from './strategies.js';
 export {
@@ -78,6 +88,7 @@ export {
   type LiveRunOptions,
 } from './oracle/live.js';
 export { hostFacts, type HostFacts } from './oracle/host.js';
+export { hostFaultAroundBytes, hostReadaheadBytes } from './oracle/filemap-host.js';
 export { runOracle, type OracleResult } from './oracle/oracle.js';
 export {
   validateTargets,

@@ -48,6 +48,10 @@ export const DEFAULTS = {
   thp: 'madvise' as ThpMode,
   /** Read faults in a THP area map the huge zero page (transparent_hugepage/use_zero_page). */
   thpZeroPage: true,
+  /** fault_around_bytes (mm/memory.c default): a read fault on a file maps up to 16 pages. */
+  faultAroundBytes: 65536,
+  /** read_ahead_kb of the mapped files' block device (VM_READAHEAD_PAGES: 128 KiB). */
+  readaheadBytes: 128 * 1024,
   check: false,
   /** Most errors (and checker violations) listed individually in a result. */
   maxErrors: 100,
@@ -76,6 +80,10 @@ export interface RunOptions {
   thp?: ThpMode;
   /** Read faults in a THP area map the huge zero page. */
   thpZeroPage?: boolean;
+  /** fault_around_bytes: file read faults map the cached pages of this aligned block (at most 2 MiB). */
+  faultAroundBytes?: number;
+  /** read_ahead_kb of the block device behind mapped files, in bytes. */
+  readaheadBytes?: number;
   trylockFail?: number;
   resched?: number;
   nowaitFail?: number;
@@ -109,6 +117,8 @@ export interface ResolvedRunOptions {
   readonly zeroPage: boolean;
   readonly thp: ThpMode;
   readonly thpZeroPage: boolean;
+  readonly faultAroundBytes: number;
+  readonly readaheadBytes: number;
   readonly trylockFail: number;
   readonly resched: number;
   readonly nowaitFail: number;
@@ -152,6 +162,21 @@ function checkPositive(flag: string, v: number, integer = false): number {
   return v;
 }
 
+/** fault_around_bytes as debugfs takes it: 0 up to 2 MiB (PTRS_PER_PTE pages). */
+function checkFaultAround(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > 512 * PAGE_SIZE) {
+    throw new UsageError(`--fault-around ${bytes}: expected a byte count from 0 to 2097152 (2 MiB, one PTE table)`);
+  }
+  return bytes;
+}
+
+function checkReadahead(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > 2 ** 40) {
+    throw new UsageError(`--readahead ${bytes}: expected a byte count from 0 (no readahead) to 1 TiB`);
+  }
+  return bytes;
+}
+
 /** Fill in the defaults, validate, look the strategy up: once per run. Idempotent. */
 export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): ResolvedRunOptions {
   if (isResolved(o)) return o;
@@ -168,6 +193,8 @@ export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): Reso
     zeroPage: o.zeroPage ?? DEFAULTS.zeroPage,
     thp: checkThpMode(o.thp ?? DEFAULTS.thp),
     thpZeroPage: o.thpZeroPage ?? DEFAULTS.thpZeroPage,
+    faultAroundBytes: checkFaultAround(o.faultAroundBytes ?? DEFAULTS.faultAroundBytes),
+    readaheadBytes: checkReadahead(o.readaheadBytes ?? DEFAULTS.readaheadBytes),
     trylockFail: checkProbability('--trylock-fail', o.trylockFail ?? DEFAULTS.trylockFail),
     resched: checkProbability('--resched', o.resched ?? DEFAULTS.resched),
     nowaitFail: checkProbability('--nowait-fail', o.nowaitFail ?? DEFAULTS.nowaitFail),

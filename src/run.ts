@@ -112,7 +112,7 @@ export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; deta
   let r;
   switch (op.kind) {
     case 'mmap':
-      r = mm.mmap(op.addr, op.len, op.prot);
+      r = mm.mmap(op.addr, op.len, op.prot, { shared: op.shared, file: op.mapFile, offset: op.offset });
       break;
     case 'mprotect':
       r = mm.mprotect(op.addr, op.len, op.prot);

@@ -17,6 +17,7 @@ import { checkValidateTargets } from './api-schema.js';
 import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts, type ThpSettings } from './oracle/host.js';
+import { hostFaultAroundBytes, hostReadaheadBytes } from './oracle/filemap-host.js';
 import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
@@ -34,6 +35,9 @@ export interface ModelChoice {
   /** THP as the host runs it (left out: the run defaults). */
   thp?: ThpMode;
   thpZeroPage?: boolean;
+  /** fault_around_bytes and the temporary directory's read_ahead_kb (file mappings follow them). */
+  faultAroundBytes?: number;
+  readaheadBytes?: number;
   reasons: string[];
 }
 
@@ -121,7 +125,21 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
   reasons.push(
     `thp ${thp}, huge zero page ${thpZeroPage ? 'on' : 'off'}: transparent_hugepage/enabled ${enabled}, use_zero_page ${t?.useZeroPage === null || t === undefined ? 'unknown' : String(Number(t.useZeroPage))}`,
   );
-  return { strategy, zeroPage: host.zeroPage, thp, thpZeroPage, reasons };
+  const faultAround = hostFaultAroundBytes();
+  const readahead = hostReadaheadBytes();
+  reasons.push(
+    `faultAroundBytes ${faultAround ?? DEFAULTS.faultAroundBytes}: ${faultAround === undefined ? "debugfs not readable, the kernel's default" : "the host's fault_around_bytes"}`,
+    `readaheadBytes ${readahead ?? DEFAULTS.readaheadBytes}: ${readahead === undefined ? "the temporary directory's device not found, the kernel's default" : "read_ahead_kb of the temporary directory's device"}`,
+  );
+  return {
+    strategy,
+    zeroPage: host.zeroPage,
+    thp,
+    thpZeroPage,
+    faultAroundBytes: faultAround ?? DEFAULTS.faultAroundBytes,
+    readaheadBytes: readahead ?? DEFAULTS.readaheadBytes,
+    reasons,
+  };
 }
 
 /**
@@ -179,6 +197,8 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
     zeroPage: choice.zeroPage,
     thp: choice.thp,
     thpZeroPage: choice.thpZeroPage,
+    ...(choice.faultAroundBytes !== undefined ? { faultAroundBytes: choice.faultAroundBytes } : {}),
+    ...(choice.readaheadBytes !== undefined ? { readaheadBytes: choice.readaheadBytes } : {}),
     core: 'wasm',
     wasm: 'release',
     maxErrors: Number.MAX_SAFE_INTEGER,
@@ -437,8 +457,11 @@ export async function validateTargets(
       o = await validateTrace(t, choice, { force: opts.force, onProgress });
     } catch (e) {
       if (e instanceof UnmodelledTraceError) {
+        // The first op using a v2 feature, or what the mm refused when it met the memory (an
+        // op it runs on memory it does not model: mremap of a file mapping).
         const first = t.ops.find((op) => v2Feature(op) !== undefined);
-        const r = { source: t.source, reason: e.message, feature: first ? v2Feature(first)! : 'unknown' };
+        const met = /trace v2: (.*?) is not modelled yet/.exec(e.message)?.[1];
+        const r = { source: t.source, reason: e.message, feature: first ? v2Feature(first)! : (met ?? 'unknown') };
         unmodelled.push(r);
         opts.onUnmodelled?.(r);
         continue;

@@ -181,11 +181,11 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
 
   live('validate refuses a v2 trace the model does not run, naming its first v2 op, exit 1', () => {
     const file = join(dir, 'validate.trace');
-    writeFileSync(file, CASES[0]![1]);
+    writeFileSync(file, 'version 2\nmmap 0x300200000000 2M file=lib\nmadvise 0x300200000000 2M hugepage\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--trace', file], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(
-      `ptreclaim: ${file}:2: trace v2: mmap file= is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${file}:3: trace v2: madvise hugepage is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     expect(r.stdout).toContain(`no trace compared; 1 not modelled yet (${file})`);
   });

@@ -288,16 +288,18 @@ describe('the model and trace v2', () => {
     return p;
   };
 
+  const F = 'of a file mapping ([0x300000200000, 0x300000400000))';
+  const S = 'of a shared anonymous (shmem) mapping ([0x300000200000, 0x300000400000))';
   it.each([
-    ['mmap 0x300000200000 0x1000 shared', 'mmap shared'],
-    ['mmap 0x300000200000 0x1000 prot=r shared', 'mmap shared'],
-    ['mmap 0x300000200000 0x1000 file=x', 'mmap file='],
-    ['madvise 0x300000000000 0x1000 remove', 'madvise remove'],
-  ])('runTraceFile refuses %j naming the first v2 op with file:line', (line, what) => {
-    const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${line}\nmprotect 0 0x1000 r\n`);
+    ['mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x1000 hugepage', `madvise hugepage ${F}`],
+    ['mmap 0x300000200000 0x200000 shared\nmadvise 0x300000200000 0x1000 collapse', `madvise collapse ${S}`],
+    ['mmap 0x300000200000 0x200000 shared\nmremap 0x300000200000 0x200000 0x400000', `mremap ${S}`],
+    ['mmap 0x300000200000 0x200000 file=x:0x1000\nmremap 0x300000200000 0x1000 0x1000 0x300040000000', `mremap ${F}`],
+  ])('runTraceFile refuses %j (a combination not modelled) naming the op with file:line', (lines, what) => {
+    const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${lines}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
     expect(() => runTraceFile(p)).toThrow(
-      `${p}:4: trace v2: ${what} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `${p}:5: trace v2: ${what} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
   });
 
@@ -322,17 +324,18 @@ describe('the model and trace v2', () => {
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('madvise 0x300000000000 0x1000 remove');
+    lines.push('mmap 0x300000200000 0x200000 shared', 'mremap 0x300000200000 0x200000 0x400000');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise remove is not modelled yet`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: mremap of a shared anonymous (shmem) mapping`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
     const ops: Op[] = [
       { kind: 'mmap', addr: B, len: 0x200000 },
-      { kind: 'madvise', addr: B, len: 0x200000, advice: 'remove' },
+      { kind: 'mmap', addr: B + 0x200000, len: 0x200000, mapFile: 'x', offset: 0 },
+      { kind: 'madvise', addr: B + 0x200000, len: 0x200000, advice: 'hugepage' },
     ];
-    expect(() => runOps(ops)).toThrow('operation 2: trace v2: madvise remove is not modelled yet (issue 12)');
+    expect(() => runOps(ops)).toThrow(`operation 3 (madvise): trace v2: madvise hugepage ${F} is not modelled yet (issue 12)`);
   });
 
   it('runs a v2 file that uses only v1 features exactly as its v1 twin', () => {
@@ -352,11 +355,11 @@ describe('the model and trace v2', () => {
   });
 
   it('CLI: run --trace on a v2 trace exits 1 with the one message; a v1-feature v2 trace runs', () => {
-    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 file=lib.so\n');
+    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 file=lib.so\nmadvise 0x300000000000 0x200000 hugepage\n');
     const r = spawnSync(process.execPath, [BIN, 'run', '--trace', bad], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `ptreclaim: ${bad}:2: trace v2: mmap file= is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${bad}:3: trace v2: madvise hugepage of a file mapping ([0x300000000000, 0x300000200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     const good = write('cli-good.trace', 'version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n');
     const g = spawnSync(process.execPath, [BIN, 'run', '--trace', good, '--json'], { encoding: 'utf8' });

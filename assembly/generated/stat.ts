@@ -160,5 +160,13 @@ export enum Stat {
   ThpSplitFolio = 77,
   /** never-written subpages a folio split mapped to the shared zero page instead (RSS drops) (pages) */
   ThpZeroRemapped = 78,
-  Count = 79,
+  /** page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem) (pages) */
+  FaultFile = 79,
+  /** page-cache pages fault-around mapped (filemap_map_pages) (pages) */
+  FaultAround = 80,
+  /** private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy) (faults) */
+  FaultCow = 81,
+  /** shared write faults that made a mapped page-cache page writable (wp_page_shared) (faults) */
+  FaultWpShared = 82,
+  Count = 83,
 }

@@ -28,6 +28,7 @@ import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import { PATH_MODES, TABLE_FREE_MODES, type ReclaimPath, type TableFree } from '../core/types.js';
 import { DEFAULTS, THP_MODES, type ThpMode } from '../options.js';
+import { hostFaultAroundBytes, hostReadaheadBytes } from '../oracle/filemap-host.js';
 
 function version(): string {
   try {
@@ -55,6 +56,8 @@ interface RunFlags {
   gracePeriodMs: number;
   scanPeriodMs: number;
   scanBytes: number;
+  faultAround: number;
+  readahead: number;
   check?: boolean;
   costProfile?: string;
   thp: ThpMode;
@@ -171,6 +174,18 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         .choices(['on', 'off'])
         .default('on'), // DEFAULTS.thpZeroPage
     )
+    .option(
+      '--fault-around <bytes>',
+      "fault_around_bytes: a file read fault maps the cached pages of this aligned block (default: the host's, else 64K)",
+      (v) => parseSizeArg(v, '--fault-around', 0, 2 * 1024 * 1024),
+      hostFaultAroundBytes() ?? DEFAULTS.faultAroundBytes,
+    )
+    .option(
+      '--readahead <bytes>',
+      "read_ahead_kb of the mapped files' device, in bytes (default: the temporary directory's, else 128K)",
+      (v) => parseSizeArg(v, '--readahead', 0, 2 ** 40),
+      hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
+    )
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .addOption(
@@ -213,6 +228,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           gracePeriodMs: flags.gracePeriodMs,
           scanPeriodMs: flags.scanPeriodMs,
           scanBytes: flags.scanBytes,
+          faultAroundBytes: flags.faultAround,
+          readaheadBytes: flags.readahead,
           check: flags.check,
           thp: flags.thp,
           thpZeroPage: flags.thpZeroPage === 'on',

@@ -51,6 +51,7 @@ import { madvise_free_range } from './reference/madvise_free.js';
 import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
 import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
 import { move_page_tables } from './reference/mremap.js';
+import { do_cow_fault, filemap_map_pages, filemap_next_fault, finish_fault, wp_page_copy, wp_page_shared } from './reference/filemap.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {
@@ -191,6 +192,24 @@ export class ReferenceCore implements PageTableCore {
   findGuardMarker(start: number, end: number): number {
     return stat_get(this.mm.s, S.GuardMarkers) === 0 ? -1 : find_guard_marker(this.mm, start, end);
   }
+  filemapMapPages(start: number, end: number, shmem: boolean): number {
+    return filemap_map_pages(this.mm, start, end, shmem);
+  }
+  finishFault(addr: number, write: boolean, shmem: boolean): number {
+    return finish_fault(this.mm, addr, write, shmem);
+  }
+  doCowFault(addr: number): number {
+    return do_cow_fault(this.mm, addr);
+  }
+  wpPageCopy(addr: number): boolean {
+    return wp_page_copy(this.mm, addr);
+  }
+  wpPageShared(addr: number): boolean {
+    return wp_page_shared(this.mm, addr);
+  }
+  filemapNextFault(start: number, end: number, write: boolean): number {
+    return filemap_next_fault(this.mm, start, end, write);
+  }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     free_pgd_range(this.mm, addr, end, floor, ceiling);
   }
@@ -221,7 +240,7 @@ export class ReferenceCore implements PageTableCore {
   checkEnable(on: boolean): void {
     if (on) throw new UsageError('the checker runs in the WebAssembly core only (use --core wasm)');
   }
-  checkWalk(): { anon: number; file: number; swap: number } {
+  checkWalk(): { anon: number; file: number; swap: number; shmem: number } {
     throw new UsageError('the checker runs in the WebAssembly core only (use --core wasm)');
   }
   takeViolations(): CoreViolation[] {
@@ -289,6 +308,7 @@ export class ReferenceCore implements PageTableCore {
     if (kind === EntryKind.Page || kind === EntryKind.Migration || kind === EntryKind.DevicePrivate || kind === EntryKind.DeviceExclusive)
       stat_inc(mm.s, S.RssAnon);
     else if (kind === EntryKind.FilePage) stat_inc(mm.s, S.RssFile);
+    else if (kind === EntryKind.ShmemPage) stat_inc(mm.s, S.RssShmem);
     else if (kind === EntryKind.Swap) stat_inc(mm.s, S.RssSwapEnts);
     else if (kind === EntryKind.GuardMarker) stat_inc(mm.s, S.GuardMarkers);
     return CORE_OK;

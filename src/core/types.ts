@@ -123,6 +123,19 @@ export interface PageTableCore {
   madviseColdOrPageout(start: number, end: number, pageout: boolean): void;
   /** Address of the first guard marker in [start, end), or -1 when there is none. */
   findGuardMarker(start: number, end: number): number;
+  // File-backed and shmem pages (assembly/filemap.ts); which pages are cached is the driver's.
+  /** filemap_map_pages: map the none entries of [start, end) (one PMD span) read-only; pages mapped or a CORE_* status < 0. */
+  filemapMapPages(start: number, end: number, shmem: boolean): number;
+  /** finish_fault: map one page-cache page at addr (a none entry), writable and dirty on a shared write. */
+  finishFault(addr: number, write: boolean, shmem: boolean): number;
+  /** do_cow_fault: a private write to a none entry of a file mapping: a new anonymous page. */
+  doCowFault(addr: number): number;
+  /** wp_page_copy of a mapped page-cache page; false when addr maps none. */
+  wpPageCopy(addr: number): boolean;
+  /** wp_page_shared: the mapped page-cache page at addr becomes writable; false when none. */
+  wpPageShared(addr: number): boolean;
+  /** Access [start, end) up to the first entry that needs a fault; returns its address or end. */
+  filemapNextFault(start: number, end: number, write: boolean): number;
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void;
   /**
    * mremap: move the page tables of [oldAddr, oldEnd) to newAddr (move_page_tables), inside
@@ -156,7 +169,7 @@ export interface PageTableCore {
   /** Invariant checks inside the core (assembly/checker.ts). */
   checkEnable(on: boolean): void;
   /** Pages mapped in [lo, hi) by RSS type; records dangling upper-level entries met. */
-  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number };
+  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number; shmem: number };
   /** Violations the core recorded since the last call (then cleared). */
   takeViolations(): CoreViolation[];
   /** The batch buffer (src/core/batch.ts); a fresh view after every applyBatch. */

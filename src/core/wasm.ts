@@ -51,6 +51,12 @@ interface CoreExports {
   madvise_guard_remove(start: number, end: number): void;
   madvise_cold_or_pageout(start: number, end: number, pageout: number): void;
   find_guard_marker(start: number, end: number): number;
+  filemap_map_pages(start: number, end: number, shmem: number): number;
+  finish_fault(addr: number, write: number, shmem: number): number;
+  do_cow_fault(addr: number): number;
+  wp_page_copy(addr: number): number;
+  wp_page_shared(addr: number): number;
+  filemap_next_fault(start: number, end: number, write: number): number;
   free_pgd_range(addr: number, end: number, floor: number, ceiling: number): void;
   move_page_tables(oldAddr: number, newAddr: number, oldEnd: number): number;
   gather_begin(): void;
@@ -235,6 +241,24 @@ export class WasmCore implements PageTableCore {
   findGuardMarker(start: number, end: number): number {
     return this.x.find_guard_marker(start, end);
   }
+  filemapMapPages(start: number, end: number, shmem: boolean): number {
+    return this.x.filemap_map_pages(start, end, shmem ? 1 : 0);
+  }
+  finishFault(addr: number, write: boolean, shmem: boolean): number {
+    return this.x.finish_fault(addr, write ? 1 : 0, shmem ? 1 : 0);
+  }
+  doCowFault(addr: number): number {
+    return this.x.do_cow_fault(addr);
+  }
+  wpPageCopy(addr: number): boolean {
+    return this.x.wp_page_copy(addr) !== 0;
+  }
+  wpPageShared(addr: number): boolean {
+    return this.x.wp_page_shared(addr) !== 0;
+  }
+  filemapNextFault(start: number, end: number, write: boolean): number {
+    return this.x.filemap_next_fault(start, end, write ? 1 : 0);
+  }
   freePgdRange(addr: number, end: number, floor: number, ceiling: number): void {
     this.x.free_pgd_range(addr, end, floor, ceiling);
   }
@@ -351,9 +375,9 @@ export class WasmCore implements PageTableCore {
   checkEnable(on: boolean): void {
     this.x.check_enable(on ? 1 : 0);
   }
-  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number } {
+  checkWalk(lo: number, hi: number): { anon: number; file: number; swap: number; shmem: number } {
     this.x.check_walk(lo, hi);
-    return { anon: this.x.check_count(0), file: this.x.check_count(1), swap: this.x.check_count(2) };
+    return { anon: this.x.check_count(0), file: this.x.check_count(1), swap: this.x.check_count(2), shmem: this.x.check_count(3) };
   }
   takeViolations(): CoreViolation[] {
     const out: CoreViolation[] = [];

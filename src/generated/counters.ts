@@ -86,6 +86,10 @@ export const STAT_NAMES = [
   'ThpCollapse',
   'ThpSplitFolio',
   'ThpZeroRemapped',
+  'FaultFile',
+  'FaultAround',
+  'FaultCow',
+  'FaultWpShared',
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type RawStats = Record<StatName, number>;
@@ -183,6 +187,10 @@ export const COUNTERS: readonly CounterInfo[] = [
   { name: 'ThpCollapse', slot: 76, json: 'thp.collapseAlloc', unit: 'THPs', deterministic: true, weight: 200000, doc: "PTE tables collapsed into a THP by MADV_COLLAPSE (THP_COLLAPSE_ALLOC)" },
   { name: 'ThpSplitFolio', slot: 77, json: 'thp.splitFolio', unit: 'folios', deterministic: true, weight: 20000, doc: "THP folios split into small pages by MADV_FREE of part of one (split_folio)" },
   { name: 'ThpZeroRemapped', slot: 78, json: 'thp.zeroRemapped', unit: 'pages', deterministic: true, weight: 0, doc: "never-written subpages a folio split mapped to the shared zero page instead (RSS drops)" },
+  { name: 'FaultFile', slot: 79, json: 'faults.file', unit: 'pages', deterministic: true, weight: 10000, doc: "page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem)" },
+  { name: 'FaultAround', slot: 80, json: 'faults.aroundPages', unit: 'pages', deterministic: true, weight: 100, doc: "page-cache pages fault-around mapped (filemap_map_pages)" },
+  { name: 'FaultCow', slot: 81, json: 'faults.cow', unit: 'faults', deterministic: true, weight: 10000, doc: "private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy)" },
+  { name: 'FaultWpShared', slot: 82, json: 'faults.wpShared', unit: 'faults', deterministic: true, weight: 10000, doc: "shared write faults that made a mapped page-cache page writable (wp_page_shared)" },
 ];
 
 /** Default cost-model weights (ns per unit) of the counters that cost anything. */
@@ -215,6 +223,10 @@ export const COST_WEIGHTS: Partial<Record<StatName, number>> = {
   ThpZapPmd: 1000,
   ThpCollapse: 200000,
   ThpSplitFolio: 20000,
+  FaultFile: 10000,
+  FaultAround: 100,
+  FaultCow: 10000,
+  FaultWpShared: 10000,
 };
 
 /** The fields of `run --json` that come from the counters. */
@@ -290,6 +302,14 @@ export interface RunCounters {
     other: number;
     /** accesses to a mapped page: no fault, a memory access (accesses; counter FaultAccessOnly) */
     accessOnly: number;
+    /** page-cache pages finish_fault mapped: the folio ->fault returned (file and shmem) (pages; counter FaultFile) */
+    file: number;
+    /** page-cache pages fault-around mapped (filemap_map_pages) (pages; counter FaultAround) */
+    aroundPages: number;
+    /** private file write faults that made an anonymous copy (do_cow_fault, wp_page_copy) (faults; counter FaultCow) */
+    cow: number;
+    /** shared write faults that made a mapped page-cache page writable (wp_page_shared) (faults; counter FaultWpShared) */
+    wpShared: number;
   };
   tlb: {
     /** flushes forced inside the zap loop (mmu_gather batches full) (flushes; counter ForceFlush) */
@@ -450,6 +470,10 @@ export function buildRunCounters(s: RawStats): RunCounters {
       swapIn: s.FaultSwapIn,
       other: s.FaultOther,
       accessOnly: s.FaultAccessOnly,
+      file: s.FaultFile,
+      aroundPages: s.FaultAround,
+      cow: s.FaultCow,
+      wpShared: s.FaultWpShared,
     },
     tlb: {
       forceFlush: s.ForceFlush,
@@ -608,6 +632,10 @@ export const COUNTER_KEYS = [
   'thp.collapseAlloc',
   'thp.splitFolio',
   'thp.zeroRemapped',
+  'faults.file',
+  'faults.aroundPages',
+  'faults.cow',
+  'faults.wpShared',
   'vmPteKb',
   'peakVmPteKb',
   'rss.rssKb',
@@ -710,6 +738,10 @@ export function flattenCounters(r: RunResult): Record<string, number> {
     'thp.collapseAlloc': r.thp.collapseAlloc,
     'thp.splitFolio': r.thp.splitFolio,
     'thp.zeroRemapped': r.thp.zeroRemapped,
+    'faults.file': r.faults.file,
+    'faults.aroundPages': r.faults.aroundPages,
+    'faults.cow': r.faults.cow,
+    'faults.wpShared': r.faults.wpShared,
     'vmPteKb': r.vmPteKb,
     'peakVmPteKb': r.peakVmPteKb,
     'rss.rssKb': r.rss.rssKb,

@@ -15,6 +15,7 @@ export enum EntryKind {
   Hwpoison = 9,
   PoisonedMarker = 10,
   FilePage = 11,
+  ShmemPage = 12,
 }
 
 // zap_details and the VMA properties the zap loop looks at, as one flags word.

@@ -52,12 +52,12 @@ export function describeCoreViolation(v: CoreViolation): Violation {
 export interface CheckSnapshot {
   lo: number;
   hi: number;
-  pages: { anon: number; file: number; swap: number } | undefined;
+  pages: { anon: number; file: number; swap: number; shmem: number } | undefined;
   stats: CheckedCounters;
 }
 
 /** The counters the checker compares: a few, read one by one (a full snapshot costs more). */
-const CHECKED = ['RssAnon', 'RssFile', 'RssSwapEnts', 'NrPte', 'NrPmd', 'NrPud', 'ArenaFramesLive'] as const;
+const CHECKED = ['RssAnon', 'RssFile', 'RssSwapEnts', 'RssShmem', 'NrPte', 'NrPmd', 'NrPud', 'ArenaFramesLive'] as const;
 type CheckedCounters = Pick<RawStats, (typeof CHECKED)[number]>;
 
 function readChecked(core: PageTableCore): CheckedCounters {
@@ -90,6 +90,7 @@ export class Checker {
         ['anon', 'RssAnon', 'MM_ANONPAGES'],
         ['file', 'RssFile', 'MM_FILEPAGES'],
         ['swap', 'RssSwapEnts', 'MM_SWAPENTS'],
+        ['shmem', 'RssShmem', 'MM_SHMEMPAGES'],
       ];
       for (const [k, stat, name] of pairs) {
         const mapped = after[k] - snap.pages[k];

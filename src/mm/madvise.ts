@@ -17,7 +17,8 @@
  *   swap cache (swapin_walk_ops) and maps nothing, so no table or counter moves.
  *
  * COLD and PAGEOUT of part of a THP split it first (measured): the THP model joins that.
- * File and shmem mappings (WILLNEED readahead, PAGEOUT of file pages) belong to the file model.
+ * File and shmem mappings (WILLNEED readahead, COLD/PAGEOUT of page-cache folios, populate through
+ * the page cache) go to the file model through MadviseMm's hooks (src/mm/filemap.ts).
  */
 import { type PageTableCore, CORE_ARENA_FULL, CORE_GROW_FAILED, CORE_OK, VMA_ANON, coreStatusErrno } from '../core/types.js';
 import { PtreclaimError } from '../errors.js';
@@ -34,10 +35,15 @@ export interface MadviseMm {
   /** The error to throw when the arena cannot hold the tables [start, end) needs. */
   arenaError(status: number, start: number, end: number): Error;
   /**
-   * Fault [start, end) inside VMA v, THPs included where v may have them (Mm.faultVma);
-   * storesData false: the write faults store nothing (MADV_POPULATE_WRITE).
+   * Fault [start, end) inside VMA v as touch does (Mm.faultVma: file and shmem through the page
+   * cache, THPs where v may have them); storesData false: the write faults store nothing
+   * (MADV_POPULATE_WRITE). A CORE_* status.
    */
   faultVma(v: Vma, start: number, end: number, write: boolean, storesData?: boolean): number;
+  /** Where the object behind a file or shmem VMA ends (Infinity for anonymous memory). */
+  eofAddress(v: Vma): number;
+  /** WILLNEED, COLD, PAGEOUT on a file or shmem VMA part (src/mm/filemap.ts; COLD/PAGEOUT inside a gather). */
+  fileAdvice(v: Vma, start: number, end: number, advice: 'willneed' | 'cold' | 'pageout'): void;
 }
 
 /** The advices this module runs. */
@@ -77,8 +83,16 @@ export function madvisePopulate(mm: MadviseMm, start: number, end: number, advic
       };
     }
     const stop = Math.min(v.end, end);
-    if (write && v.anonVma === 0) v.anonVma = mm.anonVmaPrepare(v);
-    const status = mm.faultVma(v, cursor, stop, write, false);
+    // A file or shmem page past the object's end would SIGBUS: populate stops there with EFAULT.
+    const eof = mm.eofAddress(v);
+    const status = cursor < eof ? mm.faultVma(v, cursor, Math.min(stop, eof), write, false) : CORE_OK;
+    if (status === CORE_OK && eof < stop) {
+      return {
+        ok: false,
+        errno: 'EFAULT',
+        detail: `address ${hex(Math.max(cursor, eof))} is past the end of the mapped object (the pages before it were populated)`,
+      };
+    }
     if (status !== CORE_OK) {
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw mm.arenaError(status, cursor, stop);
       const at = hex(mm.core.faultAddress());
@@ -115,13 +129,15 @@ function madviseVma(mm: MadviseMm, v: Vma, start: number, end: number, advice: W
       core.gatherEnd();
       return undefined;
     case 'willneed':
+      if (!isAnonymous(v)) mm.fileAdvice(v, start, end, advice); // readahead into the page cache
       return undefined;
     case 'cold':
     case 'pageout':
       if (v.flags & VM_LOCKED)
         return { ok: false, errno: 'EINVAL', detail: `MADV_${advice.toUpperCase()} on a locked VMA (${hex(v.start)})` };
       core.gatherBegin();
-      core.madviseColdOrPageout(start, end, advice === 'pageout');
+      if (isAnonymous(v)) core.madviseColdOrPageout(start, end, advice === 'pageout');
+      else mm.fileAdvice(v, start, end, advice);
       core.gatherEnd();
       return undefined;
   }

@@ -26,6 +26,7 @@ import {
   VmaList,
   VM_READ,
   VM_WRITE,
+  VM_SHARED,
   VM_ACCESS_FLAGS,
   VM_LOCKED,
   PROT_FLAGS,
@@ -36,11 +37,22 @@ import {
   isAnonymous,
 } from './vma.js';
 import { ADVICES_V2, type Access, type Advice, type Prot } from '../trace/ops.js';
-import { thpFaultAllowed, hugepageMadviseFlags, madviseCollapse } from './thp.js';
+import { thpFaultAllowed, hugepageMadviseFlags, madviseCollapse, refuseFileThp } from './thp.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
 import { type OpBatch, OP_TOUCH, OP_MADVISE } from '../trace/reader.js';
+import {
+  type FilemapConfig,
+  type MappedObject,
+  MappedObjects,
+  do_fault,
+  isShared,
+  madvise_cold_or_pageout,
+  split_folio,
+  unmap_mapping_pages,
+  vmaPgoff,
+} from './filemap.js';
 import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
@@ -50,7 +62,16 @@ const ARG_DONTNEED = ADVICES_V2.indexOf('dontneed');
 const ARG_FREE = ADVICES_V2.indexOf('free');
 const ARG_DONTNEED_LOCKED = ADVICES_V2.indexOf('dontneed-locked');
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EHWPOISON' | 'SIGSEGV' | 'SIGBUS';
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EEXIST' | 'EPERM' | 'EFAULT' | 'EHWPOISON' | 'EACCES' | 'SIGSEGV' | 'SIGBUS';
+
+/** mmap's trace v2 options beyond the protection: MAP_SHARED, and a file with its offset. */
+export interface MmapOptions {
+  shared?: boolean;
+  /** The regular file's name (trace `file=NAME`); absent = anonymous. */
+  file?: string;
+  /** Page-aligned offset into the file. */
+  offset?: number;
+}
 
 export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Errno; detail: string };
 
@@ -79,6 +100,8 @@ export interface ExitReport {
 
 let mmIds = 0;
 
+const describeObject = (o: MappedObject): string => (o.shmem ? 'its shmem object' : `file ${o.key.slice('file:'.length)}`);
+
 /** The VMA flags an access needs. */
 const accessFlags = (access: Access): number => (access === 'write' ? VM_WRITE : VM_READ);
 /** A VMA's protection as the trace writes it. */
@@ -99,6 +122,9 @@ export class Mm {
   /** The VMA the last batched operation fell in; dropped by anything that changes VMAs. */
   private batchVma: Vma | undefined;
   private entriesInstalled = false;
+  /** Files and shmem objects mapped in this mm, with their page caches (src/mm/filemap.ts). */
+  readonly objects = new MappedObjects();
+  private readonly filemap: FilemapConfig;
   /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
   private guardMarkersMayExist = false;
   /** What src/mm/madvise.ts needs of this mm, without making it public. */
@@ -135,12 +161,20 @@ export class Mm {
     core.setCostWeights(this.cost.perEvent);
     this.scanner = this.strategy.usesScanner ? new AsyncScanner(core, opts.scanPeriodMs * 1e6, opts.scanBytes) : undefined;
     this.checker = opts.check ? new Checker(core) : undefined;
+    // fault_around_bytes_set: rounddown_pow_of_two, in pages, at least one.
+    const around = Math.floor(opts.faultAroundBytes / PAGE_SIZE);
+    this.filemap = {
+      faultAroundPages: around >= 1 ? 2 ** Math.floor(Math.log2(around)) : 1,
+      raPages: Math.floor(opts.readaheadBytes / PAGE_SIZE),
+    };
     this.madviseMm = {
       core,
       vmas: this.vmas,
       anonVmaPrepare: (v) => this.anonVmaPrepare(v),
       arenaError: (status, start, end) => this.arenaError(status, start, end),
       faultVma: (v, start, end, write, storesData) => this.faultVma(v, start, end, write, storesData),
+      eofAddress: (v) => this.eofAddress(v),
+      fileAdvice: (v, s, e, advice) => this.fileAdvice(v, s, e, advice),
     };
   }
 
@@ -186,12 +220,20 @@ export class Mm {
    * mmap(addr, len, prot, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_FIXED_NOREPLACE]), prot
    * PROT_READ|PROT_WRITE unless given. addr = null places the mapping top-down like Linux 6.12+.
    */
-  mmap(addr: number | null, len: number, prot: Prot = 'rw'): SyscallResult {
+  mmap(addr: number | null, len: number, prot: Prot = 'rw', options: MmapOptions = {}): SyscallResult {
     this.batchVma = undefined;
-    return this.syscall(0, 0, true, () => this.doMmap(addr, len, prot));
+    return this.syscall(0, 0, true, () => this.doMmap(addr, len, prot, options));
   }
 
-  private doMmap(addr: number | null, len: number, prot: Prot): SyscallResult {
+  private doMmap(addr: number | null, len: number, prot: Prot, options: MmapOptions): SyscallResult {
+    let object: MappedObject | undefined;
+    const offset = options.offset ?? 0;
+    if (options.file !== undefined) {
+      // The replayer extends the file with ftruncate before it calls mmap, whatever mmap says.
+      object = this.objects.file(options.file);
+      object.extend(offset + Math.max(0, len));
+      if (offset % PAGE_SIZE !== 0) return fail('EINVAL', 'file offset not page-aligned');
+    }
     if (len <= 0) return fail('EINVAL', 'length must be positive');
     len = pageAlignUp(len);
     if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
@@ -208,7 +250,16 @@ export class Mm {
     // Traces map with MAP_NORESERVE (as the live helper does): no VM_ACCOUNT, so the
     // protection is the only flag that differs between these VMAs (measured: a touched rw
     // VMA made read-only merges in PT_RECLAIM's eyes with a prot=r neighbour).
-    this.insertMerged({ start: addr, end: addr + len, flags: PROT_FLAGS[prot], pgoff: addr / PAGE_SIZE, anonVma: 0 });
+    let flags: number = PROT_FLAGS[prot];
+    let pgoff = addr / PAGE_SIZE;
+    if (options.shared) {
+      flags |= VM_SHARED;
+      // shmem_zero_setup: a shared anonymous mapping gets a shmem object of its own size.
+      object ??= this.objects.newShmem(len);
+      pgoff = 0;
+    }
+    if (object && !object.shmem) pgoff = offset / PAGE_SIZE;
+    this.insertMerged({ start: addr, end: addr + len, flags, pgoff, anonVma: 0, ...(object ? { file: object.key } : {}) });
     return ok(addr);
   }
 
@@ -414,6 +465,10 @@ export class Mm {
    * return ENOMEM, but the mapped parts are still processed. One mmu_gather per call.
    */
   madvise(addr: number, len: number, advice: Advice): SyscallResult {
+    this.batchVma = undefined;
+    // MADV_REMOVE unmaps the punched pages from every mapping of the object: the checker
+    // looks at the whole address space.
+    if (advice === 'remove') return this.syscall(0, TASK_SIZE, true, () => this.doMadvise(addr, len, advice));
     return this.syscall(addr, len, true, () => this.doMadvise(addr, len, advice));
   }
 
@@ -423,6 +478,7 @@ export class Mm {
     const end = addr + alignedLen;
     if (end === addr) return ok();
     if (advice === 'hugepage' || advice === 'nohugepage' || advice === 'collapse') return this.madviseThp(addr, end, advice);
+    if (advice === 'remove') return this.madviseRemove(addr, end);
     if (isPopulateAdvice(advice)) return madvisePopulate(this.madviseMm, addr, end, advice);
     if (isWalkedAdvice(advice)) {
       if (advice === 'guard-install') this.guardMarkersMayExist = true;
@@ -487,6 +543,7 @@ export class Mm {
         cursor = v.start;
       }
       const stop = Math.min(v.end, end);
+      refuseFileThp(v, advice);
       if (advice === 'collapse') {
         const err = madviseCollapse(this.core, v, cursor, stop);
         if (err) return fail(err.errno, err.detail);
@@ -496,6 +553,88 @@ export class Mm {
       cursor = stop;
     }
     return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * MADV_REMOVE over [addr, end), VMA by VMA (madvise_remove): a hole punch in the object
+   * behind each. Anonymous private memory is EINVAL, a private file mapping EACCES; either
+   * stops the walk where it is. Holes make it ENOMEM after the rest was done.
+   */
+  private madviseRemove(addr: number, end: number): SyscallResult {
+    let hole = false;
+    let start = addr;
+    for (let i = this.vmas.findIndex(start); ; i++) {
+      const v = this.vmas.at(i);
+      if (!v) return fail('ENOMEM', 'range includes unmapped addresses');
+      if (start < v.start) {
+        hole = true;
+        start = v.start;
+        if (start >= end) break;
+      }
+      const stop = Math.min(v.end, end);
+      const object = v.file === undefined ? undefined : this.objects.get(v.file);
+      if (!object) return fail('EINVAL', 'MADV_REMOVE on private anonymous memory (no file to punch a hole in)');
+      if (!isShared(v)) return fail('EACCES', 'MADV_REMOVE on a private file mapping (it needs a shared writable one)');
+      this.punchHole(object, vmaPgoff(v, start), vmaPgoff(v, stop));
+      start = stop;
+      if (start >= end) break;
+    }
+    return hole ? fail('ENOMEM', 'range includes unmapped addresses (the mapped parts were processed)') : ok();
+  }
+
+  /**
+   * MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT on [start, end) of a file or shmem VMA (called by
+   * madvise.ts's walk, inside a gather for COLD and PAGEOUT): WILLNEED reads a file's pages
+   * into the page cache (shmem: nothing to swap in); COLD and PAGEOUT as
+   * madvise_cold_or_pageout says.
+   */
+  private fileAdvice(v: Vma, start: number, end: number, advice: 'willneed' | 'cold' | 'pageout'): void {
+    const object = this.objects.get(v.file!)!;
+    if (advice === 'willneed') {
+      if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
+      return;
+    }
+    madvise_cold_or_pageout(this.core, object, v, start, end, this.vmasOf(object), advice === 'pageout');
+  }
+
+  /** Where the object behind a file or shmem VMA ends (the first page that would SIGBUS); Infinity for anonymous memory. */
+  private eofAddress(v: Vma): number {
+    const object = v.file === undefined ? undefined : this.objects.get(v.file);
+    return object ? v.start + (object.eofPages - v.pgoff) * PAGE_SIZE : Infinity;
+  }
+
+  /**
+   * fallocate(PUNCH_HOLE) of pages [first, last) of an object: unmap_mapping_range (every
+   * VMA mapping them, COWed anonymous pages kept, no table freed), then the pages leave the
+   * page cache. ext4 punches nothing at or past EOF and stops at the page holding it.
+   */
+  private punchHole(object: MappedObject, first: number, last: number): void {
+    if (!object.shmem) last = Math.min(last, object.eofPages);
+    if (first >= last) return;
+    const vmas = this.vmasOf(object);
+    // unmap_mapping_range -> zap_page_range_single per VMA (even_cows false), then
+    // truncate_inode_pages_range: a large folio the hole cuts is split (which unmaps it
+    // everywhere), and the pages inside the hole leave the page cache.
+    // A dirty one cannot be split: it stays cached whole.
+    this.core.gatherBegin();
+    unmap_mapping_pages(this.core, vmas, first, last);
+    let from = first;
+    let to = last;
+    for (const edge of [first, last - 1]) {
+      if (!object.cached(edge)) continue;
+      const [head, n] = object.folio(edge);
+      if (n === 1 || (head >= first && head + n <= last)) continue;
+      if (split_folio(this.core, object, vmas, head, n)) continue;
+      if (head < first) from = Math.min(head + n, last);
+      else to = Math.max(head, from);
+    }
+    this.core.gatherEnd();
+    object.removePages(from, to);
+  }
+
+  /** The VMAs mapping an object (its i_mmap tree). */
+  private vmasOf(object: MappedObject): Vma[] {
+    return this.vmas.all().filter((w) => w.file === object.key);
   }
 
   private vmasIn(start: number, end: number): Vma[] {
@@ -537,9 +676,18 @@ export class Mm {
     const marker = this.guardMarkersMayExist ? this.core.findGuardMarker(start, end) : -1;
     if (marker >= 0) return fail('EFAULT', `address 0x${marker.toString(16)} is a guard marker (the access would raise SIGSEGV)`);
     for (const v of parts) {
+      const object = v.file === undefined ? undefined : this.objects.get(v.file);
+      if (!object) continue;
+      // Past the end of the object the access would raise SIGBUS (as the replayer checks it).
+      const upto = Math.min(v.end, end);
+      if (vmaPgoff(v, upto) * PAGE_SIZE > object.size) {
+        const at = Math.max(v.start, start, v.start + (object.eofPages - v.pgoff) * PAGE_SIZE);
+        return fail('EFAULT', `address 0x${at.toString(16)} is past the end of ${describeObject(object)} (the access would raise SIGBUS)`);
+      }
+    }
+    for (const v of parts) {
       const s = Math.max(v.start, start);
       const e = Math.min(v.end, end);
-      if (access === 'write' && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
       const status = this.faultVma(v, s, e, access === 'write');
       if (status === CORE_OK) continue;
       if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw this.arenaError(status, s, e);
@@ -553,11 +701,16 @@ export class Mm {
   }
 
   /**
-   * Fault [start, end) inside VMA v: with the THP fault window open when v may have THPs
-   * (src/mm/thp.ts), where a huge zero page fault prepares the anon_vma too. storesData
-   * false: the write faults store nothing (MADV_POPULATE_WRITE), so THP subpages stay zeros.
+   * Fault [start, end) inside VMA v (handle_mm_fault page by page): file and shmem through
+   * the page cache, anonymous memory in the core's fault loop, with the THP fault window open
+   * when v may have THPs (src/mm/thp.ts), where a huge zero page fault prepares the anon_vma
+   * too. storesData false: the write faults store nothing (MADV_POPULATE_WRITE), so THP
+   * subpages stay zeros. Returns a core status; for touch and MADV_POPULATE_*.
    */
   private faultVma(v: Vma, start: number, end: number, write: boolean, storesData = true): number {
+    if (write && v.anonVma === 0 && !isShared(v)) v.anonVma = this.anonVmaPrepare(v);
+    const object = v.file === undefined ? undefined : this.objects.get(v.file);
+    if (object) return this.touchFile(object, v, start, end, write);
     if (!thpFaultAllowed(v, this.opts.thp)) return this.core.faultRange(start, end, write);
     const zeroBefore = this.core.stat('ThpHugeZeroFaults');
     this.core.setThpFaultWindow(v.start, v.end, storesData);
@@ -566,6 +719,34 @@ export class Mm {
     // do_huge_pmd_anonymous_page prepares the anon_vma on a read fault too.
     if (v.anonVma === 0 && this.core.stat('ThpHugeZeroFaults') !== zeroBefore) v.anonVma = this.anonVmaPrepare(v);
     return status;
+  }
+
+  /**
+   * The accesses of a touch over [s, e) of a file or shmem VMA: run up to each entry that
+   * needs a fault (core), then handle that fault here, where the page cache is known.
+   */
+  private touchFile(object: MappedObject, v: Vma, s: number, e: number, write: boolean): number {
+    const core = this.core;
+    for (let a = s; a < e; a += PAGE_SIZE) {
+      a = core.filemapNextFault(a, e, write);
+      if (a >= e) break;
+      const entry = core.entryAt(a, 0);
+      let status: number;
+      if (entry === 0n) {
+        status = do_fault(core, this.filemap, object, v, a, write);
+      } else if (entry & 1n) {
+        // A write to a read-only page: the page cache's page is copied (private) or made writable.
+        if (isShared(v) ? core.wpPageShared(a) : core.wpPageCopy(a)) {
+          if (isShared(v)) object.markDirty(vmaPgoff(v, a));
+          continue;
+        }
+        status = core.faultRange(a, a + PAGE_SIZE, true); // an anonymous page: as anonymous memory does
+      } else {
+        status = core.faultRange(a, a + PAGE_SIZE, write); // markers, swap-format entries
+      }
+      if (status !== CORE_OK) return status;
+    }
+    return CORE_OK;
   }
 
   /** anon_vma_prepare: reuse an adjacent VMA's anon_vma when compatible, else a new one. */
@@ -647,6 +828,7 @@ export class Mm {
         const write = arg[i] === 0;
         if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) break; // EFAULT: the one-op path says it
         if (thpFaultAllowed(v, this.opts.thp)) break; // THP faults: the one-op path opens the window
+        if (v.file !== undefined) break; // file and shmem faults: the one-op path knows the page cache
         if (write && v.anonVma === 0) v.anonVma = this.anonVmaPrepare(v);
         buf[p] = write ? BATCH_FAULT_WRITE : BATCH_FAULT_READ;
       } else if (arg[i] === ARG_DONTNEED || arg[i] === ARG_DONTNEED_LOCKED) {

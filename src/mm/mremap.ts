@@ -62,7 +62,7 @@ function vmaLookup(vmas: VmaList, addr: number): Vma | undefined {
 function refuseUnmodelled(v: Vma): void {
   if (!isAnonymous(v) || (v.flags & VM_SHARED) !== 0) {
     throw new UnmodelledTraceError(
-      `trace v2: mremap of a ${isAnonymous(v) ? 'shared anonymous' : 'file'} mapping ([${hex(v.start)}, ${hex(v.end)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `trace v2: mremap of a ${isAnonymous(v) || v.file?.startsWith('shmem:') ? 'shared anonymous (shmem)' : 'file'} mapping ([${hex(v.start)}, ${hex(v.end)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
   }
 }

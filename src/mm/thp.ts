@@ -6,6 +6,7 @@
  */
 import { type PageTableCore, PMD_SIZE } from '../core/types.js';
 import { SCAN_PMD_MAPPED, SCAN_PMD_NULL, SCAN_SUCCEED } from '../generated/vocab.js';
+import { UnmodelledTraceError } from '../errors.js';
 import type { ThpMode } from '../options.js';
 import { type Vma, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, isAnonymous } from './vma.js';
 
@@ -34,6 +35,20 @@ export function thpFaultAllowed(v: Vma, mode: ThpMode): boolean {
 }
 
 /** hugepage_madvise: the VMA flags after MADV_HUGEPAGE or MADV_NOHUGEPAGE. */
+/**
+ * THP of page-cache and shmem folios (PMD-mapped file pages, shmem THP, MADV_COLLAPSE of
+ * them) is not modelled: MADV_HUGEPAGE or MADV_COLLAPSE on such a VMA refuses the trace
+ * rather than approximate it. MADV_NOHUGEPAGE only forbids THPs, which the model already
+ * never makes there.
+ */
+export function refuseFileThp(v: Vma, advice: 'hugepage' | 'nohugepage' | 'collapse'): void {
+  if (advice === 'nohugepage' || (isAnonymous(v) && (v.flags & VM_SHARED) === 0)) return;
+  const kind = v.file?.startsWith('shmem:') ? 'shared anonymous (shmem)' : 'file';
+  throw new UnmodelledTraceError(
+    `trace v2: madvise ${advice} of a ${kind} mapping ([0x${v.start.toString(16)}, 0x${v.end.toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+  );
+}
+
 export function hugepageMadviseFlags(flags: number, advice: 'hugepage' | 'nohugepage'): number {
   return advice === 'hugepage' ? (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
 }

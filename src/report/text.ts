@@ -56,7 +56,10 @@ const ROWS: Row[] = [
   { label: 'locks PTL / PMD (trylock failed)', value: (r) => `${int(r.locks.ptl)} / ${int(r.locks.pmd)} (${int(r.locks.pmdTrylockFail)})` },
   { label: 'refcount atomics', value: (r) => int(r.refcountAtomics) },
   { label: 'simulated time', value: (r) => `${(r.simulatedMs / 1000).toFixed(2)} s` },
-  { label: 'RSS (anon pages)', value: (r) => `${kb(r.rss.rssKb)} (${int(r.rss.anonPages)})` },
+  {
+    label: 'RSS (anon / file / shmem pages)',
+    value: (r) => `${kb(r.rss.rssKb)} (${int(r.rss.anonPages)} / ${int(r.rss.filePages)} / ${int(r.rss.shmemPages)})`,
+  },
   { label: 'swap entries', value: (r) => int(r.rss.swapEnts) },
   { label: 'operations (failed)', value: (r) => `${int(r.ops)} (${int(r.errorCount)})` },
   { label: 'exit teardown', value: (r) => (r.exit.clean ? 'clean' : pc.red(`${r.exit.problems.length} problem(s)`)) },

@@ -3,14 +3,14 @@
  * byte counts held in JS numbers: user addresses are below 2^47, so they are exact.
  *
  * Trace format v2 (issue 12) adds mprotect, mremap, mmap options and twelve more madvise
- * advices. The model runs the v1 subset plus mmap `prot=`, mprotect, mremap and the advices on
- * private anonymous memory, THP's included ({@link Advice}); {@link v2Feature} names what it does not model,
+ * advices. The model runs the v1 subset plus mmap's options (`prot=`, `shared`, `file=`),
+ * mprotect, mremap and the advices of {@link Advice}; {@link v2Feature} names what it does not model,
  * so that every caller refuses it the same way instead of approximating.
  */
 
 /**
  * The advice the model follows: trace format v1's, and of v2 those on private anonymous
- * memory (THP, guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT).
+ * memory (THP, guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT) and REMOVE.
  */
 export type Advice =
   | 'dontneed'
@@ -25,7 +25,8 @@ export type Advice =
   | 'dontneed-locked'
   | 'willneed'
   | 'cold'
-  | 'pageout';
+  | 'pageout'
+  | 'remove';
 /** The advices the model follows, as a set (v2Feature). */
 export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
   'dontneed',
@@ -41,6 +42,7 @@ export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
   'willneed',
   'cold',
   'pageout',
+  'remove',
 ]);
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
@@ -103,9 +105,9 @@ export type ModelOpKind = 'mmap' | 'munmap' | 'touch' | 'madvise';
 export const OP_KINDS: readonly OpKind[] = ['mmap', 'munmap', 'touch', 'madvise', 'mprotect', 'mremap'];
 export const MODEL_OP_KINDS: readonly ModelOpKind[] = ['mmap', 'munmap', 'touch', 'madvise'];
 
-/** The ops the model runs: trace format v1's, mmap's `prot=`, mprotect and mremap. */
+/** The ops the model runs: trace format v1's, mmap's options, mprotect and mremap. */
 export type ModelOp =
-  | ({ kind: 'mmap'; addr: number; len: number; prot?: Prot } & SourcePos)
+  | MmapOp
   | ({ kind: 'mprotect'; addr: number; len: number; prot: Prot } & SourcePos)
   | ({ kind: 'mremap'; addr: number; len: number; newLen: number; newAddr?: number } & SourcePos)
   | ({ kind: 'munmap'; addr: number; len: number } & SourcePos)
@@ -114,15 +116,11 @@ export type ModelOp =
 
 /**
  * The trace v2 feature an op uses that the model does not run, as a short phrase ("mremap",
- * "mmap shared", "madvise remove"), or undefined for an op the model runs (v1's, mmap
- * `prot=` of private anonymous memory, mprotect, mremap, the advices of {@link Advice}).
+ * "madvise remove"), or undefined for an op the model runs. Every v2 op is modelled today; combinations it
+ * does not follow (THP advice on a file or shmem mapping, mremap of one) are refused when the run meets them.
  */
 export function v2Feature(op: Op): string | undefined {
   switch (op.kind) {
-    case 'mmap':
-      if (op.shared) return 'mmap shared';
-      if (op.mapFile !== undefined) return 'mmap file=';
-      return undefined;
     case 'madvise':
       return MODEL_ADVICES.has(op.advice) ? undefined : `madvise ${op.advice}`;
     default:
@@ -133,7 +131,7 @@ export function v2Feature(op: Op): string | undefined {
 /** Whether an op needs trace format v2 to be written (`version 2`): any v2 syntax, modelled or not. */
 export function needsFormatV2(op: Op): boolean {
   if (op.kind === 'mprotect' || op.kind === 'mremap') return true;
-  if (op.kind === 'mmap' && op.prot !== undefined && op.prot !== 'rw') return true;
+  if (op.kind === 'mmap' && ((op.prot !== undefined && op.prot !== 'rw') || op.shared || op.mapFile !== undefined)) return true;
   if (op.kind === 'madvise' && op.advice !== 'dontneed' && op.advice !== 'free') return true;
   return v2Feature(op) !== undefined;
 }
@@ -141,7 +139,7 @@ export function needsFormatV2(op: Op): boolean {
 /** The op as the model takes it, or undefined when it uses a v2 feature ({@link v2Feature}). */
 export function modelOp(op: Op): ModelOp | undefined {
   if (v2Feature(op) !== undefined) return undefined;
-  return op as ModelOp;
+  return op;
 }
 
 /** The error every model entry point gives for a v2 feature: what, where, and what to use instead. */

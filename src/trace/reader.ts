@@ -111,8 +111,8 @@ export class OpBatch {
     this.flags[i] = flags;
     this.aux[i] = aux;
     this.aux2[i] = aux2;
-    // What ops.ts v2Feature names: mmap prot=, mprotect, mremap and MODEL_ADVICES are modelled, the rest not yet.
-    const feature = (kind === OP_MMAP && flags !== 0) || (kind === OP_MADVISE && !ADVICE_MODELLED[arg]);
+    // What ops.ts v2Feature names: mmap's options, mprotect, mremap and MODEL_ADVICES are modelled, the rest not yet.
+    const feature = kind === OP_MADVISE && !ADVICE_MODELLED[arg];
     if (feature && this.firstV2Feature < 0) this.firstV2Feature = i;
   }
 

@@ -18,6 +18,7 @@ import { arena_available } from './arena.js';
 import { type RefMm, count_missing_tables, pmd_alloc_map, pte_alloc_map } from './mm.js';
 import { huge_pmd_fault, thp_fault_window_open } from './huge_memory.js';
 import {
+  HI_SIM_ZEROFILL,
   MAX_SWAPFILES,
   PTE_MARKER_GUARD,
   PTE_MARKER_POISONED,
@@ -38,7 +39,6 @@ const D = 1 << 6;
 const SPECIAL = 1 << 9;
 const PSE = 1 << 7;
 const HI_NX = 1 << 31;
-const HI_SIM_ZEROFILL = 1 << 22; // bit 54: a never-written THP subpage
 const ANON_LO = 0x67; // present, rw, user, accessed, dirty
 const ZERO_LO = 0x225; // present, user, accessed, special
 const ZERO_PFN = 1;

@@ -25,6 +25,8 @@ export const HI_SIM_FILE = 1 << 20;
 export const HI_SIM_LARGE = 1 << 21;
 /** Bit 54 (high word bit 22): that subpage was never written. */
 export const HI_SIM_ZEROFILL = 1 << 22;
+/** Bit 55 (high word bit 23): with HI_SIM_FILE, the page is shmem (MM_SHMEMPAGES). */
+export const HI_SIM_SHMEM = 1 << 23;
 /** Bit 63 (high word bit 31). */
 export const HI_NX = 1 << 31;
 export const TABLE_LO = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
@@ -103,6 +105,8 @@ export function make_entry(kind: EntryKind, pfn: number): [number, number] {
       return pfn_pte(pfn, ANON_LO, HI_NX);
     case EntryKind.FilePage:
       return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE);
+    case EntryKind.ShmemPage:
+      return pfn_pte(pfn, ANON_LO, HI_NX | HI_SIM_FILE | HI_SIM_SHMEM);
     case EntryKind.ZeroPage:
       return pfn_pte(ZERO_PFN, ZERO_LO, HI_NX);
     case EntryKind.Swap:

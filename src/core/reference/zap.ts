@@ -22,6 +22,8 @@ import {
   tlb_remove_tlb_entry,
 } from './mmu_gather.js';
 import {
+  HI_SIM_FILE,
+  HI_SIM_SHMEM,
   MAX_SWAPFILES,
   PGDIR_SIZE,
   PTE_MARKER_GUARD,
@@ -49,7 +51,6 @@ const PMD_SIZE = 2 ** 21;
 const P = 1 << 0; // _PAGE_PRESENT
 const D = 1 << 6; // _PAGE_DIRTY
 const SPECIAL = 1 << 9; // _PAGE_SPECIAL
-const HI_SIM_FILE = 1 << 20;
 
 /**
  * The state of one zap_pte_range call (assembly/zap.ts ZapState): the RSS deltas
@@ -60,6 +61,7 @@ class ZapState {
   rssFile = 0;
   rssAnon = 0;
   rssSwap = 0;
+  rssShmem = 0;
   /** An entry was left in place: the table cannot be reclaimed by this call. */
   skipped = false;
   forceFlush = false;
@@ -106,7 +108,8 @@ function add_mm_rss_vec(mm: RefMm): void {
   stat_add(mm.s, S.RssAnon, zap.rssAnon);
   stat_add(mm.s, S.RssFile, zap.rssFile);
   stat_add(mm.s, S.RssSwapEnts, zap.rssSwap);
-  zap.rssAnon = zap.rssFile = zap.rssSwap = 0;
+  stat_add(mm.s, S.RssShmem, zap.rssShmem);
+  zap.rssAnon = zap.rssFile = zap.rssSwap = zap.rssShmem = 0;
 }
 
 /** zap_present_ptes for one small folio (or the zero page): entry i of t, (lo, hi). */
@@ -130,7 +133,9 @@ function zap_present_pte(mm: RefMm, t: Uint32Array, i: number, lo: number, hi: n
   let delayRmap = false;
   if (anon) zap.rssAnon--;
   else {
-    zap.rssFile--;
+    // mm_counter_file: a swap-backed (shmem) folio counts in MM_SHMEMPAGES.
+    if (hi & HI_SIM_SHMEM) zap.rssShmem--;
+    else zap.rssFile--;
     // A dirty file page must be flushed from the TLB before its rmap goes (tlb_delay_rmap).
     if (lo & D) {
       delayRmap = true;
