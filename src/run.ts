@@ -6,12 +6,12 @@ import type { PageTableCore, ReclaimPath, TableFree } from './core/types.js';
 import { buildRunCounters, type RunCounters } from './generated/counters.js';
 import { WasmCore, type WasmFlavor } from './core/wasm.js';
 import { ReferenceCore } from './core/reference.js';
-import { Mm, type Errno } from './mm/mm.js';
+import { Mm, type Errno, type SyscallResult } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { ArenaFullError, UnmodelledTraceError } from './errors.js';
 import { checkRunArgs, checkRunOptions } from './api-schema.js';
 import { type RunOptions, type ResolvedRunOptions, isResolved, resolveRunOptions } from './options.js';
-import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
+import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOp, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
 import type { Workload } from './workloads/types.js';
 
@@ -110,27 +110,34 @@ export function applyOp(mm: Mm, anyOp: Op, index?: number): { errno: Errno; deta
   const op = modelOp(anyOp);
   if (!op) throw new UnmodelledTraceError(unmodelledMessage(anyOp, index));
   let r;
-  switch (op.kind) {
-    case 'mmap':
-      r = mm.mmap(op.addr, op.len, op.prot, { shared: op.shared, file: op.mapFile, offset: op.offset });
-      break;
-    case 'mprotect':
-      r = mm.mprotect(op.addr, op.len, op.prot);
-      break;
-    case 'mremap':
-      r = mm.mremap(op.addr, op.len, op.newLen, op.newAddr);
-      break;
-    case 'munmap':
-      r = mm.munmap(op.addr, op.len);
-      break;
-    case 'touch':
-      r = mm.touch(op.addr, op.len, op.access);
-      break;
-    case 'madvise':
-      r = mm.madvise(op.addr, op.len, op.advice);
-      break;
+  try {
+    r = syscallOf(mm, op);
+  } catch (e) {
+    // Say where: the arena ran out, or an op the model runs met memory it does not model
+    // (mremap of a file mapping).
+    const where = op.file ? `${op.file}:${String(op.line)}: ` : index !== undefined ? `operation ${index + 1} (${op.kind}): ` : '';
+    if (e instanceof ArenaFullError) throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
+    if (e instanceof UnmodelledTraceError) throw new UnmodelledTraceError(where + e.message);
+    throw e;
   }
   return r.ok ? undefined : { errno: r.errno, detail: r.detail };
+}
+
+function syscallOf(mm: Mm, op: ModelOp): SyscallResult {
+  switch (op.kind) {
+    case 'mmap':
+      return mm.mmap(op.addr, op.len, op.prot, { shared: op.shared, file: op.mapFile, offset: op.offset });
+    case 'mprotect':
+      return mm.mprotect(op.addr, op.len, op.prot);
+    case 'mremap':
+      return mm.mremap(op.addr, op.len, op.newLen, op.newAddr);
+    case 'munmap':
+      return mm.munmap(op.addr, op.len);
+    case 'touch':
+      return mm.touch(op.addr, op.len, op.access);
+    case 'madvise':
+      return mm.madvise(op.addr, op.len, op.advice);
+  }
 }
 
 /**
@@ -246,16 +253,7 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
         if (i >= batch.count) break;
       }
       const op = batch.op(i++);
-      let err;
-      try {
-        err = applyOp(mm, op, index);
-      } catch (e) {
-        const where = op.file ? `${op.file}:${String(op.line)}: ` : `operation ${index + 1} (${op.kind}): `;
-        if (e instanceof ArenaFullError) throw new ArenaFullError(where + e.message, e.liveTables, e.limitTables);
-        // An op the model runs met memory it does not model (mremap of a file mapping): say where.
-        if (e instanceof UnmodelledTraceError) throw new UnmodelledTraceError(where + e.message);
-        throw e;
-      }
+      const err = applyOp(mm, op, index);
       if (op.kind === 'mprotect') opCounts.mprotect = (opCounts.mprotect ?? 0) + 1;
       else if (op.kind === 'mremap') opCounts.mremap = (opCounts.mremap ?? 0) + 1;
       else opCounts[op.kind]++;

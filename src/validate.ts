@@ -460,7 +460,8 @@ export async function validateTargets(
         // The first op using a v2 feature, or what the mm refused when it met the memory (an
         // op it runs on memory it does not model: mremap of a file mapping).
         const first = t.ops.find((op) => v2Feature(op) !== undefined);
-        const met = /trace v2: (.*?) is not modelled yet/.exec(e.message)?.[1];
+        // The phrase without the VMA's range, so that traces group by what they met.
+        const met = /trace v2: (.*?)(?: \(\[0x[0-9a-f]+, 0x[0-9a-f]+\)\))? is not modelled yet/.exec(e.message)?.[1];
         const r = { source: t.source, reason: e.message, feature: first ? v2Feature(first)! : (met ?? 'unknown') };
         unmodelled.push(r);
         opts.onUnmodelled?.(r);
