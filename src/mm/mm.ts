@@ -473,10 +473,19 @@ export class Mm {
    */
   madvise(addr: number, len: number, advice: Advice): SyscallResult {
     this.batchVma = undefined;
-    // MADV_REMOVE unmaps the punched pages from every mapping of the object: the checker
-    // looks at the whole address space.
-    if (advice === 'remove') return this.syscall(0, TASK_SIZE, true, () => this.doMadvise(addr, len, advice));
-    return this.syscall(addr, len, true, () => this.doMadvise(addr, len, advice));
+    // MADV_REMOVE unmaps the punched pages from every mapping of the object, and a folio split
+    // (free, cold, pageout of part of a THP) reaches every table that maps the folio once
+    // mremap may have carried a split THP's PTEs elsewhere: the checker watches the whole space.
+    const wide =
+      advice === 'remove' ||
+      (this.checker !== undefined && (advice === 'free' || advice === 'cold' || advice === 'pageout') && this.foliosMayBeScattered());
+    return this.syscall(wide ? 0 : addr, wide ? TASK_SIZE : len, true, () => this.doMadvise(addr, len, advice));
+  }
+
+  /** A THP was split into PTEs and mremap has moved PTEs one by one: a folio may span tables. */
+  private foliosMayBeScattered(): boolean {
+    const s = this.core.stats();
+    return s.ThpSplitPmd > 0 && s.MremapPtesMoved > 0;
   }
 
   private doMadvise(addr: number, len: number, advice: Advice): SyscallResult {
