@@ -22,10 +22,12 @@
 import {
   PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, PMD_SHIFT, PTRS_PER_TABLE, ANON_PTE_FLAGS, ZERO_PTE_FLAGS, ZERO_PFN,
   _PAGE_PRESENT, _PAGE_PSE, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SIM_LARGE, _PAGE_SIM_ZEROFILL,
-  TABLE_BYTES, pfn_pte, pte_index,
+  TABLE_BYTES, pfn_pte, pte_pfn, pte_index,
 } from "./pgtable";
-import { FRAME_PTE, arena_alloc, arena_free } from "./arena";
-import { entry_table, table_entry, table_frame, mm_inc_nr_ptes, mm_dec_nr_ptes, pmd_clear, walk_pmd } from "./mm";
+import { FRAME_PTE, arena_alloc, arena_free, frame_addr } from "./arena";
+import {
+  entry_table, table_entry, table_frame, mm_inc_nr_ptes, mm_dec_nr_ptes, pmd_clear, walk_pmd, mm_pgd_frame,
+} from "./mm";
 import { tlb_remove_tlb_entry, tlb_remove_page, tlb_flush_mmu } from "./mmu_gather";
 import { flush_tlb_mm_range } from "./tlb";
 import { note_real_peak } from "./rcu";
@@ -53,6 +55,27 @@ let splitZeroRemap: bool = true;
 let faultStoresData: bool = true;
 /** A deposit entry: the subpage at its index was written while the PMD mapped the THP. */
 const DEPOSIT_WRITTEN: u64 = 1;
+/**
+ * move_ptes carried a PTE of a still-large folio to another table: since then a folio's PTEs
+ * may sit in several tables, and a folio split looks for them in every table of the mm.
+ */
+let folioPtesMoved: bool = false;
+
+/** A fresh mm: no folio has been carried apart yet. */
+export function thp_mm_init(): void {
+  folioPtesMoved = false;
+}
+/** move_ptes moved the entry e: note a large folio's PTE leaving its table. */
+@inline export function note_folio_pte_moved(e: u64): void {
+  if ((e & (_PAGE_PRESENT | _PAGE_SIM_LARGE)) == (_PAGE_PRESENT | _PAGE_SIM_LARGE)) folioPtesMoved = true;
+}
+/**
+ * The folio of a large subpage: a split maps a THP at 512 pfns aligned to 512, so the folio
+ * is identified by its first pfn wherever its PTEs went (mremap may scatter them).
+ */
+@inline export function folio_pfn(e: u64): u64 {
+  return pte_pfn(e) & ~(HPAGE_PMD_NR - 1);
+}
 
 /**
  * The aligned 2 MiB spans of [lo, hi) may get THPs on the next faults; (0, 0) closes it.
@@ -179,21 +202,24 @@ export function zap_huge_pmd(pmdp: usize, haddr: u64): void {
  * the pages the huge PMD mapped (zero-page entries for the huge zero page; for a THP the
  * write, young and dirty bits carried over). VmPTE and RSS are unchanged.
  */
-export function __split_huge_pmd(pmdp: usize, haddr: u64): void {
+export function __split_huge_pmd(pmdp: usize, haddr: u64): u64 {
   const pmde = load<u64>(pmdp);
   const table = entry_table(pmde);
   stat_inc(Stat.PmdLocks);
   // pmdp_invalidate: the huge translation leaves every TLB before the PTEs are in place.
   flush_tlb_mm_range(haddr, haddr + PMD_SIZE, PMD_SHIFT);
   const end = table + TABLE_BYTES;
+  let first: u64 = ZERO_PFN;
   if (is_huge_zero_pmd(pmde)) {
     const zero = pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS);
     for (let p = table; p < end; p += 8) store<u64>(p, zero);
   } else {
-    // The folio stays large, mapped by 512 PTEs; never-written subpages keep saying so.
+    // The folio stays large, mapped by 512 PTEs; never-written subpages keep saying so. Its
+    // pfns are aligned to 512, which identifies the folio (folio_pfn).
     const flags =
       (ANON_PTE_FLAGS & ~(_PAGE_ACCESSED | _PAGE_DIRTY)) | (pmde & (_PAGE_ACCESSED | _PAGE_DIRTY)) | _PAGE_SIM_LARGE;
-    let pfn = stat_get(Stat.NextPfn);
+    first = (stat_get(Stat.NextPfn) + HPAGE_PMD_NR - 1) & ~(HPAGE_PMD_NR - 1);
+    let pfn = first;
     for (let p = table; p < end; p += 8) {
       const zero = load<u64>(p) == DEPOSIT_WRITTEN ? 0 : _PAGE_SIM_ZEROFILL;
       store<u64>(p, pfn_pte(pfn++, flags | zero));
@@ -202,6 +228,7 @@ export function __split_huge_pmd(pmdp: usize, haddr: u64): void {
   }
   store<u64>(pmdp, table_entry(table_frame(table))); // pmd_populate
   stat_inc(Stat.ThpSplitPmd);
+  return first;
 }
 
 /**
@@ -216,24 +243,58 @@ export function split_huge_pmd_address(addr: u64): bool {
 }
 
 /**
- * split_folio for the PTE-mapped large folio in the PTE table at `table` (one per table:
- * a THP maps one aligned 2 MiB): every subpage becomes a small folio; never-written ones
- * are mapped to the shared zero page instead (try_to_map_unused_to_zeropage), and leave
- * MM_ANONPAGES, unless the mm forbids the zero page. Subpages no longer mapped are freed.
+ * The PTEs in `table` of the large folio whose first pfn is `folio`: each becomes a small
+ * folio's, or the shared zero page when never written (zeroRemap). Returns
+ * found << 32 | remapped.
  */
-export function split_folio(table: usize): void {
+function split_folio_ptes(table: usize, folio: u64, zeroRemap: bool): u64 {
   const end = table + TABLE_BYTES;
   const zero = pfn_pte(ZERO_PFN, ZERO_PTE_FLAGS);
+  let found: u64 = 0;
   let remapped: u64 = 0;
   for (let p = table; p < end; p += 8) {
     const e = load<u64>(p);
     // Present entries only: the simulator bits overlap a non-present entry's offset field.
-    if ((e & (_PAGE_PRESENT | _PAGE_SIM_LARGE)) != (_PAGE_PRESENT | _PAGE_SIM_LARGE)) continue;
-    if ((e & _PAGE_SIM_ZEROFILL) != 0 && splitZeroRemap) {
+    if ((e & (_PAGE_PRESENT | _PAGE_SIM_LARGE)) != (_PAGE_PRESENT | _PAGE_SIM_LARGE) || folio_pfn(e) != folio) continue;
+    found++;
+    if ((e & _PAGE_SIM_ZEROFILL) != 0 && zeroRemap) {
       store<u64>(p, zero);
       remapped++;
     } else {
       store<u64>(p, e & ~(_PAGE_SIM_LARGE | _PAGE_SIM_ZEROFILL));
+    }
+  }
+  return (found << 32) | remapped;
+}
+
+/**
+ * split_folio for the PTE-mapped large folio whose first pfn is `folio`, met in `table`:
+ * every subpage becomes a small folio; never-written ones are mapped to the shared zero page
+ * instead (try_to_map_unused_to_zeropage), and leave MM_ANONPAGES, unless the mm forbids the
+ * zero page. The rmap walk reaches every mapping of the folio: once mremap has carried a
+ * large folio's PTEs to other tables (folioPtesMoved), a folio not wholly in `table` is
+ * looked for in every PTE table of the mm. Subpages no longer mapped are freed.
+ */
+export function split_folio(table: usize, folio: u64): void {
+  const r = split_folio_ptes(table, folio, splitZeroRemap);
+  let remapped = r & 0xffffffff;
+  if (folioPtesMoved && r >> 32 < HPAGE_PMD_NR) {
+    const pgd = frame_addr(mm_pgd_frame());
+    for (let i: usize = 0; i < <usize>PTRS_PER_TABLE; i++) {
+      const pgde = load<u64>(pgd + (i << 3));
+      if (pgde == 0) continue;
+      const pud = entry_table(pgde);
+      for (let j: usize = 0; j < <usize>PTRS_PER_TABLE; j++) {
+        const pude = load<u64>(pud + (j << 3));
+        if (pude == 0) continue;
+        const pmd = entry_table(pude);
+        for (let k: usize = 0; k < <usize>PTRS_PER_TABLE; k++) {
+          const pmde = load<u64>(pmd + (k << 3));
+          if (pmde == 0 || pmd_trans_huge(pmde)) continue;
+          const t = entry_table(pmde);
+          if (t != table) remapped += split_folio_ptes(t, folio, splitZeroRemap) & 0xffffffff;
+        }
+      }
     }
   }
   stat_inc(Stat.ThpSplitFolio);
@@ -243,12 +304,16 @@ export function split_folio(table: usize): void {
 
 /**
  * madvise_folio_pte_batch for the large folio mapped at p: true when the range, from p up
- * to last, maps all its 512 subpages in a row (then it stays large, lazily freeable).
+ * to last, maps all its 512 subpages in a row (then it stays large, lazily freeable): p maps
+ * its first subpage and the next 511 entries the next pfns of the same folio.
  */
 export function large_folio_batch_whole(p: usize, last: usize): bool {
   if (last - p < <usize>PTRS_PER_TABLE << 3) return false;
-  for (let q = p; q < p + (<usize>PTRS_PER_TABLE << 3); q += 8) {
-    if ((load<u64>(q) & (_PAGE_PRESENT | _PAGE_SIM_LARGE)) != (_PAGE_PRESENT | _PAGE_SIM_LARGE)) return false;
+  const pfn = pte_pfn(load<u64>(p));
+  if ((pfn & (HPAGE_PMD_NR - 1)) != 0) return false;
+  for (let i: usize = 0; i < <usize>PTRS_PER_TABLE; i++) {
+    const f = load<u64>(p + (i << 3));
+    if ((f & (_PAGE_PRESENT | _PAGE_SIM_LARGE)) != (_PAGE_PRESENT | _PAGE_SIM_LARGE) || pte_pfn(f) != pfn + <u64>i) return false;
   }
   return true;
 }
@@ -286,8 +351,8 @@ export function madvise_free_huge_pmd(pmdp: usize, addr: u64, next: u64): bool {
   stat_inc(Stat.PmdLocks);
   if (is_huge_zero_pmd(pmde)) return false;
   if (next - addr != PMD_SIZE) {
-    __split_huge_pmd(pmdp, addr & ~(PMD_SIZE - 1));
-    split_folio(entry_table(load<u64>(pmdp)));
+    const folio = __split_huge_pmd(pmdp, addr & ~(PMD_SIZE - 1));
+    split_folio(entry_table(load<u64>(pmdp)), folio);
     return false;
   }
   if ((pmde & (_PAGE_ACCESSED | _PAGE_DIRTY)) != 0) {

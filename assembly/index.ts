@@ -17,6 +17,7 @@ import { unmap_page_range } from "./zap";
 import {
   set_thp_fault_window as __set_thp_fault_window, set_huge_zero_page as __set_huge_zero_page,
   split_huge_pmd_address as __split_huge_pmd_address, set_split_zero_remap as __set_split_zero_remap, madvise_collapse_pmd as __madvise_collapse_pmd, pmd_trans_huge,
+  thp_mm_init,
 } from "./huge_memory";
 import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
 import { free_pgd_range as __free_pgd_range } from "./free_pgtables";
@@ -71,6 +72,7 @@ export function init(limitFrames: u32): i32 {
   if (status != OK) return status;
   if (arena_reserve(1) != OK) return ERR_ARENA_FULL;
   mm_init();
+  thp_mm_init();
   stat_set(Stat.NextPfn, FIRST_ANON_PFN);
   return OK;
 }

@@ -11,7 +11,7 @@ import {
 } from "./pgtable";
 import { walk_pmd, entry_table, pte_offset } from "./mm";
 import { tlb_remove_tlb_entry } from "./mmu_gather";
-import { pmd_trans_huge, madvise_free_huge_pmd, split_folio, large_folio_batch_whole } from "./huge_memory";
+import { pmd_trans_huge, madvise_free_huge_pmd, split_folio, large_folio_batch_whole, folio_pfn } from "./huge_memory";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 export function madvise_free_range(start: u64, end: u64): void {
@@ -41,7 +41,7 @@ export function madvise_free_range(start: u64, end: u64): void {
           if ((e & _PAGE_SIM_LARGE) != 0) {
             if (!large_folio_batch_whole(p, last)) {
               // Part of a PTE-mapped THP: split_folio, then look at this entry again.
-              split_folio(table);
+              split_folio(table, folio_pfn(e));
               p -= 8;
               continue;
             }

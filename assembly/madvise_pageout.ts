@@ -28,7 +28,7 @@ import {
   span_end,
 } from "./pgtable";
 import { walk_pmd, entry_table, pte_offset } from "./mm";
-import { pmd_trans_huge, madvise_cold_or_pageout_huge_pmd, split_folio, large_folio_batch_whole } from "./huge_memory";
+import { pmd_trans_huge, madvise_cold_or_pageout_huge_pmd, split_folio, large_folio_batch_whole, folio_pfn } from "./huge_memory";
 import { tlb_remove_tlb_entry } from "./mmu_gather";
 import { pte_refcount_zap_done } from "./pte_refcount";
 import { STRATEGY_REFCOUNT, strategy_id } from "./strategy";
@@ -99,7 +99,7 @@ export function madvise_cold_or_pageout_range(start: u64, end: u64, pageout: boo
             p = batchEnd - 8;
             continue;
           }
-          split_folio(table); // then this entry again, as a small folio
+          split_folio(table, folio_pfn(e)); // then this entry again, as a small folio
           p -= 8;
           continue;
         }

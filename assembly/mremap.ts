@@ -15,9 +15,10 @@
 // that level (alloc_new_pud, alloc_new_pmd), before a whole move is tried. Entries move
 // unchanged: present pages, the zero page, swap entries and markers alike (no RSS moves).
 // Not modelled: soft-dirty bits (CONFIG_MEM_SOFT_DIRTY marks moved entries; nothing here
-// reads them), uffd-wp clearing (no userfaultfd), huge PMDs (no THP in the model yet).
+// reads them), uffd-wp clearing (no userfaultfd), huge PMDs
+// move whole with their deposit or are split first (move_huge_pmd, below).
 
-import { pmd_trans_huge, __split_huge_pmd } from "./huge_memory";
+import { pmd_trans_huge, __split_huge_pmd, note_folio_pte_moved } from "./huge_memory";
 import { PAGE_SHIFT, PMD_SIZE, PUD_SIZE, _PAGE_PRESENT } from "./pgtable";
 import { OK, FRAME_PUD, FRAME_PMD, FRAME_PTE, arena_reserve } from "./arena";
 import {
@@ -125,6 +126,7 @@ function move_ptes(oldPmdp: usize, newPmdp: usize, oldAddr: u64, newAddr: u64, e
     if (e == 0) continue;
     assert(load<u64>(dst + (i << 3)) == 0, "move_ptes: destination entry not none");
     if ((e & _PAGE_PRESENT) != 0) present = true;
+    note_folio_pte_moved(e);
     store<u64>(src + (i << 3), 0);
     store<u64>(dst + (i << 3), e);
     moved++;

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ARENA_LIMIT_MAX_BYTES, ARENA_LIMIT_MIN_BYTES, CPUS_MAX, SEED_MAX } from './args.js';
 import { UsageError } from './errors.js';
+import { TASK_SIZE } from './core/types.js';
 import { STRATEGY_NAMES } from './strategies.js';
 import { ADVICES_V2, PROTS, type Op } from './trace/ops.js';
 import { FOOTPRINTS, IMPLS, KERNELS } from './kernels/types.js';
@@ -77,6 +78,7 @@ export const RUN_OPTIONS_SCHEMA = {
     thpZeroPage: bool,
     faultAroundBytes: { type: 'integer', minimum: 0, maximum: 2 ** 21 },
     readaheadBytes: { type: 'integer', minimum: 0, maximum: 2 ** 40 },
+    mmapMinAddr: { type: 'integer', minimum: 0, maximum: TASK_SIZE },
     check: bool,
     trylockFail: probability,
     resched: probability,

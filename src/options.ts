@@ -59,6 +59,11 @@ export const DEFAULTS = {
   source: '<ops>',
   /** mmap_base of a 47-bit task without ASLR: TASK_SIZE minus the 128 MiB minimum stack gap. */
   mmapBase: TASK_SIZE - 128 * 1024 * 1024,
+  /**
+   * The lowest address a fixed mmap or an mremap destination may use (security_mmap_addr):
+   * vm.mmap_min_addr as most distributions set it, for a process without CAP_SYS_RAWIO.
+   */
+  mmapMinAddr: 0x10000,
 } as const;
 
 /** What a caller may set; anything left out takes its DEFAULTS value. */
@@ -75,6 +80,8 @@ export interface RunOptions {
   /** The same limit in frames (PGD included); 0 = what 4 GiB allows. Wins over arenaLimitBytes. */
   limitFrames?: number;
   mmapBase?: number;
+  /** Lowest address a fixed mmap or mremap destination may use (EPERM below); validate reads the host's. */
+  mmapMinAddr?: number;
   zeroPage?: boolean;
   /** THP for anonymous memory: always, madvise (VM_HUGEPAGE areas only) or never. */
   thp?: ThpMode;
@@ -114,6 +121,7 @@ export interface ResolvedRunOptions {
   readonly wasm: WasmFlavor;
   readonly limitFrames: number;
   readonly mmapBase: number;
+  readonly mmapMinAddr: number;
   readonly zeroPage: boolean;
   readonly thp: ThpMode;
   readonly thpZeroPage: boolean;
@@ -177,6 +185,13 @@ function checkReadahead(bytes: number): number {
   return bytes;
 }
 
+function checkMmapMinAddr(v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > TASK_SIZE) {
+    throw new UsageError(`--mmap-min-addr ${v}: expected a whole number of bytes from 0 to 0x${TASK_SIZE.toString(16)} (TASK_SIZE)`);
+  }
+  return v;
+}
+
 /** Fill in the defaults, validate, look the strategy up: once per run. Idempotent. */
 export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): ResolvedRunOptions {
   if (isResolved(o)) return o;
@@ -190,6 +205,7 @@ export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): Reso
     wasm: o.wasm ?? DEFAULTS.wasm,
     limitFrames: o.limitFrames ?? limitFramesFor(o.arenaLimitBytes),
     mmapBase: o.mmapBase ?? DEFAULTS.mmapBase,
+    mmapMinAddr: checkMmapMinAddr(o.mmapMinAddr ?? DEFAULTS.mmapMinAddr),
     zeroPage: o.zeroPage ?? DEFAULTS.zeroPage,
     thp: checkThpMode(o.thp ?? DEFAULTS.thp),
     thpZeroPage: o.thpZeroPage ?? DEFAULTS.thpZeroPage,

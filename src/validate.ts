@@ -38,6 +38,8 @@ export interface ModelChoice {
   /** fault_around_bytes and the temporary directory's read_ahead_kb (file mappings follow them). */
   faultAroundBytes?: number;
   readaheadBytes?: number;
+  /** The lowest address the replaying helper may map at (left out: the run default). */
+  mmapMinAddr?: number;
   reasons: string[];
 }
 
@@ -131,6 +133,9 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     `faultAroundBytes ${faultAround ?? DEFAULTS.faultAroundBytes}: ${faultAround === undefined ? "debugfs not readable, the kernel's default" : "the host's fault_around_bytes"}`,
     `readaheadBytes ${readahead ?? DEFAULTS.readaheadBytes}: ${readahead === undefined ? "the temporary directory's device not found, the kernel's default" : "read_ahead_kb of the temporary directory's device"}`,
   );
+  // Read defensively: facts from an older cache or a caller's own object may lack it.
+  const minAddr = host.mmapMinAddr as HostFacts['mmapMinAddr'] | undefined;
+  if (minAddr) reasons.push(`mmapMinAddr 0x${minAddr.effective.toString(16)}: ${minAddr.reason}`);
   return {
     strategy,
     zeroPage: host.zeroPage,
@@ -138,6 +143,7 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     thpZeroPage,
     faultAroundBytes: faultAround ?? DEFAULTS.faultAroundBytes,
     readaheadBytes: readahead ?? DEFAULTS.readaheadBytes,
+    mmapMinAddr: minAddr?.effective,
     reasons,
   };
 }
@@ -199,6 +205,7 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
     thpZeroPage: choice.thpZeroPage,
     ...(choice.faultAroundBytes !== undefined ? { faultAroundBytes: choice.faultAroundBytes } : {}),
     ...(choice.readaheadBytes !== undefined ? { readaheadBytes: choice.readaheadBytes } : {}),
+    mmapMinAddr: choice.mmapMinAddr,
     core: 'wasm',
     wasm: 'release',
     maxErrors: Number.MAX_SAFE_INTEGER,

@@ -190,6 +190,27 @@ madvise 0x300000e01000 0x1000 free
 touch 0x300001400000 0x1000 read
 munmap 0x300000000000 0x2000000
 `,
+  // mremap of part of a THP leaves its folio's PTEs in two tables (or a whole THP moved to an
+  // unaligned address, two tables; or halves of two folios side by side in one table): a later
+  // folio split (MADV_FREE of part, PAGEOUT) remaps the never-written subpages to the zero page
+  // in every table that maps the folio, and a table full of large PTEs is not one folio.
+  'mremap-scattered-folio': `
+mmap 0x300000000000 0x800000
+madvise 0x300000000000 0x800000 hugepage
+touch 0x300000000000 0x1 write
+touch 0x300000200000 0x200000 write
+touch 0x300000400000 0x1 write
+touch 0x300000600000 0x1 write
+mremap 0x300000100000 0x100000 0x100000 0x300001001000
+madvise 0x300000000000 0x1000 free
+mremap 0x300000400000 0x200000 0x200000 0x300002001000
+madvise 0x300002001000 0x200000 free
+mremap 0x300000700000 0x100000 0x100000 0x300003000000
+mremap 0x300000200000 0x100000 0x100000 0x300003100000
+madvise 0x300003000000 0x200000 free
+madvise 0x300000300000 0x1000 pageout
+munmap 0x300000000000 0x4000000
+`,
   // A guard marker fails MADV_COLLAPSE for its span and stops the walk there.
   'collapse-guard': `
 mmap 0x300000000000 0x600000

@@ -196,6 +196,35 @@ describe.each(['wasm', 'ts'] as const)('THP corners as measured on the live kern
     expectCleanExit(mm);
   });
 
+  it('a folio whose PTEs mremap scattered over tables is split in all of them (trace mremap-scattered-folio)', () => {
+    const mm = thpMm(core);
+    const steps: [() => unknown, number, number, number][] = [
+      [() => mm.mmap(B, 8 * MiB), 0, 0, 0],
+      [() => mm.madvise(B, 8 * MiB, 'hugepage'), 0, 0, 0],
+      [() => mm.touch(B, 1, 'write'), 12, 2048, 0], // THP A: subpage 0 written
+      [() => mm.touch(B + M2, M2, 'write'), 16, 4096, 0], // THP B: all written
+      [() => mm.touch(B + 2 * M2, 1, 'write'), 20, 6144, 0], // THP C
+      [() => mm.touch(B + 3 * M2, 1, 'write'), 24, 8192, 0], // THP D
+      // A's second half moves to an unaligned address: A's PTEs now sit in two tables.
+      [() => mm.mremap(B + MiB, MiB, MiB, B + 16 * MiB + K4), 28, 8192, 0],
+      // MADV_FREE of A's first page splits the folio: 511 never-written subpages, in both tables.
+      [() => mm.madvise(B, K4, 'free'), 28, 6148, 511],
+      // All of C moves to an unaligned address (two tables): freeing it all still splits it.
+      [() => mm.mremap(B + 2 * M2, M2, M2, B + 32 * MiB + K4), 32, 6148, 511],
+      [() => mm.madvise(B + 32 * MiB + K4, M2, 'free'), 32, 4104, 1022],
+      // D's second half and B's first half side by side in one table: 512 large PTEs, two folios.
+      [() => mm.mremap(B + 7 * MiB, MiB, MiB, B + 48 * MiB), 36, 4104, 1022],
+      [() => mm.mremap(B + M2, MiB, MiB, B + 49 * MiB), 36, 4104, 1022],
+      [() => mm.madvise(B + 48 * MiB, M2, 'free'), 36, 2060, 1533],
+    ];
+    for (const [i, [op, pte, anon, remapped]] of steps.entries()) {
+      ok(op() as { ok: boolean });
+      expect({ i, state: [...state(mm), mm.stats().ThpZeroRemapped] }).toEqual({ i, state: [pte, anon, remapped] });
+    }
+    expect(mm.stats().ThpSplitFolio).toBe(4); // A, C, D, B: one split each
+    expectCleanExit(mm);
+  });
+
   it('the huge zero page: split by a partial zap, untouched by MADV_FREE, freed with its table', () => {
     const mm = thpMm(core);
     ok(mm.mmap(B, 4 * MiB));

@@ -26,7 +26,7 @@ import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
 import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
-import { PATH_MODES, TABLE_FREE_MODES, type ReclaimPath, type TableFree } from '../core/types.js';
+import { PATH_MODES, TABLE_FREE_MODES, TASK_SIZE, type ReclaimPath, type TableFree } from '../core/types.js';
 import { DEFAULTS, THP_MODES, type ThpMode } from '../options.js';
 import { hostFaultAroundBytes, hostReadaheadBytes } from '../oracle/filemap-host.js';
 
@@ -62,6 +62,7 @@ interface RunFlags {
   costProfile?: string;
   thp: ThpMode;
   thpZeroPage: 'on' | 'off';
+  mmapMinAddr: number;
 }
 
 /** Adds a module's commands to the program (src/cli/oracle.ts, bench.ts, calibrate.ts). */
@@ -186,6 +187,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       (v) => parseSizeArg(v, '--readahead', 0, 2 ** 40),
       hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
     )
+    .option(
+      '--mmap-min-addr <addr>',
+      'lowest address a fixed mmap or mremap destination may use (EPERM below; vm.mmap_min_addr, 0 for a CAP_SYS_RAWIO process)',
+      (v) => parseSizeArg(v, '--mmap-min-addr', 0, TASK_SIZE),
+      DEFAULTS.mmapMinAddr,
+    )
     .option('--check', 'check invariants after every operation (slower; exit status 1 on a violation)')
     .option('--cost-profile <file>', 'weights of simulated time from `ptreclaim calibrate -o FILE` (default: built-in)')
     .addOption(
@@ -233,6 +240,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           check: flags.check,
           thp: flags.thp,
           thpZeroPage: flags.thpZeroPage === 'on',
+          mmapMinAddr: flags.mmapMinAddr,
           cost,
         }),
       );

@@ -79,6 +79,7 @@ import {
   set_split_zero_remap,
   set_thp_fault_window,
   split_huge_pmd_address,
+  thp_mm_init,
 } from './reference/huge_memory.js';
 import { BatchRunner } from './batch.js';
 
@@ -119,6 +120,7 @@ export class ReferenceCore implements PageTableCore {
     tlb_reset_range(mm.tlb);
     mm.s.fill(0);
     mm.pgd = arena_alloc(mm, mm.s, FRAME_PGD); // mm_alloc_pgd
+    thp_mm_init(mm);
     stat_set(mm.s, S.NextPfn, FIRST_ANON_PFN);
   }
 

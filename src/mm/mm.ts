@@ -75,8 +75,14 @@ export interface MmapOptions {
 
 export type SyscallResult = { ok: true; addr?: number } | { ok: false; errno: Errno; detail: string };
 
-/** mmap_min_addr default: the lowest address a mapping may use. */
-export const MMAP_MIN_ADDR = 0x10000;
+/** mmap_min_addr default: the lowest address a fixed mapping may use (option mmapMinAddr). */
+export const MMAP_MIN_ADDR = DEFAULTS.mmapMinAddr;
+/**
+ * The floor of top-down placement: the kernel's mmap_min_addr variable is the sysctl raised to
+ * CONFIG_LSM_MMAP_MIN_ADDR (security/min_addr.c; 65536 by default and on the measuring host),
+ * and the gap search never goes below it, privileged or not.
+ */
+const LSM_MMAP_MIN_ADDR = 0x10000;
 /** mmap_base of a 47-bit task without ASLR: TASK_SIZE minus the 128 MiB minimum stack gap. */
 export const DEFAULT_MMAP_BASE = DEFAULTS.mmapBase;
 
@@ -238,13 +244,14 @@ export class Mm {
     len = pageAlignUp(len);
     if (len > TASK_SIZE) return fail('ENOMEM', 'length exceeds the user address space');
     if (addr === null) {
-      const placed = placeTopDown(this.vmas, len, MMAP_MIN_ADDR, this.mmapBase);
+      const placed = placeTopDown(this.vmas, len, Math.max(this.opts.mmapMinAddr, LSM_MMAP_MIN_ADDR), this.mmapBase);
       if (placed === undefined) return fail('ENOMEM', 'no gap large enough below mmap_base');
       addr = placed;
     } else {
       if (addr % PAGE_SIZE !== 0) return fail('EINVAL', 'address not page-aligned');
       if (addr + len > TASK_SIZE) return fail('ENOMEM', 'mapping would end above TASK_SIZE');
-      if (addr < MMAP_MIN_ADDR) return fail('EPERM', `address below mmap_min_addr (0x${MMAP_MIN_ADDR.toString(16)})`);
+      // security_mmap_addr: below the floor without the privilege to map there (option mmapMinAddr).
+      if (addr < this.opts.mmapMinAddr) return fail('EPERM', `address below mmap_min_addr (0x${this.opts.mmapMinAddr.toString(16)})`);
       if (this.vmas.overlaps(addr, addr + len)) return fail('EEXIST', 'range overlaps an existing mapping (MAP_FIXED_NOREPLACE)');
     }
     // Traces map with MAP_NORESERVE (as the live helper does): no VM_ACCOUNT, so the
@@ -396,7 +403,7 @@ export class Mm {
         {
           vmas: this.vmas,
           core: this.core,
-          mmapMinAddr: MMAP_MIN_ADDR,
+          mmapMinAddr: this.opts.mmapMinAddr,
           munmap: (a, l) => this.doMunmap(a, l).ok,
           insertMerged: (v) => this.insertMerged(v),
           arenaError: (status, s, e) => this.arenaError(status, s, e),
@@ -466,10 +473,19 @@ export class Mm {
    */
   madvise(addr: number, len: number, advice: Advice): SyscallResult {
     this.batchVma = undefined;
-    // MADV_REMOVE unmaps the punched pages from every mapping of the object: the checker
-    // looks at the whole address space.
-    if (advice === 'remove') return this.syscall(0, TASK_SIZE, true, () => this.doMadvise(addr, len, advice));
-    return this.syscall(addr, len, true, () => this.doMadvise(addr, len, advice));
+    // MADV_REMOVE unmaps the punched pages from every mapping of the object, and a folio split
+    // (free, cold, pageout of part of a THP) reaches every table that maps the folio once
+    // mremap may have carried a split THP's PTEs elsewhere: the checker watches the whole space.
+    const wide =
+      advice === 'remove' ||
+      (this.checker !== undefined && (advice === 'free' || advice === 'cold' || advice === 'pageout') && this.foliosMayBeScattered());
+    return this.syscall(wide ? 0 : addr, wide ? TASK_SIZE : len, true, () => this.doMadvise(addr, len, advice));
+  }
+
+  /** A THP was split into PTEs and mremap has moved PTEs one by one: a folio may span tables. */
+  private foliosMayBeScattered(): boolean {
+    const s = this.core.stats();
+    return s.ThpSplitPmd > 0 && s.MremapPtesMoved > 0;
   }
 
   private doMadvise(addr: number, len: number, advice: Advice): SyscallResult {

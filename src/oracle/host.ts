@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { release } from 'node:os';
 
 import { OracleUnavailableError, liveOracleStatus, probeHost, probePtReclaim } from './live.js';
+import { DEFAULTS } from '../options.js';
 
 export type Tristate = 'y' | 'n' | 'unknown';
 
@@ -40,7 +41,83 @@ export interface HostFacts {
    */
   zeroPage: boolean;
   zeroPageReason: string;
+  /** The lowest address the replaying helper may map at, and what decides it. */
+  mmapMinAddr: MmapMinAddr;
   memAvailableKb: number;
+}
+
+/**
+ * What security_mmap_addr enforces for the replaying helper (a fixed mmap, an mremap
+ * destination): cap_mmap_addr refuses an address below vm.mmap_min_addr (dac_mmap_min_addr)
+ * unless the process has CAP_SYS_RAWIO; SELinux, when active, also refuses below
+ * CONFIG_LSM_MMAP_MIN_ADDR unless its policy grants mmap_zero (assumed not granted). No other
+ * LSM has an mmap_addr hook. CONFIG_LSM_MMAP_MIN_ADDR raises only the kernel's own
+ * mmap_min_addr, which bounds top-down placement, not a fixed address (measured: without
+ * CAP_SYS_RAWIO, MAP_FIXED_NOREPLACE at 0x1000 works here, mmap_min_addr 4096, LSM 65536).
+ */
+export interface MmapMinAddr {
+  /** /proc/sys/vm/mmap_min_addr; null when unreadable. */
+  sysctl: number | null;
+  /** The helper will hold CAP_SYS_RAWIO (it inherits this process's capabilities across execve). */
+  capSysRawio: boolean;
+  /** SELinux is active (/sys/fs/selinux/enforce, or selinux in /sys/kernel/security/lsm). */
+  selinux: boolean;
+  /** CONFIG_LSM_MMAP_MIN_ADDR from the kernel config; null when unknown. */
+  lsmMinAddr: number | null;
+  /** The floor the model takes (option mmapMinAddr). */
+  effective: number;
+  reason: string;
+}
+
+/** CAP_SYS_RAWIO's bit in the /proc/PID/status capability masks. */
+const CAP_SYS_RAWIO = 17n;
+
+/**
+ * Whether a program this process execs (no file capabilities, not setuid) holds CAP_SYS_RAWIO:
+ * with effective uid 0 it gets the bounding set, otherwise only the ambient set (capabilities(7)).
+ */
+export function execHasCapSysRawio(status: string): boolean {
+  const field = (name: string) => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1]?.trim();
+  const euid = field('Uid')?.split(/\s+/)[1];
+  const mask = field(euid === '0' ? 'CapBnd' : 'CapAmb');
+  if (mask === undefined || !/^[0-9a-f]+$/i.test(mask)) return false;
+  return ((BigInt(`0x${mask}`) >> CAP_SYS_RAWIO) & 1n) === 1n;
+}
+
+/** The floor security_mmap_addr puts under a fixed mapping of the helper, from the facts that decide it. */
+export function mmapMinAddrFor(f: Omit<MmapMinAddr, 'effective' | 'reason'>): MmapMinAddr {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  let effective: number;
+  let reason: string;
+  if (f.sysctl === null) {
+    effective = DEFAULTS.mmapMinAddr;
+    reason = `/proc/sys/vm/mmap_min_addr unreadable: the run default ${hex(effective)}`;
+  } else if (f.capSysRawio) {
+    effective = 0;
+    reason = `vm.mmap_min_addr ${f.sysctl}, but the replaying helper has CAP_SYS_RAWIO (it may map at any address)`;
+  } else {
+    effective = f.sysctl;
+    reason = `vm.mmap_min_addr ${f.sysctl} (the replaying helper has no CAP_SYS_RAWIO)`;
+  }
+  if (f.selinux) {
+    const lsm = f.lsmMinAddr ?? DEFAULTS.mmapMinAddr;
+    if (lsm > effective) {
+      effective = lsm;
+      reason += `; SELinux is active: CONFIG_LSM_MMAP_MIN_ADDR ${lsm} (assuming its policy grants no mmap_zero)`;
+    }
+  }
+  return { ...f, effective, reason };
+}
+
+function readMmapMinAddr(configText: string | undefined): MmapMinAddr {
+  const sysctl = Number(readText('/proc/sys/vm/mmap_min_addr')?.trim() ?? NaN);
+  const lsm = configText === undefined ? null : /^CONFIG_LSM_MMAP_MIN_ADDR=(\d+)$/m.exec(configText);
+  return mmapMinAddrFor({
+    sysctl: Number.isInteger(sysctl) ? sysctl : null,
+    capSysRawio: execHasCapSysRawio(readText('/proc/self/status') ?? ''),
+    selinux: readText('/sys/fs/selinux/enforce') !== null || /(^|,)selinux(,|$)/m.test(readText('/sys/kernel/security/lsm') ?? ''),
+    lsmMinAddr: lsm ? Number(lsm[1]) : null,
+  });
 }
 
 /** THP settings of the host; selected words ("madvise"), numbers, null where unreadable. */
@@ -183,6 +260,7 @@ async function collect(): Promise<HostFacts> {
     thpSettings: readThpSettings(),
     zeroPage: zp.zeroPage,
     zeroPageReason: zp.reason,
+    mmapMinAddr: readMmapMinAddr(cfg?.text),
     memAvailableKb: mem ? Number(mem[1]) : 0,
   };
 }
@@ -191,5 +269,5 @@ async function collect(): Promise<HostFacts> {
 export function describeHost(h: HostFacts): string {
   const pt = h.ptReclaim;
   const ptText = `PT_RECLAIM ${pt.enabled ? 'on' : 'off'} (config ${pt.config} from ${pt.configSource}; probe: MADV_DONTNEED of 2 MiB took VmPTE ${pt.probeVmPteKb[0]} -> ${pt.probeVmPteKb[1]} kB)`;
-  return `Linux ${h.kernel} ${h.arch}, ${h.pageSize / 1024} KiB pages, ${h.pagingLevels}-level paging, ${describeThp(h.thpSettings)}, ${ptText}, zero page ${h.zeroPage ? 'on' : 'off'} (${h.zeroPageReason})`;
+  return `Linux ${h.kernel} ${h.arch}, ${h.pageSize / 1024} KiB pages, ${h.pagingLevels}-level paging, ${describeThp(h.thpSettings)}, ${ptText}, zero page ${h.zeroPage ? 'on' : 'off'} (${h.zeroPageReason}), mmap_min_addr 0x${h.mmapMinAddr.effective.toString(16)} for the replay (${h.mmapMinAddr.reason})`;
 }

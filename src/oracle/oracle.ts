@@ -81,11 +81,15 @@ export type PerOpKind = Record<ModelOpKind, number> & Partial<Record<OpKind, num
  * like the host. MADV_FREE keeps pages resident here: without memory pressure nothing reclaims
  * lazy-free pages, so they count in full.
  */
-export function estimatePeakResidentKb(ops: readonly Op[], host: Pick<HostFacts, 'zeroPage' | 'ptReclaim'>): number {
+export function estimatePeakResidentKb(
+  ops: readonly Op[],
+  host: Pick<HostFacts, 'zeroPage' | 'ptReclaim'> & Partial<Pick<HostFacts, 'mmapMinAddr'>>,
+): number {
   if (ops.some((op) => v2Feature(op) !== undefined)) return mappedPeakKb(ops);
   const opts = resolveRunOptions({
     strategy: host.ptReclaim.enabled ? 'pt-reclaim' : 'none',
     zeroPage: host.zeroPage,
+    mmapMinAddr: host.mmapMinAddr?.effective,
     core: 'wasm',
     wasm: 'release',
   });

@@ -44,6 +44,22 @@ export function set_huge_zero_page(mm: RefMm, enabled: boolean): void {
 export function set_split_zero_remap(mm: RefMm, enabled: boolean): void {
   mm.splitZeroRemap = enabled;
 }
+/** A fresh mm: no folio has been carried apart yet. */
+export function thp_mm_init(mm: RefMm): void {
+  mm.folioPtesMoved = false;
+}
+/** move_ptes moved the entry (lo, hi): note a large folio's PTE leaving its table. */
+export function note_folio_pte_moved(mm: RefMm, lo: number, hi: number): void {
+  if (lo & PRESENT && hi & HI_SIM_LARGE) mm.folioPtesMoved = true;
+}
+/** pte_pfn of entry i of t (a present page). */
+function pte_pfn(t: Uint32Array, i: number): number {
+  return (t[2 * i + 1]! & 0xfffff) * 0x100000 + (t[2 * i]! >>> 12);
+}
+/** The folio of a large subpage: its first pfn (a split maps a THP at 512 pfns aligned to 512). */
+export function folio_pfn(t: Uint32Array, i: number): number {
+  return pte_pfn(t, i) - (pte_pfn(t, i) % HPAGE_PMD_NR);
+}
 /** Whether a fault may map a THP at all: one compare outside the per-entry loops. */
 export function thp_fault_window_open(mm: RefMm): boolean {
   return mm.thpHi !== 0;
@@ -151,18 +167,21 @@ export function zap_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr
 }
 
 /** __split_huge_pmd_locked / __split_huge_zero_page_pmd for the huge PMD mi of pmdTable. */
-export function __split_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr: number): void {
+export function __split_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr: number): number {
   const lo = pmdTable[2 * mi]!;
   const deposit = entry_frame(pmdTable, mi);
   const t = mm.frames[deposit]!;
   stat_inc(mm.s, S.PmdLocks);
   flush_tlb_mm_range(mm, haddr, haddr + PMD_SIZE, PMD_SIZE); // pmdp_invalidate
+  let first = ZERO_PFN;
   if (is_huge_zero_pmd(lo)) {
     for (let i = 0; i < 512; i++) set_frame_entry(t, i, ZERO_PFN, ZERO_LO, HI_NX);
   } else {
-    // The folio stays large, mapped by 512 PTEs; never-written subpages keep saying so.
+    // The folio stays large, mapped by 512 PTEs; never-written subpages keep saying so. Its
+    // pfns are aligned to 512, which identifies the folio (folio_pfn).
     const flags = (ANON_LO & ~(A | D)) | (lo & (A | D));
-    let pfn = stat_get(mm.s, S.NextPfn);
+    first = Math.ceil(stat_get(mm.s, S.NextPfn) / HPAGE_PMD_NR) * HPAGE_PMD_NR;
+    let pfn = first;
     for (let i = 0; i < 512; i++) {
       const zero = t[2 * i] === DEPOSIT_WRITTEN ? 0 : HI_SIM_ZEROFILL;
       set_frame_entry(t, i, pfn++, flags, HI_NX | HI_SIM_LARGE | zero);
@@ -171,6 +190,7 @@ export function __split_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, h
   }
   set_frame_entry(pmdTable, mi, deposit, TABLE_LO, 0); // pmd_populate
   stat_inc(mm.s, S.ThpSplitPmd);
+  return first;
 }
 
 /** split_huge_pmd_address: split the huge PMD mapping addr, if any. */
@@ -184,16 +204,15 @@ export function split_huge_pmd_address(mm: RefMm, addr: number): boolean {
   return true;
 }
 
-/**
- * split_folio for the PTE-mapped large folio in PTE table t: never-written subpages are
- * mapped to the shared zero page (and leave MM_ANONPAGES) unless the mm forbids it.
- */
-export function split_folio(mm: RefMm, t: Uint32Array): void {
+/** The PTEs in t of the large folio whose first pfn is `folio`, split: [found, remapped to the zero page]. */
+function split_folio_ptes(mm: RefMm, t: Uint32Array, folio: number): [number, number] {
+  let found = 0;
   let remapped = 0;
   for (let i = 0; i < 512; i++) {
     const hi = t[2 * i + 1]!;
     // Present entries only: the simulator bits overlap a non-present entry's offset field.
-    if (!(t[2 * i]! & PRESENT) || !(hi & HI_SIM_LARGE)) continue;
+    if (!(t[2 * i]! & PRESENT) || !(hi & HI_SIM_LARGE) || folio_pfn(t, i) !== folio) continue;
+    found++;
     if (hi & HI_SIM_ZEROFILL && mm.splitZeroRemap) {
       set_frame_entry(t, i, ZERO_PFN, ZERO_LO, HI_NX);
       remapped++;
@@ -201,15 +220,51 @@ export function split_folio(mm: RefMm, t: Uint32Array): void {
       t[2 * i + 1] = (hi & ~(HI_SIM_LARGE | HI_SIM_ZEROFILL)) >>> 0;
     }
   }
+  return [found, remapped];
+}
+
+/**
+ * split_folio for the PTE-mapped large folio whose first pfn is `folio`, met in PTE table t:
+ * never-written subpages are mapped to the shared zero page (and leave MM_ANONPAGES) unless
+ * the mm forbids it. Once mremap has carried large folios' PTEs apart (folioPtesMoved), a
+ * folio not wholly in t is looked for in every PTE table of the mm (the rmap walk).
+ */
+export function split_folio(mm: RefMm, t: Uint32Array, folio: number): void {
+  const [found, here] = split_folio_ptes(mm, t, folio);
+  let remapped = here;
+  if (mm.folioPtesMoved && found < HPAGE_PMD_NR) {
+    const pgd = mm.frames[mm.pgd]!;
+    for (let i = 0; i < 512; i++) {
+      const pud = entry_frame(pgd, i);
+      if (pud < 0) continue;
+      for (let j = 0; j < 512; j++) {
+        const pmd = entry_frame(mm.frames[pud]!, j);
+        if (pmd < 0) continue;
+        const pmdTable = mm.frames[pmd]!;
+        for (let k = 0; k < 512; k++) {
+          const pte = entry_frame(pmdTable, k);
+          if (pte < 0 || pmd_trans_huge(pmdTable[2 * k]!) || mm.frames[pte] === t) continue;
+          remapped += split_folio_ptes(mm, mm.frames[pte]!, folio)[1];
+        }
+      }
+    }
+  }
   stat_inc(mm.s, S.ThpSplitFolio);
   stat_add(mm.s, S.ThpZeroRemapped, remapped);
   stat_add(mm.s, S.RssAnon, -remapped);
 }
 
-/** madvise_folio_pte_batch: the range, from entry i up to last, maps all 512 subpages of the folio. */
+/**
+ * madvise_folio_pte_batch: the range, from entry i up to last, maps all 512 subpages of the
+ * folio (entry i its first, the next 511 the next pfns).
+ */
 export function large_folio_batch_whole(t: Uint32Array, i: number, last: number): boolean {
   if (last - i < 512) return false;
-  for (let q = i; q < i + 512; q++) if (!(t[2 * q]! & PRESENT) || !(t[2 * q + 1]! & HI_SIM_LARGE)) return false;
+  const pfn = pte_pfn(t, i);
+  if (pfn % HPAGE_PMD_NR !== 0) return false;
+  for (let q = i; q < i + 512; q++) {
+    if (!(t[2 * q]! & PRESENT) || !(t[2 * q + 1]! & HI_SIM_LARGE) || pte_pfn(t, q) !== pfn + (q - i)) return false;
+  }
   return true;
 }
 
@@ -246,8 +301,8 @@ export function madvise_free_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: numb
   stat_inc(mm.s, S.PmdLocks);
   if (is_huge_zero_pmd(lo)) return false;
   if (next - addr !== PMD_SIZE) {
-    __split_huge_pmd(mm, pmdTable, mi, Math.floor(addr / PMD_SIZE) * PMD_SIZE);
-    split_folio(mm, mm.frames[entry_frame(pmdTable, mi)]!);
+    const folio = __split_huge_pmd(mm, pmdTable, mi, Math.floor(addr / PMD_SIZE) * PMD_SIZE);
+    split_folio(mm, mm.frames[entry_frame(pmdTable, mi)]!, folio);
     return false;
   }
   if (lo & (A | D)) {

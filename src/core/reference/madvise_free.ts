@@ -4,7 +4,7 @@
  * poison entries in the range are dropped. No table is freed or allocated.
  */
 import { type RefMm, walk_pte_table_frame, walk_tables } from './mm.js';
-import { large_folio_batch_whole, madvise_free_huge_pmd, pmd_trans_huge, split_folio } from './huge_memory.js';
+import { folio_pfn, large_folio_batch_whole, madvise_free_huge_pmd, pmd_trans_huge, split_folio } from './huge_memory.js';
 import { tlb_remove_tlb_entry } from './mmu_gather.js';
 import {
   HI_SIM_FILE,
@@ -56,7 +56,7 @@ export function madvise_free_range(mm: RefMm, start: number, end: number): void 
           if (hi & HI_SIM_LARGE) {
             if (!large_folio_batch_whole(t, i, last)) {
               // Part of a PTE-mapped THP: split_folio, then look at this entry again.
-              split_folio(mm, t);
+              split_folio(mm, t, folio_pfn(t, i));
               i--;
               continue;
             }

@@ -6,7 +6,7 @@
  * since MADV_FREE: PTE dirty bit clear), clearing their entries. No table is freed.
  */
 import { type RefMm, entry_frame, walk_pte_table_frame, walk_tables } from './mm.js';
-import { large_folio_batch_whole, madvise_cold_or_pageout_huge_pmd, pmd_trans_huge, split_folio } from './huge_memory.js';
+import { folio_pfn, large_folio_batch_whole, madvise_cold_or_pageout_huge_pmd, pmd_trans_huge, split_folio } from './huge_memory.js';
 import { tlb_remove_tlb_entry } from './mmu_gather.js';
 import {
   HI_SIM_FILE,
@@ -84,7 +84,7 @@ export function madvise_cold_or_pageout_range(mm: RefMm, start: number, end: num
             i += 511;
             continue;
           }
-          split_folio(mm, t); // then this entry again, as a small folio
+          split_folio(mm, t, folio_pfn(t, i)); // then this entry again, as a small folio
           i--;
           continue;
         }

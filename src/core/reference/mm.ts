@@ -43,6 +43,8 @@ export class RefMm extends Arena {
   hugeZeroPage = true;
   /** THP: a folio split may map never-written subpages to the zero page. */
   splitZeroRemap = true;
+  /** THP: move_ptes has carried a large folio's PTE to another table (split_folio searches all). */
+  folioPtesMoved = false;
   /** Address of the SIGSEGV/SIGBUS the last fault_range met. */
   faultAddress = 0;
   /** CPUs that ran the mm: each TLB shootdown IPIs the others. */

@@ -7,7 +7,7 @@
  * source has a table at that level. The reference models none and pt-reclaim only: no
  * refcount bookkeeping here.
  */
-import { __split_huge_pmd, pmd_trans_huge } from './huge_memory.js';
+import { __split_huge_pmd, note_folio_pte_moved, pmd_trans_huge } from './huge_memory.js';
 import { FRAME_PMD, FRAME_PTE, FRAME_PUD, arena_available } from './arena.js';
 import { type RefMm, count_missing_tables, entry_frame, pmd_clear, table_alloc_populate } from './mm.js';
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, _PAGE_PRESENT, pgd_index, pmd_index, pte_index, pud_index } from './pgtable.js';
@@ -96,6 +96,7 @@ function move_ptes(mm: RefMm, oldPteF: number, newPteF: number, oldAddr: number,
     const lo = from[2 * i]!;
     if (lo === 0 && from[2 * i + 1] === 0) continue;
     if ((lo & _PAGE_PRESENT) !== 0) present = true;
+    note_folio_pte_moved(mm, lo, from[2 * i + 1]!);
     move_entry(from, i, to, j0 + k);
     moved++;
   }
