@@ -10,7 +10,9 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { readCaptureFile, validateCapture } from '../src/capture/validate.js';
-import { runOps, runTraceFile } from '../src/run.js';
+import { runOps, runTraceFile, runWorkload } from '../src/run.js';
+import type { Op } from '../src/trace/ops.js';
+import { allocChurnProgramEvents, allocChurnWorkload, ALLOCATOR_KINDS } from '../src/workloads/alloc.js';
 import { STRATEGY_NAMES } from '../src/strategies.js';
 import { readThpSettings } from '../src/oracle/host.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
@@ -112,5 +114,40 @@ describe('corpus/programs through `run --trace` (a .gz trace is decompressed)', 
     expect(() => runTraceFile(bad)).toThrow(
       /cannot read trace .*bad\.trace\.gz: Z_DATA_ERROR \(the name ends in \.gz, but the file is not gzip data/,
     );
+  });
+});
+
+describe('the alloc suite on the churn program the corpus captured (issue 13 item 4)', () => {
+  it('alloc-churn.c events: every block allocated is freed, the largest 6 MiB', () => {
+    let allocs = 0;
+    let frees = 0;
+    let largest = 0;
+    for (const e of allocChurnProgramEvents()) {
+      if ('alloc' in e) {
+        allocs++;
+        largest = Math.max(largest, e.alloc);
+      } else frees++;
+    }
+    expect(allocs).toBe(frees);
+    expect(allocs).toBeGreaterThan(400);
+    expect(largest).toBe(6 * 2 ** 20);
+  });
+
+  for (const kind of ALLOCATOR_KINDS)
+    it(`synthetic ${kind} runs the churn without a failed op (blocks above 2 MiB included)`, () => {
+      const r = runWorkload(allocChurnWorkload(kind), { strategy: 'pt-reclaim' });
+      expect(r.errorCount).toBe(0);
+      expect(r.exit.clean).toBe(true);
+    });
+
+  it('synthetic jemalloc with decay 0 purges like the captured libjemalloc2 with dirty/muzzy decay 0', () => {
+    const ops = [...allocChurnWorkload('jemalloc', { jemallocDecayZero: true }).ops()];
+    const dontneed = (list: readonly Op[]) => list.filter((o) => o.kind === 'madvise' && o.advice === 'dontneed').length;
+    const real = readCaptureFile(join(DIR, 'churn-jemalloc.trace.gz'));
+    // One MADV_DONTNEED per free (477); the real library made one more (478).
+    expect(Math.abs(dontneed(ops) - dontneed(real.ops))).toBeLessThanOrEqual(1);
+    const syn = runOps(ops, { strategy: 'pt-reclaim' });
+    // Within 10% of the real process's VmPTE at exit (which also holds its libraries' tables).
+    expect(Math.abs(syn.vmPteKb - real.expect.vmPteKb)).toBeLessThanOrEqual(real.expect.vmPteKb / 10);
   });
 });
