@@ -203,15 +203,20 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   const mm = new Mm(makeCore(opts), opts);
   const after: { vmPteKb: number; rssAnonKb: number }[] = [];
   let fileEnd = { rssFileKb: 0, rssShmemKb: 0 };
+  let at = 0;
   try {
     for (const [i, op] of c.ops.entries()) {
+      at = i;
       applyOp(mm, op, i);
       const s = mm.stats();
       after.push({ vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage, rssAnonKb: s.RssAnon * kbPerPage });
       if (i === c.ops.length - 1) fileEnd = { rssFileKb: s.RssFile * kbPerPage, rssShmemKb: s.RssShmem * kbPerPage };
     }
   } catch (e) {
-    if (e instanceof UnmodelledTraceError) return { ran: false, reason: e.message, features };
+    if (e instanceof UnmodelledTraceError) {
+      const op = c.ops[at]!;
+      return { ran: false, reason: `${op.file ?? c.source}:${op.line ?? `op #${at}`}: ${e.message}`, features };
+    }
     throw e;
   }
   const end = after.at(-1) ?? { vmPteKb: 0, rssAnonKb: 0 };
@@ -370,7 +375,10 @@ export function formatCaptureValidation(v: CaptureValidation): string {
     if (m.divergence) lines.push(formatDivergence(m.divergence, 'model'));
   } else {
     lines.push(
-      `model: not run: the capture uses trace v2 features the model does not run yet: ${m.features.map((f) => `${f.feature} (${f.ops} ops)`).join(', ')}`,
+      m.features.length
+        ? `model: not run: the capture uses trace v2 features the model does not run yet: ${m.features.map((f) => `${f.feature} (${f.ops} ops)`).join(', ')}`
+        : // Refused only at run time, where an op meets a mapping the model does not handle that way.
+          'model: not run: an op of the capture does something the model does not run yet:',
       `  (${m.reason})`,
     );
     if (!v.live)
