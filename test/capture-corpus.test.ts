@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { readCaptureFile, validateCapture } from '../src/capture/validate.js';
 import { runOps, runTraceFile, runWorkload } from '../src/run.js';
 import type { Op } from '../src/trace/ops.js';
+import { parseTrace } from '../src/trace/parse.js';
+import { estimatePeakResidentKb } from '../src/oracle/oracle.js';
 import { allocChurnProgramEvents, allocChurnWorkload, ALLOCATOR_KINDS } from '../src/workloads/alloc.js';
 import { STRATEGY_NAMES } from '../src/strategies.js';
 import { readThpSettings } from '../src/oracle/host.js';
@@ -149,5 +151,18 @@ describe('the alloc suite on the churn program the corpus captured (issue 13 ite
     const syn = runOps(ops, { strategy: 'pt-reclaim' });
     // Within 10% of the real process's VmPTE at exit (which also holds its libraries' tables).
     expect(Math.abs(syn.vmPteKb - real.expect.vmPteKb)).toBeLessThanOrEqual(real.expect.vmPteKb / 10);
+  });
+});
+
+describe('a capture the model refuses at run time can still be replayed live', () => {
+  it('estimatePeakResidentKb (the live replay safety check) falls back when the model meets mremap of a file', () => {
+    const ops = parseTrace(
+      'version 2\nmmap 0x200000000000 1M prot=r file=lib\ntouch 0x200000000000 1M read\nmremap 0x200000000000 1M 2M 0x300000000000\n',
+      'refused.trace',
+    );
+    const kb = estimatePeakResidentKb(ops, { zeroPage: true, ptReclaim: { enabled: true } } as Parameters<
+      typeof estimatePeakResidentKb
+    >[1]);
+    expect(kb).toBeGreaterThanOrEqual(1024);
   });
 });
