@@ -203,20 +203,16 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   const mm = new Mm(makeCore(opts), opts);
   const after: { vmPteKb: number; rssAnonKb: number }[] = [];
   let fileEnd = { rssFileKb: 0, rssShmemKb: 0 };
-  let at = 0;
   try {
     for (const [i, op] of c.ops.entries()) {
-      at = i;
       applyOp(mm, op, i);
       const s = mm.stats();
       after.push({ vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage, rssAnonKb: s.RssAnon * kbPerPage });
       if (i === c.ops.length - 1) fileEnd = { rssFileKb: s.RssFile * kbPerPage, rssShmemKb: s.RssShmem * kbPerPage };
     }
   } catch (e) {
-    if (e instanceof UnmodelledTraceError) {
-      const op = c.ops[at]!;
-      return { ran: false, reason: `${op.file ?? c.source}:${op.line ?? `op #${at}`}: ${e.message}`, features };
-    }
+    // applyOp's message says where (file:line).
+    if (e instanceof UnmodelledTraceError) return { ran: false, reason: e.message, features };
     throw e;
   }
   const end = after.at(-1) ?? { vmPteKb: 0, rssAnonKb: 0 };
