@@ -50,6 +50,14 @@ export type { Op, OpKind, Access, Advice, AdviceV2, Prot, MmapOp, ModelOp, Model
 export { ADVICES_V2, MODEL_ADVICES, PROTS, needsFormatV2, v2Feature } from './trace/ops.js';
 export { seedWorkload, getWorkload, WORKLOADS, type Workload } from './workloads/index.js';
 export { v1RobotWorkload, forceBreakWorkload, partialDontneedWorkload, tableChurnWorkload } from './workloads/designs.js';
+export {
+  allocWorkload,
+  allocChurnWorkload,
+  allocChurnProgramEvents,
+  ALLOCATOR_KINDS,
+  type AllocatorKind,
+  type AllocEvent,
+} from './workloads/alloc.js';
 export { type CheckViolation } from './run.js';
 export { type Violation } from './mm/checker.js';
 export { DEFAULT_COST_MODEL, type CostModel } from './mm/cost.js';

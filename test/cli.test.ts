@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
@@ -24,6 +25,21 @@ describe('ptreclaim CLI', () => {
       exit: { clean: true },
     });
     for (const k of ['rss', 'wallMs', 'tablesAllocated', 'tablesFreed', 'entries', 'tlb', 'locks']) expect(j).toHaveProperty(k);
+  });
+
+  it('refuses a pipe as --trace for several strategies (each reads it again), and reads a .gz trace', () => {
+    const f = join(dir, 'p.trace');
+    writeFileSync(f, 'mmap 0x300000000000 8M\ntouch 0x300000000000 8M\nmadvise 0x300000000000 8M dontneed\n');
+    const piped = spawnSync(process.execPath, [BIN, 'run', '--trace', '/dev/stdin', '--strategy', 'none,pt-reclaim', '--json'], {
+      encoding: 'utf8',
+      input: readFileSync(f),
+    });
+    expect(piped.status).toBe(2);
+    expect(piped.stderr).toMatch(/--trace \/dev\/stdin is not a regular file .* 2 strategies read it once each/);
+    writeFileSync(`${f}.gz`, gzipSync(readFileSync(f)));
+    const r = run('run', '--trace', `${f}.gz`, '--strategy', 'none,pt-reclaim', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { vmPteKb: number }[]).map((x) => x.vmPteKb)).toEqual([24, 8]);
   });
 
   it('runs a trace file; several strategies give an array', () => {

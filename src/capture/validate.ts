@@ -107,8 +107,17 @@ export interface CaptureModelOutcome {
   zeroPage: boolean;
   vmPteKb: number;
   rssAnonKb: number;
+  /** The model's RssFile and RssShmem at the end: shown, not compared (see `notCompared`). */
+  rssFileKb: number;
+  rssShmemKb: number;
   agree: boolean;
   differences: string[];
+  /**
+   * How many `# sample`s the model's state after the same op differs from (VmPTE or RssAnon).
+   * 0 for a single-threaded program; a multithreaded one's samples are read while the other
+   * threads run (see the README), so some can differ though the end agrees.
+   */
+  samplesDiffering: number;
   divergence?: CaptureDivergence;
 }
 
@@ -193,13 +202,16 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   const opts = resolveRunOptions({ strategy: choice.strategy, zeroPage: choice.zeroPage, core: 'wasm', wasm: 'release', source: c.source });
   const mm = new Mm(makeCore(opts), opts);
   const after: { vmPteKb: number; rssAnonKb: number }[] = [];
+  let fileEnd = { rssFileKb: 0, rssShmemKb: 0 };
   try {
     for (const [i, op] of c.ops.entries()) {
       applyOp(mm, op, i);
       const s = mm.stats();
       after.push({ vmPteKb: (s.NrPte + s.NrPmd + s.NrPud) * kbPerPage, rssAnonKb: s.RssAnon * kbPerPage });
+      if (i === c.ops.length - 1) fileEnd = { rssFileKb: s.RssFile * kbPerPage, rssShmemKb: s.RssShmem * kbPerPage };
     }
   } catch (e) {
+    // applyOp's message says where (file:line).
     if (e instanceof UnmodelledTraceError) return { ran: false, reason: e.message, features };
     throw e;
   }
@@ -207,6 +219,9 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
   const differences: string[] = [];
   if (end.vmPteKb !== c.expect.vmPteKb) differences.push(`VmPTE: model ${end.vmPteKb} kB, real process ${c.expect.vmPteKb} kB`);
   if (end.rssAnonKb !== c.expect.rssAnonKb) differences.push(`RssAnon: model ${end.rssAnonKb} kB, real process ${c.expect.rssAnonKb} kB`);
+  const samplesDiffering = c.samples.filter(
+    (s) => after[s.opIndex]!.vmPteKb !== s.vmPteKb || after[s.opIndex]!.rssAnonKb !== s.rssAnonKb,
+  ).length;
   const divergence = differences.length ? firstSampleDivergence(c.ops, c.samples, (i) => after[i]!) : undefined;
   return {
     ran: true,
@@ -214,8 +229,10 @@ function runModel(c: CaptureFile): CaptureModelOutcome | CaptureUnmodelled {
     zeroPage: choice.zeroPage,
     vmPteKb: end.vmPteKb,
     rssAnonKb: end.rssAnonKb,
+    ...fileEnd,
     agree: differences.length === 0,
     differences,
+    samplesDiffering,
     ...(divergence ? { divergence } : {}),
   };
 }
@@ -286,8 +303,9 @@ async function runLive(c: CaptureFile, opts: { force?: boolean }): Promise<Captu
 }
 
 const NOT_COMPARED =
-  'RssFile and RssShmem are shown, not compared: a replay maps fresh empty files (sized to the mapping) where the real process mapped ' +
-  "files already in the page cache, so fault-around maps different pages; vdso pages count in the kernel's RssFile and are anonymous in a trace";
+  'RssFile and RssShmem are shown, not compared: the model and a replay start with new empty files (sized to the mapping) and a cold ' +
+  "page cache, where the real process's libraries were already cached, so fault-around maps different pages; vdso pages count in the " +
+  "kernel's RssFile and are anonymous in a trace";
 
 /**
  * Validates a capture: the model against the real process; with `live`, also this kernel's
@@ -345,10 +363,18 @@ export function formatCaptureValidation(v: CaptureValidation): string {
       `model (${m.strategy}, zero page ${m.zeroPage ? 'on' : 'off'}): ${m.agree ? 'agree' : 'DIFFER'}: ${fmtCounters(m)}` +
         (m.agree ? '' : ` (${m.differences.join('; ')})`),
     );
+    if (m.samplesDiffering > 0)
+      lines.push(
+        `  ${m.samplesDiffering} of ${v.samples} intermediate samples differ from the model after the same op` +
+          " (a multithreaded program's samples are read while its other threads run)",
+      );
     if (m.divergence) lines.push(formatDivergence(m.divergence, 'model'));
   } else {
     lines.push(
-      `model: not run: the capture uses trace v2 features the model does not run yet: ${m.features.map((f) => `${f.feature} (${f.ops} ops)`).join(', ')}`,
+      m.features.length
+        ? `model: not run: the capture uses trace v2 features the model does not run yet: ${m.features.map((f) => `${f.feature} (${f.ops} ops)`).join(', ')}`
+        : // Refused only at run time, where an op meets a mapping the model does not handle that way.
+          'model: not run: an op of the capture does something the model does not run yet:',
       `  (${m.reason})`,
     );
     if (!v.live)

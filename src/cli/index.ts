@@ -3,7 +3,7 @@
  * options, and calls the library. Everything here is also available as a typed API.
  */
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolveRunOptions, runTraceFile, runWorkload, type RunOptions, type RunResult } from '../run.js';
 import { formatTrace } from '../trace/parse.js';
 import {
@@ -209,6 +209,21 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         throw new UsageError(`nothing to run: give a workload (${Object.keys(WORKLOADS).join(', ')}) or --trace FILE`);
       const strategies = parseStrategyList(flags.strategy);
       const source = flags.trace ?? workload!;
+      // Each strategy reads the trace again: a pipe (/dev/stdin, <(...)) would give the second
+      // one an empty trace and a silently wrong column.
+      if (flags.trace && strategies.length > 1) {
+        let regular = true;
+        try {
+          regular = statSync(flags.trace).isFile();
+        } catch {
+          // A missing file is reported by the first run, with its name.
+        }
+        if (!regular)
+          throw new UsageError(
+            `--trace ${flags.trace} is not a regular file (a pipe or device can be read once), and ${strategies.length} strategies read it once each: ` +
+              'write it to a file first (a .gz trace is read as is), or give one --strategy',
+          );
+      }
       // A trace is streamed, once per strategy: memory stays flat whatever its size.
       // The flags were checked as they were parsed: resolved here, the options skip the
       // library's schema check (and its ajv load, ~70 ms of start-up).

@@ -15,6 +15,7 @@ import { MODEL_OP_KINDS, OP_KINDS, v2Feature, type ModelOpKind, type Op, type Op
 import { RangeSet } from '../trace/ranges.js';
 import { OracleUnavailableError, TraceRefusedError, runLiveTrace, type LiveResult, type LiveSnapshot } from './live.js';
 import { hostFacts, type HostFacts } from './host.js';
+import { UnmodelledTraceError } from '../errors.js';
 
 export const ORACLE_SCHEMA_VERSION = 1;
 
@@ -95,11 +96,17 @@ export function estimatePeakResidentKb(
   });
   const mm = new Mm(makeCore(opts), opts);
   let peak = 0;
-  for (const op of ops) {
-    applyOp(mm, op);
-    if (op.kind !== 'touch') continue; // only faults grow memory
-    const s = mm.stats();
-    peak = Math.max(peak, s.RssAnon + s.NrPte + s.NrPmd + s.NrPud);
+  try {
+    for (const op of ops) {
+      applyOp(mm, op);
+      if (op.kind !== 'touch') continue; // only faults grow memory
+      const s = mm.stats();
+      peak = Math.max(peak, s.RssAnon + s.NrPte + s.NrPmd + s.NrPud);
+    }
+  } catch (e) {
+    // Some ops are refused only when met (mremap of a file mapping): the replay needs no model.
+    if (e instanceof UnmodelledTraceError) return mappedPeakKb(ops);
+    throw e;
   }
   return (peak * PAGE_SIZE) / 1024;
 }

@@ -10,7 +10,8 @@
  * values go to more OpBatch columns (a flags byte, two numbers) and a table of file names
  * shared by the batches of one parse; v1 lines fill none of them but the flags byte.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { PtreclaimError, TraceSyntaxError } from '../errors.js';
 import {
   ADVICES_V2,
@@ -746,9 +747,22 @@ export function* parseTraceBytes(buf: Uint8Array, file = '<trace>'): Generator<O
 
 /**
  * Stream a trace file, batch by batch, in constant memory: CHUNK_BYTES are read at a time and
- * a line cut by a chunk's end is carried over to the next read.
+ * a line cut by a chunk's end is carried over to the next read. A name ending in `.gz` (the
+ * captures of corpus/programs/) is decompressed whole first.
  */
 export function* readTraceBatches(path: string): Generator<OpBatch> {
+  if (path.endsWith('.gz')) {
+    let text: Buffer;
+    try {
+      text = gunzipSync(readFileSync(path));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const zlib = code.startsWith('Z_') ? ` (the name ends in .gz, but the file is not gzip data: ${(e as Error).message})` : '';
+      throw new PtreclaimError(`cannot read trace ${path}: ${code}${zlib}`);
+    }
+    yield* parseTraceBytes(text, path);
+    return;
+  }
   let fd: number;
   try {
     fd = openSync(path, 'r');

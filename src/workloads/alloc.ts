@@ -43,8 +43,11 @@ interface Block {
   len: number;
 }
 
+/** An allocation of `alloc` bytes, or the free of the `free`-th live block (live blocks kept by swap-remove). */
+export type AllocEvent = { alloc: number } | { free: number };
+
 /** The shared event stream: allocation sizes 4 KiB..1 MiB (log-uniform), heap kept near its target. */
-function* events(p: AllocParams): Generator<{ alloc: number } | { free: number }> {
+function* events(p: AllocParams): Generator<AllocEvent> {
   const rng = new Rng(p.seed);
   let live = 0;
   const sizes: number[] = [];
@@ -149,8 +152,12 @@ export function validateAllocParams(p: AllocParams): void {
   }
 }
 
-/** jemalloc-like: first-fit over retained VA; dirty -> MADV_FREE -> MADV_DONTNEED by decay epochs. */
-function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
+/**
+ * jemalloc-like: first-fit over retained VA; dirty -> MADV_FREE -> MADV_DONTNEED by decay epochs,
+ * or with `decayEvery` 0 (MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0) each freed extent
+ * purged at once with MADV_DONTNEED.
+ */
+function* jemalloc(p: AllocParams, ev: Iterable<AllocEvent>, decayEvery = 256): Iterable<Op> {
   const reserve = 2 * p.heapBytes;
   yield { kind: 'mmap', addr: BASE, len: reserve };
   let bump = BASE;
@@ -159,7 +166,7 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
   let dirty: Block[] = [];
   let muzzy: Block[] = [];
   let n = 0;
-  for (const e of events(p)) {
+  for (const e of ev) {
     if ('alloc' in e) {
       const i = free.findIndex((b) => b.len === e.alloc);
       let b: Block;
@@ -182,9 +189,10 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
       live[e.free] = live[live.length - 1]!;
       live.pop();
       free.push(b);
-      dirty.push(b);
+      if (decayEvery === 0) yield { kind: 'madvise', addr: b.addr, len: b.len, advice: 'dontneed' };
+      else dirty.push(b);
     }
-    if (++n % decayEvery === 0) {
+    if (decayEvery > 0 && ++n % decayEvery === 0) {
       // Muzzy decay first (forced purge of what was lazily purged an epoch ago), then dirty decay.
       for (const r of coalesce(muzzy)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'dontneed' };
       for (const r of coalesce(dirty)) yield { kind: 'madvise', addr: r.addr, len: r.len, advice: 'free' };
@@ -195,7 +203,7 @@ function* jemalloc(p: AllocParams, decayEvery = 256): Iterable<Op> {
 }
 
 /** tcmalloc-like: pack into hugepages; release wholly free hugepages, subrelease only when over the limit. */
-function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
+function* tcmalloc(p: AllocParams, ev: Iterable<AllocEvent>, releaseEvery = 256): Iterable<Op> {
   // Whole hugepages: a heap that is not a multiple of 1 MiB still gets aligned 2 MiB units.
   let nHuge = Math.ceil((2 * p.heapBytes) / HUGE);
   yield { kind: 'mmap', addr: BASE, len: nHuge * HUGE };
@@ -218,8 +226,31 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
   let freeUnreleased = 0;
   const subreleaseLimit = p.heapBytes / 4;
   let n = 0;
-  for (const e of events(p)) {
-    if ('alloc' in e) {
+  for (const e of ev) {
+    if ('alloc' in e && e.alloc > HUGE) {
+      // Larger than a hugepage (the churn program's blocks, not the seeded stream's): whole
+      // hugepages of its own, as tcmalloc's HugeAllocator gives them, the lowest run of empty
+      // ones or new ones past the end; freed, they go back whole at the next release.
+      const count = Math.ceil(e.alloc / HUGE);
+      const empty = (h: number) => h >= used.length || (used[h] === 0 && top[h] === 0 && holes[h]!.length === 0);
+      let first = 0;
+      for (let run = 0, h = 0; run < count; h++) {
+        run = empty(h) ? run + 1 : 0;
+        first = h - run + 1;
+      }
+      if (first + count > nHuge) {
+        yield { kind: 'mmap', addr: BASE + nHuge * HUGE, len: (first + count - nHuge) * HUGE };
+        nHuge = first + count;
+      }
+      reach(first + count - 1);
+      for (let h = first; h < first + count; h++) {
+        used[h] = HUGE;
+        top[h] = HUGE;
+        released[h] = false;
+      }
+      live.push({ addr: BASE + first * HUGE, len: e.alloc });
+      yield { kind: 'touch', addr: BASE + first * HUGE, len: e.alloc, access: 'write' };
+    } else if ('alloc' in e) {
       // Fill the fullest hugepage that has room (Temeraire's HugePageFiller prefers dense ones).
       let best = -1;
       const scan = Math.min(nHuge, used.length + 1);
@@ -258,9 +289,17 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
       live[e.free] = live[live.length - 1]!;
       live.pop();
       const h = Math.floor((b.addr - BASE) / HUGE);
-      used[h]! -= b.len;
-      holes[h]!.push(b);
-      freeUnreleased += b.len;
+      if (b.len > HUGE) {
+        // Its hugepages are wholly free: the release pass returns each.
+        for (let k = h; k < h + Math.ceil(b.len / HUGE); k++) {
+          used[k] = 0;
+          top[k] = 0;
+        }
+      } else {
+        used[h]! -= b.len;
+        holes[h]!.push(b);
+        freeUnreleased += b.len;
+      }
     }
     if (++n % releaseEvery === 0) {
       for (let h = 0; h < used.length; h++) {
@@ -287,7 +326,7 @@ function* tcmalloc(p: AllocParams, releaseEvery = 256): Iterable<Op> {
 }
 
 /** mimalloc-like: 4 MiB segments of 64 KiB pages; freed pages purged after a delay, adjacent ones together. */
-function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
+function* mimalloc(p: AllocParams, ev: Iterable<AllocEvent>, purgeDelay = 128): Iterable<Op> {
   const SEG = 4 * MiB;
   const MPAGE = 64 * 1024;
   const reserve = 2 * p.heapBytes;
@@ -312,7 +351,7 @@ function* mimalloc(p: AllocParams, purgeDelay = 128): Iterable<Op> {
   const live: { first: number; count: number; id: number }[] = [];
   let nextId = 0;
   let n = 0;
-  for (const e of events(p)) {
+  for (const e of ev) {
     if ('alloc' in e) {
       // Blocks take whole 64 KiB pages; small ones share a page in mimalloc, we round up (an upper bound on RSS).
       const count = Math.ceil(e.alloc / MPAGE);
@@ -370,6 +409,59 @@ export function allocWorkload(kind: AllocatorKind, params: Partial<AllocParams> 
   return {
     name: `alloc-${kind}`,
     description: `${kind}-like release pattern: heap ${p.heapBytes / MiB} MiB, ${p.churn} alloc/free events, seed ${p.seed}`,
-    ops: () => gen(p),
+    ops: () => gen(p, events(p)),
+  };
+}
+
+/**
+ * The events of test/fixtures/strace/alloc-churn.c, the program captured in corpus/programs/
+ * under each real allocator: 40 waves over 48 slots, its LCG (seed 12345) choosing per slot to
+ * free it (one in three when full) or fill it with 64 KiB << (0..6), plus 2 MiB one time in
+ * five. Its final loop frees what is left. Sizes are rounded up to whole pages.
+ */
+export function* allocChurnProgramEvents(): Generator<AllocEvent> {
+  const SLOTS = 48;
+  const size: number[] = new Array<number>(SLOTS).fill(0);
+  const liveSlots: number[] = []; // slot of each live block, in the generators' swap-remove order
+  const freeSlot = function* (i: number): Generator<AllocEvent> {
+    const k = liveSlots.indexOf(i);
+    liveSlots[k] = liveSlots[liveSlots.length - 1]!;
+    liveSlots.pop();
+    size[i] = 0;
+    yield { free: k };
+  };
+  let x = 12345;
+  for (let wave = 0; wave < 40; wave++) {
+    for (let i = 0; i < SLOTS; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      if (size[i]! > 0 && (x >>> 16) % 3 === 0) yield* freeSlot(i);
+      else if (size[i] === 0) {
+        let len = (64 * 1024) << ((x >>> 8) % 7);
+        if ((x >>> 20) % 5 === 0) len += 2 * MiB;
+        size[i] = len;
+        liveSlots.push(i);
+        yield { alloc: Math.ceil(len / PAGE) * PAGE };
+      }
+    }
+  }
+  for (let i = 0; i < SLOTS; i++) if (size[i]! > 0) yield* freeSlot(i);
+}
+
+/**
+ * A synthetic allocator policy driven by the churn program's events instead of the seeded
+ * stream: the same churn the captured real allocators ran (README "The alloc suite against the
+ * real allocators"). `heapBytes` sets the VA each policy reserves (twice it).
+ */
+export function allocChurnWorkload(kind: AllocatorKind, opts: { heapBytes?: number; jemallocDecayZero?: boolean } = {}): Workload {
+  const p = { ...DEFAULT_ALLOC_PARAMS, heapBytes: opts.heapBytes ?? 256 * MiB };
+  validateAllocParams(p);
+  const decayZero = kind === 'jemalloc' && opts.jemallocDecayZero === true;
+  const gen = { jemalloc, tcmalloc, mimalloc }[kind];
+  return {
+    name: `alloc-${kind}-churn${decayZero ? '-decay0' : ''}`,
+    description:
+      `${kind}-like release pattern on the events of alloc-churn.c (corpus/programs/churn-*), heap ${p.heapBytes / MiB} MiB` +
+      (decayZero ? ', decay 0 (purge each free at once)' : ''),
+    ops: () => (decayZero ? jemalloc(p, allocChurnProgramEvents(), 0) : gen(p, allocChurnProgramEvents())),
   };
 }
