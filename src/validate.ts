@@ -465,7 +465,7 @@ export async function validateTargets(
     } catch (e) {
       if (e instanceof UnmodelledTraceError) {
         // The first op using a v2 feature, or what the mm refused when it met the memory (an
-        // op it runs on memory it does not model: mremap of a file mapping).
+        // op it runs on memory it does not model: madvise hugepage of a file mapping).
         const first = t.ops.find((op) => v2Feature(op) !== undefined);
         // The phrase without the VMA's range, so that traces group by what they met.
         const met = /trace v2: (.*?)(?: \(\[0x[0-9a-f]+, 0x[0-9a-f]+\)\))? is not modelled yet/.exec(e.message)?.[1];

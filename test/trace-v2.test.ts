@@ -293,8 +293,6 @@ describe('the model and trace v2', () => {
   it.each([
     ['mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x1000 hugepage', `madvise hugepage ${F}`],
     ['mmap 0x300000200000 0x200000 shared\nmadvise 0x300000200000 0x1000 collapse', `madvise collapse ${S}`],
-    ['mmap 0x300000200000 0x200000 shared\nmremap 0x300000200000 0x200000 0x400000', `mremap ${S}`],
-    ['mmap 0x300000200000 0x200000 file=x:0x1000\nmremap 0x300000200000 0x1000 0x1000 0x300040000000', `mremap ${F}`],
   ])('runTraceFile refuses %j (a combination not modelled) naming the op with file:line', (lines, what) => {
     const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${lines}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
@@ -321,12 +319,23 @@ describe('the model and trace v2', () => {
     expect(needsFormatV2({ kind: 'mmap', addr: B, len: 4096, prot: 'rw' })).toBe(false);
   });
 
+  it('runs mremap of file and shmem mappings (modelled: test/mremap-file.test.ts)', () => {
+    const p = write(
+      'mremap-file.trace',
+      'version 2\nmmap 0x300000000000 2M shared\ntouch 0x300000000000 2M\nmremap 0x300000000000 2M 4M\nmmap 0x300040000000 2M file=x\nmremap 0x300040000000 2M 2M 0x300080000000\ntouch 0x300080000000 4K read\n',
+    );
+    const r = runTraceFile(p);
+    expect(r.opCounts).toMatchObject({ mmap: 2, mremap: 2, touch: 2 });
+    expect(r.errorCount).toBe(0);
+    expect(r.rss).toMatchObject({ shmemPages: 512, filePages: 16 });
+  });
+
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('mmap 0x300000200000 0x200000 shared', 'mremap 0x300000200000 0x200000 0x400000');
+    lines.push('mmap 0x300000200000 0x200000 shared', 'madvise 0x300000200000 0x200000 collapse');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: mremap of a shared anonymous (shmem) mapping`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise collapse of a shared anonymous (shmem) mapping`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
