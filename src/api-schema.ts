@@ -76,6 +76,7 @@ export const RUN_OPTIONS_SCHEMA = {
     zeroPage: bool,
     thp: { enum: ['always', 'madvise', 'never'] },
     thpZeroPage: bool,
+    shmemThp: { enum: ['always', 'within_size', 'advise', 'never', 'deny', 'force'] },
     faultAroundBytes: { type: 'integer', minimum: 0, maximum: 2 ** 21 },
     readaheadBytes: { type: 'integer', minimum: 0, maximum: 2 ** 40 },
     mmapMinAddr: { type: 'integer', minimum: 0, maximum: TASK_SIZE },

@@ -15,6 +15,19 @@ import { UsageError } from './errors.js';
 export type ThpMode = 'always' | 'madvise' | 'never';
 export const THP_MODES: readonly ThpMode[] = ['always', 'madvise', 'never'];
 
+/**
+ * shmem THP of PMD size: /sys/kernel/mm/transparent_hugepage/shmem_enabled, or
+ * hugepages-2048kB/shmem_enabled when that is not `inherit`.
+ */
+export type ShmemThpMode = 'always' | 'within_size' | 'advise' | 'never' | 'deny' | 'force';
+export const SHMEM_THP_MODES: readonly ShmemThpMode[] = ['always', 'within_size', 'advise', 'never', 'deny', 'force'];
+
+function checkShmemThpMode(m: string): ShmemThpMode {
+  if (!(SHMEM_THP_MODES as readonly string[]).includes(m))
+    throw new UsageError(`--shmem-thp ${m}: expected one of ${SHMEM_THP_MODES.join(', ')}`);
+  return m as ShmemThpMode;
+}
+
 function checkThpMode(m: string): ThpMode {
   if (!(THP_MODES as readonly string[]).includes(m)) throw new UsageError(`--thp ${m}: expected one of ${THP_MODES.join(', ')}`);
   return m as ThpMode;
@@ -48,6 +61,8 @@ export const DEFAULTS = {
   thp: 'madvise' as ThpMode,
   /** Read faults in a THP area map the huge zero page (transparent_hugepage/use_zero_page). */
   thpZeroPage: true,
+  /** PMD-sized THP for shmem (transparent_hugepage/shmem_enabled): this host's. */
+  shmemThp: 'never' as ShmemThpMode,
   /** fault_around_bytes (mm/memory.c default): a read fault on a file maps up to 16 pages. */
   faultAroundBytes: 65536,
   /** read_ahead_kb of the mapped files' block device (VM_READAHEAD_PAGES: 128 KiB). */
@@ -87,6 +102,8 @@ export interface RunOptions {
   thp?: ThpMode;
   /** Read faults in a THP area map the huge zero page. */
   thpZeroPage?: boolean;
+  /** PMD-sized shmem THP (shmem_enabled); only `never` and `deny` are modelled: others refuse a shmem fault that could map one. */
+  shmemThp?: ShmemThpMode;
   /** fault_around_bytes: file read faults map the cached pages of this aligned block (at most 2 MiB). */
   faultAroundBytes?: number;
   /** read_ahead_kb of the block device behind mapped files, in bytes. */
@@ -125,6 +142,7 @@ export interface ResolvedRunOptions {
   readonly zeroPage: boolean;
   readonly thp: ThpMode;
   readonly thpZeroPage: boolean;
+  readonly shmemThp: ShmemThpMode;
   readonly faultAroundBytes: number;
   readonly readaheadBytes: number;
   readonly trylockFail: number;
@@ -209,6 +227,7 @@ export function resolveRunOptions(o: RunOptions | ResolvedRunOptions = {}): Reso
     zeroPage: o.zeroPage ?? DEFAULTS.zeroPage,
     thp: checkThpMode(o.thp ?? DEFAULTS.thp),
     thpZeroPage: o.thpZeroPage ?? DEFAULTS.thpZeroPage,
+    shmemThp: checkShmemThpMode(o.shmemThp ?? DEFAULTS.shmemThp),
     faultAroundBytes: checkFaultAround(o.faultAroundBytes ?? DEFAULTS.faultAroundBytes),
     readaheadBytes: checkReadahead(o.readaheadBytes ?? DEFAULTS.readaheadBytes),
     trylockFail: checkProbability('--trylock-fail', o.trylockFail ?? DEFAULTS.trylockFail),

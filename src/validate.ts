@@ -22,7 +22,7 @@ import { TraceRefusedError, runLiveTrace } from './oracle/live.js';
 import { checkReplayable, sharedTableRanges } from './oracle/oracle.js';
 import { packageRoot } from './paths.js';
 import { applyOp, makeCore, resolveRunOptions, runOps, type ResolvedRunOptions } from './run.js';
-import { DEFAULTS, THP_MODES, type ThpMode } from './options.js';
+import { DEFAULTS, SHMEM_THP_MODES, THP_MODES, type ShmemThpMode, type ThpMode } from './options.js';
 import { getStrategy, type StrategyName } from './strategies.js';
 import { v2Feature, type Op } from './trace/ops.js';
 import { formatTrace, readTraceFile } from './trace/parse.js';
@@ -35,6 +35,8 @@ export interface ModelChoice {
   /** THP as the host runs it (left out: the run defaults). */
   thp?: ThpMode;
   thpZeroPage?: boolean;
+  /** PMD-sized shmem THP as the host runs it (shmem_enabled, or hugepages-2048kB's own). */
+  shmemThp?: ShmemThpMode;
   /** fault_around_bytes and the temporary directory's read_ahead_kb (file mappings follow them). */
   faultAroundBytes?: number;
   readaheadBytes?: number;
@@ -127,6 +129,13 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
   reasons.push(
     `thp ${thp}, huge zero page ${thpZeroPage ? 'on' : 'off'}: transparent_hugepage/enabled ${enabled}, use_zero_page ${t?.useZeroPage === null || t === undefined ? 'unknown' : String(Number(t.useZeroPage))}`,
   );
+  // shmem THP of PMD size: hugepages-2048kB/shmem_enabled unless `inherit`, else shmem_enabled.
+  const pmdShmem = t?.shmemEnabledPmd ?? 'unknown';
+  const shmemWord = pmdShmem !== 'inherit' && pmdShmem !== 'unknown' ? pmdShmem : (t?.shmemEnabled ?? 'unknown');
+  const shmemThp = (SHMEM_THP_MODES as readonly string[]).includes(shmemWord) ? (shmemWord as ShmemThpMode) : DEFAULTS.shmemThp;
+  reasons.push(
+    `shmemThp ${shmemThp}: transparent_hugepage/shmem_enabled ${t?.shmemEnabled ?? 'unknown'}, hugepages-2048kB/shmem_enabled ${pmdShmem}`,
+  );
   const faultAround = hostFaultAroundBytes();
   const readahead = hostReadaheadBytes();
   reasons.push(
@@ -141,6 +150,7 @@ export function modelForHost(host: HostFacts, requested = 'auto'): ModelChoice {
     zeroPage: host.zeroPage,
     thp,
     thpZeroPage,
+    shmemThp,
     faultAroundBytes: faultAround ?? DEFAULTS.faultAroundBytes,
     readaheadBytes: readahead ?? DEFAULTS.readaheadBytes,
     mmapMinAddr: minAddr?.effective,
@@ -203,6 +213,7 @@ function modelOptions(choice: ModelChoice, source?: string): ResolvedRunOptions 
     zeroPage: choice.zeroPage,
     thp: choice.thp,
     thpZeroPage: choice.thpZeroPage,
+    shmemThp: choice.shmemThp,
     ...(choice.faultAroundBytes !== undefined ? { faultAroundBytes: choice.faultAroundBytes } : {}),
     ...(choice.readaheadBytes !== undefined ? { readaheadBytes: choice.readaheadBytes } : {}),
     mmapMinAddr: choice.mmapMinAddr,
@@ -465,7 +476,7 @@ export async function validateTargets(
     } catch (e) {
       if (e instanceof UnmodelledTraceError) {
         // The first op using a v2 feature, or what the mm refused when it met the memory (an
-        // op it runs on memory it does not model: mremap of a file mapping).
+        // op it runs on memory it does not model: madvise hugepage of a file mapping).
         const first = t.ops.find((op) => v2Feature(op) !== undefined);
         // The phrase without the VMA's range, so that traces group by what they met.
         const met = /trace v2: (.*?)(?: \(\[0x[0-9a-f]+, 0x[0-9a-f]+\)\))? is not modelled yet/.exec(e.message)?.[1];

@@ -14,7 +14,6 @@ import { ReferenceCore } from '../src/core/reference.js';
 import { EntryKind, STAT_NAMES, type StatName } from '../src/core/types.js';
 import { applyOp, runOps } from '../src/run.js';
 import type { Op } from '../src/trace/ops.js';
-import { UnmodelledTraceError } from '../src/errors.js';
 import { expectCleanExit, GiB, MiB, newMm, ok, vmPteKb } from './helpers/mm.js';
 import { MREMAP_TRACES, parseMremapTrace } from './fixtures/mremap-traces.js';
 
@@ -225,16 +224,6 @@ describe.each(['wasm', 'ts'] as const)('mremap (%s core)', (core) => {
     ok(mm.mmap(B, 2 * MiB));
     expect(mm.mremap(B, 0x500000000000, K4)).toMatchObject({ ok: false, errno: 'EINVAL' });
     expect(mm.vmas.all().map((v) => [v.start, v.end])).toEqual([[B, B + 2 * MiB]]);
-    expectCleanExit(mm);
-  });
-
-  it('refuses file and shared mappings with the op named (not modelled yet)', () => {
-    const mm = newMm('pt-reclaim', { core });
-    ok(mm.mmap(B, 2 * MiB));
-    mm.vmas.at(0)!.file = 'f'; // what the file branch's mmap will create
-    expect(() => mm.mremap(B, MiB, 2 * MiB)).toThrow(UnmodelledTraceError);
-    expect(() => mm.mremap(B, MiB, MiB, B + GiB)).toThrow(/mremap of a file mapping .* is not modelled yet/);
-    mm.vmas.at(0)!.file = undefined;
     expectCleanExit(mm);
   });
 });

@@ -181,11 +181,11 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
 
   live('validate refuses a v2 trace the model does not run, naming its first v2 op, exit 1', () => {
     const file = join(dir, 'validate.trace');
-    writeFileSync(file, 'version 2\nmmap 0x300200000000 2M file=lib\nmadvise 0x300200000000 2M hugepage\n');
+    writeFileSync(file, 'version 2\nmmap 0x300200000000 2M shared\ntouch 0x300200000000 4K\nmadvise 0x300200000000 2M collapse\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--trace', file], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(
-      `ptreclaim: ${file}:3: trace v2: madvise hugepage of a file mapping ([0x300200000000, 0x300200200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${file}:4: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300200000000, 0x300200200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     expect(r.stdout).toContain(`no trace compared; 1 not modelled yet (${file})`);
   });
@@ -193,7 +193,7 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
   live('validate --dir reports the unmodelled trace and goes on with the others', () => {
     const d = mkdtempSync(join(dir, 'dir-'));
     writeFileSync(join(d, 'a-v1.trace'), 'version 1\nmmap 0x300200000000 2M\ntouch 0x300200000000 8K\n');
-    writeFileSync(join(d, 'b-v2.trace'), 'version 2\nmmap 0x300200000000 2M shared\nmremap 0x300200000000 2M 4M\n');
+    writeFileSync(join(d, 'b-v2.trace'), 'version 2\nmmap 0x300200000000 2M shared\nmadvise 0x300200000000 2M collapse\n');
     writeFileSync(join(d, 'c-v2-v1-only.trace'), 'version 2\nmmap 0x300200000000 2M prot=rw\ntouch 0x300200000000 4K read\n');
     const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', d, '--json'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
@@ -208,8 +208,8 @@ describe('trace v2 on the live kernel through ptreclaim', () => {
     expect(j.unmodelled).toEqual([
       {
         source: join(d, 'b-v2.trace'),
-        reason: `${join(d, 'b-v2.trace')}:3: trace v2: mremap of a shared anonymous (shmem) mapping ([0x300200000000, 0x300200200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
-        feature: 'mremap of a shared anonymous (shmem) mapping',
+        reason: `${join(d, 'b-v2.trace')}:3: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300200000000, 0x300200200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+        feature: 'madvise collapse of a shared anonymous (shmem) mapping',
       },
     ]);
   });

@@ -291,15 +291,17 @@ describe('the model and trace v2', () => {
   const F = 'of a file mapping ([0x300000200000, 0x300000400000))';
   const S = 'of a shared anonymous (shmem) mapping ([0x300000200000, 0x300000400000))';
   it.each([
-    ['mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x1000 hugepage', `madvise hugepage ${F}`],
-    ['mmap 0x300000200000 0x200000 shared\nmadvise 0x300000200000 0x1000 collapse', `madvise collapse ${S}`],
-    ['mmap 0x300000200000 0x200000 shared\nmremap 0x300000200000 0x200000 0x400000', `mremap ${S}`],
-    ['mmap 0x300000200000 0x200000 file=x:0x1000\nmremap 0x300000200000 0x1000 0x1000 0x300040000000', `mremap ${F}`],
-  ])('runTraceFile refuses %j (a combination not modelled) naming the op with file:line', (lines, what) => {
+    [
+      'mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x1000 hugepage\ntouch 0x300000200000 4K read',
+      6,
+      `a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) of a file mapping ([0x300000200000, 0x300000201000))`,
+    ],
+    ['mmap 0x300000200000 0x200000 shared\nmadvise 0x300000200000 0x1000 collapse', 5, `madvise collapse ${S}`],
+  ])('runTraceFile refuses %j (a combination not modelled) naming the op with file:line', (lines, line, what) => {
     const p = write('refuse.trace', `version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n${lines}\nmprotect 0 0x1000 r\n`);
     expect(() => runTraceFile(p)).toThrow(UnmodelledTraceError);
     expect(() => runTraceFile(p)).toThrow(
-      `${p}:5: trace v2: ${what} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `${p}:${line}: trace v2: ${what} is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
   });
 
@@ -321,12 +323,23 @@ describe('the model and trace v2', () => {
     expect(needsFormatV2({ kind: 'mmap', addr: B, len: 4096, prot: 'rw' })).toBe(false);
   });
 
+  it('runs mremap of file and shmem mappings (modelled: test/mremap-file.test.ts)', () => {
+    const p = write(
+      'mremap-file.trace',
+      'version 2\nmmap 0x300000000000 2M shared\ntouch 0x300000000000 2M\nmremap 0x300000000000 2M 4M\nmmap 0x300040000000 2M file=x\nmremap 0x300040000000 2M 2M 0x300080000000\ntouch 0x300080000000 4K read\n',
+    );
+    const r = runTraceFile(p);
+    expect(r.opCounts).toMatchObject({ mmap: 2, mremap: 2, touch: 2 });
+    expect(r.errorCount).toBe(0);
+    expect(r.rss).toMatchObject({ shmemPages: 512, filePages: 16 });
+  });
+
   it('refuses a v2 op deep in a streamed trace (past the first batch)', () => {
     const lines = ['version 2', 'mmap 0x300000000000 0x200000'];
     for (let i = 0; i < BATCH_OPS + 10; i++) lines.push('touch 0x300000000000 4K');
-    lines.push('mmap 0x300000200000 0x200000 shared', 'mremap 0x300000200000 0x200000 0x400000');
+    lines.push('mmap 0x300000200000 0x200000 shared', 'madvise 0x300000200000 0x200000 collapse');
     const p = write('deep.trace', lines.join('\n') + '\n');
-    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: mremap of a shared anonymous (shmem) mapping`);
+    expect(() => runTraceFile(p)).toThrow(`${p}:${lines.length}: trace v2: madvise collapse of a shared anonymous (shmem) mapping`);
   });
 
   it('runOps refuses v2 op objects the same way (no position: the op number)', () => {
@@ -334,8 +347,11 @@ describe('the model and trace v2', () => {
       { kind: 'mmap', addr: B, len: 0x200000 },
       { kind: 'mmap', addr: B + 0x200000, len: 0x200000, mapFile: 'x', offset: 0 },
       { kind: 'madvise', addr: B + 0x200000, len: 0x200000, advice: 'hugepage' },
+      { kind: 'touch', addr: B + 0x200000, len: 0x1000, access: 'read' },
     ];
-    expect(() => runOps(ops)).toThrow(`operation 3 (madvise): trace v2: madvise hugepage ${F} is not modelled yet (issue 12)`);
+    expect(() => runOps(ops)).toThrow(
+      `operation 4 (touch): trace v2: a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) ${F} is not modelled yet (issue 12)`,
+    );
   });
 
   it('runs a v2 file that uses only v1 features exactly as its v1 twin', () => {
@@ -355,11 +371,11 @@ describe('the model and trace v2', () => {
   });
 
   it('CLI: run --trace on a v2 trace exits 1 with the one message; a v1-feature v2 trace runs', () => {
-    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 file=lib.so\nmadvise 0x300000000000 0x200000 hugepage\n');
+    const bad = write('cli-bad.trace', 'version 2\nmmap 0x300000000000 0x200000 shared\nmadvise 0x300000000000 0x200000 collapse\n');
     const r = spawnSync(process.execPath, [BIN, 'run', '--trace', bad], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `ptreclaim: ${bad}:3: trace v2: madvise hugepage of a file mapping ([0x300000000000, 0x300000200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      `ptreclaim: ${bad}:3: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300000000000, 0x300000200000)) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
     );
     const good = write('cli-good.trace', 'version 2\nmmap 0x300000000000 0x200000\ntouch 0x300000000000 4K\n');
     const g = spawnSync(process.execPath, [BIN, 'run', '--trace', good, '--json'], { encoding: 'utf8' });

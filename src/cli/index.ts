@@ -27,7 +27,7 @@ import { checkOutputPaths, writeOutputFile } from '../io.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import { PATH_MODES, TABLE_FREE_MODES, TASK_SIZE, type ReclaimPath, type TableFree } from '../core/types.js';
-import { DEFAULTS, THP_MODES, type ThpMode } from '../options.js';
+import { DEFAULTS, SHMEM_THP_MODES, THP_MODES, type ShmemThpMode, type ThpMode } from '../options.js';
 import { hostFaultAroundBytes, hostReadaheadBytes } from '../oracle/filemap-host.js';
 
 function version(): string {
@@ -63,6 +63,7 @@ interface RunFlags {
   thp: ThpMode;
   thpZeroPage: 'on' | 'off';
   mmapMinAddr: number;
+  shmemThp: ShmemThpMode;
 }
 
 /** Adds a module's commands to the program (src/cli/oracle.ts, bench.ts, calibrate.ts). */
@@ -175,6 +176,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         .choices(['on', 'off'])
         .default('on'), // DEFAULTS.thpZeroPage
     )
+    .addOption(
+      new Option('--shmem-thp <mode>', 'PMD-sized THP for shmem, as transparent_hugepage/shmem_enabled (only never and deny are modelled)')
+        .choices([...SHMEM_THP_MODES])
+        .default(DEFAULTS.shmemThp),
+    )
     .option(
       '--fault-around <bytes>',
       "fault_around_bytes: a file read fault maps the cached pages of this aligned block (default: the host's, else 64K)",
@@ -256,6 +262,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           thp: flags.thp,
           thpZeroPage: flags.thpZeroPage === 'on',
           mmapMinAddr: flags.mmapMinAddr,
+          shmemThp: flags.shmemThp,
           cost,
         }),
       );

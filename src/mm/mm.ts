@@ -37,7 +37,7 @@ import {
   isAnonymous,
 } from './vma.js';
 import { ADVICES_V2, type Access, type Advice, type Prot } from '../trace/ops.js';
-import { thpFaultAllowed, hugepageMadviseFlags, madviseCollapse, refuseFileThp } from './thp.js';
+import { thpFaultAllowed, hugepageMadviseFlags, madviseCollapse, refuseFileThp, refuseFileThpFault } from './thp.js';
 import { type CostModel, SimClock } from './cost.js';
 import { AsyncScanner } from './async-scan.js';
 import { Checker, type Violation } from './checker.js';
@@ -607,7 +607,9 @@ export class Mm {
   private fileAdvice(v: Vma, start: number, end: number, advice: 'willneed' | 'cold' | 'pageout'): void {
     const object = this.objects.get(v.file!)!;
     if (advice === 'willneed') {
-      if (!object.shmem) object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
+      if (object.shmem) return; // nothing to swap in
+      refuseFileThpFault(v, this.opts.shmemThp, 'madvise willneed');
+      object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
       return;
     }
     madvise_cold_or_pageout(this.core, object, v, start, end, this.vmasOf(object), advice === 'pageout');
@@ -749,6 +751,7 @@ export class Mm {
       const entry = core.entryAt(a, 0);
       let status: number;
       if (entry === 0n) {
+        refuseFileThpFault(v, this.opts.shmemThp, 'a fault');
         status = do_fault(core, this.filemap, object, v, a, write);
       } else if (entry & 1n) {
         // A write to a read-only page: the page cache's page is copied (private) or made writable.

@@ -1,5 +1,5 @@
 /**
- * mremap(2) for private anonymous memory, the VMA side (mm/mremap.c as of 6.18); the page
+ * mremap(2) for every VMA kind (private anonymous, file-backed, shmem), the VMA side (mm/mremap.c as of 6.18); the page
  * tables move in the core (assembly/mremap.ts, move_page_tables). A trace's `mremap ADDR
  * OLDLEN NEWLEN` is flags 0 (resize in place); with NEWADDR it is MREMAP_MAYMOVE|MREMAP_FIXED.
  *
@@ -16,10 +16,12 @@
  *
  * Measured on the live kernel (test/oracle-mremap.test.ts): an old range not starting in a
  * VMA, or crossing a VMA's end when it must map new memory, is EFAULT (not ENOMEM); a pure
- * move keeps the source's gaps and does not unmap the destination's gaps.
+ * move keeps the source's gaps and does not unmap the destination's gaps. File and shmem
+ * VMAs (test/oracle-mremap-file.test.ts) move the same way and keep their object and pgoff;
+ * growing one does not grow its object (touching past its end is EFAULT); OLDLEN 0 of a
+ * shared mapping with NEWADDR maps the same pages a second time and keeps the source.
  */
 import { type PageTableCore, CORE_OK, CORE_ARENA_FULL, CORE_GROW_FAILED, PAGE_SIZE, PMD_SIZE, TASK_SIZE } from '../core/types.js';
-import { UnmodelledTraceError } from '../errors.js';
 import { type Vma, type VmaList, VM_SHARED, isAnonymous } from './vma.js';
 
 export type MremapErrno = 'EINVAL' | 'EFAULT' | 'ENOMEM' | 'EPERM';
@@ -58,15 +60,6 @@ function vmaLookup(vmas: VmaList, addr: number): Vma | undefined {
   return v && v.start <= addr ? v : undefined;
 }
 
-/** File-backed and shared mappings move with their page cache: not modelled here yet. */
-function refuseUnmodelled(v: Vma): void {
-  if (!isAnonymous(v) || (v.flags & VM_SHARED) !== 0) {
-    throw new UnmodelledTraceError(
-      `trace v2: mremap of a ${isAnonymous(v) || v.file?.startsWith('shmem:') ? 'shared anonymous (shmem)' : 'file'} mapping ([${hex(v.start)}, ${hex(v.end)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
-    );
-  }
-}
-
 /** mremap(addr, oldLen, newLen, newAddr === undefined ? 0 : MREMAP_MAYMOVE|MREMAP_FIXED, newAddr). */
 export function doMremap(host: MremapHost, addr: number, oldLen: number, newLen: number, newAddr?: number): MremapResult {
   const r: Remap = { addr, oldLen: pageAlign(oldLen), newLen: pageAlign(newLen), newAddr };
@@ -76,7 +69,6 @@ export function doMremap(host: MremapHost, addr: number, oldLen: number, newLen:
   const v = vmaLookup(host.vmas, r.addr);
   const prep = checkPrepVma(v, r);
   if (prep) return prep;
-  refuseUnmodelled(v!);
   return r.newAddr !== undefined ? mremapTo(host, r, r.newAddr) : mremapAt(host, v!, r);
 }
 
@@ -161,7 +153,6 @@ function remapMove(host: MremapHost, r: Remap, newAddr: number): MremapResult {
   let target = newAddr;
   let lastEnd = 0;
   let first: number | undefined;
-  for (let i = host.vmas.findIndex(start); host.vmas.at(i) && host.vmas.at(i)!.start < end; i++) refuseUnmodelled(host.vmas.at(i)!);
   for (let cursor = start; cursor < end;) {
     const v = host.vmas.find(cursor);
     if (!v || v.start >= end) break;
@@ -207,7 +198,8 @@ function moveVma(host: MremapHost, r: Remap, newAddr: number): MremapResult {
   core.gatherEnd();
   if (status === CORE_ARENA_FULL || status === CORE_GROW_FAILED) throw host.arenaError(status, newStart, newAddr + r.oldLen);
   if (status !== CORE_OK) throw new Error(`ptreclaim internal error: move_page_tables returned status ${status}`);
-  host.munmap(r.addr, r.oldLen); // unmap_source_vma
+  // unmap_source_vma; OLDLEN 0 (a shared mapping, checked above) duplicates: the source stays.
+  if (r.oldLen > 0) host.munmap(r.addr, r.oldLen);
   return { ok: true, addr: newAddr };
 }
 

@@ -7,7 +7,7 @@
 import { type PageTableCore, PMD_SIZE } from '../core/types.js';
 import { SCAN_PMD_MAPPED, SCAN_PMD_NULL, SCAN_SUCCEED } from '../generated/vocab.js';
 import { UnmodelledTraceError } from '../errors.js';
-import type { ThpMode } from '../options.js';
+import type { ShmemThpMode, ThpMode } from '../options.js';
 import { type Vma, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, isAnonymous } from './vma.js';
 
 const alignUp = (a: number) => Math.ceil(a / PMD_SIZE) * PMD_SIZE;
@@ -34,20 +34,46 @@ export function thpFaultAllowed(v: Vma, mode: ThpMode): boolean {
   return thpCapable(v) && holdsAlignedSpan(v);
 }
 
-/** hugepage_madvise: the VMA flags after MADV_HUGEPAGE or MADV_NOHUGEPAGE. */
+const isShmem = (v: Vma): boolean => v.file?.startsWith('shmem:') === true;
+const unmodelled = (what: string, v: Vma) =>
+  new UnmodelledTraceError(
+    `trace v2: ${what} of a ${isShmem(v) ? 'shared anonymous (shmem)' : 'file'} mapping ([0x${v.start.toString(16)}, 0x${v.end.toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+  );
+
 /**
- * THP of page-cache and shmem folios (PMD-mapped file pages, shmem THP, MADV_COLLAPSE of
- * them) is not modelled: MADV_HUGEPAGE or MADV_COLLAPSE on such a VMA refuses the trace
- * rather than approximate it. MADV_NOHUGEPAGE only forbids THPs, which the model already
- * never makes there.
+ * THP of page-cache and shmem folios, measured on 6.18 (ext4, shmem_enabled never):
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE only set VMA flags on any VMA; MADV_COLLAPSE of a file
+ * mapping (private or shared: the replayer's file is open for writing, so
+ * file_thp_enabled says no) is EINVAL whatever its state, which madvise_collapse gives for
+ * any VMA that is not private anonymous. MADV_COLLAPSE of shmem makes a PMD-mapped shmem THP
+ * (its PTE table freed, no deposit, RssShmem of all 512 pages): not modelled, so it refuses
+ * the trace rather than approximate it.
  */
 export function refuseFileThp(v: Vma, advice: 'hugepage' | 'nohugepage' | 'collapse'): void {
-  if (advice === 'nohugepage' || (isAnonymous(v) && (v.flags & VM_SHARED) === 0)) return;
-  const kind = v.file?.startsWith('shmem:') ? 'shared anonymous (shmem)' : 'file';
-  throw new UnmodelledTraceError(
-    `trace v2: madvise ${advice} of a ${kind} mapping ([0x${v.start.toString(16)}, 0x${v.end.toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
-  );
+  if (advice === 'collapse' && isShmem(v)) throw unmodelled('madvise collapse', v);
 }
+
+/** shmem_enabled words under which a shmem fault may allocate a PMD-sized folio (given VM_HUGEPAGE for advise). */
+const SHMEM_THP_FAULTS: ReadonlySet<ShmemThpMode> = new Set(['always', 'within_size', 'force']);
+
+/**
+ * A fault in a file or shmem VMA that could map a PMD-sized folio, which the model does not
+ * follow: a file VMA with VM_HUGEPAGE (measured: its read faults read ahead PMD-sized folios
+ * and map them by PMD, no PTE table, no deposit), or shmem when shmem_enabled lets a fault
+ * allocate a shmem THP (`always`, `within_size`, `force`, or `advise` with VM_HUGEPAGE).
+ * Under `never` and `deny` shmem faults map small pages whatever the VMA flags (measured).
+ * Call it where the fault reaches the page cache; it throws UnmodelledTraceError.
+ */
+export function refuseFileThpFault(v: Vma, shmemThp: ShmemThpMode, what: string): void {
+  const hugepage = (v.flags & VM_HUGEPAGE) !== 0;
+  if (isShmem(v) ? SHMEM_THP_FAULTS.has(shmemThp) || (shmemThp === 'advise' && hugepage) : hugepage)
+    throw unmodelled(
+      `${what} with ${isShmem(v) ? `shmem_enabled ${shmemThp}` : 'MADV_HUGEPAGE'} (PMD-mapped ${isShmem(v) ? 'shmem' : 'page-cache'} folios)`,
+      v,
+    );
+}
+
+/** hugepage_madvise: the VMA flags after MADV_HUGEPAGE or MADV_NOHUGEPAGE. */
 
 export function hugepageMadviseFlags(flags: number, advice: 'hugepage' | 'nohugepage'): number {
   return advice === 'hugepage' ? (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;

@@ -127,6 +127,8 @@ export interface ThpSettings {
   /** use_zero_page: read faults in a THP area map the huge zero page. */
   useZeroPage: boolean | null;
   shmemEnabled: string;
+  /** hugepages-2048kB/shmem_enabled: `inherit` (follow shmemEnabled) or a mode of its own for PMD-sized shmem THP. */
+  shmemEnabledPmd: string;
   khugepaged: {
     defrag: boolean | null;
     maxPtesNone: number | null;
@@ -157,6 +159,7 @@ export function readThpSettings(root = '/sys/kernel/mm/transparent_hugepage'): T
     defrag: thpMode(readText(`${root}/defrag`)),
     useZeroPage: bool('use_zero_page'),
     shmemEnabled: thpMode(readText(`${root}/shmem_enabled`)),
+    shmemEnabledPmd: thpMode(readText(`${root}/hugepages-2048kB/shmem_enabled`)),
     khugepaged: {
       defrag: bool('khugepaged/defrag'),
       maxPtesNone: num('khugepaged/max_ptes_none'),

@@ -1,0 +1,131 @@
+/**
+ * MADV_HUGEPAGE, MADV_NOHUGEPAGE and MADV_COLLAPSE on file and shmem VMAs (trace v2, issue
+ * 12): the measured corner trace of test/fixtures/file-thp-traces.ts in the model on both
+ * cores (the live kernel's values after every op) and, where the oracle runs, replayed live op
+ * by op; what stays refused (a fault that could map a PMD-sized page-cache or shmem folio,
+ * MADV_COLLAPSE of shmem) is refused with the op named.
+ */
+import { describe, expect, it } from 'vitest';
+import { Mm } from '../src/mm/mm.js';
+import { WasmCore } from '../src/core/wasm.js';
+import { ReferenceCore } from '../src/core/reference.js';
+import { applyOp, runOps } from '../src/run.js';
+import { parseTrace } from '../src/trace/parse.js';
+import { runLiveTrace } from '../src/oracle/live.js';
+import { readThpSettings, zeroPageFromCmdline } from '../src/oracle/host.js';
+import { hostFaultAroundBytes, hostReadaheadBytes } from '../src/oracle/filemap-host.js';
+import { readFileSync } from 'node:fs';
+import { UnmodelledTraceError } from '../src/errors.js';
+import { DEFAULTS, type ShmemThpMode } from '../src/options.js';
+import type { Op } from '../src/trace/ops.js';
+import { liveSkipReason, reportSkip } from './fixtures/live.js';
+import { FILE_THP_SHMEM_ENABLED, FILE_THP_TRACE } from './fixtures/file-thp-traces.js';
+
+const HOST = { faultAroundBytes: 65536, readaheadBytes: 8192 * 1024, zeroPage: true, thp: 'madvise' as const };
+const ops = parseTrace(`version 2\n${FILE_THP_TRACE.trace}`, 'file-thp');
+const lines = FILE_THP_TRACE.trace.trim().split('\n');
+
+function steps(mm: Mm, list: readonly Op[]): string[] {
+  return list.map((op) => {
+    const err = applyOp(mm, op);
+    const s = mm.stats();
+    return `${(s.NrPte + s.NrPmd + s.NrPud) * 4} ${s.RssAnon * 4} ${s.RssFile * 4} ${s.RssShmem * 4}${err ? ` ${err.errno}` : ''}`;
+  });
+}
+const labelled = (rows: readonly string[]) => rows.map((r, i) => `${lines[i] ?? i} -> ${r}`);
+
+describe('THP advice on file and shmem VMAs (model)', () => {
+  it.each(['wasm', 'ts'] as const)("the live kernel's counters and errno after every op (%s core)", (core) => {
+    const mm = new Mm(core === 'ts' ? new ReferenceCore() : new WasmCore('debug'), {
+      strategy: 'pt-reclaim',
+      shmemThp: FILE_THP_SHMEM_ENABLED,
+      ...HOST,
+    });
+    expect(labelled(steps(mm, ops))).toEqual(labelled(FILE_THP_TRACE.live));
+    expect(mm.exit().problems).toEqual([]);
+  });
+
+  it('hugepage and nohugepage split and merge file and shmem VMAs like anonymous ones', () => {
+    const mm = new Mm(new WasmCore('debug'), { strategy: 'pt-reclaim' });
+    for (const op of parseTrace(
+      'version 2\nmmap 0x300000000000 4M file=h\nmmap 0x300040000000 4M shared\nmadvise 0x300000000000 1M hugepage\nmadvise 0x300040100000 1M hugepage\n',
+    ))
+      expect(applyOp(mm, op)).toBeUndefined();
+    expect(mm.vmas.size).toBe(5);
+    for (const op of parseTrace(
+      'version 2\nmadvise 0x300000000000 1M nohugepage\nmadvise 0x300000000000 4M hugepage\nmadvise 0x300040000000 4M hugepage\n',
+    ))
+      expect(applyOp(mm, op)).toBeUndefined();
+    expect(mm.vmas.size).toBe(2);
+  });
+
+  const refused =
+    (trace: string, shmemThp: ShmemThpMode = 'never') =>
+    () =>
+      runOps(parseTrace(`version 2\n${trace}`, 'r.trace'), { shmemThp });
+  it.each([
+    [
+      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read',
+      'never',
+      'r.trace:4: trace v2: a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) of a file mapping',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\nmadvise 0x300000000000 4M willneed',
+      'never',
+      'r.trace:4: trace v2: madvise willneed with MADV_HUGEPAGE',
+    ],
+    [
+      'mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write',
+      'always',
+      'r.trace:3: trace v2: a fault with shmem_enabled always (PMD-mapped shmem folios) of a shared anonymous (shmem) mapping',
+    ],
+    [
+      'mmap 0x300000000000 4M shared\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K write',
+      'advise',
+      'r.trace:4: trace v2: a fault with shmem_enabled advise',
+    ],
+    [
+      'mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write\nmadvise 0x300000000000 4M collapse',
+      'never',
+      'r.trace:4: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300000000000, 0x300000400000)) is not modelled yet',
+    ],
+  ] as const)('refuses %j under shmem_enabled %s', (trace, mode, message) => {
+    expect(refused(trace, mode)).toThrow(UnmodelledTraceError);
+    expect(refused(trace, mode)).toThrow(message);
+  });
+
+  it('runs shmem faults under shmem_enabled advise without VM_HUGEPAGE, and under deny with it', () => {
+    expect(refused('mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write', 'advise')().rss).toMatchObject({ shmemPages: 1 });
+    expect(
+      refused('mmap 0x300000000000 4M shared\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K write', 'deny')().rss,
+    ).toMatchObject({
+      shmemPages: 1,
+    });
+  });
+});
+
+describe('live kernel: THP advice on file and shmem VMAs, op by op', () => {
+  reportSkip('live file THP validation', liveSkipReason);
+  const t = liveSkipReason === undefined ? readThpSettings() : undefined;
+  const shmemThp = t?.shmemEnabledPmd !== 'inherit' ? t?.shmemEnabledPmd : t.shmemEnabled;
+  // Only where the host's shmem THP is modelled (never, deny) and THP is madvise, as the trace assumes.
+  const live = it.skipIf(liveSkipReason !== undefined || (shmemThp !== 'never' && shmemThp !== 'deny') || t?.enabled !== 'madvise');
+
+  live('VmPTE, RssAnon, RssFile, RssShmem and errno agree with the model (host settings) after every op', async () => {
+    const r = await runLiveTrace(ops, { perOp: true });
+    const errs = new Map(r.errors.map((e) => [e.index, e.name]));
+    const got = r.perOp!.map(
+      (p, i) => `${p.vmPteKb} ${p.rssAnonKb} ${p.rssFileKb ?? NaN} ${p.rssShmemKb ?? NaN}${errs.has(i) ? ` ${errs.get(i)!}` : ''}`,
+    );
+    const mm = new Mm(new WasmCore('debug'), {
+      strategy: 'pt-reclaim',
+      shmemThp: shmemThp as ShmemThpMode,
+      thp: 'madvise',
+      zeroPage: zeroPageFromCmdline(readFileSync('/proc/cmdline', 'utf8')).zeroPage,
+      faultAroundBytes: hostFaultAroundBytes() ?? DEFAULTS.faultAroundBytes,
+      readaheadBytes: hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
+    });
+    expect(labelled(steps(mm, ops))).toEqual(labelled(got));
+    expect(mm.exit().problems).toEqual([]);
+  });
+});
