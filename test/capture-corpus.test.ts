@@ -155,9 +155,9 @@ describe('the alloc suite on the churn program the corpus captured (issue 13 ite
 });
 
 describe('a capture the model refuses at run time can still be replayed live', () => {
-  it('estimatePeakResidentKb (the live replay safety check) falls back when the model meets mremap of a file', () => {
+  it('estimatePeakResidentKb (the live replay safety check) falls back when the model meets a combination it refuses (collapse of shmem)', () => {
     const ops = parseTrace(
-      'version 2\nmmap 0x200000000000 1M prot=r file=lib\ntouch 0x200000000000 1M read\nmremap 0x200000000000 1M 2M 0x300000000000\n',
+      'version 2\nmmap 0x200000000000 2M shared\ntouch 0x200000000000 1M read\nmadvise 0x200000000000 2M collapse\n',
       'refused.trace',
     );
     const kb = estimatePeakResidentKb(ops, { zeroPage: true, ptReclaim: { enabled: true } } as Parameters<
