@@ -167,8 +167,8 @@ describe('trace reader: limits, encodings, streaming', () => {
   });
 
   it('says which file cannot be read', () => {
-    expect(() => readTraceFile(join(dir, 'missing.trace'))).toThrow(/cannot read trace .*missing.trace: ENOENT/);
-    expect(() => readTraceFile(dir)).toThrow(/cannot read trace .*: EISDIR/);
+    expect(() => readTraceFile(join(dir, 'missing.trace'))).toThrow(/cannot read trace .*missing.trace: ENOENT \(no such file or directory\)/);
+    expect(() => readTraceFile(dir)).toThrow(/cannot read trace .*: EISDIR \(is a directory\)/);
     expect(() => parseTrace(123 as unknown as string)).toThrow(/parseTrace: text must be the trace as a string, not number 123/);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { PtreclaimError, TraceSyntaxError } from '../errors.js';
+import { describeReadFailure, PtreclaimError, TraceSyntaxError } from '../errors.js';
 import {
   ADVICES_V2,
   MODEL_ADVICES,
@@ -756,9 +756,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
     try {
       text = gunzipSync(readFileSync(path));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      const zlib = code.startsWith('Z_') ? ` (the name ends in .gz, but the file is not gzip data: ${(e as Error).message})` : '';
-      throw new PtreclaimError(`cannot read trace ${path}: ${code}${zlib}`);
+      throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
     }
     yield* parseTraceBytes(text, path);
     return;
@@ -767,7 +765,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
   }
   try {
     const parser = new TraceParser(path);
@@ -781,7 +779,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
       try {
         n = readSync(fd, buf, have, buf.length - have, null);
       } catch (e) {
-        throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
       }
       const eof = n === 0;
       have += n;
