@@ -413,7 +413,7 @@ function describeNonText(buf: Uint8Array, s: number, e: number, atFileStart: boo
   if (atFileStart && stop - s >= 4 && (oddNuls >= half * 0.9 || evenNuls >= half * 0.9) && (oddNuls === 0 || evenNuls === 0)) {
     return 'the trace looks like UTF-16 text (a NUL in every other byte); ptreclaim reads UTF-8 or ASCII: convert it, e.g. `iconv -f UTF-16 -t UTF-8`';
   }
-  return `the trace is binary data, not text (a NUL byte at offset ${nul - s} of this line); expected trace format v${TRACE_VERSION} text`;
+  return `the trace is binary data, not text (a NUL byte at offset ${nul - s} of this line); expected trace text (format v${TRACE_VERSION} or v${TRACE_VERSION_V2})`;
 }
 
 /** Parser state carried across chunks and batches. */
