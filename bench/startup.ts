@@ -36,7 +36,7 @@ try {
       'live-ms': { type: 'string' },
       json: { type: 'string', default: 'bench/results/startup.json' },
     },
-  }).values as typeof values;
+  }).values;
 } catch (e) {
   fail((e as Error).message);
 }
@@ -71,7 +71,13 @@ function summary(command: string, rs: ProcessRun[]): Summary {
   };
 }
 
-type LiveReplay = { ms: number; processMs?: number; cpuMs?: number; source: string; vmPteKb?: number };
+interface LiveReplay {
+  ms: number;
+  processMs?: number;
+  cpuMs?: number;
+  source: string;
+  vmPteKb?: number;
+}
 
 /** The live figure given on the command line (`--live-ms`, `--live-json`), read before any run. */
 function givenLiveReplay(): LiveReplay | undefined {
@@ -83,7 +89,7 @@ function givenLiveReplay(): LiveReplay | undefined {
   const file = values['live-json'];
   if (file === undefined) return undefined;
   const expected = `expected the JSON of \`ptreclaim oracle --trace SEED --json\` (wallMs, ops 51201)`;
-  let o: { wallMs?: unknown; ops?: unknown; vmPteKb?: number };
+  let o: { wallMs?: unknown; ops?: unknown; vmPteKb?: number } | null; // `null` is JSON too
   try {
     o = JSON.parse(readFileSync(file, 'utf8')) as typeof o;
   } catch (e) {
