@@ -27,6 +27,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { OutputError, UsageError, describeErrno } from './errors.js';
 
 const statOrUndefined = (path: string, follow = true): Stats | undefined => {
@@ -113,6 +114,14 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
     }
     throw wrap(path, e);
   }
+}
+
+/**
+ * Write a trace (`trace -o`, `import -o`, `capture -o`) by the rules above, gzip-compressed when
+ * the name ends in `.gz`: `run --trace` and `validate --capture` read such a name as gzip.
+ */
+export function writeTraceFile(path: string, text: string): void {
+  writeOutputFile(path, path.endsWith('.gz') ? gzipSync(text) : text);
 }
 
 /**

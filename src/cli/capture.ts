@@ -9,7 +9,7 @@ import { Command } from 'commander';
 
 import { parseIntegerArg } from '../args.js';
 import { captureCommand, DEFAULT_BUFFER_PAGES, killCaptures } from '../capture/capture.js';
-import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputPaths, writeTraceFile } from '../io.js';
 import { interruptOnSignals } from './interrupt.js';
 
 export function registerCaptureCommand(program: Command, out: (s: string) => void): void {
@@ -40,7 +40,7 @@ export function registerCaptureCommand(program: Command, out: (s: string) => voi
           signal: interrupt.signal,
         });
         for (const w of r.warnings) process.stderr.write(`ptreclaim: warning: ${w}\n`);
-        if (flags.output) writeOutputFile(flags.output, r.text);
+        if (flags.output) writeTraceFile(flags.output, r.text);
         else out(r.text);
         const exit = r.exit.signal ?? `exit ${r.exit.code ?? '?'}`;
         const faults = Object.entries(r.counts)

@@ -13,7 +13,7 @@ import { generateTraceV2, writeCorpusV2, CORPUS_V2_DEFAULTS, type CorpusTraceV2 
 import { describeReadFailure, EXIT, InputError, UsageError } from '../errors.js';
 import { parseIntegerArg, parseSeedArg } from '../args.js';
 import { importStrace, STRACE_COMMAND, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
-import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputDirs, checkOutputPaths, writeTraceFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
@@ -282,7 +282,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
           throw e;
         }
-        writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
+        writeTraceFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
         out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
       },
     );
