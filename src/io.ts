@@ -206,6 +206,7 @@ export function checkOutputPaths(outputs: readonly OutputPath[]): void {
  */
 export function checkOutputDirs(outputs: readonly OutputPath[]): void {
   for (const o of outputs) {
+    if (o.path === '') throw new UsageError(`${o.flag}: the output path is empty`);
     const fail = (why: string) => new OutputError(`${o.flag} ${o.path}: ${why}`);
     // Below a file, a path does not exist either (ENOTDIR): look further up.
     const statDir = (path: string) => {

@@ -277,10 +277,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<workload>', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
     .option('-o, --output <file>', 'write here (atomically) instead of stdout')
     .action((name: string, flags: { output?: string }) => {
-      if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
+      // An empty -o is refused, not taken for standard output.
+      if (flags.output !== undefined) checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const w = getWorkload(name);
       const text = formatTrace(w.ops(), `ptreclaim workload ${w.name}: ${w.description}`);
-      if (flags.output) writeTraceFile(flags.output, text);
+      if (flags.output !== undefined) writeTraceFile(flags.output, text);
       else out(text);
     });
 
