@@ -36,9 +36,10 @@ export function benchArgs<N extends string, S extends string>(
   return out as Record<N, number> & Record<S, string>;
 }
 
-function fail(message: string): never {
+/** End a bench script: the message, exit 2 (bad usage) or the status given (1: an input cannot be read). */
+export function fail(message: string, status = 2): never {
   process.stderr.write(`${message}\n`);
-  process.exit(2);
+  process.exit(status);
 }
 
 /** Write a results object as JSON, atomically, creating its directory. */

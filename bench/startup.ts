@@ -22,19 +22,29 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from '../src/bench/stats.js';
 import { packageRoot } from '../src/paths.js';
-import { type ProcessRun, runProcess, writeResults } from './common.js';
+import { describeErrno } from '../src/errors.js';
+import { fail, type ProcessRun, runProcess, writeResults } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '11' },
-    oracle: { type: 'string', default: '0' },
-    'live-json': { type: 'string' },
-    'live-ms': { type: 'string' },
-    json: { type: 'string', default: 'bench/results/startup.json' },
-  },
-});
+// Every flag is checked before the first run (minutes with --runs 11): a bad one is one line, exit 2.
+let values: { runs: string; oracle: string; 'live-json'?: string; 'live-ms'?: string; json: string };
+try {
+  values = parseArgs({
+    options: {
+      runs: { type: 'string', default: '11' },
+      oracle: { type: 'string', default: '0' },
+      'live-json': { type: 'string' },
+      'live-ms': { type: 'string' },
+      json: { type: 'string', default: 'bench/results/startup.json' },
+    },
+  }).values;
+} catch (e) {
+  fail((e as Error).message);
+}
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, not ${values.runs}`);
+if (!/^[0-9]+$/.test(values.runs) || !Number.isSafeInteger(runs) || runs < 1)
+  fail(`--runs: expected a positive integer, not ${values.runs}`);
+if (values.oracle !== '0' && values.oracle !== '1') fail(`--oracle: expected 0 or 1, not ${values.oracle}`);
+const givenLive = givenLiveReplay();
 const node = process.execPath;
 const bin = join(packageRoot(), 'bin', 'ptreclaim.js');
 
@@ -61,21 +71,38 @@ function summary(command: string, rs: ProcessRun[]): Summary {
   };
 }
 
-/** The live kernel's replay of the seed trace: its time in ms, and where the figure came from. */
-async function liveReplay(): Promise<{ ms: number; processMs?: number; cpuMs?: number; source: string; vmPteKb?: number } | undefined> {
+interface LiveReplay {
+  ms: number;
+  processMs?: number;
+  cpuMs?: number;
+  source: string;
+  vmPteKb?: number;
+}
+
+/** The live figure given on the command line (`--live-ms`, `--live-json`), read before any run. */
+function givenLiveReplay(): LiveReplay | undefined {
   if (values['live-ms'] !== undefined) {
     const ms = Number(values['live-ms']);
-    if (!(ms > 0)) throw new Error(`--live-ms: expected a positive number of ms, not ${values['live-ms']}`);
+    if (!(ms > 0) || !Number.isFinite(ms)) fail(`--live-ms: expected a positive number of ms, not ${values['live-ms']}`);
     return { ms, source: `--live-ms ${values['live-ms']}` };
   }
-  if (values['live-json'] !== undefined) {
-    const o = JSON.parse(readFileSync(values['live-json'], 'utf8')) as { wallMs?: unknown; ops?: unknown; vmPteKb?: number };
-    if (typeof o.wallMs !== 'number' || o.ops !== 51_201)
-      throw new Error(
-        `--live-json ${values['live-json']}: expected the JSON of \`ptreclaim oracle --trace SEED --json\` (wallMs, ops 51201)`,
-      );
-    return { ms: o.wallMs, source: `${values['live-json']} (ptreclaim oracle --json)`, vmPteKb: o.vmPteKb };
+  const file = values['live-json'];
+  if (file === undefined) return undefined;
+  const expected = `expected the JSON of \`ptreclaim oracle --trace SEED --json\` (wallMs, ops 51201)`;
+  let o: { wallMs?: unknown; ops?: unknown; vmPteKb?: number } | null; // `null` is JSON too
+  try {
+    o = JSON.parse(readFileSync(file, 'utf8')) as typeof o;
+  } catch (e) {
+    const why = e instanceof SyntaxError ? 'not JSON' : (describeErrno(e) ?? (e as Error).message);
+    fail(`--live-json ${file}: ${why}; ${expected}`, 1);
   }
+  if (typeof o?.wallMs !== 'number' || o.ops !== 51_201) fail(`--live-json ${file}: ${expected}`, 1);
+  return { ms: o.wallMs, source: `${file} (ptreclaim oracle --json)`, vmPteKb: o.vmPteKb };
+}
+
+/** The live kernel's replay of the seed trace: its time in ms, and where the figure came from. */
+async function liveReplay(): Promise<LiveReplay | undefined> {
+  if (givenLive) return givenLive;
   if (values.oracle !== '1') return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-startup-'));
   try {

@@ -9,9 +9,15 @@
 // Usage: npm run build && node scripts/alloc-vs-real.js [--json]
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allocChurnWorkload, ALLOCATOR_KINDS, readCaptureFile, runOps } from '../dist/src/index.js';
+import { allocChurnWorkload, ALLOCATOR_KINDS, EXIT, readCaptureFile, runOps } from '../dist/src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// An argument it does not take is refused, not ignored (a typo of --json printed the table).
+const unknown = process.argv.slice(2).find((a) => a !== '--json');
+if (unknown) {
+  console.error(`alloc-vs-real: unknown argument ${unknown} (usage: node scripts/alloc-vs-real.js [--json])`);
+  process.exit(EXIT.usage);
+}
 const count = (ops) => {
   const c = { dontneed: 0, free: 0 };
   for (const op of ops) if (op.kind === 'madvise' && op.advice in c) c[op.advice]++;

@@ -8,12 +8,19 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCaptureFile, runOps, STRATEGY_NAMES } from '../dist/src/index.js';
+import { EXIT, exitCodeFor, PtreclaimError, readCaptureFile, runOps, STRATEGY_NAMES } from '../dist/src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 let files = args.filter((a) => a !== '--json');
+// A bad argument or capture is one line and the ptreclaim exit status, not a stack dump.
+const die = (message, status) => {
+  console.error(`programs-table: ${message}`);
+  process.exit(status);
+};
+const unknown = files.find((a) => a.startsWith('-'));
+if (unknown) die(`unknown option ${unknown} (usage: node scripts/programs-table.js [--json] [CAPTURE...])`, EXIT.usage);
 if (files.length === 0) {
   const dir = join(root, 'corpus', 'programs');
   files = readdirSync(dir)
@@ -23,14 +30,21 @@ if (files.length === 0) {
 }
 
 const rows = files.map((path) => {
-  const c = readCaptureFile(path);
+  let c;
+  try {
+    c = readCaptureFile(path);
+  } catch (e) {
+    if (e instanceof PtreclaimError) die(e.message, exitCodeFor(e));
+    throw e;
+  }
   const zeroPage = c.host.zero_page !== 'off';
   const madvise = { dontneed: 0, free: 0 };
   for (const op of c.ops) if (op.kind === 'madvise' && op.advice in madvise) madvise[op.advice]++;
   const strategies = {};
   for (const strategy of STRATEGY_NAMES) {
     const r = runOps(c.ops, { strategy, zeroPage, source: path });
-    if (r.errorCount > 0) throw new Error(`${path} under ${strategy}: ${r.errorCount} ops failed (first: ${JSON.stringify(r.errors[0])})`);
+    if (r.errorCount > 0)
+      die(`${path} under ${strategy}: ${r.errorCount} ops failed (first: ${JSON.stringify(r.errors[0])})`, EXIT.failure);
     strategies[strategy] = { vmPteKb: r.vmPteKb, peakVmPteKb: r.peakVmPteKb, rssAnonKb: r.rss.anonPages * 4 };
   }
   return { program: basename(path).replace(/\.trace(\.gz)?$/, ''), real: c.expect, madvise, strategies };

@@ -105,6 +105,21 @@ export function describeErrno(e: unknown): string | undefined {
   return `${code} (${USER_ERRNO[code]!})`;
 }
 
+/**
+ * Why an input file could not be read, for "cannot read X PATH: ...": the errno with its meaning,
+ * or, for a `.gz` name, what is wrong with the gzip data (zlib's codes alone say nothing to a user).
+ */
+export function describeReadFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const errno = describeErrno(e);
+  if (errno) return errno;
+  if (code === 'Z_BUF_ERROR') return 'Z_BUF_ERROR (the gzip data ends early: a truncated .gz file; expected a complete gzip stream)';
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return `${code} (the name ends in .gz, but the file is not gzip data: ${(e as Error).message})`;
+  }
+  return code ?? (e as Error).message;
+}
+
 /** The exit status for an error that stopped a command (the table in EXIT). */
 export function exitCodeFor(e: unknown): number {
   if (e instanceof PtreclaimError) return e.exitCode;

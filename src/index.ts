@@ -84,7 +84,7 @@ export {
   EXIT,
   exitCodeFor,
 } from './errors.js';
-export { writeOutputFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
+export { writeOutputFile, writeTraceFile, writeFileAtomic, checkOutputPaths, type OutputPath } from './io.js';
 export {
   runLiveTrace,
   liveOracleStatus,

@@ -27,6 +27,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { OutputError, UsageError, describeErrno } from './errors.js';
 
 const statOrUndefined = (path: string, follow = true): Stats | undefined => {
@@ -116,6 +117,14 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
 }
 
 /**
+ * Write a trace (`trace -o`, `import -o`, `capture -o`) by the rules above, gzip-compressed when
+ * the name ends in `.gz`: `run --trace` and `validate --capture` read such a name as gzip.
+ */
+export function writeTraceFile(path: string, text: string): void {
+  writeOutputFile(path, path.endsWith('.gz') ? gzipSync(text) : text);
+}
+
+/**
  * True when writeOutputFile writes this path in place (a device, FIFO, socket, or our own
  * standard output or error) rather than replacing a regular file: such a target takes one
  * write, not a series of snapshots.
@@ -197,6 +206,7 @@ export function checkOutputPaths(outputs: readonly OutputPath[]): void {
  */
 export function checkOutputDirs(outputs: readonly OutputPath[]): void {
   for (const o of outputs) {
+    if (o.path === '') throw new UsageError(`${o.flag}: the output path is empty`);
     const fail = (why: string) => new OutputError(`${o.flag} ${o.path}: ${why}`);
     // Below a file, a path does not exist either (ENOTDIR): look further up.
     const statDir = (path: string) => {

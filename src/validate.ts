@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PAGE_SIZE } from './core/types.js';
 import { CORPUS_V2_CORNERS_DIR, CORPUS_V2_RANDOM_DIR } from './corpus/generate-v2.js';
 import { checkValidateTargets } from './api-schema.js';
-import { InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
+import { describeReadFailure, InputError, PtreclaimError, UnmodelledTraceError, UsageError } from './errors.js';
 import { Mm } from './mm/mm.js';
 import { hostFacts, describeHost, type HostFacts, type ThpSettings } from './oracle/host.js';
 import { hostFaultAroundBytes, hostReadaheadBytes } from './oracle/filemap-host.js';
@@ -187,7 +187,7 @@ function tracesInDir(dir: string): ValidateTarget[] {
       .sort();
   } catch (e) {
     if (e instanceof PtreclaimError) throw e;
-    throw new InputError(`cannot read directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read directory ${dir}: ${describeReadFailure(e)}`);
   }
   if (names.length === 0) throw new InputError(`no *.trace files in ${dir}`);
   return names.map((n) => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { readCaptureFile, validateCapture } from '../src/capture/validate.js';
 import { runOps, runTraceFile, runWorkload } from '../src/run.js';
@@ -116,6 +117,18 @@ describe('corpus/programs through `run --trace` (a .gz trace is decompressed)', 
     expect(() => runTraceFile(bad)).toThrow(
       /cannot read trace .*bad\.trace\.gz: Z_DATA_ERROR \(the name ends in \.gz, but the file is not gzip data/,
     );
+  });
+
+  it('a truncated .gz or a directory says what is wrong, for run and validate --capture alike', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-gz-'));
+    const cut = join(dir, 'cut.trace.gz');
+    const whole = gzipSync(Buffer.from('version 2\n' + 'mmap 0x200000000000 0x200000\n'.repeat(200)));
+    writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+    const truncated = /cut\.trace\.gz: Z_BUF_ERROR \(the gzip data ends early: a truncated \.gz file/;
+    expect(() => runTraceFile(cut)).toThrow(truncated);
+    expect(() => readCaptureFile(cut)).toThrow(truncated);
+    expect(() => readCaptureFile(dir)).toThrow(/cannot read capture .*: EISDIR \(is a directory\)/);
+    expect(() => runTraceFile(join(dir, 'none.trace'))).toThrow(/none\.trace: ENOENT \(no such file or directory\)/);
   });
 });
 

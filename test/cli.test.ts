@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
@@ -40,6 +40,21 @@ describe('ptreclaim CLI', () => {
     const r = run('run', '--trace', `${f}.gz`, '--strategy', 'none,pt-reclaim', '--json');
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { vmPteKb: number }[]).map((x) => x.vmPteKb)).toEqual([24, 8]);
+  });
+
+  it('trace -o and import -o gzip a name ending in .gz, so run --trace reads what they wrote', () => {
+    const gz = join(dir, 'seed-5g.trace.gz');
+    const t = run('trace', 'seed-5g', '-o', gz);
+    expect(t.status, t.stderr).toBe(0);
+    expect(gunzipSync(readFileSync(gz)).toString('utf8')).toBe(run('trace', 'seed-5g').stdout);
+    const r = run('run', '--trace', gz, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { vmPteKb: number }).vmPteKb).toBe(24);
+    const log = join(dir, 'gz.strace');
+    writeFileSync(log, '1 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n');
+    const i = run('import', 'strace', log, '-o', join(dir, 'imported.trace.gz'));
+    expect(i.status, i.stderr).toBe(0);
+    expect(gunzipSync(readFileSync(join(dir, 'imported.trace.gz'))).toString('utf8')).toMatch(/^mmap 0x7f0000000000 0x2000$/m);
   });
 
   it('runs a trace file; several strategies give an array', () => {

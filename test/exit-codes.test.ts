@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { liveSkipReason } from './fixtures/live.js';
 
@@ -61,6 +62,7 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error(`bench for the fixtures failed: ${r.stderr}`);
   writeFileSync(p('a.trace'), 'mmap 0x300000000000 4M\ntouch 0x300000000000 4M write\n');
   writeFileSync(p('garbage.log'), 'this is not an strace log\n');
+  writeFileSync(p('cut.trace.gz'), gzipSync('# expect vmpte_kb=0 rssanon_kb=0 rssfile_kb=0 rssshmem_kb=0\n'.repeat(64)).subarray(0, 20));
   writeFileSync(p('regular-file'), 'x\n');
   mkdirSync(p('empty-dir'));
   mkdirSync(p('refused-dir'));
@@ -127,6 +129,11 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ['capture', ['capture'], 2, /missing required argument 'command'/],
   ['capture', ['capture', '--buffer-pages', '3', '--', 'true'], 2, /--buffer-pages must be a power of two/],
   ['capture', ['capture', '-o', join(NODIR, 'c.trace'), '--', 'true'], 1, /--output .* does not exist/],
+  // An empty -o is refused before the command runs, never taken for standard output.
+  ['capture', ['capture', '-o', '', '--', 'true'], 2, /^ptreclaim: --output: the output path is empty\n$/],
+  ['trace', ['trace', 'seed-5g', '-o', ''], 2, /^ptreclaim: --output: the output path is empty\n$/],
+  ['corpus generate', ['corpus', 'generate', '-o', '', '--count', '1'], 2, /^ptreclaim: --output: the output path is empty\n$/],
+  ['validate', ['validate', '--capture', p('cut.trace.gz')], 1, /cut\.trace\.gz: Z_BUF_ERROR \(the gzip data ends early/],
   ['validate', ['validate', '--capture', p('a.trace')], 1, /not a capture: no "# expect/],
   ['validate', ['validate', '--capture', p('a.trace'), '--trace', p('a.trace')], 2, /give --capture FILE alone/],
   ['validate', ['validate', '--live', '--trace', p('a.trace')], 2, /--live goes with --capture/],

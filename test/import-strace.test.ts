@@ -206,6 +206,9 @@ describe('strace import: lines that are not strace output', () => {
     expect(() => importStrace('\u0000\u0000\u0007ELF\n\u0001\u0002', { file: 'a.out' })).toThrow(
       /a.out: no mmap.*2 lines hold binary data or control characters, the first at line 1: is it an strace log\?/,
     );
+    expect(() => importStrace('\u0000\u0001ELF', { file: 'b.out' })).toThrow(
+      /b.out: no mmap.*\(1 line holds binary data or control characters, the first at line 1/,
+    );
   });
 
   it('a call left <unfinished ...> and never resumed is counted and reported', () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
-import { UsageError } from '../errors.js';
+import { describeReadFailure, UsageError } from '../errors.js';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchResults } from './types.js';
 
 const num = { type: 'number' } as const;
@@ -208,7 +208,7 @@ export function readResults(path: string): BenchResults {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read results file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read results file ${path}: ${describeReadFailure(e)}`);
   }
   let data: unknown;
   try {

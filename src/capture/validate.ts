@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 import { PAGE_SIZE, PGDIR_SIZE } from '../core/types.js';
-import { InputError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
+import { describeReadFailure, InputError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
 import { Mm } from '../mm/mm.js';
 import { runLiveTrace } from '../oracle/live.js';
 import { checkReplayable } from '../oracle/oracle.js';
@@ -54,7 +54,7 @@ export function readCaptureFile(path: string): CaptureFile {
     const bytes = readFileSync(path);
     text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (e) {
-    throw new InputError(`cannot read capture ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read capture ${path}: ${describeReadFailure(e)}`);
   }
   return parseCapture(text, path);
 }

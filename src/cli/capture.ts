@@ -9,7 +9,7 @@ import { Command } from 'commander';
 
 import { parseIntegerArg } from '../args.js';
 import { captureCommand, DEFAULT_BUFFER_PAGES, killCaptures } from '../capture/capture.js';
-import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputPaths, writeTraceFile } from '../io.js';
 import { interruptOnSignals } from './interrupt.js';
 
 export function registerCaptureCommand(program: Command, out: (s: string) => void): void {
@@ -30,17 +30,18 @@ export function registerCaptureCommand(program: Command, out: (s: string) => voi
     .option('--no-samples', 'leave out the VmPTE/Rss sample after each mm syscall (validate then cannot say where a replay parts)')
     .passThroughOptions()
     .action(async (command: string[], flags: { output?: string; bufferPages: number; samples: boolean }) => {
-      if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
+      // An empty -o is refused, not taken for standard output.
+      if (flags.output !== undefined) checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const interrupt = interruptOnSignals('nothing: the command was killed', { onStop: killCaptures, quitAtOnce: true });
       try {
         const r = await captureCommand(command, {
           bufferPages: flags.bufferPages,
           samples: flags.samples,
-          commandStdout: flags.output ? 'inherit' : 'stderr',
+          commandStdout: flags.output !== undefined ? 'inherit' : 'stderr',
           signal: interrupt.signal,
         });
         for (const w of r.warnings) process.stderr.write(`ptreclaim: warning: ${w}\n`);
-        if (flags.output) writeOutputFile(flags.output, r.text);
+        if (flags.output !== undefined) writeTraceFile(flags.output, r.text);
         else out(r.text);
         const exit = r.exit.signal ?? `exit ${r.exit.code ?? '?'}`;
         const faults = Object.entries(r.counts)

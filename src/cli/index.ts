@@ -23,7 +23,7 @@ import { parseStrategyList } from '../strategies.js';
 import { formatRunTable } from '../report/text.js';
 import { TABLE_FORMATS, stdoutLayout, type TableFormat } from '../report/layout.js';
 import { EXIT, UsageError, describeErrno, exitCodeFor } from '../errors.js';
-import { checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputPaths, writeTraceFile } from '../io.js';
 import { loadCostChoice } from '../mm/cost-profile.js';
 import { packageRoot } from '../paths.js';
 import { PATH_MODES, TABLE_FREE_MODES, TASK_SIZE, type ReclaimPath, type TableFree } from '../core/types.js';
@@ -277,10 +277,11 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<workload>', `built-in workload: ${Object.keys(WORKLOADS).join(', ')}`)
     .option('-o, --output <file>', 'write here (atomically) instead of stdout')
     .action((name: string, flags: { output?: string }) => {
-      if (flags.output) checkOutputPaths([{ flag: '--output', path: flags.output }]);
+      // An empty -o is refused, not taken for standard output.
+      if (flags.output !== undefined) checkOutputPaths([{ flag: '--output', path: flags.output }]);
       const w = getWorkload(name);
       const text = formatTrace(w.ops(), `ptreclaim workload ${w.name}: ${w.description}`);
-      if (flags.output) writeOutputFile(flags.output, text);
+      if (flags.output !== undefined) writeTraceFile(flags.output, text);
       else out(text);
     });
 

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 
 import { generateTrace, writeCorpus, CORPUS_DEFAULTS, type CorpusTrace } from '../corpus/generate.js';
 import { generateTraceV2, writeCorpusV2, CORPUS_V2_DEFAULTS, type CorpusTraceV2 } from '../corpus/generate-v2.js';
-import { EXIT, InputError, UsageError } from '../errors.js';
+import { describeReadFailure, EXIT, InputError, UsageError } from '../errors.js';
 import { parseIntegerArg, parseSeedArg } from '../args.js';
 import { importStrace, STRACE_COMMAND, TOUCH_MODELS, type TouchModel } from '../import/strace.js';
-import { checkOutputDirs, checkOutputPaths, writeOutputFile } from '../io.js';
+import { checkOutputDirs, checkOutputPaths, writeTraceFile } from '../io.js';
 import { describeHost, hostFacts } from '../oracle/host.js';
 import { OracleUnavailableError, TraceRefusedError, killLiveHelpers } from '../oracle/live.js';
 import { interruptOnSignals } from './interrupt.js';
@@ -266,7 +266,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
         try {
           text = readFileSync(log, 'utf8');
         } catch (e) {
-          throw new InputError(`cannot read ${log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          throw new InputError(`cannot read ${log}: ${describeReadFailure(e)}`);
         }
         let r: ReturnType<typeof importStrace>;
         try {
@@ -282,7 +282,7 @@ export function registerOracleCommands(program: Command, out: (s: string) => voi
           if (e instanceof UsageError && !e.message.includes('--rebase') && !e.message.includes('--exec')) throw new InputError(e.message);
           throw e;
         }
-        writeOutputFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
+        writeTraceFile(flags.output, formatTrace(r.ops, r.header.join('\n')));
         out(r.summary.join('\n') + `\nwrote ${r.ops.length} ops to ${flags.output}\n`);
       },
     );

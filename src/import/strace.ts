@@ -671,7 +671,7 @@ export function importStrace(text: string, opts: StraceImportOptions = {}): Stra
   if (!calledAny) {
     const binary = counts['lines with binary data or control characters skipped'];
     throw new UsageError(
-      `${file}: no mmap, munmap, mprotect, madvise, mremap or brk calls found${binary ? ` (${binary} lines hold binary data or control characters, the first at line ${firstLine['lines with binary data or control characters skipped']!}: is it an strace log?)` : ''}; capture with: ${STRACE_COMMAND}`,
+      `${file}: no mmap, munmap, mprotect, madvise, mremap or brk calls found${binary ? ` (${binary} ${binary === 1 ? 'line holds' : 'lines hold'} binary data or control characters, the first at line ${firstLine['lines with binary data or control characters skipped']!}: is it an strace log?)` : ''}; capture with: ${STRACE_COMMAND}`,
     );
   }
   if (opts.rebase !== undefined) rebase(ops, opts.rebase, file);

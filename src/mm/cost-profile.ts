@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
-import { InputError } from '../errors.js';
+import { describeReadFailure, InputError } from '../errors.js';
 import { STAT_NAMES, type StatName } from '../core/types.js';
 import { type CostModel, DEFAULT_COST_MODEL } from './cost.js';
 
@@ -155,7 +155,7 @@ export function readCostProfile(path: string): CostProfile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new InputError(`cannot read cost profile ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`cannot read cost profile ${path}: ${describeReadFailure(e)}`);
   }
   let data: unknown;
   try {

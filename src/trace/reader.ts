@@ -12,7 +12,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { PtreclaimError, TraceSyntaxError } from '../errors.js';
+import { describeReadFailure, PtreclaimError, TraceSyntaxError } from '../errors.js';
 import {
   ADVICES_V2,
   MODEL_ADVICES,
@@ -413,7 +413,7 @@ function describeNonText(buf: Uint8Array, s: number, e: number, atFileStart: boo
   if (atFileStart && stop - s >= 4 && (oddNuls >= half * 0.9 || evenNuls >= half * 0.9) && (oddNuls === 0 || evenNuls === 0)) {
     return 'the trace looks like UTF-16 text (a NUL in every other byte); ptreclaim reads UTF-8 or ASCII: convert it, e.g. `iconv -f UTF-16 -t UTF-8`';
   }
-  return `the trace is binary data, not text (a NUL byte at offset ${nul - s} of this line); expected trace format v${TRACE_VERSION} text`;
+  return `the trace is binary data, not text (a NUL byte at offset ${nul - s} of this line); expected trace text (format v${TRACE_VERSION} or v${TRACE_VERSION_V2})`;
 }
 
 /** Parser state carried across chunks and batches. */
@@ -756,9 +756,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
     try {
       text = gunzipSync(readFileSync(path));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      const zlib = code.startsWith('Z_') ? ` (the name ends in .gz, but the file is not gzip data: ${(e as Error).message})` : '';
-      throw new PtreclaimError(`cannot read trace ${path}: ${code}${zlib}`);
+      throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
     }
     yield* parseTraceBytes(text, path);
     return;
@@ -767,7 +765,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
   }
   try {
     const parser = new TraceParser(path);
@@ -781,7 +779,7 @@ export function* readTraceBatches(path: string): Generator<OpBatch> {
       try {
         n = readSync(fd, buf, have, buf.length - have, null);
       } catch (e) {
-        throw new PtreclaimError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new PtreclaimError(`cannot read trace ${path}: ${describeReadFailure(e)}`);
       }
       const eof = n === 0;
       have += n;
