@@ -136,7 +136,9 @@ describe('trace reader: limits, encodings, streaming', () => {
     const bom = fileError(file('bom16.trace', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])));
     expect(bom.message).toMatch(/:1:1: the trace is UTF-16 text/);
     expect(fileError(file('le16.trace', Buffer.from(text, 'utf16le'))).message).toMatch(/looks like UTF-16 text/);
-    expect(fileError(file('bin.trace', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]))).message).toMatch(/binary data, not text .*; expected trace text \(format v1 or v2\)$/);
+    expect(fileError(file('bin.trace', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1, 2, 3]))).message).toMatch(
+      /binary data, not text .*; expected trace text \(format v1 or v2\)$/,
+    );
     expect(errorOf('mmap 0x10000 4K\ntouch\u0000 0x10000 4K').message).toMatch(/^my.trace:1:1: the trace is binary data/);
     // Past the first 4 KiB the line holding the NUL is named.
     expect(errorOf(`${'touch 0x10000 4K\n'.repeat(400)}touch\u0000 0x10000 4K`).message).toMatch(
@@ -167,7 +169,9 @@ describe('trace reader: limits, encodings, streaming', () => {
   });
 
   it('says which file cannot be read', () => {
-    expect(() => readTraceFile(join(dir, 'missing.trace'))).toThrow(/cannot read trace .*missing.trace: ENOENT \(no such file or directory\)/);
+    expect(() => readTraceFile(join(dir, 'missing.trace'))).toThrow(
+      /cannot read trace .*missing.trace: ENOENT \(no such file or directory\)/,
+    );
     expect(() => readTraceFile(dir)).toThrow(/cannot read trace .*: EISDIR \(is a directory\)/);
     expect(() => parseTrace(123 as unknown as string)).toThrow(/parseTrace: text must be the trace as a string, not number 123/);
   });
