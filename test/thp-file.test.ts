@@ -19,11 +19,13 @@ import { UnmodelledTraceError } from '../src/errors.js';
 import { DEFAULTS, type ShmemThpMode } from '../src/options.js';
 import type { Op } from '../src/trace/ops.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
-import { FILE_THP_SHMEM_ENABLED, FILE_THP_TRACE } from './fixtures/file-thp-traces.js';
+import { FILE_HUGE_PMD_TRACE, FILE_THP_SHMEM_ENABLED, FILE_THP_TRACE } from './fixtures/file-thp-traces.js';
 
 const HOST = { faultAroundBytes: 65536, readaheadBytes: 8192 * 1024, zeroPage: true, thp: 'madvise' as const };
 const ops = parseTrace(`version 2\n${FILE_THP_TRACE.trace}`, 'file-thp');
 const lines = FILE_THP_TRACE.trace.trim().split('\n');
+const hugeOps = parseTrace(`version 2\n${FILE_HUGE_PMD_TRACE.trace}`, 'file-huge-pmd');
+const hugeLines = FILE_HUGE_PMD_TRACE.trace.trim().split('\n');
 
 function steps(mm: Mm, list: readonly Op[]): string[] {
   return list.map((op) => {
@@ -32,7 +34,7 @@ function steps(mm: Mm, list: readonly Op[]): string[] {
     return `${(s.NrPte + s.NrPmd + s.NrPud) * 4} ${s.RssAnon * 4} ${s.RssFile * 4} ${s.RssShmem * 4}${err ? ` ${err.errno}` : ''}`;
   });
 }
-const labelled = (rows: readonly string[]) => rows.map((r, i) => `${lines[i] ?? i} -> ${r}`);
+const labelled = (rows: readonly string[], names = lines) => rows.map((r, i) => `${names[i] ?? i} -> ${r}`);
 
 describe('THP advice on file and shmem VMAs (model)', () => {
   it.each(['wasm', 'ts'] as const)("the live kernel's counters and errno after every op (%s core)", (core) => {
@@ -44,6 +46,36 @@ describe('THP advice on file and shmem VMAs (model)', () => {
     expect(labelled(steps(mm, ops))).toEqual(labelled(FILE_THP_TRACE.live));
     expect(mm.exit().problems).toEqual([]);
   });
+
+  it.each(['wasm', 'ts'] as const)('PMD-mapped page-cache folios: the live counters after every op (%s core)', (core) => {
+    const mm = new Mm(core === 'ts' ? new ReferenceCore() : new WasmCore('debug'), {
+      strategy: 'pt-reclaim',
+      shmemThp: FILE_THP_SHMEM_ENABLED,
+      ...HOST,
+    });
+    expect(labelled(steps(mm, hugeOps), hugeLines)).toEqual(labelled(FILE_HUGE_PMD_TRACE.live, hugeLines));
+    expect(mm.stats().ThpSplitPmd).toBeGreaterThan(0);
+    expect(mm.exit().problems).toEqual([]);
+  });
+
+  it.each(['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'] as const)(
+    'PMD-mapped page-cache folios under %s: WASM and reference cores agree, checker clean',
+    (strategy) => {
+      const run = (core: WasmCore | ReferenceCore, check: boolean) => {
+        const mm = new Mm(core, { strategy, shmemThp: FILE_THP_SHMEM_ENABLED, ...HOST, check });
+        const rows = steps(mm, hugeOps);
+        const problems = mm.exit().problems;
+        return { rows, problems, violations: check ? mm.takeViolations() : [] };
+      };
+      const wasm = run(new WasmCore('debug'), true);
+      if (strategy === 'none' || strategy === 'pt-reclaim') expect(wasm).toEqual(run(new ReferenceCore(), false));
+      // RSS does not depend on the strategy: the live kernel's after every op.
+      const rss = (rows: readonly string[]) => rows.map((r) => r.split(' ').slice(1).join(' '));
+      expect(labelled(rss(wasm.rows), hugeLines)).toEqual(labelled(rss(FILE_HUGE_PMD_TRACE.live), hugeLines));
+      expect(wasm.problems).toEqual([]);
+      expect(wasm.violations).toEqual([]);
+    },
+  );
 
   it('hugepage and nohugepage split and merge file and shmem VMAs like anonymous ones', () => {
     const mm = new Mm(new WasmCore('debug'), { strategy: 'pt-reclaim' });
@@ -65,11 +97,6 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       runOps(parseTrace(`version 2\n${trace}`, 'r.trace'), { shmemThp });
   it.each([
     [
-      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read',
-      'never',
-      'r.trace:4: trace v2: a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) of a file mapping',
-    ],
-    [
       'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\nmadvise 0x300000000000 4M willneed',
       'never',
       'r.trace:4: trace v2: madvise willneed with MADV_HUGEPAGE',
@@ -88,6 +115,31 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       'mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write\nmadvise 0x300000000000 4M collapse',
       'never',
       'r.trace:4: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300000000000, 0x300000400000)) is not modelled yet',
+    ],
+    [
+      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\nmprotect 0x300000000000 4K r',
+      'never',
+      'r.trace:5: trace v2: mprotect over a PMD-mapped page-cache folio ([0x300000000000, 0x300000200000)) is not modelled yet',
+    ],
+    [
+      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\nmremap 0x300000000000 4M 4M 0x300040000000',
+      'never',
+      'r.trace:5: trace v2: mremap over a PMD-mapped page-cache folio',
+    ],
+    [
+      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000200000 4K read\nmadvise 0x300000000000 4M pageout',
+      'never',
+      'r.trace:5: trace v2: madvise pageout over a PMD-mapped page-cache folio ([0x300000200000, 0x300000400000))',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\ntouch 0x300000000000 4K write',
+      'never',
+      'r.trace:5: trace v2: a shared write into a PMD-mapped page-cache folio (0x300000000000) is not modelled yet',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K write',
+      'never',
+      'r.trace:4: trace v2: a shared write fault mapping a PMD-sized page-cache folio by its PMD',
     ],
   ] as const)('refuses %j under shmem_enabled %s', (trace, mode, message) => {
     expect(refused(trace, mode)).toThrow(UnmodelledTraceError);
@@ -126,6 +178,24 @@ describe('live kernel: THP advice on file and shmem VMAs, op by op', () => {
       readaheadBytes: hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
     });
     expect(labelled(steps(mm, ops))).toEqual(labelled(got));
+    expect(mm.exit().problems).toEqual([]);
+  });
+
+  live('PMD-mapped page-cache folios: the model (host settings) agrees after every op', async () => {
+    const r = await runLiveTrace(hugeOps, { perOp: true });
+    const errs = new Map(r.errors.map((e) => [e.index, e.name]));
+    const got = r.perOp!.map(
+      (p, i) => `${p.vmPteKb} ${p.rssAnonKb} ${p.rssFileKb ?? NaN} ${p.rssShmemKb ?? NaN}${errs.has(i) ? ` ${errs.get(i)!}` : ''}`,
+    );
+    const mm = new Mm(new WasmCore('debug'), {
+      strategy: 'pt-reclaim',
+      shmemThp: shmemThp as ShmemThpMode,
+      thp: 'madvise',
+      zeroPage: zeroPageFromCmdline(readFileSync('/proc/cmdline', 'utf8')).zeroPage,
+      faultAroundBytes: hostFaultAroundBytes() ?? DEFAULTS.faultAroundBytes,
+      readaheadBytes: hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
+    });
+    expect(labelled(steps(mm, hugeOps), hugeLines)).toEqual(labelled(got, hugeLines));
     expect(mm.exit().problems).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ import {
   ZAP_DROP_MARKERS,
   ZAP_EVEN_COWS,
 } from '../core/types.js';
-import { ArenaFullError, PtreclaimError } from '../errors.js';
+import { ArenaFullError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
 import type { Strategy } from '../strategies.js';
 import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
@@ -47,6 +47,7 @@ import {
   type MappedObject,
   MappedObjects,
   do_fault,
+  isFileHugePmd,
   isShared,
   madvise_cold_or_pageout,
   split_folio,
@@ -55,6 +56,8 @@ import {
 } from './filemap.js';
 import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
+/** Advice whose effect on a PMD-mapped page-cache folio is modelled (measured). */
+const FILE_HUGE_PMD_ADVICE: ReadonlySet<Advice> = new Set<Advice>(['dontneed', 'dontneed-locked', 'free', 'collapse', 'hugepage', 'nohugepage']);
 import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
 /** Batch `arg` of the advices applyBatch runs (indices in ADVICES_V2 / ADVICE_WORDS_V2). */
@@ -133,6 +136,8 @@ export class Mm {
   private readonly filemap: FilemapConfig;
   /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
   private guardMarkersMayExist = false;
+  /** A regular file was mapped: faults may map its PMD-sized page-cache folios by PMD. */
+  private fileHugePmdsMayExist = false;
   /** What src/mm/madvise.ts needs of this mm, without making it public. */
   private readonly madviseMm: MadviseMm;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
@@ -237,6 +242,7 @@ export class Mm {
     if (options.file !== undefined) {
       // The replayer extends the file with ftruncate before it calls mmap, whatever mmap says.
       object = this.objects.file(options.file);
+      this.fileHugePmdsMayExist = true;
       object.extend(offset + Math.max(0, len));
       if (offset % PAGE_SIZE !== 0) return fail('EINVAL', 'file offset not page-aligned');
     }
@@ -278,6 +284,7 @@ export class Mm {
    */
   mprotect(addr: number, len: number, prot: Prot): SyscallResult {
     this.batchVma = undefined;
+    this.refuseFileHugePmd(addr, addr + len, 'mprotect');
     return this.syscall(addr, len, true, () => this.doMprotect(addr, len, prot));
   }
 
@@ -398,6 +405,8 @@ export class Mm {
     // The checker watches every PMD span the call can change: the old and the new range.
     const lo = newAddr === undefined ? addr : Math.min(addr, newAddr);
     const hi = Math.max(addr + oldLen, addr + newLen, newAddr === undefined ? 0 : newAddr + newLen);
+    this.refuseFileHugePmd(addr, addr + Math.max(oldLen, newLen), 'mremap');
+    if (newAddr !== undefined) this.refuseFileHugePmd(newAddr, newAddr + newLen, 'mremap');
     return this.syscall(lo, Math.min(hi, TASK_SIZE) - lo, true, () =>
       doMremap(
         {
@@ -476,10 +485,26 @@ export class Mm {
     // MADV_REMOVE unmaps the punched pages from every mapping of the object, and a folio split
     // (free, cold, pageout of part of a THP) reaches every table that maps the folio once
     // mremap may have carried a split THP's PTEs elsewhere: the checker watches the whole space.
+    if (!FILE_HUGE_PMD_ADVICE.has(advice)) this.refuseFileHugePmd(addr, addr + len, `madvise ${advice}`);
     const wide =
       advice === 'remove' ||
       (this.checker !== undefined && (advice === 'free' || advice === 'cold' || advice === 'pageout') && this.foliosMayBeScattered());
     return this.syscall(wide ? 0 : addr, wide ? TASK_SIZE : len, true, () => this.doMadvise(addr, len, advice));
+  }
+
+  /**
+   * Calls that the model does not follow over a PMD-mapped page-cache folio (measured only:
+   * faults, zaps, munmap and THP advice over one) refuse the trace when [start, end) reaches
+   * a PMD span holding one.
+   */
+  private refuseFileHugePmd(start: number, end: number, what: string): void {
+    if (!this.fileHugePmdsMayExist || !(end > start)) return;
+    for (let a = start - (start % PMD_SIZE); a < Math.min(end, TASK_SIZE); a += PMD_SIZE) {
+      if (isFileHugePmd(this.core.entryAt(a, 1)))
+        throw new UnmodelledTraceError(
+          `trace v2: ${what} over a PMD-mapped page-cache folio ([0x${a.toString(16)}, 0x${(a + PMD_SIZE).toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+        );
+    }
   }
 
   /** A THP was split into PTEs and mremap has moved PTEs one by one: a folio may span tables. */
@@ -748,8 +773,18 @@ export class Mm {
     for (let a = s; a < e; a += PAGE_SIZE) {
       a = core.filemapNextFault(a, e, write);
       if (a >= e) break;
-      const entry = core.entryAt(a, 0);
       let status: number;
+      if (this.fileHugePmdsMayExist && isFileHugePmd(core.entryAt(a, 1))) {
+        // A write into a PMD-mapped page-cache folio (reads never stop here): wp_huge_pmd
+        // splits it, which for a file folio only clears the PMD (RssFile -512, measured),
+        // and the fault goes on at the PTE level: a private write copies the page.
+        if (isShared(v))
+          throw new UnmodelledTraceError(
+            `trace v2: a shared write into a PMD-mapped page-cache folio (0x${a.toString(16)}) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+          );
+        core.splitHugePmd(a);
+      }
+      const entry = core.entryAt(a, 0);
       if (entry === 0n) {
         refuseFileThpFault(v, this.opts.shmemThp, 'a fault');
         status = do_fault(core, this.filemap, object, v, a, write);
