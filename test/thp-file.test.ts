@@ -141,6 +141,11 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       'never',
       'r.trace:4: trace v2: a shared write fault mapping a PMD-sized page-cache folio by its PMD',
     ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\nmmap 0x300040000000 4M shared file=h\nmadvise 0x300040000000 4K remove',
+      'never',
+      'r.trace:6: trace v2: madvise remove over a PMD-mapped page-cache folio ([0x300000000000, 0x300000200000))',
+    ],
   ] as const)('refuses %j under shmem_enabled %s', (trace, mode, message) => {
     expect(refused(trace, mode)).toThrow(UnmodelledTraceError);
     expect(refused(trace, mode)).toThrow(message);

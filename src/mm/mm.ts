@@ -507,6 +507,11 @@ export class Mm {
     }
   }
 
+  /** refuseFileHugePmd over every VMA mapping the object (calls that reach all its mappings). */
+  private refuseObjectFileHugePmd(object: MappedObject, what: string): void {
+    for (const w of this.vmasOf(object)) this.refuseFileHugePmd(w.start, w.end, what);
+  }
+
   /** A THP was split into PTEs and mremap has moved PTEs one by one: a folio may span tables. */
   private foliosMayBeScattered(): boolean {
     const s = this.core.stats();
@@ -616,6 +621,7 @@ export class Mm {
       const object = v.file === undefined ? undefined : this.objects.get(v.file);
       if (!object) return fail('EINVAL', 'MADV_REMOVE on private anonymous memory (no file to punch a hole in)');
       if (!isShared(v)) return fail('EACCES', 'MADV_REMOVE on a private file mapping (it needs a shared writable one)');
+      if (!object.shmem) this.refuseObjectFileHugePmd(object, 'madvise remove');
       this.punchHole(object, vmaPgoff(v, start), vmaPgoff(v, stop));
       start = stop;
       if (start >= end) break;
@@ -637,6 +643,8 @@ export class Mm {
       object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
       return;
     }
+    // They unmap folios from every mapping of the object, which may map one by PMD.
+    if (!object.shmem) this.refuseObjectFileHugePmd(object, `madvise ${advice}`);
     madvise_cold_or_pageout(this.core, object, v, start, end, this.vmasOf(object), advice === 'pageout');
   }
 
