@@ -284,7 +284,6 @@ export class Mm {
    */
   mprotect(addr: number, len: number, prot: Prot): SyscallResult {
     this.batchVma = undefined;
-    this.refuseFileHugePmd(addr, addr + len, 'mprotect');
     return this.syscall(addr, len, true, () => this.doMprotect(addr, len, prot));
   }
 
