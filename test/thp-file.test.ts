@@ -19,12 +19,18 @@ import { UnmodelledTraceError } from '../src/errors.js';
 import { DEFAULTS, type ShmemThpMode } from '../src/options.js';
 import type { Op } from '../src/trace/ops.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
-import { FILE_HUGE_PMD_MPROTECT_TRACE, FILE_HUGE_PMD_TRACE, FILE_THP_SHMEM_ENABLED, FILE_THP_TRACE } from './fixtures/file-thp-traces.js';
+import {
+  FILE_HUGE_PMD_MPROTECT_TRACE,
+  FILE_HUGE_PMD_MREMAP_TRACE,
+  FILE_HUGE_PMD_TRACE,
+  FILE_THP_SHMEM_ENABLED,
+  FILE_THP_TRACE,
+} from './fixtures/file-thp-traces.js';
 
 const HOST = { faultAroundBytes: 65536, readaheadBytes: 8192 * 1024, zeroPage: true, thp: 'madvise' as const };
 const ops = parseTrace(`version 2\n${FILE_THP_TRACE.trace}`, 'file-thp');
 const lines = FILE_THP_TRACE.trace.trim().split('\n');
-const HUGE = [FILE_HUGE_PMD_TRACE, FILE_HUGE_PMD_MPROTECT_TRACE].map((t) => ({
+const HUGE = [FILE_HUGE_PMD_TRACE, FILE_HUGE_PMD_MPROTECT_TRACE, FILE_HUGE_PMD_MREMAP_TRACE].map((t) => ({
   what: t.what,
   ops: parseTrace(`version 2\n${t.trace}`, 'file-huge-pmd'),
   lines: t.trace.trim().split('\n'),
@@ -121,11 +127,6 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       'mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write\nmadvise 0x300000000000 4M collapse',
       'never',
       'r.trace:4: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300000000000, 0x300000400000)) is not modelled yet',
-    ],
-    [
-      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\nmremap 0x300000000000 4M 4M 0x300040000000',
-      'never',
-      'r.trace:5: trace v2: mremap over a PMD-mapped page-cache folio',
     ],
     [
       'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000200000 4K read\nmadvise 0x300000000000 4M pageout',

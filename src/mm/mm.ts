@@ -404,8 +404,6 @@ export class Mm {
     // The checker watches every PMD span the call can change: the old and the new range.
     const lo = newAddr === undefined ? addr : Math.min(addr, newAddr);
     const hi = Math.max(addr + oldLen, addr + newLen, newAddr === undefined ? 0 : newAddr + newLen);
-    this.refuseFileHugePmd(addr, addr + Math.max(oldLen, newLen), 'mremap');
-    if (newAddr !== undefined) this.refuseFileHugePmd(newAddr, newAddr + newLen, 'mremap');
     return this.syscall(lo, Math.min(hi, TASK_SIZE) - lo, true, () =>
       doMremap(
         {
