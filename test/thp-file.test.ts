@@ -22,6 +22,7 @@ import { liveSkipReason, reportSkip } from './fixtures/live.js';
 import {
   FILE_HUGE_PMD_MPROTECT_TRACE,
   FILE_HUGE_PMD_MREMAP_TRACE,
+  FILE_HUGE_PMD_POPULATE_TRACE,
   FILE_HUGE_PMD_TRACE,
   FILE_THP_SHMEM_ENABLED,
   FILE_THP_TRACE,
@@ -30,7 +31,7 @@ import {
 const HOST = { faultAroundBytes: 65536, readaheadBytes: 8192 * 1024, zeroPage: true, thp: 'madvise' as const };
 const ops = parseTrace(`version 2\n${FILE_THP_TRACE.trace}`, 'file-thp');
 const lines = FILE_THP_TRACE.trace.trim().split('\n');
-const HUGE = [FILE_HUGE_PMD_TRACE, FILE_HUGE_PMD_MPROTECT_TRACE, FILE_HUGE_PMD_MREMAP_TRACE].map((t) => ({
+const HUGE = [FILE_HUGE_PMD_TRACE, FILE_HUGE_PMD_MPROTECT_TRACE, FILE_HUGE_PMD_MREMAP_TRACE, FILE_HUGE_PMD_POPULATE_TRACE].map((t) => ({
   what: t.what,
   ops: parseTrace(`version 2\n${t.trace}`, 'file-huge-pmd'),
   lines: t.trace.trim().split('\n'),

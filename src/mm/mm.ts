@@ -57,7 +57,16 @@ import {
 import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
 /** Advice whose effect on a PMD-mapped page-cache folio is modelled (measured). */
-const FILE_HUGE_PMD_ADVICE: ReadonlySet<Advice> = new Set<Advice>(['dontneed', 'dontneed-locked', 'free', 'collapse', 'hugepage', 'nohugepage']);
+const FILE_HUGE_PMD_ADVICE: ReadonlySet<Advice> = new Set<Advice>([
+  'dontneed',
+  'dontneed-locked',
+  'free',
+  'collapse',
+  'hugepage',
+  'nohugepage',
+  'populate-read',
+  'populate-write',
+]);
 import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
 /** Batch `arg` of the advices applyBatch runs (indices in ADVICES_V2 / ADVICE_WORDS_V2). */
