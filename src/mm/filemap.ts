@@ -157,6 +157,9 @@ export class MappedObject {
    * do_sync_mmap_readahead: the mmap read-around; false when it gave up (too many misses).
    * In a VM_HUGEPAGE VMA (hugepage) it reads two PMD-sized folios from the PMD-aligned index
    * instead, the second one marked (async_size HPAGE_PMD_NR), even without read_ahead_kb.
+   * mmap_miss is counted (and may stop it) before that, as in the 2025 filemap change that
+   * made THP readahead follow the mmap_miss logic; older kernels read PMD folios first. No
+   * measured trace tells the two apart (it takes more than 100 net misses on one file).
    */
   do_sync_mmap_readahead(pgoff: number, raPages: number, hugepage = false): boolean {
     const ra = this.ra;
