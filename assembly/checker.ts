@@ -170,6 +170,12 @@ export function checker_walk(pgdTable: usize, lo: u64, hi: u64): void {
           while (c < nPud) {
             const nPmd = span_end(c, nPud, PMD_SIZE);
             const pmde = load<u64>(pmd + (<usize>((c >> 21) & 511) << 3));
+            if ((pmde & (_PAGE_PSE | _PAGE_SIM_FILE)) == (_PAGE_PSE | _PAGE_SIM_FILE)) {
+              // A PMD-mapped page-cache folio: no deposit, every page of its span counts.
+              cntFile += (nPmd - c) >> PAGE_SHIFT;
+              c = nPmd;
+              continue;
+            }
             const pte = pmde != 0 ? checked_child(pmde, FRAME_PTE, c) : 0;
             if (pte != 0) {
               // A huge PMD points to its deposit (which must be a live PTE table) and maps

@@ -13,7 +13,8 @@ import {
   _PAGE_DIRTY, _PAGE_NX, _PAGE_SIM_FILE, _PAGE_SIM_SHMEM, pfn_pte, span_end,
 } from "./pgtable";
 import { OK, arena_reserve } from "./arena";
-import { pte_offset, pte_alloc_map, count_missing_tables, walk_pte } from "./mm";
+import { pte_offset, pte_alloc_map, count_missing_tables, walk_pte, walk_pmd } from "./mm";
+import { is_file_huge_pmd } from "./huge_memory";
 import { Stat, stat_inc, stat_add, stat_get, stat_set } from "./stats";
 
 /** A page-cache page mapped for reading: present, read-only, accessed, clean. */
@@ -126,9 +127,10 @@ export function wp_page_shared(addr: u64): bool {
 /**
  * The access loop of a touch on a file or shmem mapping up to its next fault: entries of
  * [start, end) that the access needs no fault for (present; present and writable for a
- * write) are accessed (FaultAccessOnly; accessed/dirty bits set as the MMU does). Returns
- * the address of the first entry that needs handle_pte_fault (none, write-protected for a
- * write, not present), or end.
+ * write) are accessed (FaultAccessOnly; accessed/dirty bits set as the MMU does), a
+ * PMD-mapped page-cache folio as a whole on a read. Returns the address of the first entry
+ * that needs a fault (none, write-protected for a write, not present, a write into a
+ * PMD-mapped folio), or end.
  */
 export function filemap_next_fault(start: u64, end: u64, write: bool): u64 {
   const want: u64 = write ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
@@ -137,6 +139,15 @@ export function filemap_next_fault(start: u64, end: u64, write: bool): u64 {
   let addr = start;
   while (addr < end) {
     const next = span_end(addr, end, PMD_SIZE);
+    const pmdp = walk_pmd(addr);
+    if (pmdp != 0 && is_file_huge_pmd(load<u64>(pmdp))) {
+      // A PMD-mapped page-cache folio: a read needs no fault (accessed already); a write
+      // does (it is read-only: the driver splits it).
+      if (write) break;
+      accessed += (next - addr) >> PAGE_SHIFT;
+      addr = next;
+      continue;
+    }
     const ptep0 = walk_pte(addr);
     if (ptep0 == 0) break;
     let p = ptep0;

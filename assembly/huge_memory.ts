@@ -22,11 +22,13 @@
 import {
   PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, PMD_SHIFT, PTRS_PER_TABLE, ANON_PTE_FLAGS, ZERO_PTE_FLAGS, ZERO_PFN,
   _PAGE_PRESENT, _PAGE_PSE, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SIM_LARGE, _PAGE_SIM_ZEROFILL,
+  _PAGE_USER, _PAGE_NX, _PAGE_SIM_FILE,
   TABLE_BYTES, pfn_pte, pte_pfn, pte_index,
 } from "./pgtable";
-import { FRAME_PTE, arena_alloc, arena_free, frame_addr } from "./arena";
+import { FRAME_PTE, OK, arena_alloc, arena_free, arena_reserve, frame_addr } from "./arena";
 import {
   entry_table, table_entry, table_frame, mm_inc_nr_ptes, mm_dec_nr_ptes, pmd_clear, walk_pmd, mm_pgd_frame,
+  pmd_alloc_map, count_missing_tables,
 } from "./mm";
 import { tlb_remove_tlb_entry, tlb_remove_page, tlb_flush_mmu } from "./mmu_gather";
 import { flush_tlb_mm_range } from "./tlb";
@@ -100,6 +102,36 @@ function mark_written(pmde: u64, addr: u64, next: u64): void {
   const deposit = entry_table(pmde);
   const end = deposit + (<usize>pte_index(next - 1) << 3);
   for (let p = deposit + (<usize>pte_index(addr) << 3); p <= end; p += 8) store<u64>(p, DEPOSIT_WRITTEN);
+}
+
+/**
+ * A PMD-sized page-cache folio mapped by its PMD (do_set_pmd: a read fault on a file VMA
+ * whose fault-around or ->fault found one). It has no deposit: on x86 only anonymous huge
+ * PMDs get one (arch_needs_pgtable_deposit is false), so its frame field is 0 and it is
+ * never walked; it is read-only (a write splits it: the PMD is just cleared, the folio
+ * stays cached) and counts 512 pages in MM_FILEPAGES.
+ */
+export const FILE_HUGE_PMD_FLAGS: u64 = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX | _PAGE_SIM_FILE | _PAGE_PSE;
+@inline export function is_file_huge_pmd(e: u64): bool {
+  return (e & (_PAGE_PSE | _PAGE_SIM_FILE)) == (_PAGE_PSE | _PAGE_SIM_FILE);
+}
+
+/**
+ * do_set_pmd for the PMD-sized page-cache folio mapping the span of addr, whose PMD is
+ * none: the upper tables as a fault allocates them, then the huge entry (RssFile +512).
+ * The driver decided that the folio is PMD-sized and suitable. Returns OK or an arena status.
+ */
+export function do_set_pmd(addr: u64): i32 {
+  const status = arena_reserve(count_missing_tables(addr, addr + 1));
+  if (status != OK) return status;
+  const pmdp = pmd_alloc_map(addr);
+  assert(load<u64>(pmdp) == 0, "do_set_pmd: PMD not none");
+  if (checker_on()) checker_pmd_populate(pmdp, 0);
+  stat_inc(Stat.PmdLocks);
+  store<u64>(pmdp, FILE_HUGE_PMD_FLAGS);
+  stat_add(Stat.RssFile, HPAGE_PMD_NR);
+  stat_inc(Stat.FaultFile);
+  return OK;
 }
 
 @inline export function pmd_trans_huge(e: u64): bool {
@@ -188,6 +220,14 @@ export function zap_huge_pmd(pmdp: usize, haddr: u64): void {
   // tlb_remove_pmd_tlb_entry: the range grows by the whole span.
   tlb_remove_tlb_entry(haddr);
   tlb_remove_tlb_entry(haddr + PMD_SIZE - PAGE_SIZE);
+  if (is_file_huge_pmd(pmde)) {
+    // A page-cache folio: no deposit to free (x86), MM_FILEPAGES - 512.
+    stat_inc(Stat.ThpZapPmd);
+    stat_inc(Stat.EntriesCleared);
+    stat_set(Stat.RssFile, stat_get(Stat.RssFile) - HPAGE_PMD_NR);
+    if (tlb_remove_page(false)) tlb_flush_mmu();
+    return;
+  }
   zap_deposited_table(pmde);
   stat_inc(Stat.ThpZapPmd);
   stat_inc(Stat.EntriesCleared);
@@ -204,8 +244,18 @@ export function zap_huge_pmd(pmdp: usize, haddr: u64): void {
  */
 export function __split_huge_pmd(pmdp: usize, haddr: u64): u64 {
   const pmde = load<u64>(pmdp);
-  const table = entry_table(pmde);
   stat_inc(Stat.PmdLocks);
+  if (is_file_huge_pmd(pmde)) {
+    // __split_huge_pmd_locked of a page-cache folio: the PMD is only cleared (no deposit to
+    // map it by PTEs); its pages leave the mm (MM_FILEPAGES - 512) and a later fault maps
+    // them again. The PMD entry is none afterwards: callers go on with no PTE table.
+    pmd_clear(pmdp);
+    flush_tlb_mm_range(haddr, haddr + PMD_SIZE, PMD_SHIFT);
+    stat_set(Stat.RssFile, stat_get(Stat.RssFile) - HPAGE_PMD_NR);
+    stat_inc(Stat.ThpSplitPmd);
+    return 0;
+  }
+  const table = entry_table(pmde);
   // pmdp_invalidate: the huge translation leaves every TLB before the PTEs are in place.
   flush_tlb_mm_range(haddr, haddr + PMD_SIZE, PMD_SHIFT);
   const end = table + TABLE_BYTES;

@@ -16,7 +16,7 @@ import { fault_range as __fault_range, fault_address as __fault_address, set_zer
 import { unmap_page_range } from "./zap";
 import {
   set_thp_fault_window as __set_thp_fault_window, set_huge_zero_page as __set_huge_zero_page,
-  split_huge_pmd_address as __split_huge_pmd_address, set_split_zero_remap as __set_split_zero_remap, madvise_collapse_pmd as __madvise_collapse_pmd, pmd_trans_huge,
+  split_huge_pmd_address as __split_huge_pmd_address, do_set_pmd as __do_set_pmd, is_file_huge_pmd, set_split_zero_remap as __set_split_zero_remap, madvise_collapse_pmd as __madvise_collapse_pmd, pmd_trans_huge,
   thp_mm_init,
 } from "./huge_memory";
 import { set_path_mode as __set_path_mode, pte_table_all_none } from "./pt_reclaim";
@@ -229,6 +229,10 @@ export function filemap_map_pages(start: f64, end: f64, shmem: bool): i32 {
   if (n > 0) charge_refcount(<u64>n);
   return n;
 }
+/** do_set_pmd: map the PMD-sized page-cache folio of addr's span by its (none) PMD; a status. */
+export function do_set_pmd(addr: f64): i32 {
+  return __do_set_pmd(<u64>addr);
+}
 export function finish_fault(addr: f64, write: bool, shmem: bool): i32 {
   const status = __finish_fault(<u64>addr, write, shmem);
   if (status == OK) charge_refcount(1);
@@ -303,6 +307,9 @@ export function entry_at(addr: f64, level: i32): u64 {
     const pmdp = walk_pmd(a);
     return pmdp == 0 ? 0 : load<u64>(pmdp);
   }
+  // A PMD-mapped page-cache folio has no PTE table below it (no deposit): no PTE.
+  const pmdp = walk_pmd(a);
+  if (pmdp != 0 && is_file_huge_pmd(load<u64>(pmdp))) return 0;
   const ptep = walk_pte(a);
   return ptep == 0 ? 0 : load<u64>(ptep);
 }

@@ -162,9 +162,12 @@ export function move_page_tables(oldAddr: u64, newAddr: u64, oldEnd: u64): i32 {
           // A huge PMD moves whole with its deposit (move_huge_pmd) like a table, else is split first.
           if (extent != PMD_SIZE || !move_normal_pmd(oldPmdp, newPmdp, oldAddr, newAddr)) {
             if (pmd_trans_huge(load<u64>(oldPmdp))) __split_huge_pmd(oldPmdp, oldAddr & ~(PMD_SIZE - 1));
-            if (load<u64>(newPmdp) == 0) table_alloc_populate(newPmdp, FRAME_PTE);
-            const moved = move_ptes(oldPmdp, newPmdp, oldAddr, newAddr, extent);
-            if (refcount) pte_refcount_move_done(oldPmdp, oldAddr, moved);
+            // A page-cache folio's PMD split is only cleared: nothing left to move (pmd_none).
+            if (load<u64>(oldPmdp) != 0) {
+              if (load<u64>(newPmdp) == 0) table_alloc_populate(newPmdp, FRAME_PTE);
+              const moved = move_ptes(oldPmdp, newPmdp, oldAddr, newAddr, extent);
+              if (refcount) pte_refcount_move_done(oldPmdp, oldAddr, moved);
+            }
           }
         }
       }

@@ -388,6 +388,10 @@ function zap_pmd_range(pmdTable: usize, addr: u64, end: u64, flags: u32): void {
           continue;
         }
         __split_huge_pmd(pmdp, addr & PMD_MASK);
+        if (load<u64>(pmdp) == 0) { // a page-cache folio's PMD: cleared, no table left
+          addr = next;
+          continue;
+        }
       }
       zap_pte_range(pmdp, addr, next, flags);
     }

@@ -19,11 +19,24 @@ import { UnmodelledTraceError } from '../src/errors.js';
 import { DEFAULTS, type ShmemThpMode } from '../src/options.js';
 import type { Op } from '../src/trace/ops.js';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
-import { FILE_THP_SHMEM_ENABLED, FILE_THP_TRACE } from './fixtures/file-thp-traces.js';
+import {
+  FILE_HUGE_PMD_MPROTECT_TRACE,
+  FILE_HUGE_PMD_MREMAP_TRACE,
+  FILE_HUGE_PMD_POPULATE_TRACE,
+  FILE_HUGE_PMD_TRACE,
+  FILE_THP_SHMEM_ENABLED,
+  FILE_THP_TRACE,
+} from './fixtures/file-thp-traces.js';
 
 const HOST = { faultAroundBytes: 65536, readaheadBytes: 8192 * 1024, zeroPage: true, thp: 'madvise' as const };
 const ops = parseTrace(`version 2\n${FILE_THP_TRACE.trace}`, 'file-thp');
 const lines = FILE_THP_TRACE.trace.trim().split('\n');
+const HUGE = [FILE_HUGE_PMD_TRACE, FILE_HUGE_PMD_MPROTECT_TRACE, FILE_HUGE_PMD_MREMAP_TRACE, FILE_HUGE_PMD_POPULATE_TRACE].map((t) => ({
+  what: t.what,
+  ops: parseTrace(`version 2\n${t.trace}`, 'file-huge-pmd'),
+  lines: t.trace.trim().split('\n'),
+  live: t.live,
+}));
 
 function steps(mm: Mm, list: readonly Op[]): string[] {
   return list.map((op) => {
@@ -32,7 +45,7 @@ function steps(mm: Mm, list: readonly Op[]): string[] {
     return `${(s.NrPte + s.NrPmd + s.NrPud) * 4} ${s.RssAnon * 4} ${s.RssFile * 4} ${s.RssShmem * 4}${err ? ` ${err.errno}` : ''}`;
   });
 }
-const labelled = (rows: readonly string[]) => rows.map((r, i) => `${lines[i] ?? i} -> ${r}`);
+const labelled = (rows: readonly string[], names = lines) => rows.map((r, i) => `${names[i] ?? i} -> ${r}`);
 
 describe('THP advice on file and shmem VMAs (model)', () => {
   it.each(['wasm', 'ts'] as const)("the live kernel's counters and errno after every op (%s core)", (core) => {
@@ -43,6 +56,38 @@ describe('THP advice on file and shmem VMAs (model)', () => {
     });
     expect(labelled(steps(mm, ops))).toEqual(labelled(FILE_THP_TRACE.live));
     expect(mm.exit().problems).toEqual([]);
+  });
+
+  it.each(HUGE.flatMap((t) => (['wasm', 'ts'] as const).map((core) => [t.what, core, t] as const)))(
+    '%s: the live counters after every op (%s core)',
+    (_what, core, { ops: hugeOps, lines: hugeLines, live }) => {
+      const mm = new Mm(core === 'ts' ? new ReferenceCore() : new WasmCore('debug'), {
+        strategy: 'pt-reclaim',
+        shmemThp: FILE_THP_SHMEM_ENABLED,
+        ...HOST,
+      });
+      expect(labelled(steps(mm, hugeOps), hugeLines)).toEqual(labelled(live, hugeLines));
+      expect(mm.stats().ThpSplitPmd).toBeGreaterThan(0);
+      expect(mm.exit().problems).toEqual([]);
+    },
+  );
+
+  it.each(
+    HUGE.flatMap((t) => (['none', 'pt-reclaim', 'pt-reclaim-v1', 'async-scan', 'refcount'] as const).map((st) => [t.what, st, t] as const)),
+  )('%s under %s: WASM and reference cores agree, checker clean', (_what, strategy, { ops: hugeOps, lines: hugeLines, live }) => {
+    const run = (core: WasmCore | ReferenceCore, check: boolean) => {
+      const mm = new Mm(core, { strategy, shmemThp: FILE_THP_SHMEM_ENABLED, ...HOST, check });
+      const rows = steps(mm, hugeOps);
+      const problems = mm.exit().problems;
+      return { rows, problems, violations: check ? mm.takeViolations() : [] };
+    };
+    const wasm = run(new WasmCore('debug'), true);
+    if (strategy === 'none' || strategy === 'pt-reclaim') expect(wasm).toEqual(run(new ReferenceCore(), false));
+    // RSS does not depend on the strategy: the live kernel's after every op.
+    const rss = (rows: readonly string[]) => rows.map((r) => r.split(' ').slice(1).join(' '));
+    expect(labelled(rss(wasm.rows), hugeLines)).toEqual(labelled(rss(live), hugeLines));
+    expect(wasm.problems).toEqual([]);
+    expect(wasm.violations).toEqual([]);
   });
 
   it('hugepage and nohugepage split and merge file and shmem VMAs like anonymous ones', () => {
@@ -65,11 +110,6 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       runOps(parseTrace(`version 2\n${trace}`, 'r.trace'), { shmemThp });
   it.each([
     [
-      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read',
-      'never',
-      'r.trace:4: trace v2: a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) of a file mapping',
-    ],
-    [
       'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\nmadvise 0x300000000000 4M willneed',
       'never',
       'r.trace:4: trace v2: madvise willneed with MADV_HUGEPAGE',
@@ -88,6 +128,26 @@ describe('THP advice on file and shmem VMAs (model)', () => {
       'mmap 0x300000000000 4M shared\ntouch 0x300000000000 4K write\nmadvise 0x300000000000 4M collapse',
       'never',
       'r.trace:4: trace v2: madvise collapse of a shared anonymous (shmem) mapping ([0x300000000000, 0x300000400000)) is not modelled yet',
+    ],
+    [
+      'mmap 0x300000000000 4M file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000200000 4K read\nmadvise 0x300000000000 4M pageout',
+      'never',
+      'r.trace:5: trace v2: madvise pageout over a PMD-mapped page-cache folio ([0x300000200000, 0x300000400000))',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\ntouch 0x300000000000 4K write',
+      'never',
+      'r.trace:5: trace v2: a shared write into a PMD-mapped page-cache folio (0x300000000000) is not modelled yet',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K write',
+      'never',
+      'r.trace:4: trace v2: a shared write fault mapping a PMD-sized page-cache folio by its PMD',
+    ],
+    [
+      'mmap 0x300000000000 4M shared file=h\nmadvise 0x300000000000 4M hugepage\ntouch 0x300000000000 4K read\nmmap 0x300040000000 4M shared file=h\nmadvise 0x300040000000 4K remove',
+      'never',
+      'r.trace:6: trace v2: madvise remove over a PMD-mapped page-cache folio ([0x300000000000, 0x300000200000))',
     ],
   ] as const)('refuses %j under shmem_enabled %s', (trace, mode, message) => {
     expect(refused(trace, mode)).toThrow(UnmodelledTraceError);
@@ -128,4 +188,25 @@ describe('live kernel: THP advice on file and shmem VMAs, op by op', () => {
     expect(labelled(steps(mm, ops))).toEqual(labelled(got));
     expect(mm.exit().problems).toEqual([]);
   });
+
+  live.each(HUGE.map((t) => [t.what, t] as const))(
+    '%s: the model (host settings) agrees after every op',
+    async (_what, { ops: hugeOps, lines: hugeLines }) => {
+      const r = await runLiveTrace(hugeOps, { perOp: true });
+      const errs = new Map(r.errors.map((e) => [e.index, e.name]));
+      const got = r.perOp!.map(
+        (p, i) => `${p.vmPteKb} ${p.rssAnonKb} ${p.rssFileKb ?? NaN} ${p.rssShmemKb ?? NaN}${errs.has(i) ? ` ${errs.get(i)!}` : ''}`,
+      );
+      const mm = new Mm(new WasmCore('debug'), {
+        strategy: 'pt-reclaim',
+        shmemThp: shmemThp as ShmemThpMode,
+        thp: 'madvise',
+        zeroPage: zeroPageFromCmdline(readFileSync('/proc/cmdline', 'utf8')).zeroPage,
+        faultAroundBytes: hostFaultAroundBytes() ?? DEFAULTS.faultAroundBytes,
+        readaheadBytes: hostReadaheadBytes() ?? DEFAULTS.readaheadBytes,
+      });
+      expect(labelled(steps(mm, hugeOps), hugeLines)).toEqual(labelled(got, hugeLines));
+      expect(mm.exit().problems).toEqual([]);
+    },
+  );
 });

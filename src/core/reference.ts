@@ -51,7 +51,7 @@ import { madvise_free_range } from './reference/madvise_free.js';
 import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
 import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
 import { move_page_tables } from './reference/mremap.js';
-import { do_cow_fault, filemap_map_pages, filemap_next_fault, finish_fault, wp_page_copy, wp_page_shared } from './reference/filemap.js';
+import { do_cow_fault, file_huge_pmd_at, filemap_map_pages, filemap_next_fault, finish_fault, wp_page_copy, wp_page_shared } from './reference/filemap.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {
@@ -79,6 +79,7 @@ import {
   set_split_zero_remap,
   set_thp_fault_window,
   split_huge_pmd_address,
+  do_set_pmd,
   thp_mm_init,
 } from './reference/huge_memory.js';
 import { BatchRunner } from './batch.js';
@@ -197,6 +198,9 @@ export class ReferenceCore implements PageTableCore {
   filemapMapPages(start: number, end: number, shmem: boolean): number {
     return filemap_map_pages(this.mm, start, end, shmem);
   }
+  doSetPmd(addr: number): number {
+    return do_set_pmd(this.mm, addr);
+  }
   finishFault(addr: number, write: boolean, shmem: boolean): number {
     return finish_fault(this.mm, addr, write, shmem);
   }
@@ -292,6 +296,7 @@ export class ReferenceCore implements PageTableCore {
     const [pud, pmd, pte] = walk_tables(this.mm, addr);
     if (level === 2) return pud < 0 ? 0n : read(frames[pud]!, pud_index(addr));
     if (level === 1) return pmd < 0 ? 0n : read(frames[pmd]!, pmd_index(addr));
+    if (file_huge_pmd_at(this.mm, addr)) return 0n; // no PTE table below a PMD-mapped page-cache folio
     return pte < 0 ? 0n : read(frames[pte]!, pte_index(addr));
   }
 

@@ -126,6 +126,8 @@ export interface PageTableCore {
   // File-backed and shmem pages (assembly/filemap.ts); which pages are cached is the driver's.
   /** filemap_map_pages: map the none entries of [start, end) (one PMD span) read-only; pages mapped or a CORE_* status < 0. */
   filemapMapPages(start: number, end: number, shmem: boolean): number;
+  /** do_set_pmd: map the PMD-sized page-cache folio of addr's span by its none PMD (no deposit, RssFile +512); a CORE_* status. */
+  doSetPmd(addr: number): number;
   /** finish_fault: map one page-cache page at addr (a none entry), writable and dirty on a shared write. */
   finishFault(addr: number, write: boolean, shmem: boolean): number;
   /** do_cow_fault: a private write to a none entry of a file mapping: a new anonymous page. */

@@ -53,6 +53,7 @@ interface CoreExports {
   find_guard_marker(start: number, end: number): number;
   filemap_map_pages(start: number, end: number, shmem: number): number;
   finish_fault(addr: number, write: number, shmem: number): number;
+  do_set_pmd(addr: number): number;
   do_cow_fault(addr: number): number;
   wp_page_copy(addr: number): number;
   wp_page_shared(addr: number): number;
@@ -243,6 +244,9 @@ export class WasmCore implements PageTableCore {
   }
   filemapMapPages(start: number, end: number, shmem: boolean): number {
     return this.x.filemap_map_pages(start, end, shmem ? 1 : 0);
+  }
+  doSetPmd(addr: number): number {
+    return this.x.do_set_pmd(addr);
   }
   finishFault(addr: number, write: boolean, shmem: boolean): number {
     return this.x.finish_fault(addr, write ? 1 : 0, shmem ? 1 : 0);

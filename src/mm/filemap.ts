@@ -20,12 +20,16 @@
  *   wp_page_copy of a mapped page), a shared write maps the page writable (do_shared_fault)
  *   or makes a mapped one writable (wp_page_shared). Their ->fault still reads ahead.
  * Not modelled: page reclaim (nothing is ever evicted), writeback, mmap_miss decay across
- * files, VM_RAND_READ/VM_SEQ_READ (no madvise sets them in a trace), PMD-mapped page-cache
- * folios (MADV_HUGEPAGE on a file mapping is refused by the trace layer).
+ * files, VM_RAND_READ/VM_SEQ_READ (no madvise sets them in a trace).
+ * - MADV_HUGEPAGE on a file VMA (measured): an uncached page reads two PMD-sized folios from
+ *   the PMD-aligned index (the second marked); a read fault whose fault-around window starts
+ *   with a PMD-sized folio maps it by its none PMD (do_set_pmd: no PTE table, no deposit,
+ *   RssFile +512). Only read faults and private writes (which split it) are modelled.
  */
 import { PAGE_SIZE, PMD_SIZE, CORE_OK } from '../core/types.js';
 import type { PageTableCore } from '../core/types.js';
-import { type Vma, VM_SHARED } from './vma.js';
+import { type Vma, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED } from './vma.js';
+import { UnmodelledTraceError } from '../errors.js';
 
 /** fault_around_bytes' default (mm/memory.c): 64 KiB. */
 export const DEFAULT_FAULT_AROUND_BYTES = 65536;
@@ -35,6 +39,8 @@ export const DEFAULT_READAHEAD_BYTES = 128 * 1024;
 const MMAP_LOTSAMISS = 100;
 /** MAX_PAGECACHE_ORDER on x86-64: PMD order. */
 const MAX_PAGECACHE_ORDER = 9;
+/** Pages of a PMD-sized folio (HPAGE_PMD_NR). */
+export const HPAGE_PMD_NR = 512;
 
 // One byte per page of an object: 0 = not cached, else the folio's order + 1, the readahead
 // mark (PG_readahead) on every page of a marked folio, and whether a shared write dirtied it.
@@ -147,12 +153,27 @@ export class MappedObject {
     }
   }
 
-  /** do_sync_mmap_readahead: the mmap read-around; false when it gave up (too many misses). */
-  do_sync_mmap_readahead(pgoff: number, raPages: number): boolean {
+  /**
+   * do_sync_mmap_readahead: the mmap read-around; false when it gave up (too many misses).
+   * In a VM_HUGEPAGE VMA (hugepage) it reads two PMD-sized folios from the PMD-aligned index
+   * instead, the second one marked (async_size HPAGE_PMD_NR), even without read_ahead_kb.
+   * mmap_miss is counted (and may stop it) before that, as in the 2025 filemap change that
+   * made THP readahead follow the mmap_miss logic; older kernels read PMD folios first. No
+   * measured trace tells the two apart (it takes more than 100 net misses on one file).
+   */
+  do_sync_mmap_readahead(pgoff: number, raPages: number, hugepage = false): boolean {
     const ra = this.ra;
-    if (raPages === 0) return false;
+    if (raPages === 0 && !hugepage) return false;
     if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
     if (ra.mmapMiss > MMAP_LOTSAMISS) return false;
+    if (hugepage) {
+      ra.start = pgoff - (pgoff % HPAGE_PMD_NR);
+      ra.size = 2 * HPAGE_PMD_NR;
+      ra.asyncSize = HPAGE_PMD_NR;
+      ra.order = MAX_PAGECACHE_ORDER;
+      this.page_cache_ra_order();
+      return true;
+    }
     ra.start = Math.max(0, pgoff - Math.floor(raPages / 2));
     ra.size = raPages;
     ra.asyncSize = Math.floor(raPages / 4);
@@ -269,6 +290,19 @@ export const vmaPgoff = (v: Vma, addr: number): number => v.pgoff + (addr - v.st
 export const isShared = (v: Vma): boolean => (v.flags & VM_SHARED) !== 0;
 
 /**
+ * do_set_pmd's checks for a PMD-sized page-cache folio at addr: the VMA is not
+ * VM_NOHUGEPAGE (vma_thp_disabled), the aligned 2 MiB lies inside it and its virtual and
+ * file offsets agree modulo 2 MiB (thp_vma_suitable_order). VM_HUGEPAGE is not needed
+ * (measured: a second mapping of a file without it maps the folio that the first one read
+ * in by PMD); a VM_NOHUGEPAGE VMA maps the folio by PTEs (measured).
+ */
+function doSetPmdAllowed(v: Vma, addr: number): boolean {
+  if ((v.flags & VM_NOHUGEPAGE) !== 0) return false;
+  const haddr = addr - (addr % PMD_SIZE);
+  return haddr >= v.start && haddr + PMD_SIZE <= v.end && (v.start / PAGE_SIZE - v.pgoff) % HPAGE_PMD_NR === 0;
+}
+
+/**
  * do_fault_around + filemap_map_pages: map the cached, unmarked pages of the fault-around
  * window of addr whose entries are none. Returns whether the fault's own page was mapped,
  * or a core status (< 0) when the arena is full.
@@ -287,6 +321,17 @@ export function do_fault_around(core: PageTableCore, cfg: FilemapConfig, obj: Ma
   // it is mapped whole.
   const lowPg = vmaPgoff(v, Math.max(v.start, tableBase));
   const highPg = vmaPgoff(v, Math.min(v.end, tableBase + PMD_SIZE));
+  // filemap_map_pmd: the first folio of the window that fault-around may map (cached, not
+  // marked) is PMD-sized and the PMD is none: do_set_pmd maps it whole, no PTE table.
+  if (core.entryAt(addr, 1) === 0n) {
+    let i = startPg;
+    while (i <= endPg && (!obj.cached(i) || obj.pages[i]! & READAHEAD)) i++;
+    if (i <= endPg && obj.folio(i)[1] === HPAGE_PMD_NR && doSetPmdAllowed(v, addr)) {
+      const status = core.doSetPmd(addr);
+      return status !== CORE_OK ? status : true; // mmap_miss: only PTE-mapped pages count as reached
+
+    }
+  }
   let mappedFault = false;
   let reached = 0;
   let runStart = -1;
@@ -349,7 +394,7 @@ export function do_fault(core: PageTableCore, cfg: FilemapConfig, obj: MappedObj
         tried = true;
         continue;
       }
-    } else if (!tried && obj.do_sync_mmap_readahead(pgoff, cfg.raPages)) {
+    } else if (!tried && obj.do_sync_mmap_readahead(pgoff, cfg.raPages, (v.flags & VM_HUGEPAGE) !== 0)) {
       tried = true;
       continue;
     } else {
@@ -369,6 +414,14 @@ export function do_fault(core: PageTableCore, cfg: FilemapConfig, obj: MappedObj
 function finish_fault(core: PageTableCore, obj: MappedObject, v: Vma, addr: number, write: boolean): number {
   const pgoff = vmaPgoff(v, addr);
   const [head, n] = obj.folio(pgoff);
+  if (n === HPAGE_PMD_NR && core.entryAt(addr, 1) === 0n && doSetPmdAllowed(v, addr)) {
+    // do_set_pmd: the PMD-sized folio mapped whole by its PMD.
+    if (write)
+      throw new UnmodelledTraceError(
+        `trace v2: a shared write fault mapping a PMD-sized page-cache folio by its PMD ([0x${v.start.toString(16)}, 0x${v.end.toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+      );
+    return core.doSetPmd(addr);
+  }
   let first = addr;
   let last = addr + PAGE_SIZE;
   if (n > 1) {
@@ -393,6 +446,9 @@ function finish_fault(core: PageTableCore, obj: MappedObject, v: Vma, addr: numb
 
 const PTE_PRESENT = 1n;
 const PTE_SIM_FILE = 1n << 52n;
+const PMD_PSE = 1n << 7n;
+/** The PMD entry maps a PMD-sized page-cache folio (do_set_pmd; no deposit). */
+export const isFileHugePmd = (e: bigint): boolean => (e & PMD_PSE) !== 0n && (e & PTE_SIM_FILE) !== 0n;
 /** The entry maps a page-cache page (file or shmem). */
 export const isPageCachePte = (e: bigint): boolean => (e & PTE_PRESENT) !== 0n && (e & PTE_SIM_FILE) !== 0n;
 

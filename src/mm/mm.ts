@@ -18,7 +18,7 @@ import {
   ZAP_DROP_MARKERS,
   ZAP_EVEN_COWS,
 } from '../core/types.js';
-import { ArenaFullError, PtreclaimError } from '../errors.js';
+import { ArenaFullError, PtreclaimError, UnmodelledTraceError } from '../errors.js';
 import type { Strategy } from '../strategies.js';
 import { DEFAULTS, resolveRunOptions, type ResolvedRunOptions, type RunOptions } from '../options.js';
 import {
@@ -47,6 +47,7 @@ import {
   type MappedObject,
   MappedObjects,
   do_fault,
+  isFileHugePmd,
   isShared,
   madvise_cold_or_pageout,
   split_folio,
@@ -55,6 +56,17 @@ import {
 } from './filemap.js';
 import { doMremap } from './mremap.js';
 import { BATCH_STRIDE, BATCH_FAULT_READ, BATCH_FAULT_WRITE, BATCH_ZAP, BATCH_MADV_FREE } from '../core/batch.js';
+/** Advice whose effect on a PMD-mapped page-cache folio is modelled (measured). */
+const FILE_HUGE_PMD_ADVICE: ReadonlySet<Advice> = new Set<Advice>([
+  'dontneed',
+  'dontneed-locked',
+  'free',
+  'collapse',
+  'hugepage',
+  'nohugepage',
+  'populate-read',
+  'populate-write',
+]);
 import { type MadviseMm, isPopulateAdvice, isWalkedAdvice, madvisePopulate, madviseWalkVmas } from './madvise.js';
 
 /** Batch `arg` of the advices applyBatch runs (indices in ADVICES_V2 / ADVICE_WORDS_V2). */
@@ -133,6 +145,8 @@ export class Mm {
   private readonly filemap: FilemapConfig;
   /** A guard marker was ever written: only then does a touch look for markers (v1 work pays nothing). */
   private guardMarkersMayExist = false;
+  /** A regular file was mapped: faults may map its PMD-sized page-cache folios by PMD. */
+  private fileHugePmdsMayExist = false;
   /** What src/mm/madvise.ts needs of this mm, without making it public. */
   private readonly madviseMm: MadviseMm;
   /** Set by applyBatch when a batched touch failed (SIGSEGV/SIGBUS): which op, and how. */
@@ -237,6 +251,7 @@ export class Mm {
     if (options.file !== undefined) {
       // The replayer extends the file with ftruncate before it calls mmap, whatever mmap says.
       object = this.objects.file(options.file);
+      this.fileHugePmdsMayExist = true;
       object.extend(offset + Math.max(0, len));
       if (offset % PAGE_SIZE !== 0) return fail('EINVAL', 'file offset not page-aligned');
     }
@@ -476,10 +491,31 @@ export class Mm {
     // MADV_REMOVE unmaps the punched pages from every mapping of the object, and a folio split
     // (free, cold, pageout of part of a THP) reaches every table that maps the folio once
     // mremap may have carried a split THP's PTEs elsewhere: the checker watches the whole space.
+    if (!FILE_HUGE_PMD_ADVICE.has(advice)) this.refuseFileHugePmd(addr, addr + len, `madvise ${advice}`);
     const wide =
       advice === 'remove' ||
       (this.checker !== undefined && (advice === 'free' || advice === 'cold' || advice === 'pageout') && this.foliosMayBeScattered());
     return this.syscall(wide ? 0 : addr, wide ? TASK_SIZE : len, true, () => this.doMadvise(addr, len, advice));
+  }
+
+  /**
+   * Calls that the model does not follow over a PMD-mapped page-cache folio (measured only:
+   * faults, zaps, munmap and THP advice over one) refuse the trace when [start, end) reaches
+   * a PMD span holding one.
+   */
+  private refuseFileHugePmd(start: number, end: number, what: string): void {
+    if (!this.fileHugePmdsMayExist || !(end > start)) return;
+    for (let a = start - (start % PMD_SIZE); a < Math.min(end, TASK_SIZE); a += PMD_SIZE) {
+      if (isFileHugePmd(this.core.entryAt(a, 1)))
+        throw new UnmodelledTraceError(
+          `trace v2: ${what} over a PMD-mapped page-cache folio ([0x${a.toString(16)}, 0x${(a + PMD_SIZE).toString(16)})) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+        );
+    }
+  }
+
+  /** refuseFileHugePmd over every VMA mapping the object (calls that reach all its mappings). */
+  private refuseObjectFileHugePmd(object: MappedObject, what: string): void {
+    for (const w of this.vmasOf(object)) this.refuseFileHugePmd(w.start, w.end, what);
   }
 
   /** A THP was split into PTEs and mremap has moved PTEs one by one: a folio may span tables. */
@@ -591,6 +627,7 @@ export class Mm {
       const object = v.file === undefined ? undefined : this.objects.get(v.file);
       if (!object) return fail('EINVAL', 'MADV_REMOVE on private anonymous memory (no file to punch a hole in)');
       if (!isShared(v)) return fail('EACCES', 'MADV_REMOVE on a private file mapping (it needs a shared writable one)');
+      if (!object.shmem) this.refuseObjectFileHugePmd(object, 'madvise remove');
       this.punchHole(object, vmaPgoff(v, start), vmaPgoff(v, stop));
       start = stop;
       if (start >= end) break;
@@ -612,6 +649,8 @@ export class Mm {
       object.force_page_cache_ra(vmaPgoff(v, start), (end - start) / PAGE_SIZE, this.filemap.raPages);
       return;
     }
+    // They unmap folios from every mapping of the object, which may map one by PMD.
+    if (!object.shmem) this.refuseObjectFileHugePmd(object, `madvise ${advice}`);
     madvise_cold_or_pageout(this.core, object, v, start, end, this.vmasOf(object), advice === 'pageout');
   }
 
@@ -748,8 +787,18 @@ export class Mm {
     for (let a = s; a < e; a += PAGE_SIZE) {
       a = core.filemapNextFault(a, e, write);
       if (a >= e) break;
-      const entry = core.entryAt(a, 0);
       let status: number;
+      if (this.fileHugePmdsMayExist && isFileHugePmd(core.entryAt(a, 1))) {
+        // A write into a PMD-mapped page-cache folio (reads never stop here): wp_huge_pmd
+        // splits it, which for a file folio only clears the PMD (RssFile -512, measured),
+        // and the fault goes on at the PTE level: a private write copies the page.
+        if (isShared(v))
+          throw new UnmodelledTraceError(
+            `trace v2: a shared write into a PMD-mapped page-cache folio (0x${a.toString(16)}) is not modelled yet (issue 12); \`ptreclaim oracle --trace\` replays it on the live kernel`,
+          );
+        core.splitHugePmd(a);
+      }
+      const entry = core.entryAt(a, 0);
       if (entry === 0n) {
         refuseFileThpFault(v, this.opts.shmemThp, 'a fault');
         status = do_fault(core, this.filemap, object, v, a, write);

@@ -57,16 +57,17 @@ export function refuseFileThp(v: Vma, advice: 'hugepage' | 'nohugepage' | 'colla
 const SHMEM_THP_FAULTS: ReadonlySet<ShmemThpMode> = new Set(['always', 'within_size', 'force']);
 
 /**
- * A fault in a file or shmem VMA that could map a PMD-sized folio, which the model does not
- * follow: a file VMA with VM_HUGEPAGE (measured: its read faults read ahead PMD-sized folios
- * and map them by PMD, no PTE table, no deposit), or shmem when shmem_enabled lets a fault
- * allocate a shmem THP (`always`, `within_size`, `force`, or `advise` with VM_HUGEPAGE).
+ * What the model does not follow about PMD-sized page-cache and shmem folios: MADV_WILLNEED
+ * in a file VMA with VM_HUGEPAGE (not measured; its faults are modelled, src/mm/filemap.ts),
+ * and a shmem fault when shmem_enabled lets it allocate a shmem THP (`always`,
+ * `within_size`, `force`, or `advise` with VM_HUGEPAGE).
  * Under `never` and `deny` shmem faults map small pages whatever the VMA flags (measured).
  * Call it where the fault reaches the page cache; it throws UnmodelledTraceError.
  */
-export function refuseFileThpFault(v: Vma, shmemThp: ShmemThpMode, what: string): void {
+export function refuseFileThpFault(v: Vma, shmemThp: ShmemThpMode, what: 'a fault' | 'madvise willneed'): void {
   const hugepage = (v.flags & VM_HUGEPAGE) !== 0;
-  if (isShmem(v) ? SHMEM_THP_FAULTS.has(shmemThp) || (shmemThp === 'advise' && hugepage) : hugepage)
+  // A file fault under VM_HUGEPAGE is modelled (src/mm/filemap.ts: PMD-sized readahead, do_set_pmd).
+  if (isShmem(v) ? SHMEM_THP_FAULTS.has(shmemThp) || (shmemThp === 'advise' && hugepage) : hugepage && what !== 'a fault')
     throw unmodelled(
       `${what} with ${isShmem(v) ? `shmem_enabled ${shmemThp}` : 'MADV_HUGEPAGE'} (PMD-mapped ${isShmem(v) ? 'shmem' : 'page-cache'} folios)`,
       v,

@@ -6,7 +6,7 @@
  */
 import { CORE_ARENA_FULL, CORE_OK } from '../types.js';
 import { arena_available } from './arena.js';
-import { type RefMm, count_missing_tables, pte_alloc_map, walk_pte_table_frame } from './mm.js';
+import { type RefMm, count_missing_tables, pte_alloc_map, walk_pte_table_frame, walk_tables } from './mm.js';
 import {
   ANON_LO,
   HI_NX,
@@ -25,6 +25,16 @@ import {
   PMD_SIZE,
 } from './pgtable.js';
 import { S, stat_add, stat_get, stat_inc, stat_set } from './stats.js';
+import { is_file_huge_pmd } from './huge_memory.js';
+
+/** The PMD mapping addr is a PMD-mapped page-cache folio (no PTE table below it). */
+export function file_huge_pmd_at(mm: RefMm, addr: number): boolean {
+  const [, pmd] = walk_tables(mm, addr);
+  if (pmd < 0) return false;
+  const t = mm.frames[pmd]!;
+  const i = (addr / PMD_SIZE) & 511;
+  return is_file_huge_pmd(t[2 * i]!, t[2 * i + 1]!);
+}
 
 /** A page-cache page mapped for reading: present, read-only, accessed, clean. */
 const FILE_LO = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
@@ -136,6 +146,16 @@ export function filemap_next_fault(mm: RefMm, start: number, end: number, write:
   let result = end;
   outer: while (addr < end) {
     const next = span_end(addr, end, PMD_SIZE);
+    if (file_huge_pmd_at(mm, addr)) {
+      // A PMD-mapped page-cache folio: a read needs no fault, a write does (the driver splits it).
+      if (write) {
+        result = addr;
+        break;
+      }
+      accessed += (next - addr) / PAGE_SIZE;
+      addr = next;
+      continue;
+    }
     const frame = walk_pte_table_frame(mm, addr);
     if (frame < 0) {
       result = addr;

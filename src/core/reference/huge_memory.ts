@@ -7,9 +7,11 @@
  * HI_SIM_LARGE and HI_SIM_ZEROFILL, which split_folio reads.
  */
 import { FRAME_PTE, arena_alloc, arena_free } from './arena.js';
-import { type RefMm, entry_frame, mm_dec_nr_ptes, mm_inc_nr_ptes, pmd_clear, walk_tables } from './mm.js';
+import { type RefMm, count_missing_tables, entry_frame, mm_dec_nr_ptes, mm_inc_nr_ptes, pmd_alloc_map, pmd_clear, walk_tables } from './mm.js';
+import { arena_available } from './arena.js';
+import { CORE_ARENA_FULL, CORE_OK } from '../types.js';
 import { tlb_flush_mmu, tlb_remove_page, tlb_remove_tlb_entry } from './mmu_gather.js';
-import { HI_SIM_LARGE, HI_SIM_ZEROFILL, PAGE_SIZE, PMD_SIZE, pmd_index, pte_index } from './pgtable.js';
+import { HI_SIM_FILE, HI_SIM_LARGE, HI_SIM_ZEROFILL, PAGE_SIZE, PMD_SIZE, pmd_index, pte_index } from './pgtable.js';
 import { note_real_peak } from './rcu.js';
 import { S, stat_add, stat_get, stat_inc, stat_set } from './stats.js';
 import { flush_tlb_mm_range } from './tlb.js';
@@ -73,6 +75,23 @@ function mark_written(mm: RefMm, pmdTable: Uint32Array, mi: number, addr: number
     t[2 * i] = DEPOSIT_WRITTEN;
     t[2 * i + 1] = 0;
   }
+}
+
+/** A PMD-mapped page-cache folio (assembly/huge_memory.ts FILE_HUGE_PMD_FLAGS): no deposit, frame field 0, read-only. */
+const FILE_HUGE_LO = PRESENT | (1 << 2) | A | PSE;
+export const is_file_huge_pmd = (lo: number, hi: number): boolean => (lo & PSE) !== 0 && (hi & HI_SIM_FILE) !== 0;
+
+/** do_set_pmd: map the PMD-sized page-cache folio of addr's span by its none PMD (RssFile +512). */
+export function do_set_pmd(mm: RefMm, addr: number): number {
+  if (count_missing_tables(mm, addr, addr + 1) > arena_available(mm)) return CORE_ARENA_FULL;
+  const pmdTable = mm.frames[pmd_alloc_map(mm, addr)]!;
+  const mi = pmd_index(addr);
+  if (pmdTable[2 * mi] !== 0 || pmdTable[2 * mi + 1] !== 0) throw new Error('do_set_pmd: PMD not none');
+  stat_inc(mm.s, S.PmdLocks);
+  set_frame_entry(pmdTable, mi, 0, FILE_HUGE_LO, HI_NX | HI_SIM_FILE);
+  stat_add(mm.s, S.RssFile, HPAGE_PMD_NR);
+  stat_inc(mm.s, S.FaultFile);
+  return CORE_OK;
 }
 
 export const pmd_trans_huge = (lo: number): boolean => (lo & PSE) !== 0;
@@ -153,11 +172,20 @@ function zap_deposited_table(mm: RefMm, deposit: number): void {
 /** zap_huge_pmd: the zap covers the whole huge PMD mi of pmdTable (span haddr). */
 export function zap_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr: number): void {
   const lo = pmdTable[2 * mi]!;
+  const file = is_file_huge_pmd(lo, pmdTable[2 * mi + 1]!);
   const deposit = entry_frame(pmdTable, mi);
   stat_inc(mm.s, S.PmdLocks);
   pmd_clear(pmdTable, mi);
   tlb_remove_tlb_entry(mm.tlb, haddr);
   tlb_remove_tlb_entry(mm.tlb, haddr + PMD_SIZE - PAGE_SIZE);
+  if (file) {
+    // A page-cache folio: no deposit to free (x86), MM_FILEPAGES - 512.
+    stat_inc(mm.s, S.ThpZapPmd);
+    stat_inc(mm.s, S.EntriesCleared);
+    stat_add(mm.s, S.RssFile, -HPAGE_PMD_NR);
+    if (tlb_remove_page(mm, false)) tlb_flush_mmu(mm);
+    return;
+  }
   zap_deposited_table(mm, deposit);
   stat_inc(mm.s, S.ThpZapPmd);
   stat_inc(mm.s, S.EntriesCleared);
@@ -169,6 +197,15 @@ export function zap_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr
 /** __split_huge_pmd_locked / __split_huge_zero_page_pmd for the huge PMD mi of pmdTable. */
 export function __split_huge_pmd(mm: RefMm, pmdTable: Uint32Array, mi: number, haddr: number): number {
   const lo = pmdTable[2 * mi]!;
+  if (is_file_huge_pmd(lo, pmdTable[2 * mi + 1]!)) {
+    // A page-cache folio's PMD is only cleared: its pages leave the mm (MM_FILEPAGES - 512).
+    stat_inc(mm.s, S.PmdLocks);
+    pmd_clear(pmdTable, mi);
+    flush_tlb_mm_range(mm, haddr, haddr + PMD_SIZE, PMD_SIZE);
+    stat_add(mm.s, S.RssFile, -HPAGE_PMD_NR);
+    stat_inc(mm.s, S.ThpSplitPmd);
+    return 0;
+  }
   const deposit = entry_frame(pmdTable, mi);
   const t = mm.frames[deposit]!;
   stat_inc(mm.s, S.PmdLocks);

@@ -130,6 +130,12 @@ export function move_page_tables(mm: RefMm, oldAddr: number, newAddr: number, ol
             if (pmd_trans_huge(oldPmd[2 * pmd_index(oldAddr)]!)) {
               __split_huge_pmd(mm, oldPmd, pmd_index(oldAddr), Math.floor(oldAddr / PMD_SIZE) * PMD_SIZE);
             }
+            // A page-cache folio's PMD split is only cleared: nothing left to move (pmd_none).
+            if (entry_frame(oldPmd, pmd_index(oldAddr)) < 0) {
+              oldAddr += extent;
+              newAddr += extent;
+              continue;
+            }
             const newPmd = mm.frames[newPmdF]!;
             let newPteF = entry_frame(newPmd, pmd_index(newAddr));
             if (newPteF < 0) newPteF = table_alloc_populate(mm, newPmd, pmd_index(newAddr), FRAME_PTE);

@@ -357,6 +357,10 @@ function zap_pmd_range(mm: RefMm, pmdTable: Uint32Array, addr: number, end: numb
           continue;
         }
         __split_huge_pmd(mm, pmdTable, mi, Math.floor(addr / PMD_SIZE) * PMD_SIZE);
+        if (entry_frame(pmdTable, mi) < 0) {
+          addr = next; // a page-cache folio's PMD: cleared, no table left
+          continue;
+        }
       }
       zap_pte_range(mm, pmdTable, mi, addr, next, flags);
     }
