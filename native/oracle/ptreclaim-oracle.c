@@ -1660,6 +1660,15 @@ static int run_replay(int in_fd, int per_op, int op_times)
 	if (trace_version == 2)
 		warm_up_v2();
 	warm_up(&scratch);
+	/*
+	 * Keep the helper's own pages resident: a host that reclaims cold pages on its own
+	 * (DAMON's pageout scheme runs on these machines) could evict a page of this
+	 * program before the replay and fault it back during it, moving RssFile by a page
+	 * that no trace op caused. Only the mappings that exist now are locked; the trace's
+	 * own mappings come later and stay as the trace makes them. Best effort: without
+	 * the privilege or the RLIMIT_MEMLOCK it needs, the replay runs as before.
+	 */
+	(void)mlockall(MCL_CURRENT);
 	progress_start(nops);
 	struct khp_counters khp0, khp1;
 	read_khp(&khp0);
