@@ -26,13 +26,24 @@ export function cost_weights_ptr(): usize {
 const WEIGHTED: usize = memory.data(<i32>Stat.Count * 4, 16);
 let weightedCount: i32 = -1;
 
+/**
+ * The counters of trace v2's paths (guard markers onwards in slot order: THP, files, mremap)
+ * stay zero in v1 work. stats_weighted visits their weighted slots only once one of them was
+ * written, so that v1 work pays nothing per operation for counters it never moves.
+ */
+const FIRST_V2_SLOT: i32 = <i32>Stat.GuardMarkers;
+let weightedV1Count: i32 = 0;
+let v2Written: bool = false;
+
 /** Note which weights are non-zero; call after writing them. */
 export function cost_weights_commit(): void {
   weightedCount = 0;
+  weightedV1Count = 0;
   for (let i: i32 = 0; i < <i32>Stat.Count; i++) {
     if (load<f64>(WEIGHTS + (<usize>i << 3)) != 0) {
       store<i32>(WEIGHTED + (<usize>weightedCount << 2), i);
       weightedCount++;
+      if (i < FIRST_V2_SLOT) weightedV1Count++;
     }
   }
 }
@@ -51,7 +62,9 @@ export function stats_weighted(): f64 {
     }
     return acc;
   }
-  for (let k: i32 = 0; k < weightedCount; k++) {
+  // Slot order: the v1 slots come first, so the v2 ones are a tail skipped while all zero.
+  const n = v2Written ? weightedCount : weightedV1Count;
+  for (let k: i32 = 0; k < n; k++) {
     const i = <usize>load<i32>(WEIGHTED + (<usize>k << 2));
     acc += <f64>load<u64>(STATS + (i << 3)) * load<f64>(WEIGHTS + (i << 3));
   }
@@ -62,9 +75,11 @@ export function stats_weighted(): f64 {
   return load<u64>(STATS + (<usize>s << 3));
 }
 @inline export function stat_set(s: Stat, v: u64): void {
+  if (<i32>s >= FIRST_V2_SLOT) v2Written = true; // folds away for a constant v1 slot
   store<u64>(STATS + (<usize>s << 3), v);
 }
 @inline export function stat_add(s: Stat, v: u64): void {
+  if (<i32>s >= FIRST_V2_SLOT) v2Written = true;
   const p = STATS + (<usize>s << 3);
   store<u64>(p, load<u64>(p) + v);
 }
@@ -79,5 +94,6 @@ export function stats_weighted(): f64 {
 }
 
 export function stats_reset(): void {
+  v2Written = false;
   memory.fill(STATS, 0, <usize>Stat.Count << 3);
 }

@@ -288,13 +288,12 @@ describe('the model and trace v2', () => {
     return p;
   };
 
-  const F = 'of a file mapping ([0x300000200000, 0x300000400000))';
   const S = 'of a shared anonymous (shmem) mapping ([0x300000200000, 0x300000400000))';
   it.each([
     [
-      'mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x1000 hugepage\ntouch 0x300000200000 4K read',
-      6,
-      `a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) of a file mapping ([0x300000200000, 0x300000201000))`,
+      'mmap 0x300000200000 0x200000 file=x\nmadvise 0x300000200000 0x200000 hugepage\ntouch 0x300000200000 4K read\nmadvise 0x300000200000 0x200000 pageout',
+      7,
+      `madvise pageout over a PMD-mapped page-cache folio ([0x300000200000, 0x300000400000))`,
     ],
     ['mmap 0x300000200000 0x200000 shared\nmadvise 0x300000200000 0x1000 collapse', 5, `madvise collapse ${S}`],
   ])('runTraceFile refuses %j (a combination not modelled) naming the op with file:line', (lines, line, what) => {
@@ -348,9 +347,10 @@ describe('the model and trace v2', () => {
       { kind: 'mmap', addr: B + 0x200000, len: 0x200000, mapFile: 'x', offset: 0 },
       { kind: 'madvise', addr: B + 0x200000, len: 0x200000, advice: 'hugepage' },
       { kind: 'touch', addr: B + 0x200000, len: 0x1000, access: 'read' },
+      { kind: 'madvise', addr: B + 0x200000, len: 0x200000, advice: 'pageout' },
     ];
     expect(() => runOps(ops)).toThrow(
-      `operation 4 (touch): trace v2: a fault with MADV_HUGEPAGE (PMD-mapped page-cache folios) ${F} is not modelled yet (issue 12)`,
+      `operation 5 (madvise): trace v2: madvise pageout over a PMD-mapped page-cache folio ([0x300000200000, 0x300000400000)) is not modelled yet (issue 12)`,
     );
   });
 

@@ -51,7 +51,15 @@ import { madvise_free_range } from './reference/madvise_free.js';
 import { find_guard_marker, madvise_guard_install, madvise_guard_remove } from './reference/madvise_guard.js';
 import { madvise_cold_or_pageout_range } from './reference/madvise_pageout.js';
 import { move_page_tables } from './reference/mremap.js';
-import { do_cow_fault, file_huge_pmd_at, filemap_map_pages, filemap_next_fault, finish_fault, wp_page_copy, wp_page_shared } from './reference/filemap.js';
+import {
+  do_cow_fault,
+  file_huge_pmd_at,
+  filemap_map_pages,
+  filemap_next_fault,
+  finish_fault,
+  wp_page_copy,
+  wp_page_shared,
+} from './reference/filemap.js';
 import { RefMm, count_missing_tables, entry_frame, pte_alloc_map, walk_pte_table_frame, walk_tables } from './reference/mm.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './reference/mmu_gather.js';
 import {

@@ -329,7 +329,6 @@ export function do_fault_around(core: PageTableCore, cfg: FilemapConfig, obj: Ma
     if (i <= endPg && obj.folio(i)[1] === HPAGE_PMD_NR && doSetPmdAllowed(v, addr)) {
       const status = core.doSetPmd(addr);
       return status !== CORE_OK ? status : true; // mmap_miss: only PTE-mapped pages count as reached
-
     }
   }
   let mappedFault = false;

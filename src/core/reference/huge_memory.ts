@@ -7,7 +7,16 @@
  * HI_SIM_LARGE and HI_SIM_ZEROFILL, which split_folio reads.
  */
 import { FRAME_PTE, arena_alloc, arena_free } from './arena.js';
-import { type RefMm, count_missing_tables, entry_frame, mm_dec_nr_ptes, mm_inc_nr_ptes, pmd_alloc_map, pmd_clear, walk_tables } from './mm.js';
+import {
+  type RefMm,
+  count_missing_tables,
+  entry_frame,
+  mm_dec_nr_ptes,
+  mm_inc_nr_ptes,
+  pmd_alloc_map,
+  pmd_clear,
+  walk_tables,
+} from './mm.js';
 import { arena_available } from './arena.js';
 import { CORE_ARENA_FULL, CORE_OK } from '../types.js';
 import { tlb_flush_mmu, tlb_remove_page, tlb_remove_tlb_entry } from './mmu_gather.js';
