@@ -31,14 +31,12 @@
  * Left out, because the kernel's answer is not a function of the trace (see README "Corpus v2"):
  * none so far beyond what the helper already guards (khugepaged is reported, the CPU is pinned).
  */
-import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE } from '../core/types.js';
 import { UsageError } from '../errors.js';
-import { writeOutputFile } from '../io.js';
 import { ADVICES_V2, type AdviceV2, type Op, type Prot } from '../trace/ops.js';
 import { formatTrace } from '../trace/parse.js';
+import { writeCorpusDir } from './generate.js';
 import { Rng } from '../workloads/rng.js';
 
 export const CORPUS_V2_VERSION = 1;
@@ -589,20 +587,13 @@ export interface CorpusManifestV2 {
   files: string[];
 }
 
-/** Writes the traces and manifest.json; removes stale *.trace files. */
+/** Writes the v2 corpus: its traces and manifest.json (generate.ts writeCorpusDir). */
 export function writeCorpusV2(
   dir: string,
   traces: readonly CorpusTraceV2[],
   meta: { seed: number; count: number },
   onWritten?: (i: number) => void,
 ): void {
-  mkdirSync(dir, { recursive: true });
-  const names = new Set(traces.map((t) => t.name));
-  for (const f of readdirSync(dir)) if (f.endsWith('.trace') && !names.has(f)) unlinkSync(join(dir, f));
-  traces.forEach((t, i) => {
-    writeOutputFile(join(dir, t.name), corpusTraceTextV2(t, meta.seed, i));
-    onWritten?.(i);
-  });
   const manifest: CorpusManifestV2 = {
     generator: `ptreclaim corpus generate --format 2 --seed ${meta.seed} --count ${meta.count}`,
     version: CORPUS_V2_VERSION,
@@ -611,5 +602,5 @@ export function writeCorpusV2(
     count: meta.count,
     files: traces.map((t) => t.name),
   };
-  writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeCorpusDir(dir, traces, (t, i) => corpusTraceTextV2(t, meta.seed, i), manifest, onWritten);
 }

@@ -318,22 +318,34 @@ export interface CorpusManifest {
 }
 
 /**
- * Writes the traces and manifest.json (atomically, file by file); removes stale *.trace files.
+ * Writes each trace's text and then manifest.json into dir (atomically, file by file) and
+ * removes stale *.trace files: the one way both corpora (v1 and v2) are written.
  * `onWritten(i)` after trace i is written (progress).
  */
-export function writeCorpus(
+export function writeCorpusDir<T extends { name: string }>(
   dir: string,
-  traces: readonly CorpusTrace[],
-  meta: { seed: number; count: number },
+  traces: readonly T[],
+  text: (t: T, index: number) => string,
+  manifest: object,
   onWritten?: (i: number) => void,
 ): void {
   mkdirSync(dir, { recursive: true });
   const names = new Set(traces.map((t) => t.name));
   for (const f of readdirSync(dir)) if (f.endsWith('.trace') && !names.has(f)) unlinkSync(join(dir, f));
   traces.forEach((t, i) => {
-    writeOutputFile(join(dir, t.name), corpusTraceText(t, meta.seed, i));
+    writeOutputFile(join(dir, t.name), text(t, i));
     onWritten?.(i);
   });
+  writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** Writes the v1 corpus: its traces and manifest.json (writeCorpusDir). */
+export function writeCorpus(
+  dir: string,
+  traces: readonly CorpusTrace[],
+  meta: { seed: number; count: number },
+  onWritten?: (i: number) => void,
+): void {
   const manifest: CorpusManifest = {
     generator: `ptreclaim corpus generate --seed ${meta.seed} --count ${meta.count}`,
     version: CORPUS_VERSION,
@@ -341,5 +353,5 @@ export function writeCorpus(
     count: meta.count,
     files: traces.map((t) => t.name),
   };
-  writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeCorpusDir(dir, traces, (t, i) => corpusTraceText(t, meta.seed, i), manifest, onWritten);
 }

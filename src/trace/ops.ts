@@ -8,42 +8,6 @@
  * so that every caller refuses it the same way instead of approximating.
  */
 
-/**
- * The advice the model follows: trace format v1's, and of v2 those on private anonymous
- * memory (THP, guard regions, populate, DONTNEED_LOCKED, WILLNEED, COLD, PAGEOUT) and REMOVE.
- */
-export type Advice =
-  | 'dontneed'
-  | 'free'
-  | 'hugepage'
-  | 'nohugepage'
-  | 'collapse'
-  | 'guard-install'
-  | 'guard-remove'
-  | 'populate-read'
-  | 'populate-write'
-  | 'dontneed-locked'
-  | 'willneed'
-  | 'cold'
-  | 'pageout'
-  | 'remove';
-/** The advices the model follows, as a set (v2Feature). */
-export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>([
-  'dontneed',
-  'free',
-  'hugepage',
-  'nohugepage',
-  'collapse',
-  'guard-install',
-  'guard-remove',
-  'populate-read',
-  'populate-write',
-  'dontneed-locked',
-  'willneed',
-  'cold',
-  'pageout',
-  'remove',
-]);
 /** Every advice of trace format v2, in the order of the format's word list. */
 export const ADVICES_V2 = [
   'dontneed',
@@ -62,6 +26,13 @@ export const ADVICES_V2 = [
   'pageout',
 ] as const;
 export type AdviceV2 = (typeof ADVICES_V2)[number];
+/**
+ * The advice the model follows: today every advice of trace format v2 (combinations it does
+ * not follow are refused where the run meets them, see {@link v2Feature}).
+ */
+export type Advice = AdviceV2;
+/** The advices the model follows, as a set (v2Feature): where an advice the model does not run would be left out. */
+export const MODEL_ADVICES: ReadonlySet<string> = new Set<Advice>(ADVICES_V2);
 export type Access = 'write' | 'read';
 /** Protection words of mmap's `prot=` and of mprotect: PROT_READ|PROT_WRITE, PROT_READ, PROT_NONE. */
 export const PROTS = ['rw', 'r', 'none'] as const;
