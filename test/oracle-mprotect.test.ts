@@ -6,13 +6,8 @@
  * where the live oracle cannot run.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'ptreclaim.js');
+import { validateEveryPrefix } from './helpers/validate-prefixes.js';
 
 const TRACES: Record<string, string> = {
   'split-span': `
@@ -79,27 +74,10 @@ describe('live kernel: mmap prot= and mprotect', () => {
   const live = it.skipIf(liveSkipReason !== undefined);
 
   live('validate agrees exactly with the kernel on every trace and every prefix', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-mprotect-'));
-    let files = 0;
-    for (const [name, body] of Object.entries(TRACES)) {
-      const lines = body.trim().split('\n');
-      for (let n = 1; n <= lines.length; n++) {
-        writeFileSync(join(dir, `${name}-${String(n).padStart(2, '0')}.trace`), `version 2\n${lines.slice(0, n).join('\n')}\n`);
-        files++;
-      }
-    }
-    const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', dir, '--json'], { encoding: 'utf8', timeout: 120_000 });
-    const j = JSON.parse(r.stdout) as {
-      outcomes: { source: string; agree: boolean; differences: unknown[]; model: { errors: unknown[] } }[];
-      unmodelled: unknown[];
-    };
-    expect(j.unmodelled).toEqual([]);
-    expect(j.outcomes).toHaveLength(files);
-    for (const o of j.outcomes) expect({ source: o.source, differences: o.differences }).toEqual({ source: o.source, differences: [] });
-    expect(j.outcomes.every((o) => o.agree)).toBe(true);
+    const { outcomes, status } = validateEveryPrefix(TRACES, 120_000);
     // The traces do exercise refused calls (EFAULT, ENOMEM, EINVAL), not only successes.
-    const last = j.outcomes.find((o) => o.source.endsWith('hole-and-refusals-14.trace'))!;
+    const last = outcomes.find((o) => o.source.endsWith('hole-and-refusals-14.trace'))!;
     expect(last.model.errors.length).toBeGreaterThanOrEqual(6);
-    expect(r.status).toBe(0);
+    expect(status).toBe(0);
   });
 });

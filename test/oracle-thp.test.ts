@@ -14,6 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveSkipReason, reportSkip } from './fixtures/live.js';
+import { validateEveryPrefix } from './helpers/validate-prefixes.js';
 import { readThpSettings } from '../src/oracle/host.js';
 import { runLiveTrace } from '../src/oracle/live.js';
 import { parseTrace } from '../src/trace/parse.js';
@@ -233,28 +234,11 @@ describe('live kernel: anonymous THP', () => {
   const live = it.skipIf(skipReason !== undefined);
 
   live('validate agrees exactly with the kernel on every trace and every prefix', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ptreclaim-thp-'));
-    let files = 0;
-    for (const [name, body] of Object.entries(TRACES)) {
-      const lines = body.trim().split('\n');
-      for (let n = 1; n <= lines.length; n++) {
-        writeFileSync(join(dir, `${name}-${String(n).padStart(2, '0')}.trace`), `version 2\n${lines.slice(0, n).join('\n')}\n`);
-        files++;
-      }
-    }
-    const r = spawnSync(process.execPath, [BIN, 'validate', '--dir', dir, '--json'], { encoding: 'utf8', timeout: 300_000 });
-    const j = JSON.parse(r.stdout) as {
-      outcomes: { source: string; agree: boolean; differences: unknown[]; model: { errors: unknown[] } }[];
-      unmodelled: unknown[];
-    };
-    expect(j.unmodelled).toEqual([]);
-    expect(j.outcomes).toHaveLength(files);
-    for (const o of j.outcomes) expect({ source: o.source, differences: o.differences }).toEqual({ source: o.source, differences: [] });
-    expect(j.outcomes.every((o) => o.agree)).toBe(true);
+    const { outcomes, status } = validateEveryPrefix(TRACES, 300_000);
     // The traces exercise refused calls too (EINVAL from MADV_COLLAPSE, ENOMEM across a hole).
-    const collapse = j.outcomes.find((o) => o.source.endsWith(`collapse-${String(TRACES.collapse!.trim().split('\n').length)}.trace`))!;
+    const collapse = outcomes.find((o) => o.source.endsWith(`collapse-${String(TRACES.collapse!.trim().split('\n').length)}.trace`))!;
     expect(collapse.model.errors.length).toBe(2);
-    expect(r.status).toBe(0);
+    expect(status).toBe(0);
   });
 
   live("`run --trace T --strategy pt-reclaim --thp madvise --json` gives the kernel's vmPteKb and rss.anonPages", async () => {
