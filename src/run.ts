@@ -10,7 +10,7 @@ import { Mm, type Errno, type SyscallResult } from './mm/mm.js';
 import type { Violation } from './mm/checker.js';
 import { ArenaFullError, UnmodelledTraceError } from './errors.js';
 import { checkRunArgs, checkRunOptions } from './api-schema.js';
-import { type RunOptions, type ResolvedRunOptions, isResolved, resolveRunOptions } from './options.js';
+import { type RunOptions, type ResolvedRunOptions, type ShmemThpMode, type ThpMode, isResolved, resolveRunOptions } from './options.js';
 import { MODEL_OP_KINDS, modelOp, unmodelledMessage, type ModelOp, type ModelOpKind, type Op, type OpKind } from './trace/ops.js';
 import { type OpBatch, OP_CODE_KINDS, batchesOfOps, readTraceBatches } from './trace/reader.js';
 import type { Workload } from './workloads/types.js';
@@ -69,6 +69,13 @@ export interface RunResult extends Omit<RunCounters, 'arena'> {
     gracePeriodMs: number;
     scanPeriodMs: number;
     scanBytes: number;
+    mmapMinAddr: number;
+    zeroPage: boolean;
+    thp: ThpMode;
+    thpZeroPage: boolean;
+    shmemThp: ShmemThpMode;
+    faultAroundBytes: number;
+    readaheadBytes: number;
   };
   /** Simulated time at the end of the run (cost model, src/mm/cost.ts). */
   simulatedMs: number;
@@ -209,6 +216,13 @@ function runOnCore(core: PageTableCore, batches: Iterable<OpBatch>, opts: Resolv
     gracePeriodMs: opts.gracePeriodMs,
     scanPeriodMs: opts.scanPeriodMs,
     scanBytes: opts.scanBytes,
+    mmapMinAddr: opts.mmapMinAddr,
+    zeroPage: opts.zeroPage,
+    thp: opts.thp,
+    thpZeroPage: opts.thpZeroPage,
+    shmemThp: opts.shmemThp,
+    faultAroundBytes: opts.faultAroundBytes,
+    readaheadBytes: opts.readaheadBytes,
   };
   const mm = new Mm(core, opts);
   const violations: CheckViolation[] = [];

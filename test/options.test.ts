@@ -30,6 +30,13 @@ describe('resolveRunOptions', () => {
       gracePeriodMs: DEFAULTS.gracePeriodMs,
       scanPeriodMs: DEFAULTS.scanPeriodMs,
       scanBytes: DEFAULTS.scanBytes,
+      mmapMinAddr: DEFAULTS.mmapMinAddr,
+      zeroPage: DEFAULTS.zeroPage,
+      thp: DEFAULTS.thp,
+      thpZeroPage: DEFAULTS.thpZeroPage,
+      shmemThp: DEFAULTS.shmemThp,
+      faultAroundBytes: DEFAULTS.faultAroundBytes,
+      readaheadBytes: DEFAULTS.readaheadBytes,
     });
     expect([r.strategy, r.path, r.core, r.source]).toEqual([DEFAULTS.strategy, DEFAULTS.path, DEFAULTS.core, DEFAULTS.source]);
   });
